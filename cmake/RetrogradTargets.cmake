@@ -1,0 +1,64 @@
+# One library per layer (core <- data, core <- nn), all exported as
+# retrograd::retrograd. The graph core never links nn; nn never links back.
+
+# Compile options for our own sources. xtensor headers trigger false GCC 12
+# warnings (-Warray-bounds, -Wmaybe-uninitialized), so no -Werror here.
+add_library(retrograd_warnings INTERFACE)
+target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds -Wno-maybe-uninitialized)
+
+function(retrograd_layer name)
+  cmake_parse_arguments(L "" "DIR" "LINKS;PRIVATE_LINKS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${L_DIR}*.cpp)
+  if(NOT sources)
+    # A layer not written yet: an empty interface keeps the umbrella target valid.
+    add_library(${name} INTERFACE)
+    add_library(retrograd::${name} ALIAS ${name})
+    target_link_libraries(${name} INTERFACE ${L_LINKS})
+    return()
+  endif()
+  add_library(${name} ${sources})
+  add_library(retrograd::${name} ALIAS ${name})
+  target_include_directories(${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${L_LINKS})
+  target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:retrograd_warnings> ${L_PRIVATE_LINKS})
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+retrograd_layer(retrograd_core DIR "" LINKS xtensor xtensor::use_xsimd BLAS::BLAS)
+# XTENSOR_USE_XSIMD changes the container allocator: it must be PUBLIC.
+target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
+  $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)
+# xsimd picks its instruction set at compile time and the allocator alignment
+# follows it, so users of the library must compile with the same -march.
+if(RETROGRAD_MARCH)
+  target_compile_options(retrograd_core PUBLIC -march=${RETROGRAD_MARCH})
+endif()
+retrograd_layer(retrograd_data DIR "data/" LINKS retrograd_core PRIVATE_LINKS ZLIB::ZLIB)
+retrograd_layer(retrograd_nn DIR "nn/" LINKS retrograd_core)
+retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data)
+
+add_library(retrograd INTERFACE)
+add_library(retrograd::retrograd ALIAS retrograd)
+target_link_libraries(retrograd INTERFACE retrograd_core retrograd_data retrograd_nn retrograd_io)
+
+set(RETROGRAD_EXPORTED retrograd retrograd_core retrograd_data retrograd_nn retrograd_io)
+install(TARGETS ${RETROGRAD_EXPORTED} EXPORT retrogradTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/retrograd DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT retrogradTargets NAMESPACE retrograd::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/retrograd)
+
+include(CMakePackageConfigHelpers)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/retrogradConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/retrogradConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/retrograd)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/retrogradConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/retrogradConfig.cmake
+  ${PROJECT_BINARY_DIR}/retrogradConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/retrograd)

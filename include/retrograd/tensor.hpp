@@ -1,0 +1,71 @@
+#pragma once
+/// @file tensor.hpp
+/// The only public header that includes xtensor: tensor aliases and small shape helpers.
+/// Every other header names tensors through these aliases, so an xtensor upgrade (0.26 moved
+/// its headers into subfolders) is a change to this one file.
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+#include <xtensor/xarray.hpp>
+
+namespace retrograd {
+
+/// A dense row-major n-dimensional array of `T` (an `xt::xarray`).
+template <class T>
+using BasicTensor = xt::xarray<T>;
+/// Single-precision tensor: what training uses.
+using Tensor = BasicTensor<float>;
+/// Double-precision tensor: gradient checks and teaching examples with exact numbers.
+using TensorD = BasicTensor<double>;
+
+/// The shape of a tensor; `{}` is a scalar (0-d tensor).
+using Shape = typename Tensor::shape_type;
+
+/// "[2, 3]" for a shape of two dimensions, "[]" for a scalar.
+std::string shape_string(const Shape& shape);
+
+/// Number of elements a tensor of this shape holds.
+std::size_t shape_size(const Shape& shape);
+
+/// A zero-filled tensor of the given shape.
+template <class T>
+BasicTensor<T> zeros(const Shape& shape) {
+  BasicTensor<T> t = BasicTensor<T>::from_shape(shape);
+  t.fill(T(0));
+  return t;
+}
+
+/// A tensor of the given shape with every element equal to `value`.
+template <class T>
+BasicTensor<T> full(const Shape& shape, T value) {
+  BasicTensor<T> t = BasicTensor<T>::from_shape(shape);
+  t.fill(value);
+  return t;
+}
+
+/// A 0-d tensor holding `value`.
+template <class T>
+BasicTensor<T> scalar_tensor(T value) {
+  BasicTensor<T> t = BasicTensor<T>::from_shape({});
+  t() = value;
+  return t;
+}
+
+/// Short text of a tensor's values for messages and traces: "-4", "[1, 2, 3]",
+/// or "[2, 3] tensor" when it holds more than `max_elements` values.
+template <class T>
+std::string values_string(const BasicTensor<T>& t, std::size_t max_elements = 8);
+
+namespace detail {
+/// Blocks template argument deduction, so `var + 2.0` converts 2.0 to the Var's element type.
+template <class T>
+struct identity {
+  using type = T;
+};
+template <class T>
+using identity_t = typename identity<T>::type;
+}  // namespace detail
+
+}  // namespace retrograd

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs the whole test suite.
+#   scripts/test.sh             Release build in build/
+#   scripts/test.sh --sanitize  Debug build with AddressSanitizer + UBSan in build-sanitize/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+source scripts/blas-env.sh
+
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-sanitize
+  flags=(-DCMAKE_BUILD_TYPE=Debug -DRETROGRAD_SANITIZE=ON -DRETROGRAD_BUILD_BENCH=OFF)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  dir=build
+  flags=(-DCMAKE_BUILD_TYPE=Release)
+fi
+
+cmake -S . -B "$dir" "${flags[@]}"
+cmake --build "$dir" -j"$(nproc)"
+# Two test processes at once: one BLAS thread each, or they fight over the two cores.
+OPENBLAS_NUM_THREADS=1 ctest --test-dir "$dir" -j"$(nproc)" --output-on-failure --timeout 600
