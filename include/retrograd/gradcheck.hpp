@@ -1,0 +1,44 @@
+#pragma once
+/// @file gradcheck.hpp
+/// Compares analytic gradients (backward) with central finite differences, in double.
+/// Every built-in op is tested with it; use it to test custom ops too.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "retrograd/var.hpp"
+
+namespace retrograd {
+
+/// Tolerances: an element passes when |analytic - numeric| <= atol + rtol * |numeric|.
+struct GradcheckOptions {
+  double eps = 1e-6;
+  double atol = 1e-6;
+  double rtol = 1e-4;
+};
+
+/// The outcome, with the worst element (largest error relative to its tolerance).
+struct GradcheckResult {
+  bool passed = true;
+  /// Largest |analytic - numeric| over all elements.
+  double max_abs_error = 0;
+  std::size_t worst_input = 0;
+  /// Position of the worst element: output element and input element (flat indices).
+  std::size_t worst_output_index = 0;
+  std::size_t worst_input_index = 0;
+  double worst_analytic = 0;
+  double worst_numeric = 0;
+  /// One line: passed or failed, and the worst element.
+  std::string summary() const;
+};
+
+/// The function under test: builds an output from its inputs with ops.
+using GradcheckFn = std::function<VarD(const std::vector<VarD>& inputs)>;
+
+/// Builds the Jacobian of `f` at `inputs` twice: analytically (one backward per output element,
+/// seeded one-hot) and by central differences, and compares every element.
+GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                          const GradcheckOptions& options = {});
+
+}  // namespace retrograd

@@ -1,0 +1,115 @@
+#pragma once
+/// @file node.hpp
+/// A node of the computation graph: its value, its gradient, its inputs and the rule that turns
+/// an upstream gradient into one gradient per input.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "retrograd/tensor.hpp"
+
+namespace retrograd {
+
+template <class T>
+class Node;
+
+/// One gradient per input of a node, in input order. An empty tensor (size 0, shape [0]) means
+/// "no gradient for this input" (the input does not require one).
+template <class T>
+using GradList = std::vector<BasicTensor<T>>;
+
+/// The local backward rule of an op: given the node (its inputs' values and its own output
+/// value) and the upstream gradient dL/d(output), returns dL/d(input) for each input.
+/// Rules read what they need from the node instead of copying it (see docs/design.md).
+template <class T>
+using BackwardFn = std::function<GradList<T>(const Node<T>& self, const BasicTensor<T>& upstream)>;
+
+/// A graph node. Users normally hold it through a `BasicVar`; observers, DOT export and custom
+/// ops read it directly.
+template <class T>
+class Node {
+ public:
+  using NodePtr = std::shared_ptr<Node>;
+
+  /// A leaf: a value with no inputs.
+  Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
+      : value_(std::move(value)), requires_grad_(requires_grad), name_(std::move(name)) {}
+
+  /// An op result that records its inputs and backward rule. Without a rule (nothing needed a
+  /// gradient, or grad mode was off) it is a constant carrying only the op name.
+  Node(std::string op, BasicTensor<T> value, std::vector<NodePtr> inputs, BackwardFn<T> backward)
+      : value_(std::move(value)),
+        inputs_(std::move(inputs)),
+        backward_(std::move(backward)),
+        op_(std::move(op)),
+        requires_grad_(static_cast<bool>(backward_)) {}
+
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Destroys the chain of inputs iteratively: a million-node chain must not overflow the stack.
+  ~Node();
+
+  /// The forward value.
+  const BasicTensor<T>& value() const { return value_; }
+  /// Mutable value, for in-place parameter updates (optimizers run under no-grad).
+  BasicTensor<T>& value() { return value_; }
+  /// dL/d(this node), summed over every path and (for leaves) every backward call since the
+  /// last `zero_grad`. Empty when no gradient has arrived yet.
+  const BasicTensor<T>& grad() const { return grad_; }
+  /// True once a gradient has been accumulated (and not cleared since).
+  bool has_grad() const { return has_grad_; }
+  /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
+  /// `g`'s shape differs from the value's.
+  void accumulate_grad(BasicTensor<T>&& g, const std::string& op);
+  /// Sets the gradient to zero, keeping its buffer for reuse.
+  void zero_grad();
+  /// Forgets the gradient entirely (frees its buffer).
+  void clear_grad();
+
+  bool requires_grad() const { return requires_grad_; }
+  void set_requires_grad(bool on) { requires_grad_ = on; }
+  /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
+  const std::string& op() const { return op_; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  /// A leaf has no backward rule: gradients stop and accumulate here.
+  bool is_leaf() const { return !backward_ && !released_; }
+  /// True after a backward pass without retain_graph freed this node's inputs and rule.
+  bool released() const { return released_; }
+
+  const std::vector<NodePtr>& inputs() const { return inputs_; }
+  /// The value of input i (shorthand for backward rules).
+  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value_; }
+  /// Whether input i wants a gradient: rules skip the work for inputs that do not.
+  bool input_needs_grad(std::size_t i) const { return inputs_[i]->requires_grad_; }
+
+  /// Runs the backward rule on `upstream` (the engine, tracers and gradcheck call this).
+  GradList<T> apply_backward(const BasicTensor<T>& upstream) const;
+
+  /// Drops inputs and backward rule after a backward pass without retain_graph; moves the
+  /// input handles into `graveyard` so that nothing is destroyed while the engine still walks
+  /// the graph.
+  void release(std::vector<NodePtr>& graveyard);
+
+  /// Scratch mark of the engine's graph walk (avoids a hash set per backward call).
+  std::uint64_t visit_mark = 0;
+
+ private:
+  BasicTensor<T> value_;
+  BasicTensor<T> grad_;
+  std::vector<NodePtr> inputs_;
+  BackwardFn<T> backward_;
+  std::string op_ = "leaf";
+  bool requires_grad_ = false;
+  bool has_grad_ = false;
+  bool released_ = false;
+  std::string name_;
+};
+
+extern template class Node<float>;
+extern template class Node<double>;
+
+}  // namespace retrograd

@@ -1,0 +1,100 @@
+#pragma once
+/// @file ops.hpp
+/// Every differentiable op. Forward and backward of each live side by side in src/ops.cpp;
+/// docs/ops.md lists their formulas and conventions.
+///
+/// Binary elementwise ops broadcast with numpy rules; their gradients are summed back to each
+/// input's shape. Axes may be negative (counted from the end). Element types: float and double.
+
+#include <string>
+#include <vector>
+
+#include "retrograd/var.hpp"
+
+namespace retrograd {
+
+/// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
+/// per input, shaped like that input). When no input needs a gradient, or under NoGradGuard,
+/// the result is a constant and `backward` is dropped. The built-in ops use this same call.
+template <class T>
+BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<BasicVar<T>>& inputs,
+                    BackwardFn<T> backward);
+
+// --- elementwise, two inputs (broadcasting) ---
+template <class T> BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T> BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T> BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b);
+/// a / b; throws std::domain_error when b holds a zero.
+template <class T> BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
+/// Elementwise max. Note [ties]: where a == b the whole gradient goes to b, so that
+/// maximum(x, 0) and relu(x) have the same gradient at 0.
+template <class T> BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b);
+/// Elementwise min; ties send the gradient to b, as in maximum.
+template <class T> BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b);
+/// a ** b elementwise. The gradient with respect to b needs a > 0.
+template <class T> BasicVar<T> pow(const BasicVar<T>& a, const BasicVar<T>& b);
+/// x ** p for a constant exponent; throws std::domain_error for a negative base with a
+/// non-integer p.
+template <class T> BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p);
+
+// --- elementwise, one input ---
+template <class T> BasicVar<T> neg(const BasicVar<T>& x);
+/// max(x, 0); relu'(0) = 0.
+template <class T> BasicVar<T> relu(const BasicVar<T>& x);
+template <class T> BasicVar<T> sigmoid(const BasicVar<T>& x);
+template <class T> BasicVar<T> tanh(const BasicVar<T>& x);
+template <class T> BasicVar<T> exp(const BasicVar<T>& x);
+/// Natural log; throws std::domain_error for a negative input (log 0 = -inf is allowed).
+template <class T> BasicVar<T> log(const BasicVar<T>& x);
+/// |x|; abs'(0) = 0.
+template <class T> BasicVar<T> abs(const BasicVar<T>& x);
+
+// --- linear algebra and shape ---
+/// Matrix product of 2-d tensors [m, k] x [k, n] through BLAS; the backward passes transpose
+/// flags to BLAS instead of copying transposes.
+template <class T> BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
+/// Reverses the axes (the matrix transpose for 2-d).
+template <class T> BasicVar<T> transpose(const BasicVar<T>& x);
+/// Same values, new shape of the same size.
+template <class T> BasicVar<T> reshape(const BasicVar<T>& x, const Shape& shape);
+
+// --- reductions ---
+/// Sum of all elements (a scalar).
+template <class T> BasicVar<T> sum(const BasicVar<T>& x);
+/// Sum along `axis`; keepdims keeps that axis with size 1.
+template <class T> BasicVar<T> sum(const BasicVar<T>& x, int axis, bool keepdims = false);
+/// Mean of all elements; throws for an empty tensor.
+template <class T> BasicVar<T> mean(const BasicVar<T>& x);
+template <class T> BasicVar<T> mean(const BasicVar<T>& x, int axis, bool keepdims = false);
+/// Largest element. Note [ties]: the gradient goes to the first largest element.
+template <class T> BasicVar<T> max(const BasicVar<T>& x);
+template <class T> BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims = false);
+
+// --- normalisation ---
+/// exp(x) / sum(exp(x)) along `axis`, computed stably (the max is subtracted first).
+template <class T> BasicVar<T> softmax(const BasicVar<T>& x, int axis = -1);
+/// log(softmax(x)) along `axis`, computed stably.
+template <class T> BasicVar<T> log_softmax(const BasicVar<T>& x, int axis = -1);
+
+// --- operators, between Vars and with plain numbers ---
+template <class T> BasicVar<T> operator+(const BasicVar<T>& a, const BasicVar<T>& b) { return add(a, b); }
+template <class T> BasicVar<T> operator-(const BasicVar<T>& a, const BasicVar<T>& b) { return sub(a, b); }
+template <class T> BasicVar<T> operator*(const BasicVar<T>& a, const BasicVar<T>& b) { return mul(a, b); }
+template <class T> BasicVar<T> operator/(const BasicVar<T>& a, const BasicVar<T>& b) { return div(a, b); }
+template <class T> BasicVar<T> operator-(const BasicVar<T>& x) { return neg(x); }
+
+/// A constant (no gradient) scalar Var, used when a plain number meets a Var.
+template <class T> BasicVar<T> constant(detail::identity_t<T> value) { return BasicVar<T>(value); }
+
+template <class T> BasicVar<T> operator+(const BasicVar<T>& a, detail::identity_t<T> b) { return add(a, constant<T>(b)); }
+template <class T> BasicVar<T> operator+(detail::identity_t<T> a, const BasicVar<T>& b) { return add(constant<T>(a), b); }
+template <class T> BasicVar<T> operator-(const BasicVar<T>& a, detail::identity_t<T> b) { return sub(a, constant<T>(b)); }
+template <class T> BasicVar<T> operator-(detail::identity_t<T> a, const BasicVar<T>& b) { return sub(constant<T>(a), b); }
+template <class T> BasicVar<T> operator*(const BasicVar<T>& a, detail::identity_t<T> b) { return mul(a, constant<T>(b)); }
+template <class T> BasicVar<T> operator*(detail::identity_t<T> a, const BasicVar<T>& b) { return mul(constant<T>(a), b); }
+template <class T> BasicVar<T> operator/(const BasicVar<T>& a, detail::identity_t<T> b) { return div(a, constant<T>(b)); }
+template <class T> BasicVar<T> operator/(detail::identity_t<T> a, const BasicVar<T>& b) { return div(constant<T>(a), b); }
+template <class T> BasicVar<T> maximum(const BasicVar<T>& a, detail::identity_t<T> b) { return maximum(a, constant<T>(b)); }
+template <class T> BasicVar<T> minimum(const BasicVar<T>& a, detail::identity_t<T> b) { return minimum(a, constant<T>(b)); }
+
+}  // namespace retrograd
