@@ -55,7 +55,7 @@ T BasicVar<T>::grad_item() const {
 template <class T>
 BasicVar<T>& BasicVar<T>::set_requires_grad(bool on) {
   Node<T>& node = checked();
-  if (!node.inputs().empty()) {
+  if (node.op() != "leaf") {
     throw std::logic_error("set_requires_grad: " + describe(node) +
                            " is an op result; only leaves can change it");
   }

@@ -1,0 +1,142 @@
+// The backward engine: ordering, accumulation, graph freeing, grad mode, observers, depth.
+
+#include "test_helpers.hpp"
+
+using namespace retrograd;
+using retrograd::testing::Equals;
+using retrograd::testing::shaped;
+
+TEST_CASE("topological order puts inputs before the nodes that use them", "[engine]") {
+  VarD x(1.0, requires_grad), y(2.0, requires_grad);
+  VarD a = x * y, b = a + x, c = b * a;
+  const auto order = topological_order(*c.node());
+  REQUIRE(order.size() == 5);
+  auto position = [&](const VarD& v) {
+    return std::find(order.begin(), order.end(), v.node().get()) - order.begin();
+  };
+  CHECK(position(x) < position(a));
+  CHECK(position(y) < position(a));
+  CHECK(position(a) < position(b));
+  CHECK(position(b) < position(c));
+  CHECK(order.back() == c.node().get());
+}
+
+TEST_CASE("leaf gradients accumulate over calls until zero_grad", "[engine]") {
+  VarD x(3.0, requires_grad);
+  (x * 2.0).backward();
+  (x * 2.0).backward();
+  CHECK(x.grad_item() == 4.0);
+  x.zero_grad();
+  (x * 5.0).backward();
+  CHECK(x.grad_item() == 5.0);
+}
+
+TEST_CASE("interior gradients belong to the latest pass; retain_graph allows a second pass",
+          "[engine]") {
+  VarD x(-2.0, requires_grad), y(5.0, requires_grad), z(-4.0, requires_grad);
+  VarD q = x + y;
+  VarD f = q * z;
+  f.backward(retain_graph);
+  f.backward(retain_graph);
+  CHECK(q.grad_item() == -4.0);   // not -8: interior gradients are not summed over passes
+  CHECK(x.grad_item() == -8.0);   // leaves accumulate: two passes of -4
+  CHECK(z.grad_item() == 6.0);
+}
+
+TEST_CASE("backward through a freed graph is a clear error", "[engine][errors]") {
+  VarD x(2.0, requires_grad);
+  VarD f = exp(x) * x;
+  f.backward();
+  CHECK_THROWS_WITH(f.backward(), Catch::Contains("already freed") &&
+                                      Catch::Contains("retain_graph"));
+}
+
+TEST_CASE("backward needs a scalar output or a seed of the output's shape",
+          "[engine][errors]") {
+  VarD x(TensorD{1.0, 2.0, 3.0}, requires_grad, "x");
+  VarD y = x * 2.0;
+  CHECK_THROWS_WITH(y.backward(), Catch::Contains("[3]") && Catch::Contains("seed"));
+  CHECK_THROWS_WITH(y.backward(TensorD{1.0, 1.0}), Catch::Contains("[2]") &&
+                                                        Catch::Contains("[3]"));
+  y.backward(TensorD{1.0, 0.5, 0.0});
+  CHECK_THAT(x.grad(), Equals(TensorD{2.0, 1.0, 0.0}));
+  CHECK_THROWS_WITH(VarD(1.0).backward(), Catch::Contains("does not require a gradient"));
+  CHECK_THROWS_WITH(VarD(1.0, false, "c").grad(), Catch::Contains("'c'"));
+  CHECK_THROWS_WITH(VarD(1.0, requires_grad, "w").grad(), Catch::Contains("run backward"));
+  CHECK_THROWS_WITH(x.item(), Catch::Contains("[3]"));
+}
+
+TEST_CASE("inputs that need no gradient receive none", "[engine]") {
+  VarD w(2.0, requires_grad), data(5.0);
+  VarD f = w * data;
+  f.backward();
+  CHECK(w.grad_item() == 5.0);
+  CHECK_FALSE(data.has_grad());
+  CHECK_THROWS_WITH(f.set_requires_grad(false), Catch::Contains("op result"));
+}
+
+TEST_CASE("NoGradGuard records no graph", "[engine]") {
+  VarD x(2.0, requires_grad);
+  {
+    NoGradGuard guard;
+    CHECK_FALSE(grad_enabled());
+    VarD y = x * x;
+    CHECK(y.item() == 4.0);
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.node()->inputs().empty());
+    {
+      NoGradGuard nested;
+    }
+    CHECK_FALSE(grad_enabled());
+  }
+  CHECK(grad_enabled());
+  CHECK((x * x).requires_grad());
+}
+
+TEST_CASE("a chain of a million nodes runs backward and is destroyed without overflow",
+          "[engine][deep]") {
+  VarD x(1.0, requires_grad);
+  {
+    VarD y = x;
+    for (int i = 0; i < 1'000'000; ++i) y = y + 1e-6;
+    y.backward(retain_graph);  // keep the graph: the chain is destroyed by the handle going away
+    CHECK(y.item() == Approx(2.0));
+  }
+  CHECK(x.grad_item() == 1.0);
+  VarD z = x;
+  for (int i = 0; i < 1'000'000; ++i) z = z * 1.0;
+  z.backward();  // frees the graph as it goes
+  CHECK(x.grad_item() == 2.0);
+}
+
+namespace {
+struct Recorder : BackwardObserver<double> {
+  std::vector<std::string> ops;
+  std::vector<double> upstream;
+  std::vector<std::size_t> downstream_counts;
+  int begins = 0, ends = 0;
+  void on_backward_begin(const Node<double>&) override { ++begins; }
+  void on_step(const BackwardStep<double>& step) override {
+    ops.push_back(step.node.op());
+    upstream.push_back(step.upstream());
+    downstream_counts.push_back(step.downstream.size());
+  }
+  void on_backward_end(const Node<double>&) override { ++ends; }
+};
+}  // namespace
+
+TEST_CASE("observers see every step in backward order while registered", "[engine][observer]") {
+  VarD x(-2.0, requires_grad), y(5.0, requires_grad), z(-4.0, requires_grad);
+  Recorder recorder;
+  {
+    ObserverScope<double> scope(recorder);
+    ((x + y) * z).backward();
+  }
+  CHECK(recorder.ops == std::vector<std::string>{"mul", "add"});
+  CHECK(recorder.upstream == std::vector<double>{1.0, -4.0});
+  CHECK(recorder.downstream_counts == std::vector<std::size_t>{2, 2});
+  CHECK(recorder.begins == 1);
+  CHECK(recorder.ends == 1);
+  ((x + y) * z).backward();  // after the scope: not observed
+  CHECK(recorder.ops.size() == 2);
+}

@@ -1,0 +1,31 @@
+#include "test_helpers.hpp"
+
+using namespace retrograd;
+using retrograd::testing::Equals;
+using retrograd::testing::shaped;
+
+TEST_CASE("gradcheck passes a correct op and catches a wrong backward", "[gradcheck]") {
+  const TensorD x = {0.5, -1.0, 2.0};
+  auto square = [](const std::vector<VarD>& v) { return v[0] * v[0]; };
+  CHECK(gradcheck(square, {x}).passed);
+
+  auto wrong_square = [](const std::vector<VarD>& v) {
+    return make_op<double>("wrong_square", TensorD(v[0].value() * v[0].value()), {v[0]},
+                           [](const Node<double>& n, const TensorD& g) -> GradList<double> {
+                             return {TensorD(g * n.input(0))};  // forgot the factor 2
+                           });
+  };
+  const GradcheckResult result = gradcheck(wrong_square, {x});
+  CHECK_FALSE(result.passed);
+  // worst element: input 2.0, analytic 2, numeric 4
+  CHECK(result.worst_input_index == 2);
+  CHECK(result.worst_analytic == Approx(2.0));
+  CHECK(result.worst_numeric == Approx(4.0));
+  CHECK(result.max_abs_error == Approx(2.0));
+  CHECK_THAT(result.summary(), Catch::Contains("FAILED") && Catch::Contains("element 2"));
+}
+
+TEST_CASE("gradcheck rejects a function whose output ignores its inputs", "[gradcheck]") {
+  auto constant = [](const std::vector<VarD>&) { return VarD(1.0); };
+  CHECK_THROWS_WITH(gradcheck(constant, {TensorD{1.0}}), Catch::Contains("does not depend"));
+}

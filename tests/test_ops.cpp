@@ -1,0 +1,255 @@
+// Every op: a gradcheck per input (double, finite differences) and a closed-form value check.
+
+#include "test_helpers.hpp"
+
+using namespace retrograd;
+using retrograd::testing::Equals;
+using retrograd::testing::shaped;
+using retrograd::testing::random_tensor;
+using retrograd::testing::require_gradcheck;
+using Inputs = std::vector<VarD>;
+
+namespace {
+VarD leaf(TensorD value) { return VarD(std::move(value), requires_grad); }
+}  // namespace
+
+TEST_CASE("binary elementwise ops: values and gradients", "[ops][binary]") {
+  const TensorD a = random_tensor({3, 4}, 1, 0.5, 2);
+  const TensorD b = random_tensor({3, 4}, 2, 0.5, 2);
+  require_gradcheck([](const Inputs& v) { return v[0] + v[1]; }, {a, b});
+  require_gradcheck([](const Inputs& v) { return v[0] - v[1]; }, {a, b});
+  require_gradcheck([](const Inputs& v) { return v[0] * v[1]; }, {a, b});
+  require_gradcheck([](const Inputs& v) { return v[0] / v[1]; }, {a, b});
+  require_gradcheck([](const Inputs& v) { return pow(v[0], v[1]); }, {a, b});
+
+  VarD x(TensorD{1.0, -2.0}), y(TensorD{4.0, 8.0});
+  CHECK_THAT((x + y).value(), Equals(TensorD{5.0, 6.0}));
+  CHECK_THAT((x - y).value(), Equals(TensorD{-3.0, -10.0}));
+  CHECK_THAT((x * y).value(), Equals(TensorD{4.0, -16.0}));
+  CHECK_THAT((x / y).value(), Equals(TensorD{0.25, -0.25}));
+  CHECK_THAT(pow(y, VarD(TensorD{0.5, 2.0})).value(), Equals(TensorD{2.0, 64.0}));
+}
+
+TEST_CASE("maximum and minimum: values, gradients away from ties, and the tie rule",
+          "[ops][max]") {
+  const TensorD a = random_tensor({2, 5}, 3);
+  TensorD b = random_tensor({2, 5}, 4);
+  require_gradcheck([](const Inputs& v) { return maximum(v[0], v[1]); }, {a, b});
+  require_gradcheck([](const Inputs& v) { return minimum(v[0], v[1]); }, {a, b});
+
+  // Note [ties]: the whole gradient goes to the second input.
+  VarD x(TensorD{1.0, 3.0, 2.0}, requires_grad), y(TensorD{2.0, 3.0, 1.0}, requires_grad);
+  sum(maximum(x, y)).backward();
+  CHECK_THAT(x.grad(), Equals(TensorD{0.0, 0.0, 1.0}));
+  CHECK_THAT(y.grad(), Equals(TensorD{1.0, 1.0, 0.0}));
+  x.zero_grad();
+  y.zero_grad();
+  sum(minimum(x, y)).backward();
+  CHECK_THAT(x.grad(), Equals(TensorD{1.0, 0.0, 0.0}));
+  CHECK_THAT(y.grad(), Equals(TensorD{0.0, 1.0, 1.0}));
+}
+
+TEST_CASE("relu: gradient, relu'(0) = 0, and agreement with maximum(x, 0)", "[ops][relu]") {
+  require_gradcheck([](const Inputs& v) { return relu(v[0]); },
+                    {random_tensor({4, 3}, 5, -2, 2, 0.1)});
+  VarD x(TensorD{-1.0, 0.0, 1.0}, requires_grad);
+  VarD r = relu(x);
+  CHECK_THAT(r.value(), Equals(TensorD{0.0, 0.0, 1.0}));
+  sum(r).backward();
+  CHECK_THAT(x.grad(), Equals(TensorD{0.0, 0.0, 1.0}));
+  VarD x2(TensorD{-1.0, 0.0, 1.0}, requires_grad);
+  sum(maximum(x2, 0.0)).backward();
+  CHECK_THAT(x2.grad(), Equals(x.grad()));
+}
+
+TEST_CASE("unary ops: values and gradients", "[ops][unary]") {
+  const TensorD x = random_tensor({3, 3}, 6, -2, 2, 0.1);
+  const TensorD positive = random_tensor({3, 3}, 7, 0.2, 3);
+  require_gradcheck([](const Inputs& v) { return -v[0]; }, {x});
+  require_gradcheck([](const Inputs& v) { return sigmoid(v[0]); }, {x});
+  require_gradcheck([](const Inputs& v) { return tanh(v[0]); }, {x});
+  require_gradcheck([](const Inputs& v) { return exp(v[0]); }, {x});
+  require_gradcheck([](const Inputs& v) { return log(v[0]); }, {positive});
+  require_gradcheck([](const Inputs& v) { return abs(v[0]); }, {x});
+  require_gradcheck([](const Inputs& v) { return pow(v[0], 3.0); }, {x});
+  require_gradcheck([](const Inputs& v) { return pow(v[0], -0.5); }, {positive});
+
+  CHECK(sigmoid(VarD(0.0)).item() == 0.5);
+  CHECK(tanh(VarD(0.0)).item() == 0.0);
+  CHECK(exp(VarD(1.0)).item() == Approx(2.718281828459045));
+  CHECK(log(VarD(std::exp(2.0))).item() == Approx(2.0));
+  CHECK(abs(VarD(-3.0)).item() == 3.0);
+  CHECK(pow(VarD(2.0), 10.0).item() == 1024.0);
+  // sigmoid saturates to exactly 0 or 1 in float without NaN
+  CHECK(sigmoid(Var(-200.0f)).item() == 0.0f);
+  CHECK(sigmoid(Var(200.0f)).item() == 1.0f);
+
+  VarD z(TensorD{-1.0, 0.0, 2.0}, requires_grad);
+  sum(abs(z)).backward();
+  CHECK_THAT(z.grad(), Equals(TensorD{-1.0, 0.0, 1.0}));  // abs'(0) = 0
+}
+
+TEST_CASE("matmul: values and gradients for both operands", "[ops][matmul]") {
+  const TensorD a = random_tensor({3, 4}, 8);
+  const TensorD b = random_tensor({4, 2}, 9);
+  require_gradcheck([](const Inputs& v) { return matmul(v[0], v[1]); }, {a, b});
+  VarD x(TensorD{{1.0, 2.0}, {3.0, 4.0}}), y(TensorD{{5.0, 6.0}, {7.0, 8.0}});
+  CHECK_THAT(matmul(x, y).value(), Equals(TensorD{{19.0, 22.0}, {43.0, 50.0}}));
+  // float goes through sgemm
+  Var xf(Tensor{{1.0f, 2.0f}, {3.0f, 4.0f}}), yf(shaped<float>({5.0f, 6.0f}, {2, 1}));
+  CHECK_THAT(matmul(xf, yf).value(), Equals(shaped<float>({17.0f, 39.0f}, {2, 1})));
+}
+
+TEST_CASE("transpose and reshape", "[ops][shape]") {
+  const TensorD a = random_tensor({2, 3}, 10);
+  require_gradcheck([](const Inputs& v) { return transpose(v[0]) * transpose(v[0]); }, {a});
+  require_gradcheck([](const Inputs& v) { return reshape(v[0], {3, 2}) * 2.0; }, {a});
+  VarD x(TensorD{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+  CHECK_THAT(transpose(x).value(), Equals(TensorD{{1.0, 4.0}, {2.0, 5.0}, {3.0, 6.0}}));
+  CHECK_THAT(reshape(x, {3, 2}).value(), Equals(TensorD{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}));
+}
+
+TEST_CASE("reductions over all elements and along an axis, with keepdims", "[ops][reduce]") {
+  const TensorD a = random_tensor({2, 3, 4}, 11);
+  require_gradcheck([](const Inputs& v) { return sum(v[0]); }, {a});
+  require_gradcheck([](const Inputs& v) { return mean(v[0]); }, {a});
+  require_gradcheck([](const Inputs& v) { return max(v[0]); }, {a});
+  for (int axis : {0, 1, 2, -1}) {
+    for (bool keep : {false, true}) {
+      INFO("axis " << axis << " keepdims " << keep);
+      require_gradcheck([=](const Inputs& v) { return sum(v[0], axis, keep); }, {a});
+      require_gradcheck([=](const Inputs& v) { return mean(v[0], axis, keep); }, {a});
+      require_gradcheck([=](const Inputs& v) { return max(v[0], axis, keep); }, {a});
+    }
+  }
+  VarD x(TensorD{{1.0, 5.0, 3.0}, {4.0, 2.0, 6.0}});
+  CHECK(sum(x).item() == 21.0);
+  CHECK(mean(x).item() == 3.5);
+  CHECK(max(x).item() == 6.0);
+  CHECK_THAT(sum(x, 0).value(), Equals(TensorD{5.0, 7.0, 9.0}));
+  CHECK_THAT(sum(x, 1, true).value(), Equals(shaped({9.0, 12.0}, {2, 1})));
+  CHECK_THAT(mean(x, -1).value(), Equals(TensorD{3.0, 4.0}));
+  CHECK_THAT(max(x, 1).value(), Equals(TensorD{5.0, 6.0}));
+  CHECK(max(x, 0, true).shape() == Shape{1, 3});
+}
+
+TEST_CASE("max reductions send a tie's gradient to the first largest element", "[ops][max]") {
+  VarD x(TensorD{{2.0, 7.0, 7.0}, {3.0, 3.0, 1.0}}, requires_grad);
+  sum(max(x, 1)).backward();
+  CHECK_THAT(x.grad(), Equals(TensorD{{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}}));
+  VarD y(TensorD{4.0, 1.0, 4.0}, requires_grad);
+  max(y).backward();
+  CHECK_THAT(y.grad(), Equals(TensorD{1.0, 0.0, 0.0}));
+}
+
+TEST_CASE("softmax and log_softmax: stable values and gradients along any axis",
+          "[ops][softmax]") {
+  const TensorD a = random_tensor({3, 4}, 12);
+  const TensorD w = random_tensor({3, 4}, 13);  // weights make the output non-trivial
+  for (int axis : {0, 1, -1}) {
+    INFO("axis " << axis);
+    require_gradcheck([=](const Inputs& v) { return softmax(v[0], axis) * v[1]; }, {a, w});
+    require_gradcheck([=](const Inputs& v) { return log_softmax(v[0], axis) * v[1]; }, {a, w});
+  }
+  VarD x(TensorD{{1000.0, 1000.0}, {0.0, std::log(3.0)}});
+  const TensorD s = softmax(x).value();
+  CHECK(s(0, 0) == Approx(0.5));
+  CHECK(s(1, 1) == Approx(0.75));
+  const TensorD ls = log_softmax(x).value();
+  CHECK(ls(0, 0) == Approx(std::log(0.5)));
+  CHECK(ls(1, 0) == Approx(std::log(0.25)));
+}
+
+TEST_CASE("broadcasting: gradients are summed back to each input's shape", "[ops][broadcast]") {
+  const TensorD matrix = random_tensor({4, 3}, 14, 0.5, 2);
+  const TensorD row = random_tensor({3}, 15, 0.5, 2);
+  const TensorD column = random_tensor({4, 1}, 16, 0.5, 2);
+  const TensorD scalar = random_tensor({}, 17, 0.5, 2);
+  for (const TensorD& other : {row, column, scalar}) {
+    INFO("shape " << shape_string(other.shape()));
+    require_gradcheck([](const Inputs& v) { return v[0] + v[1]; }, {matrix, other});
+    require_gradcheck([](const Inputs& v) { return v[1] - v[0]; }, {matrix, other});
+    require_gradcheck([](const Inputs& v) { return v[0] * v[1]; }, {matrix, other});
+    require_gradcheck([](const Inputs& v) { return v[1] / v[0]; }, {matrix, other});
+    require_gradcheck([](const Inputs& v) { return maximum(v[0], v[1]); }, {matrix, other});
+    require_gradcheck([](const Inputs& v) { return pow(v[0], v[1]); }, {matrix, other});
+  }
+  // the dense-layer bias: [n, out] + [out]
+  VarD x(TensorD{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}), b(TensorD{10.0, 20.0}, requires_grad);
+  sum(x + b).backward();
+  CHECK_THAT(b.grad(), Equals(TensorD{3.0, 3.0}));
+}
+
+TEST_CASE("operators with plain numbers on both sides", "[ops][scalar]") {
+  VarD x(3.0, requires_grad, "x");
+  VarD f = 2.0 * x + 1.0 - x / 4.0 + (1.0 - x) * (6.0 / x);
+  // f = 2x + 1 - x/4 + 6/x - 6 at x = 3
+  CHECK(f.item() == Approx(6.0 + 1.0 - 0.75 + 2.0 - 6.0));
+  f.backward();
+  // f' = 2 - 1/4 - 6/x^2
+  CHECK(x.grad_item() == Approx(2.0 - 0.25 - 6.0 / 9.0));
+  Var y(2.0f, requires_grad);
+  Var g = y * 1.5 + 0.5;  // double literals convert to the Var's element type
+  CHECK(g.item() == 3.5f);
+}
+
+TEST_CASE("a node used twice and a diamond accumulate gradients over paths",
+          "[ops][engine]") {
+  require_gradcheck([](const Inputs& v) { return v[0] * v[0]; }, {random_tensor({3}, 18)});
+  require_gradcheck(
+      [](const Inputs& v) {
+        VarD h = tanh(v[0] * v[1]);
+        return sigmoid(h) * exp(h * 0.5) + h;  // diamond: h feeds three paths
+      },
+      {random_tensor({2, 2}, 19), random_tensor({2, 2}, 20)});
+  VarD x(3.0, requires_grad);
+  VarD y = x * x;  // dy/dx = 2x
+  y.backward();
+  CHECK(x.grad_item() == 6.0);
+}
+
+TEST_CASE("bad inputs raise clear errors naming the op and the shapes", "[ops][errors]") {
+  VarD a(TensorD::from_shape({2, 3})), b(TensorD::from_shape({4}));
+  a.value().fill(1.0);
+  b.value().fill(1.0);
+  CHECK_THROWS_WITH(a + b, Catch::Contains("add") && Catch::Contains("[2, 3]") &&
+                               Catch::Contains("[4]"));
+  CHECK_THROWS_AS(a * b, std::invalid_argument);
+  CHECK_THROWS_WITH(matmul(a, a), Catch::Contains("matmul") && Catch::Contains("[2, 3]"));
+  CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("2-d"));
+  CHECK_THROWS_WITH(reshape(a, {4, 2}), Catch::Contains("reshape") && Catch::Contains("6 elements") &&
+                                            Catch::Contains("[4, 2]"));
+  CHECK_THROWS_WITH(sum(a, 2), Catch::Contains("sum") && Catch::Contains("axis 2"));
+  CHECK_THROWS_AS(max(a, -3), std::out_of_range);
+  CHECK_THROWS_WITH(softmax(a, 5), Catch::Contains("softmax"));
+  const VarD empty(TensorD::from_shape({0, 3}));
+  CHECK_THROWS_WITH(mean(empty), Catch::Contains("mean") && Catch::Contains("empty"));
+  CHECK_THROWS_WITH(max(empty), Catch::Contains("empty"));
+  CHECK_THROWS_WITH(softmax(empty), Catch::Contains("empty"));
+  CHECK_THROWS_WITH(matmul(empty, VarD(TensorD::from_shape({3, 2}))), Catch::Contains("empty"));
+  CHECK_THROWS_WITH(log(VarD(TensorD{1.0, -1.0})), Catch::Contains("log") && Catch::Contains("element 1"));
+  CHECK_THROWS_AS(VarD(1.0) / VarD(0.0), std::domain_error);
+  CHECK_THROWS_WITH(pow(VarD(-2.0), 0.5), Catch::Contains("non-integer"));
+  CHECK(pow(VarD(-2.0), 3.0).item() == -8.0);
+  CHECK_THROWS_WITH(add(VarD(), VarD(1.0)), Catch::Contains("empty"));
+}
+
+TEST_CASE("custom ops plug into the graph through make_op", "[ops][custom]") {
+  // the course's MultiplyGate: forward and backward written by hand
+  auto multiply_gate = [](const VarD& x, const VarD& y) {
+    return make_op<double>("multiply_gate", TensorD(x.value() * y.value()), {x, y},
+                           [](const Node<double>& n, const TensorD& g) -> GradList<double> {
+                             return {TensorD(n.input(1) * g), TensorD(n.input(0) * g)};
+                           });
+  };
+  require_gradcheck([&](const Inputs& v) { return multiply_gate(v[0], v[1]); },
+                    {random_tensor({3}, 21), random_tensor({3}, 22)});
+  // a wrong-shaped gradient from a custom backward is reported, not accumulated
+  VarD x(TensorD{1.0, 2.0}, requires_grad);
+  VarD bad = make_op<double>("bad_gate", TensorD(x.value() * 2.0), {x},
+                             [](const Node<double>&, const TensorD&) -> GradList<double> {
+                               return {zeros<double>({3})};
+                             });
+  CHECK_THROWS_WITH(bad.backward(TensorD{1.0, 1.0}),
+                    Catch::Contains("bad_gate") && Catch::Contains("[3]") && Catch::Contains("[2]"));
+}
