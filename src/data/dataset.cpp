@@ -31,7 +31,7 @@ Shape tail_shape(const Shape& shape) {
 
 }  // namespace
 
-Dataset::Dataset() : rng_(0) {}
+Dataset::Dataset() : rng_(0) { init_features(Shape{0}, 0); }
 
 void Dataset::init_features(const Shape& sample_shape, std::size_t n) {
   size_ = n;
@@ -41,6 +41,7 @@ void Dataset::init_features(const Shape& sample_shape, std::size_t n) {
   scaler_ = bytes_stored_ ? FeatureScaler::divide_by(features_per_sample_, 255.0f)
                           : FeatureScaler::identity(features_per_sample_);
   identity_scaler_ = !bytes_stored_;
+  targets_ = Tensor::from_shape({0, 0});  // a default xarray is a 0-d scalar, not empty
 }
 
 void Dataset::init_labels(std::vector<Label> labels, std::size_t num_classes) {
@@ -229,7 +230,7 @@ std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Batch& out
   if (has_labels_ || has_targets_) {
     fill_y(first, rows, out.y);
   } else if (out.y.size() != 0) {
-    out.y = Tensor();
+    out.y = Tensor::from_shape({0, 0});
   }
   out.index = index;
   out.size = rows;

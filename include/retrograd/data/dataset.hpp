@@ -22,7 +22,7 @@ struct Batch {
   /// Features, [size, feature_count], scaled by the dataset's FeatureScaler.
   Tensor x;
   /// Targets: one-hot rows [size, num_classes] for a labelled set, the regression targets
-  /// [size, target_count] for a regression set, empty for a set with neither.
+  /// [size, target_count] for a regression set, shape [0, 0] for a set with neither.
   Tensor y;
   /// Class ids of the rows (labelled sets only; empty otherwise).
   std::vector<Label> labels;
@@ -84,7 +84,8 @@ class Dataset {
   bool has_targets() const { return has_targets_; }
   /// Number of regression outputs per sample (0 unless has_targets()).
   std::size_t target_count() const { return has_targets_ ? targets_.shape()[1] : 0; }
-  /// Regression targets of all samples, [n, target_count()], in storage order.
+  /// Regression targets of all samples, [n, target_count()], in storage order ([0, 0] for a
+  /// set without targets).
   const Tensor& targets() const { return targets_; }
 
   /// All features as one [n, feature_count()] float tensor in storage order, scaled. This
