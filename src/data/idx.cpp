@@ -121,9 +121,16 @@ class IdxReader {
 
   [[noreturn]] void fail_corrupt(std::size_t at) const {
     int err = Z_OK;
-    const char* msg = gzerror(file_.get(), &err);
-    throw IdxError(path_, std::string("corrupt or unreadable data near offset ") +
-                              std::to_string(at) + ": " + (msg && *msg ? msg : "read error"));
+    std::string msg = gzerror(file_.get(), &err);
+    if (msg.compare(0, path_.size() + 2, path_ + ": ") == 0) msg.erase(0, path_.size() + 2);
+    if (msg.empty()) msg = "read error";
+    if (gzdirect(file_.get())) {
+      throw IdxError(path_, "read error at offset " + std::to_string(at) + ": " + msg);
+    }
+    // zlib decompresses ahead of what we have consumed, so the damage may lie past `at`.
+    throw IdxError(path_, "corrupt gzip data (zlib: " + msg +
+                              ") found while reading at uncompressed offset " +
+                              std::to_string(at));
   }
 
   const std::string& path() const { return path_; }

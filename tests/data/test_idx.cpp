@@ -73,6 +73,11 @@ TEST_CASE("IDX images and labels round-trip raw and gzip", "[data][idx]") {
   }
 }
 
+TEST_CASE("IDX reader rejects a directory", "[data][idx]") {
+  const std::string dir = scratch_dir("isdir").string();
+  REQUIRE_THROWS_WITH(read_idx_labels(dir), Catch::Contains(dir) && Catch::Contains("directory"));
+}
+
 TEST_CASE("IDX reader rejects a missing file", "[data][idx]") {
   const std::string path = (scratch_dir("missing") / "nope-idx3-ubyte.gz").string();
   REQUIRE_THROWS_AS(read_idx_images(path), IdxError);
@@ -129,7 +134,17 @@ TEST_CASE("IDX reader rejects a corrupt gzip stream", "[data][idx]") {
   for (std::size_t i = z.size() / 3; i < z.size() / 2; ++i) z[i] ^= 0x5A;
   write_bytes(gz, z);
   REQUIRE_THROWS_AS(read_idx_labels(gz.string()), IdxError);
-  REQUIRE_THROWS_WITH(read_idx_labels(gz.string()), Catch::Contains("labels.gz"));
+  REQUIRE_THROWS_WITH(read_idx_labels(gz.string()),
+                      Catch::Contains("labels.gz") && Catch::Contains("corrupt gzip data") &&
+                          Catch::Contains("offset"));
+  SECTION("a damaged CRC is caught too") {
+    std::vector<std::uint8_t> good = file_bytes(gz);
+    write_idx_labels(gz.string(), labels);
+    good = file_bytes(gz);
+    good[good.size() - 6] ^= 1;  // inside the CRC-32 of the gzip trailer
+    write_bytes(gz, good);
+    REQUIRE_THROWS_WITH(read_idx_labels(gz.string()), Catch::Contains("incorrect data check"));
+  }
 }
 
 TEST_CASE("IDX reader rejects a wrong magic number", "[data][idx]") {
