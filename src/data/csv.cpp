@@ -85,14 +85,16 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
           return;
         }
       }
-      throw CsvError(path, line_no, 0, "no column named '" + options.label_name + "' in the header");
+      throw CsvError(path, line_no, 0,
+                     "no column named '" + options.label_name + "' in the header");
     }
     if (!options.label_column) return;
     const long c = *options.label_column;
     const long n = static_cast<long>(columns);
     if (c >= n || c < -n) {
-      throw CsvError(path, line_no, 0, "label column " + std::to_string(c) + " does not exist in " +
-                                           std::to_string(columns) + " column(s)");
+      throw CsvError(path, line_no, 0,
+                     "label column " + std::to_string(c) + " does not exist in " +
+                         std::to_string(columns) + " column(s)");
     }
     label = static_cast<std::size_t>(c < 0 ? n + c : c);
     has_label = true;
@@ -132,7 +134,8 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
       if (*begin == '+') ++begin;  // from_chars does not accept a leading '+'
       const auto [ptr, ec] = std::from_chars(begin, end, v);
       if (ec == std::errc::result_out_of_range) {
-        throw CsvError(path, line_no, c + 1, "'" + f + "' in " + col_name + " is out of float range");
+        throw CsvError(path, line_no, c + 1,
+                       "'" + f + "' in " + col_name + " is out of float range");
       }
       if (ec != std::errc() || ptr != end) {
         throw CsvError(path, line_no, c + 1, "'" + f + "' in " + col_name + " is not a number");

@@ -206,8 +206,7 @@ std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Tensor& x,
   return rows;
 }
 
-std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Tensor& x,
-                           Tensor& y) const {
+std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Tensor& x, Tensor& y) const {
   if (!has_labels_ && !has_targets_) {
     throw std::logic_error("Dataset: batch with y asked of a set without labels or targets");
   }

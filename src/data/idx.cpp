@@ -23,7 +23,8 @@ std::string hex32(std::uint32_t v) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 struct GzCloser {
@@ -129,8 +130,7 @@ class IdxReader {
     }
     // zlib decompresses ahead of what we have consumed, so the damage may lie past `at`.
     throw IdxError(path_, "corrupt gzip data (zlib: " + msg +
-                              ") found while reading at uncompressed offset " +
-                              std::to_string(at));
+                              ") found while reading at uncompressed offset " + std::to_string(at));
   }
 
   const std::string& path() const { return path_; }
@@ -142,8 +142,8 @@ class IdxReader {
 };
 
 /// Reads and checks the magic number; returns the dimensions that follow it.
-std::vector<std::size_t> read_header(IdxReader& in, std::uint32_t expected_magic,
-                                     const char* kind, const char* items) {
+std::vector<std::size_t> read_header(IdxReader& in, std::uint32_t expected_magic, const char* kind,
+                                     const char* items) {
   const std::uint32_t magic = in.read_u32("magic number");
   if (magic != expected_magic) {
     std::string hint;
@@ -165,9 +165,9 @@ std::vector<std::size_t> read_header(IdxReader& in, std::uint32_t expected_magic
     const std::size_t at = in.offset();
     dims[i] = in.read_u32(names[i]);
     if (dims[i] == 0) {
-      throw IdxError(in.path(), (i == 0 ? "holds zero " + std::string(items) : std::string("zero dimension")) +
-                                    ": " + names[i] + " at offset " + std::to_string(at) +
-                                    " is 0");
+      throw IdxError(in.path(),
+                     (i == 0 ? "holds zero " + std::string(items) : std::string("zero dimension")) +
+                         ": " + names[i] + " at offset " + std::to_string(at) + " is 0");
     }
   }
   return dims;
@@ -250,8 +250,7 @@ void write_idx_images(const std::string& path, const IdxImages& images) {
   if (images.pixels.size() != images.count * images.rows * images.cols) {
     throw std::invalid_argument("write_idx_images: " + std::to_string(images.pixels.size()) +
                                 " pixels for " + std::to_string(images.count) + " images of " +
-                                std::to_string(images.rows) + " x " +
-                                std::to_string(images.cols));
+                                std::to_string(images.rows) + " x " + std::to_string(images.cols));
   }
   write_file(path, idx_images_magic,
              {checked_dim(images.count, "image count"), checked_dim(images.rows, "row count"),

@@ -27,9 +27,9 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
     for (std::size_t i = 0; i < labels.size(); ++i) {
       if (static_cast<std::size_t>(labels[i]) >= num_classes) {
         throw IdxError(labels_path, "label " + std::to_string(labels[i]) + " of item " +
-                                        std::to_string(i) + " at offset " +
-                                        std::to_string(8 + i) + " is not below " +
-                                        std::to_string(num_classes) + " classes");
+                                        std::to_string(i) + " at offset " + std::to_string(8 + i) +
+                                        " is not below " + std::to_string(num_classes) +
+                                        " classes");
       }
     }
   }

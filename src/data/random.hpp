@@ -16,8 +16,8 @@ namespace retrograd::data::detail {
 
 /// Uniform integer in [0, n) without modulo bias (rejection sampling). `n` must be > 0.
 inline std::uint64_t uniform_index(std::mt19937_64& rng, std::uint64_t n) {
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % n;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
   std::uint64_t r = rng();
   while (r >= limit) r = rng();
   return r % n;

@@ -2,9 +2,7 @@
 
 namespace retrograd::data {
 
-FeatureScaler FeatureScaler::identity(std::size_t features) {
-  return divide_by(features, 1.0f);
-}
+FeatureScaler FeatureScaler::identity(std::size_t features) { return divide_by(features, 1.0f); }
 
 FeatureScaler FeatureScaler::divide_by(std::size_t features, float divisor) {
   FeatureScaler s;

@@ -13,8 +13,7 @@ Split split(const Dataset& data, const SplitFractions& fractions, std::uint64_t 
   const double f[] = {fractions.train, fractions.validation, fractions.test};
   for (double v : f) {
     if (!(v >= 0.0) || !(v <= 1.0)) {
-      throw std::invalid_argument("split: fraction " + std::to_string(v) +
-                                  " is not in [0, 1]");
+      throw std::invalid_argument("split: fraction " + std::to_string(v) + " is not in [0, 1]");
     }
   }
   const double sum = f[0] + f[1] + f[2];

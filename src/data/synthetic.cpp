@@ -65,8 +65,7 @@ Dataset make_xor(std::size_t n, double noise, std::uint64_t seed) {
   return b.build(2);
 }
 
-Dataset make_spirals(std::size_t per_class, std::size_t classes, double noise,
-                     std::uint64_t seed) {
+Dataset make_spirals(std::size_t per_class, std::size_t classes, double noise, std::uint64_t seed) {
   require_noise(noise, "make_spirals");
   require(classes >= 1, "make_spirals: classes must be positive");
   std::mt19937_64 rng(seed);
@@ -117,7 +116,9 @@ Dataset make_blobs(std::size_t n, std::size_t classes, std::size_t features, dou
     const std::size_t k = i % classes;
     const double angle = phase + 2.0 * pi * static_cast<double>(k) / classes;
     for (std::size_t j = 0; j < features; ++j) {
-      const double center = j == 0 ? radius * std::cos(angle) : j == 1 ? radius * std::sin(angle) : 0;
+      const double center = j == 0   ? radius * std::cos(angle)
+                            : j == 1 ? radius * std::sin(angle)
+                                     : 0;
       x.data()[i * features + j] = static_cast<float>(center + spread * detail::normal(rng));
     }
     labels[i] = static_cast<Label>(k);

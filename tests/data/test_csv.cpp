@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,8 +23,9 @@ std::string write_text(const std::string& name, const std::string& text) {
 
 TEST_CASE("CSV with a header and the label in the last column", "[data][csv]") {
   const std::string path =
-      write_text("iris.csv", "sepal_length, sepal_width,species\n5.1,3.5,0\n\n4.9, 3.0 ,1\r\n"
-                             "6.2,+2.9,2\n");
+      write_text("iris.csv",
+                 "sepal_length, sepal_width,species\n5.1,3.5,0\n\n4.9, 3.0 ,1\r\n"
+                 "6.2,+2.9,2\n");
   const CsvData d = read_csv(path);
   REQUIRE(d.features.shape() == retrograd::Shape{3, 2});
   CHECK(d.features(0, 0) == Approx(5.1f));
@@ -38,8 +38,7 @@ TEST_CASE("CSV with a header and the label in the last column", "[data][csv]") {
   CHECK(to_labels(d.labels) == std::vector<Label>{0, 1, 2});
 }
 
-TEST_CASE("CSV options: no header, delimiter, label column by index, name or none",
-          "[data][csv]") {
+TEST_CASE("CSV options: no header, delimiter, label column by index, name or none", "[data][csv]") {
   const std::string plain = write_text("plain.csv", "1;2;3\n4;5;6\n");
   CsvOptions opt;
   opt.header = false;
@@ -80,8 +79,7 @@ TEST_CASE("CSV errors name the file, line and column", "[data][csv]") {
   }
   SECTION("non-numeric field") {
     const std::string p = write_text("text.csv", "a,b,c\n1,2,3\n4,5,abc\n");
-    REQUIRE_THROWS_WITH(read_csv(p), Catch::Contains("text.csv:3:3") &&
-                                         Catch::Contains("'abc'") &&
+    REQUIRE_THROWS_WITH(read_csv(p), Catch::Contains("text.csv:3:3") && Catch::Contains("'abc'") &&
                                          Catch::Contains("not a number"));
     const std::string trailing = write_text("trailing.csv", "1,2x\n");
     CsvOptions no_header;
@@ -90,8 +88,8 @@ TEST_CASE("CSV errors name the file, line and column", "[data][csv]") {
   }
   SECTION("non-finite field") {
     const std::string p = write_text("nan.csv", "a,b\n1,nan\n");
-    REQUIRE_THROWS_WITH(read_csv(p), Catch::Contains("nan.csv:2:2") &&
-                                         Catch::Contains("not finite"));
+    REQUIRE_THROWS_WITH(read_csv(p),
+                        Catch::Contains("nan.csv:2:2") && Catch::Contains("not finite"));
   }
   SECTION("ragged rows") {
     const std::string p = write_text("ragged.csv", "a,b,c\n1,2,3\n4,5\n");
@@ -110,9 +108,9 @@ TEST_CASE("CSV errors name the file, line and column", "[data][csv]") {
                         Catch::Contains("no data rows"));
   }
   SECTION("missing file") {
-    REQUIRE_THROWS_WITH(read_csv("/nonexistent/dir/x.csv"),
-                        Catch::Contains("/nonexistent/dir/x.csv") &&
-                            Catch::Contains("cannot open"));
+    REQUIRE_THROWS_WITH(
+        read_csv("/nonexistent/dir/x.csv"),
+        Catch::Contains("/nonexistent/dir/x.csv") && Catch::Contains("cannot open"));
   }
   SECTION("error fields") {
     const std::string p = write_text("fields.csv", "a,b\n1,2\n3,x\n");
@@ -132,9 +130,9 @@ TEST_CASE("to_labels rejects values that are not class ids", "[data][csv][labels
   v(0) = 1;
   v(1) = 2.5f;
   v(2) = 0;
-  REQUIRE_THROWS_WITH(to_labels(v, "species"),
-                      Catch::Contains("species") && Catch::Contains("index 1") &&
-                          Catch::Contains("2.5"));
+  REQUIRE_THROWS_WITH(to_labels(v, "species"), Catch::Contains("species") &&
+                                                   Catch::Contains("index 1") &&
+                                                   Catch::Contains("2.5"));
   v(1) = -1;
   REQUIRE_THROWS_WITH(to_labels(v), Catch::Contains("index 1"));
 }

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -69,6 +68,12 @@ TEST_CASE("Dataset construction checks counts and labels", "[data][dataset]") {
   CHECK(inferred.num_classes() == 5);
   CHECK(inferred.feature_count() == 20);
   CHECK(inferred.sample_shape() == Shape{4, 5});
+  const Dataset column(retrograd::full<float>({6}, 2.0f), std::vector<Label>(6, 1));
+  CHECK(column.feature_count() == 1);
+  CHECK(column.features().shape() == Shape{6, 1});
+  const Dataset none;
+  CHECK(none.empty());
+  CHECK(none.batch_count(8) == 0);
 }
 
 TEST_CASE("An epoch of batches covers every sample exactly once", "[data][dataset][batch]") {

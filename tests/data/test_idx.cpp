@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,7 +37,8 @@ std::vector<std::uint8_t> file_bytes(const fs::path& p) {
 
 void write_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace
@@ -81,8 +81,8 @@ TEST_CASE("IDX reader rejects a directory", "[data][idx]") {
 TEST_CASE("IDX reader rejects a missing file", "[data][idx]") {
   const std::string path = (scratch_dir("missing") / "nope-idx3-ubyte.gz").string();
   REQUIRE_THROWS_AS(read_idx_images(path), IdxError);
-  REQUIRE_THROWS_WITH(read_idx_images(path), Catch::Contains("nope-idx3-ubyte.gz") &&
-                                                  Catch::Contains("No such file"));
+  REQUIRE_THROWS_WITH(read_idx_images(path),
+                      Catch::Contains("nope-idx3-ubyte.gz") && Catch::Contains("No such file"));
   REQUIRE_THROWS_AS(read_idx_labels(path), std::runtime_error);
 }
 
@@ -134,9 +134,9 @@ TEST_CASE("IDX reader rejects a corrupt gzip stream", "[data][idx]") {
   for (std::size_t i = z.size() / 3; i < z.size() / 2; ++i) z[i] ^= 0x5A;
   write_bytes(gz, z);
   REQUIRE_THROWS_AS(read_idx_labels(gz.string()), IdxError);
-  REQUIRE_THROWS_WITH(read_idx_labels(gz.string()),
-                      Catch::Contains("labels.gz") && Catch::Contains("corrupt gzip data") &&
-                          Catch::Contains("offset"));
+  REQUIRE_THROWS_WITH(read_idx_labels(gz.string()), Catch::Contains("labels.gz") &&
+                                                        Catch::Contains("corrupt gzip data") &&
+                                                        Catch::Contains("offset"));
   SECTION("a damaged CRC is caught too") {
     std::vector<std::uint8_t> good = file_bytes(gz);
     write_idx_labels(gz.string(), labels);
@@ -156,9 +156,8 @@ TEST_CASE("IDX reader rejects a wrong magic number", "[data][idx]") {
                           Catch::Contains("expected 0x00000803"));
   const std::string images = (dir / "images.gz").string();
   write_idx_images(images, sample_images(2, 2, 2));
-  REQUIRE_THROWS_WITH(read_idx_labels(images),
-                      Catch::Contains("wrong magic number 0x00000803") &&
-                          Catch::Contains("images.gz"));
+  REQUIRE_THROWS_WITH(read_idx_labels(images), Catch::Contains("wrong magic number 0x00000803") &&
+                                                   Catch::Contains("images.gz"));
   const fs::path text = dir / "text";
   write_bytes(text, {'h', 'e', 'l', 'l', 'o', '\n'});
   REQUIRE_THROWS_WITH(read_idx_labels(text.string()), Catch::Contains("not an IDX file"));

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <iostream>
 
@@ -75,8 +74,7 @@ TEST_CASE("load_mnist finds the four files, compressed or not", "[data][idx][mni
 
 TEST_CASE("Fashion-MNIST from the Debian package", "[data][idx][mnist][real]") {
   if (!fs::exists(fs::path(fashion_mnist_dir) / "train-images-idx3-ubyte.gz")) {
-    WARN("skipped: " << fashion_mnist_dir
-                     << " not found (apt-get install dataset-fashion-mnist)");
+    WARN("skipped: " << fashion_mnist_dir << " not found (apt-get install dataset-fashion-mnist)");
     return;
   }
   const Mnist m = load_mnist();
