@@ -1,0 +1,71 @@
+#pragma once
+/// @file csv.hpp
+/// Reading numeric CSV files into feature tensors and labels.
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "retrograd/tensor.hpp"
+
+namespace retrograd::data {
+
+/// Thrown for an unreadable or malformed CSV file. `what()` reads
+/// "<file>:<line>:<column>: <problem>" (line and column 1-based; column and line omitted when
+/// they do not apply), and the parts are available separately.
+class CsvError : public std::runtime_error {
+ public:
+  /// An error at `line`, `column` of `path` (0 for "not applicable").
+  CsvError(const std::string& path, std::size_t line, std::size_t column,
+           const std::string& message);
+  /// The file.
+  const std::string& path() const { return path_; }
+  /// 1-based line, 0 if the error is not about one line.
+  std::size_t line() const { return line_; }
+  /// 1-based column (field number), 0 if the error is not about one field.
+  std::size_t column() const { return column_; }
+
+ private:
+  std::string path_;
+  std::size_t line_;
+  std::size_t column_;
+};
+
+/// How to read a CSV file.
+struct CsvOptions {
+  /// The first line holds column names.
+  bool header = true;
+  /// Field separator (',' ';' '\t' ...).
+  char delimiter = ',';
+  /// 0-based column holding the label; negative counts from the end (-1: the last column);
+  /// std::nullopt: no label, every column is a feature.
+  std::optional<long> label_column = -1;
+  /// If not empty, the label is the column with this header name (overrides label_column;
+  /// requires `header`).
+  std::string label_name;
+};
+
+/// What read_csv() returns: the numeric table split into features and label.
+struct CsvData {
+  /// Feature columns, [rows, feature columns], as floats.
+  Tensor features;
+  /// The label column's values, [rows]; shape [0] when no label column was chosen. Convert
+  /// class ids with to_labels() (labels.hpp), or use the values as regression targets.
+  Tensor labels;
+  /// Names of the feature columns (from the header, or "column 1", "column 2", ...).
+  std::vector<std::string> feature_names;
+  /// Name of the label column (empty when there is none).
+  std::string label_name;
+  /// True when a label column was read.
+  bool has_labels() const { return !label_name.empty(); }
+};
+
+/// Reads a numeric CSV file. Fields may be surrounded by spaces or double quotes; blank lines
+/// are skipped; '\r\n' line ends are accepted. Throws CsvError (naming file, line and column)
+/// for a missing file, an empty file (or a header with no data rows), a missing (empty) field,
+/// a non-numeric or non-finite field, a row with a different number of fields than the first,
+/// or a label column that does not exist.
+CsvData read_csv(const std::string& path, const CsvOptions& options = {});
+
+}  // namespace retrograd::data

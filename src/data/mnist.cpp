@@ -1,0 +1,65 @@
+#include "retrograd/data/mnist.hpp"
+
+#include <filesystem>
+
+#include "retrograd/data/idx.hpp"
+
+namespace retrograd::data {
+
+const std::array<const char*, 10>& fashion_mnist_classes() {
+  static const std::array<const char*, 10> names = {
+      "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                         std::size_t num_classes) {
+  IdxImages images = read_idx_images(images_path);
+  const std::vector<std::uint8_t> raw_labels = read_idx_labels(labels_path);
+  if (raw_labels.size() != images.count) {
+    throw IdxError(images_path, "holds " + std::to_string(images.count) + " images but " +
+                                    labels_path + " holds " + std::to_string(raw_labels.size()) +
+                                    " labels (count mismatch)");
+  }
+  std::vector<Label> labels(raw_labels.begin(), raw_labels.end());
+  if (num_classes != 0) {
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (static_cast<std::size_t>(labels[i]) >= num_classes) {
+        throw IdxError(labels_path, "label " + std::to_string(labels[i]) + " of item " +
+                                        std::to_string(i) + " at offset " + std::to_string(8 + i) +
+                                        " is not below " + std::to_string(num_classes) +
+                                        " classes");
+      }
+    }
+  }
+  Shape sample_shape = {images.rows, images.cols};
+  return Dataset::from_bytes(std::move(images.pixels), sample_shape, std::move(labels),
+                             num_classes);
+}
+
+namespace {
+std::string find_file(const std::string& dir, const std::string& name) {
+  namespace fs = std::filesystem;
+  for (const std::string& candidate : {name + ".gz", name}) {
+    const fs::path p = fs::path(dir) / candidate;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  std::error_code ec;
+  const bool is_dir = fs::is_directory(dir, ec);
+  throw IdxError(dir, "no " + name + ".gz or " + name + " in this directory" +
+                          (is_dir ? "" : " (no such directory)"));
+}
+}  // namespace
+
+Mnist load_mnist(const std::string& dir) {
+  Mnist m;
+  m.train = load_idx_dataset(find_file(dir, "train-images-idx3-ubyte"),
+                             find_file(dir, "train-labels-idx1-ubyte"), 10);
+  m.test = load_idx_dataset(find_file(dir, "t10k-images-idx3-ubyte"),
+                            find_file(dir, "t10k-labels-idx1-ubyte"), 10);
+  return m;
+}
+
+}  // namespace retrograd::data
