@@ -9,10 +9,6 @@ using retrograd::testing::random_tensor;
 using retrograd::testing::require_gradcheck;
 using Inputs = std::vector<VarD>;
 
-namespace {
-VarD leaf(TensorD value) { return VarD(std::move(value), requires_grad); }
-}  // namespace
-
 TEST_CASE("binary elementwise ops: values and gradients", "[ops][binary]") {
   const TensorD a = random_tensor({3, 4}, 1, 0.5, 2);
   const TensorD b = random_tensor({3, 4}, 2, 0.5, 2);

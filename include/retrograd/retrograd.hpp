@@ -4,6 +4,7 @@
 
 #include "retrograd/blas.hpp"
 #include "retrograd/broadcast.hpp"
+#include "retrograd/data.hpp"
 #include "retrograd/dot.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/gradcheck.hpp"
