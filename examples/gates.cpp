@@ -38,6 +38,7 @@ struct MultiplyGate {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ensure_fast_blas(argv);
   if (argc > 1) out_dir = argv[1];
 
   // 1. f = (x + y) * z at x = -2, y = 5, z = -4.

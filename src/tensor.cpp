@@ -1,8 +1,108 @@
 #include "retrograd/tensor.hpp"
 
+#include <cstdlib>
+#include <new>
 #include <sstream>
+#include <vector>
 
 namespace retrograd {
+
+namespace detail {
+
+// Note [buffer cache]: a training step allocates the same tensor sizes every time (activations,
+// gradients, temporaries), and a scalar graph allocates thousands of tiny buffers. Each thread
+// keeps released buffers in free lists by size class and hands them out again, so the steady
+// state of a training loop does not touch malloc. Size classes are a quarter of a power of two
+// apart (at most 25 % slack). Sanitizer builds bypass the cache so that use-after-free is still
+// caught.
+namespace {
+constexpr std::size_t alignment = 64;
+constexpr std::size_t small_buffer = 1024;
+constexpr std::size_t class_count = 4 * 48;
+// Cached bytes per thread beyond which released buffers go back to the system.
+constexpr std::size_t cache_limit = std::size_t(512) << 20;
+
+std::size_t size_class(std::size_t bytes) {
+  if (bytes <= alignment) return 0;
+  const int top = 63 - __builtin_clzll(bytes - 1);  // bytes - 1 < 2^(top + 1)
+  const std::size_t quarter = ((bytes - 1) >> (top - 2)) & 3;  // which quarter above 2^top
+  return static_cast<std::size_t>(top - 5) * 4 + quarter;
+}
+
+std::size_t class_bytes(std::size_t cls) {
+  if (cls == 0) return alignment;
+  const std::size_t top = cls / 4 + 5;
+  return (std::size_t(1) << top) + ((cls % 4) + 1) * (std::size_t(1) << (top - 2));
+}
+
+struct BufferCache {
+  std::vector<void*> free_lists[class_count];
+  std::size_t cached_bytes = 0;
+  ~BufferCache();
+};
+
+thread_local bool cache_alive = false;
+
+BufferCache& cache() {
+  thread_local BufferCache instance;
+  cache_alive = true;
+  return instance;
+}
+
+BufferCache::~BufferCache() {
+  cache_alive = false;
+  for (auto& list : free_lists) {
+    for (void* p : list) std::free(p);
+  }
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool use_cache = false;
+#else
+constexpr bool use_cache = true;
+#endif
+}  // namespace
+
+void* acquire_buffer(std::size_t bytes) {
+  const std::size_t cls = size_class(bytes);
+  if (use_cache && cls < class_count) {
+    BufferCache& c = cache();
+    auto& list = c.free_lists[cls];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
+      c.cached_bytes -= class_bytes(cls);
+      return p;
+    }
+  }
+  const std::size_t rounded =
+      cls < class_count ? class_bytes(cls) : (bytes + alignment - 1) / alignment * alignment;
+  // Small buffers need no cache-line alignment (xsimd loads unaligned with this allocator), and
+  // glibc's malloc is much faster than its memalign.
+  void* p = rounded <= small_buffer ? std::malloc(rounded) : std::aligned_alloc(alignment, rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void release_buffer(void* buffer, std::size_t bytes) noexcept {
+  if (!buffer) return;
+  const std::size_t cls = size_class(bytes);
+  if (use_cache && cls < class_count && cache_alive) {
+    BufferCache& c = cache();
+    if (c.cached_bytes + class_bytes(cls) <= cache_limit) {
+      try {
+        c.free_lists[cls].push_back(buffer);
+        c.cached_bytes += class_bytes(cls);
+        return;
+      } catch (...) {
+        // no room to remember it: give it back below
+      }
+    }
+  }
+  std::free(buffer);
+}
+
+}  // namespace detail
 
 std::string shape_string(const Shape& shape) {
   std::string out = "[";

@@ -1,5 +1,6 @@
 # Runs a program and fails unless it exits 0, its output contains every expected text and it
-# wrote every expected file. Lists are joined by <sep>:
+# wrote every expected file (with -DEXPECT_FAILURE=ON: exits non-zero instead, and the
+# expected texts are looked for in its error output too). Lists are joined by <sep>:
 #   cmake -DCOMMAND="prog<sep>arg" -DEXPECT="text1<sep>text2" [-DEXPECT_FILES=...] [-DWORKDIR=dir]
 #         -P check_output.cmake
 foreach(list COMMAND EXPECT EXPECT_FILES)
@@ -12,7 +13,12 @@ else()
 endif()
 execute_process(COMMAND ${COMMAND} WORKING_DIRECTORY ${WORKDIR}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE code)
-if(NOT code EQUAL 0)
+if(EXPECT_FAILURE)
+  if(code EQUAL 0)
+    message(FATAL_ERROR "${COMMAND} succeeded but should have failed\n${out}\n${err}")
+  endif()
+  string(APPEND out "${err}")
+elseif(NOT code EQUAL 0)
   message(FATAL_ERROR "${COMMAND} exited with ${code}\n${out}\n${err}")
 endif()
 foreach(expected IN LISTS EXPECT)

@@ -12,9 +12,31 @@
 
 namespace retrograd {
 
-/// A dense row-major n-dimensional array of `T` (an `xt::xarray`).
+namespace detail {
+/// A buffer (64-byte aligned when larger than 1 KiB) of at least `bytes` bytes, reused from this thread's cache when one
+/// of the same size class was released (see Note [buffer cache] in src/tensor.cpp).
+void* acquire_buffer(std::size_t bytes);
+/// Returns a buffer from acquire_buffer to this thread's cache.
+void release_buffer(void* buffer, std::size_t bytes) noexcept;
+
+/// The allocator of every tensor: training steps allocate the same sizes over and over, and
+/// the cache turns each of those allocations into a pop from a free list.
 template <class T>
-using BasicTensor = xt::xarray<T>;
+struct BufferAllocator {
+  using value_type = T;
+  BufferAllocator() noexcept = default;
+  template <class U>
+  BufferAllocator(const BufferAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(acquire_buffer(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { release_buffer(p, n * sizeof(T)); }
+  friend bool operator==(const BufferAllocator&, const BufferAllocator&) { return true; }
+  friend bool operator!=(const BufferAllocator&, const BufferAllocator&) { return false; }
+};
+}  // namespace detail
+
+/// A dense row-major n-dimensional array of `T` (an `xt::xarray` with a caching allocator).
+template <class T>
+using BasicTensor = xt::xarray<T, xt::layout_type::row_major, detail::BufferAllocator<T>>;
 /// Single-precision tensor: what training uses.
 using Tensor = BasicTensor<float>;
 /// Double-precision tensor: gradient checks and teaching examples with exact numbers.

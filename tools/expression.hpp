@@ -1,0 +1,27 @@
+#pragma once
+// A small expression language for `retrograd trace`: numbers, variables, + - * / and unary
+// minus, parentheses, and the functions max, min, relu, sigmoid, tanh, exp, log, abs, pow.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include <retrograd/var.hpp>
+
+namespace retrograd::cli {
+
+/// A syntax or name error, with the 1-based column where it was found.
+class ExpressionError : public std::runtime_error {
+ public:
+  ExpressionError(const std::string& source, std::size_t column, const std::string& what);
+  std::size_t column() const { return column_; }
+
+ private:
+  std::size_t column_;
+};
+
+/// Parses `source` and builds its graph. Every variable must be in `variables`; each becomes a
+/// named leaf that requires a gradient.
+VarD parse_expression(const std::string& source, const std::map<std::string, VarD>& variables);
+
+}  // namespace retrograd::cli

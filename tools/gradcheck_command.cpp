@@ -1,0 +1,87 @@
+// retrograd gradcheck: every built-in op against central finite differences, as a table.
+
+#include <cstdio>
+#include <random>
+
+#include <retrograd/gradcheck.hpp>
+#include <retrograd/ops.hpp>
+
+#include "commands.hpp"
+
+namespace retrograd::cli {
+
+namespace {
+struct OpCheck {
+  const char* name;
+  GradcheckFn f;
+  std::vector<TensorD> inputs;
+};
+
+/// Values in +-[0.2, 2): away from the kinks of relu, abs, max and away from log's pole.
+TensorD sample(const Shape& shape, std::mt19937_64& engine, bool positive = false) {
+  std::uniform_real_distribution<double> magnitude(0.2, 2.0);
+  std::bernoulli_distribution sign(0.5);
+  TensorD t = TensorD::from_shape(shape);
+  for (double& v : t) v = (positive || sign(engine)) ? magnitude(engine) : -magnitude(engine);
+  return t;
+}
+
+std::vector<OpCheck> op_checks() {
+  std::mt19937_64 engine(42);
+  auto m = [&](bool positive = false) { return sample({3, 4}, engine, positive); };
+  using In = const std::vector<VarD>&;
+  return {
+      {"add (broadcast)", [](In v) { return v[0] + v[1]; }, {m(), sample({4}, engine)}},
+      {"sub", [](In v) { return v[0] - v[1]; }, {m(), m()}},
+      {"mul (broadcast)", [](In v) { return v[0] * v[1]; }, {m(), sample({3, 1}, engine)}},
+      {"div", [](In v) { return v[0] / v[1]; }, {m(), m()}},
+      {"neg", [](In v) { return -v[0]; }, {m()}},
+      {"maximum", [](In v) { return maximum(v[0], v[1]); }, {m(), m()}},
+      {"minimum", [](In v) { return minimum(v[0], v[1]); }, {m(), m()}},
+      {"pow", [](In v) { return pow(v[0], v[1]); }, {m(true), m()}},
+      {"pow (number)", [](In v) { return pow(v[0], 3.0); }, {m()}},
+      {"relu", [](In v) { return relu(v[0]); }, {m()}},
+      {"sigmoid", [](In v) { return sigmoid(v[0]); }, {m()}},
+      {"tanh", [](In v) { return tanh(v[0]); }, {m()}},
+      {"exp", [](In v) { return exp(v[0]); }, {m()}},
+      {"log", [](In v) { return log(v[0]); }, {m(true)}},
+      {"abs", [](In v) { return abs(v[0]); }, {m()}},
+      {"matmul", [](In v) { return matmul(v[0], v[1]); }, {m(), sample({4, 2}, engine)}},
+      {"transpose", [](In v) { return transpose(v[0]) * 1.0; }, {m()}},
+      {"reshape", [](In v) { return reshape(v[0], {2, 6}) * 1.0; }, {m()}},
+      {"sum", [](In v) { return sum(v[0]); }, {m()}},
+      {"sum (axis 0)", [](In v) { return sum(v[0], 0); }, {m()}},
+      {"mean", [](In v) { return mean(v[0]); }, {m()}},
+      {"mean (axis 1, keepdims)", [](In v) { return mean(v[0], 1, true); }, {m()}},
+      {"max", [](In v) { return max(v[0]); }, {m()}},
+      {"max (axis 1)", [](In v) { return max(v[0], 1); }, {m()}},
+      {"softmax", [](In v) { return softmax(v[0]) * v[1]; }, {m(), m()}},
+      {"log_softmax", [](In v) { return log_softmax(v[0]) * v[1]; }, {m(), m()}},
+  };
+}
+
+int run_gradcheck() {
+  std::printf("%-30s %-8s %14s %14s %14s\n", "op", "result", "max abs error", "analytic",
+              "numeric");
+  int failures = 0;
+  for (const OpCheck& check : op_checks()) {
+    const GradcheckResult r = gradcheck(check.f, check.inputs);
+    failures += r.passed ? 0 : 1;
+    std::printf("%-30s %-8s %14.3e %14.6f %14.6f\n", check.name, r.passed ? "ok" : "FAILED",
+                r.max_abs_error, r.worst_analytic, r.worst_numeric);
+  }
+  std::printf("%d ops checked, %d failed (central differences in double, eps 1e-6)\n",
+              static_cast<int>(op_checks().size()), failures);
+  return failures;
+}
+}  // namespace
+
+void add_gradcheck_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "gradcheck", "Check every built-in op's gradient against finite differences");
+  cmd->callback([] {
+    if (run_gradcheck() > 0) throw std::runtime_error("gradcheck found wrong gradients");
+  });
+}
+
+}  // namespace retrograd::cli

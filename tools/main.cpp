@@ -1,0 +1,28 @@
+// retrograd: train, evaluate and predict with MLPs; step through expressions; check gradients.
+
+#include <iostream>
+
+#include <retrograd/blas.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  retrograd::ensure_fast_blas(argv);
+  CLI::App app{"retrograd: reverse-mode autodiff and MLPs in C++"};
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  retrograd::cli::add_trace_command(app);
+  retrograd::cli::add_gradcheck_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const retrograd::cli::UsageError& e) {
+    std::cerr << "retrograd: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "retrograd: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
