@@ -50,7 +50,7 @@ void EarlyStopping::on_epoch_end(Sequential& model, std::size_t epoch, const Log
     }
     return;
   }
-  if (++wait_ > patience_) {
+  if (++wait_ >= patience_) {
     stopped_epoch_ = static_cast<long>(epoch);
     model.stop_training();
     if (restore_ && !best_weights_.empty()) {

@@ -35,6 +35,7 @@ class ModeGuard {
 };
 
 std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
   std::ostringstream out;
   out << v;
   return out.str();

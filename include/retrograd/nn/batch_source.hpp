@@ -28,6 +28,12 @@ class TensorBatchSource : public BatchSource {
  public:
   /// Throws std::invalid_argument when x or y is 0-d or their numbers of rows differ.
   TensorBatchSource(const Tensor& x, const Tensor& y);
+  /// A temporary would dangle: keep the tensors in variables.
+  TensorBatchSource(Tensor&& x, const Tensor& y) = delete;
+  /// A temporary would dangle: keep the tensors in variables.
+  TensorBatchSource(const Tensor& x, Tensor&& y) = delete;
+  /// A temporary would dangle: keep the tensors in variables.
+  TensorBatchSource(Tensor&& x, Tensor&& y) = delete;
   /// Rows of x.
   std::size_t size() const override;
   /// Copies the chosen rows.
