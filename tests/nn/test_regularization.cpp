@@ -30,11 +30,12 @@ TEST_CASE("Dropout drops and rescales in training, passes through in eval", "[nn
   Dropout dropout(0.5, 11);
   const Tensor ones = full<float>({50, 40}, 1.f);
   const Tensor y = dropout(Var(ones)).value();
-  std::size_t zeros_seen = 0;
+  std::size_t zeros_seen = 0, others = 0;
   for (float v : y) {
-    CHECK((v == 0.f || v == 2.f));
     zeros_seen += v == 0.f;
+    others += v != 0.f && v != 2.f;
   }
+  CHECK(others == 0);
   CHECK(zeros_seen > 800);
   CHECK(zeros_seen < 1200);
   // A new mask each call.
@@ -48,9 +49,7 @@ TEST_CASE("Dropout drops and rescales in training, passes through in eval", "[nn
     VarD x(full<double>({4, 6}, 2.0), requires_grad);
     const VarD out = d(x);
     sum(out).backward();
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      CHECK(x.grad().data()[i] == Approx(out.value().data()[i] / 2.0));
-    }
+    CHECK((x.grad() == out.value() / 2.0));
   }
   SECTION("seeded masks repeat") {
     Dropout a(0.5, 3), b(0.5, 3);

@@ -87,11 +87,13 @@ std::vector<Tensor> weights(const Module& m) {
 
 TEST_CASE("XOR is learned by 2-2-1 and 2-4-1 nets from a seed", "[nn][sequential][xor]") {
   const std::size_t tanh_2 = xor_epochs(2, Activation::tanh(), 3, 2000);
+  const std::size_t sigmoid_2 = xor_epochs(2, Activation::sigmoid(), 3, 5000);
   const std::size_t tanh_4 = xor_epochs(4, Activation::tanh(), 3, 2000);
   const std::size_t sigmoid_4 = xor_epochs(4, Activation::sigmoid(), 3, 2000);
-  WARN("XOR epochs: 2-2-1 tanh " << tanh_2 << ", 2-4-1 tanh " << tanh_4 << ", 2-4-1 sigmoid "
-                                 << sigmoid_4);
+  WARN("XOR epochs: 2-2-1 tanh " << tanh_2 << ", 2-2-1 sigmoid " << sigmoid_2 << ", 2-4-1 tanh "
+                                 << tanh_4 << ", 2-4-1 sigmoid " << sigmoid_4);
   CHECK(tanh_2 > 0);
+  CHECK(sigmoid_2 > 0);
   CHECK(tanh_4 > 0);
   CHECK(sigmoid_4 > 0);
 }
