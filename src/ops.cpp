@@ -631,11 +631,10 @@ BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>& logits, const BasicT
   for (std::size_t i = 0; i < n; ++i) {
     const T label = labels.data()[i];
     if (!(label >= T(0) && label < T(c)) || std::trunc(label) != label) {
-      throw std::invalid_argument(std::string(op) + ": label " + values_string(scalar_tensor(label)) +
-                                  " at row " + std::to_string(i) + " is not a class id in [0, " +
-                                  std::to_string(c) + ") (logits " +
-                                  shape_string(logits.shape()) + ", labels " + shape_string(ls) +
-                                  ")");
+      throw std::invalid_argument(
+          std::string(op) + ": label " + values_string(scalar_tensor(label)) + " at row " +
+          std::to_string(i) + " is not a class id in [0, " + std::to_string(c) + ") (logits " +
+          shape_string(logits.shape()) + ", labels " + shape_string(ls) + ")");
     }
     ids[i] = static_cast<std::size_t>(label);
   }
@@ -726,7 +725,8 @@ BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicV
   template BasicVar<T> softmax(const BasicVar<T>&, int);                                     \
   template BasicVar<T> log_softmax(const BasicVar<T>&, int);                                 \
   template BasicVar<T> softmax_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);        \
-  template BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>&, const BasicTensor<T>&); \
+  template BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>&,                      \
+                                                    const BasicTensor<T>&);                  \
   template BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);
 
 RETROGRAD_INSTANTIATE_OPS(float)

@@ -2,7 +2,6 @@
 // large logits, and the messages for bad shapes and labels.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "retrograd/gradcheck.hpp"
@@ -25,23 +24,22 @@ TensorD soft_targets_3x4() {
   return t;
 }
 
-VarD unfused_softmax_ce(const VarD& z, const VarD& t) {
-  return -mean(sum(t * log_softmax(z), 1));
-}
+VarD unfused_softmax_ce(const VarD& z, const VarD& t) { return -mean(sum(t * log_softmax(z), 1)); }
 }  // namespace
 
 TEST_CASE("softmax_cross_entropy matches -mean(sum(t log_softmax(z)))", "[ops][loss]") {
   const VarD z(logits_3x4()), t(soft_targets_3x4());
-  CHECK(softmax_cross_entropy(z, t).item() == Approx(unfused_softmax_ce(z, t).item()).epsilon(1e-12));
+  CHECK(softmax_cross_entropy(z, t).item() ==
+        Approx(unfused_softmax_ce(z, t).item()).epsilon(1e-12));
 
-  const GradcheckResult fused = gradcheck(
-      [](const std::vector<VarD>& in) { return softmax_cross_entropy(in[0], in[1]); },
-      {logits_3x4(), soft_targets_3x4()});
+  const GradcheckResult fused =
+      gradcheck([](const std::vector<VarD>& in) { return softmax_cross_entropy(in[0], in[1]); },
+                {logits_3x4(), soft_targets_3x4()});
   INFO(fused.summary());
   REQUIRE(fused.passed);
-  const GradcheckResult unfused = gradcheck(
-      [](const std::vector<VarD>& in) { return unfused_softmax_ce(in[0], in[1]); },
-      {logits_3x4(), soft_targets_3x4()});
+  const GradcheckResult unfused =
+      gradcheck([](const std::vector<VarD>& in) { return unfused_softmax_ce(in[0], in[1]); },
+                {logits_3x4(), soft_targets_3x4()});
   INFO(unfused.summary());
   REQUIRE(unfused.passed);
 }
@@ -82,8 +80,8 @@ TEST_CASE("sigmoid_binary_cross_entropy matches its composition", "[ops][loss]")
       {z, t});
   INFO(fused.summary());
   REQUIRE(fused.passed);
-  const GradcheckResult composed = gradcheck(
-      [&](const std::vector<VarD>& in) { return unfused(in[0], in[1]); }, {z, t});
+  const GradcheckResult composed =
+      gradcheck([&](const std::vector<VarD>& in) { return unfused(in[0], in[1]); }, {z, t});
   INFO(composed.summary());
   REQUIRE(composed.passed);
 }

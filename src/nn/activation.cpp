@@ -18,16 +18,21 @@ Activation Activation::leaky_relu(double negative_slope) {
 
 std::string Activation::name() const {
   switch (kind_) {
-    case Kind::linear: return "linear";
-    case Kind::sigmoid: return "sigmoid";
-    case Kind::tanh: return "tanh";
-    case Kind::relu: return "relu";
+    case Kind::linear:
+      return "linear";
+    case Kind::sigmoid:
+      return "sigmoid";
+    case Kind::tanh:
+      return "tanh";
+    case Kind::relu:
+      return "relu";
     case Kind::leaky_relu: {
       std::ostringstream out;
       out << "leaky_relu(" << slope_ << ")";
       return out.str();
     }
-    case Kind::softmax: return "softmax";
+    case Kind::softmax:
+      return "softmax";
   }
   return "?";
 }
@@ -40,12 +45,18 @@ BasicVar<T> leaky_relu(const BasicVar<T>& x, double negative_slope) {
 template <class T>
 BasicVar<T> Activation::operator()(const BasicVar<T>& x) const {
   switch (kind_) {
-    case Kind::linear: return x;
-    case Kind::sigmoid: return retrograd::sigmoid(x);
-    case Kind::tanh: return retrograd::tanh(x);
-    case Kind::relu: return retrograd::relu(x);
-    case Kind::leaky_relu: return nn::leaky_relu(x, slope_);
-    case Kind::softmax: return retrograd::softmax(x, -1);
+    case Kind::linear:
+      return x;
+    case Kind::sigmoid:
+      return retrograd::sigmoid(x);
+    case Kind::tanh:
+      return retrograd::tanh(x);
+    case Kind::relu:
+      return retrograd::relu(x);
+    case Kind::leaky_relu:
+      return nn::leaky_relu(x, slope_);
+    case Kind::softmax:
+      return retrograd::softmax(x, -1);
   }
   return x;
 }

@@ -7,9 +7,9 @@ namespace retrograd::nn {
 
 TensorBatchSource::TensorBatchSource(const Tensor& x, const Tensor& y) : x_(x), y_(y) {
   if (x.dimension() == 0 || y.dimension() == 0 || x.shape()[0] != y.shape()[0]) {
-    throw std::invalid_argument(
-        "TensorBatchSource: x of shape " + shape_string(x.shape()) + " and y of shape " +
-        shape_string(y.shape()) + " must both have one row per sample, the same number of rows");
+    throw std::invalid_argument("TensorBatchSource: x of shape " + shape_string(x.shape()) +
+                                " and y of shape " + shape_string(y.shape()) +
+                                " must both have one row per sample, the same number of rows");
   }
 }
 

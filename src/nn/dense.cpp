@@ -86,10 +86,9 @@ BasicVar<T> BasicDense<T>::penalty() const {
 template <class T>
 BasicDense<T>& BasicDense<T>::set_regularizer(Regularizer regularizer) {
   if (!(regularizer.l1 >= 0) || !(regularizer.l2 >= 0)) {
-    throw std::invalid_argument("Dense '" + this->name() +
-                                "': regularizer coefficients must be >= 0 (got l1 " +
-                                std::to_string(regularizer.l1) + ", l2 " +
-                                std::to_string(regularizer.l2) + ")");
+    throw std::invalid_argument(
+        "Dense '" + this->name() + "': regularizer coefficients must be >= 0 (got l1 " +
+        std::to_string(regularizer.l1) + ", l2 " + std::to_string(regularizer.l2) + ")");
   }
   regularizer_ = regularizer;
   return *this;

@@ -32,16 +32,29 @@ Initializer Initializer::normal(double mean, double stddev) {
 std::string Initializer::name() const {
   std::ostringstream out;
   switch (kind_) {
-    case Kind::zeros: return "zeros";
-    case Kind::constant: out << "constant(" << a_ << ")"; return out.str();
-    case Kind::uniform: out << "uniform(" << a_ << ", " << b_ << ")"; return out.str();
-    case Kind::normal: out << "normal(" << a_ << ", " << b_ << ")"; return out.str();
-    case Kind::glorot_uniform: return "glorot_uniform";
-    case Kind::glorot_normal: return "glorot_normal";
-    case Kind::he_uniform: return "he_uniform";
-    case Kind::he_normal: return "he_normal";
-    case Kind::lecun_uniform: return "lecun_uniform";
-    case Kind::lecun_normal: return "lecun_normal";
+    case Kind::zeros:
+      return "zeros";
+    case Kind::constant:
+      out << "constant(" << a_ << ")";
+      return out.str();
+    case Kind::uniform:
+      out << "uniform(" << a_ << ", " << b_ << ")";
+      return out.str();
+    case Kind::normal:
+      out << "normal(" << a_ << ", " << b_ << ")";
+      return out.str();
+    case Kind::glorot_uniform:
+      return "glorot_uniform";
+    case Kind::glorot_normal:
+      return "glorot_normal";
+    case Kind::he_uniform:
+      return "he_uniform";
+    case Kind::he_normal:
+      return "he_normal";
+    case Kind::lecun_uniform:
+      return "lecun_uniform";
+    case Kind::lecun_normal:
+      return "lecun_normal";
   }
   return "?";
 }
@@ -64,20 +77,38 @@ void Initializer::fill(BasicTensor<T>& t, std::size_t fan_in, std::size_t fan_ou
   using U = std::uniform_real_distribution<double>;
   using N = std::normal_distribution<double>;
   switch (kind_) {
-    case Kind::zeros: t.fill(T(0)); break;
-    case Kind::constant: t.fill(static_cast<T>(a_)); break;
-    case Kind::uniform: draw(t, U(a_, b_), engine); break;
-    case Kind::normal: draw(t, N(a_, b_), engine); break;
+    case Kind::zeros:
+      t.fill(T(0));
+      break;
+    case Kind::constant:
+      t.fill(static_cast<T>(a_));
+      break;
+    case Kind::uniform:
+      draw(t, U(a_, b_), engine);
+      break;
+    case Kind::normal:
+      draw(t, N(a_, b_), engine);
+      break;
     case Kind::glorot_uniform: {
       const double l = std::sqrt(6.0 / (in + out));
       draw(t, U(-l, l), engine);
       break;
     }
-    case Kind::glorot_normal: draw(t, N(0, std::sqrt(2.0 / (in + out))), engine); break;
-    case Kind::he_uniform: draw(t, U(-std::sqrt(6.0 / in), std::sqrt(6.0 / in)), engine); break;
-    case Kind::he_normal: draw(t, N(0, std::sqrt(2.0 / in)), engine); break;
-    case Kind::lecun_uniform: draw(t, U(-std::sqrt(3.0 / in), std::sqrt(3.0 / in)), engine); break;
-    case Kind::lecun_normal: draw(t, N(0, std::sqrt(1.0 / in)), engine); break;
+    case Kind::glorot_normal:
+      draw(t, N(0, std::sqrt(2.0 / (in + out))), engine);
+      break;
+    case Kind::he_uniform:
+      draw(t, U(-std::sqrt(6.0 / in), std::sqrt(6.0 / in)), engine);
+      break;
+    case Kind::he_normal:
+      draw(t, N(0, std::sqrt(2.0 / in)), engine);
+      break;
+    case Kind::lecun_uniform:
+      draw(t, U(-std::sqrt(3.0 / in), std::sqrt(3.0 / in)), engine);
+      break;
+    case Kind::lecun_normal:
+      draw(t, N(0, std::sqrt(1.0 / in)), engine);
+      break;
   }
 }
 

@@ -77,12 +77,10 @@ BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>& probs,
   for (std::size_t i = 0; i < n; ++i) {
     const T label = labels.data()[i];
     if (!(label >= T(0) && label < T(c)) || std::trunc(label) != label) {
-      throw std::invalid_argument("sparse_categorical_cross_entropy: label " +
-                                  values_string(scalar_tensor(label)) + " at row " +
-                                  std::to_string(i) + " is not a class id in [0, " +
-                                  std::to_string(c) + ") (predictions " +
-                                  shape_string(probs.shape()) + ", labels " + shape_string(ls) +
-                                  ")");
+      throw std::invalid_argument(
+          "sparse_categorical_cross_entropy: label " + values_string(scalar_tensor(label)) +
+          " at row " + std::to_string(i) + " is not a class id in [0, " + std::to_string(c) +
+          ") (predictions " + shape_string(probs.shape()) + ", labels " + shape_string(ls) + ")");
     }
     one_hot(i, static_cast<std::size_t>(label)) = T(1);
   }
@@ -103,16 +101,17 @@ BasicVar<T> binary_cross_entropy(const BasicVar<T>& probs, const BasicVar<T>& ta
 }
 
 template <class T>
-BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits,
-                                             const BasicVar<T>& target) {
+BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits, const BasicVar<T>& target) {
   return sigmoid_binary_cross_entropy(logits, target);
 }
 
 template <class T>
 BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>& target) const {
   switch (kind_) {
-    case Kind::mse: return nn::mse(pred, target);
-    case Kind::quadratic: return quadratic_cost(pred, target);
+    case Kind::mse:
+      return nn::mse(pred, target);
+    case Kind::quadratic:
+      return quadratic_cost(pred, target);
     case Kind::categorical_cross_entropy:
       return from_logits_ ? categorical_cross_entropy_with_logits(pred, target)
                           : nn::categorical_cross_entropy(pred, target);
@@ -130,28 +129,37 @@ template <class T>
 std::string BasicLoss<T>::name() const {
   std::string base;
   switch (kind_) {
-    case Kind::mse: base = "mse"; break;
-    case Kind::quadratic: base = "quadratic"; break;
-    case Kind::categorical_cross_entropy: base = "categorical_cross_entropy"; break;
-    case Kind::sparse_categorical_cross_entropy: base = "sparse_categorical_cross_entropy"; break;
-    case Kind::binary_cross_entropy: base = "binary_cross_entropy"; break;
+    case Kind::mse:
+      base = "mse";
+      break;
+    case Kind::quadratic:
+      base = "quadratic";
+      break;
+    case Kind::categorical_cross_entropy:
+      base = "categorical_cross_entropy";
+      break;
+    case Kind::sparse_categorical_cross_entropy:
+      base = "sparse_categorical_cross_entropy";
+      break;
+    case Kind::binary_cross_entropy:
+      base = "binary_cross_entropy";
+      break;
   }
   return from_logits_ ? base + "(from_logits)" : base;
 }
 
-#define RETROGRAD_INSTANTIATE_LOSSES(T)                                                      \
-  template BasicVar<T> mse(const BasicVar<T>&, const BasicVar<T>&);                          \
-  template BasicVar<T> quadratic_cost(const BasicVar<T>&, const BasicVar<T>&);               \
-  template BasicVar<T> categorical_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);    \
-  template BasicVar<T> categorical_cross_entropy_with_logits(const BasicVar<T>&,             \
-                                                             const BasicVar<T>&);            \
-  template BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>&,                  \
-                                                        const BasicTensor<T>&);              \
-  template BasicVar<T> sparse_categorical_cross_entropy_with_logits(const BasicVar<T>&,      \
-                                                                    const BasicTensor<T>&);  \
-  template BasicVar<T> binary_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);         \
-  template BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>&,                  \
-                                                        const BasicVar<T>&);                 \
+#define RETROGRAD_INSTANTIATE_LOSSES(T)                                                          \
+  template BasicVar<T> mse(const BasicVar<T>&, const BasicVar<T>&);                              \
+  template BasicVar<T> quadratic_cost(const BasicVar<T>&, const BasicVar<T>&);                   \
+  template BasicVar<T> categorical_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);        \
+  template BasicVar<T> categorical_cross_entropy_with_logits(const BasicVar<T>&,                 \
+                                                             const BasicVar<T>&);                \
+  template BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>&,                      \
+                                                        const BasicTensor<T>&);                  \
+  template BasicVar<T> sparse_categorical_cross_entropy_with_logits(const BasicVar<T>&,          \
+                                                                    const BasicTensor<T>&);      \
+  template BasicVar<T> binary_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);             \
+  template BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>&, const BasicVar<T>&); \
   template class BasicLoss<T>;
 
 RETROGRAD_INSTANTIATE_LOSSES(float)

@@ -105,7 +105,10 @@ double global_grad_norm(const std::vector<BasicVar<T>>& params) {
 
 template <class T>
 BasicSGD<T>::BasicSGD(double lr, double momentum, bool nesterov, double weight_decay)
-    : BasicOptimizer<T>("SGD", lr), momentum_(momentum), nesterov_(nesterov), weight_decay_(weight_decay) {
+    : BasicOptimizer<T>("SGD", lr),
+      momentum_(momentum),
+      nesterov_(nesterov),
+      weight_decay_(weight_decay) {
   this->require_in("momentum", momentum, 0, 1);
   this->require_in("weight decay", weight_decay, 0, INFINITY);
   if (nesterov && momentum == 0) {
@@ -144,7 +147,10 @@ void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
 template <class T>
 BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
                               double weight_decay)
-    : BasicOptimizer<T>("Adagrad", lr), eps_(eps), initial_(initial_accumulator), weight_decay_(weight_decay) {
+    : BasicOptimizer<T>("Adagrad", lr),
+      eps_(eps),
+      initial_(initial_accumulator),
+      weight_decay_(weight_decay) {
   this->require_in("eps", eps, 0, INFINITY);
   this->require_in("initial accumulator", initial_accumulator, 0, INFINITY);
   this->require_in("weight decay", weight_decay, 0, INFINITY);
@@ -243,13 +249,13 @@ template <class T>
 BasicAdamW<T>::BasicAdamW(double lr, double beta1, double beta2, double eps, double weight_decay)
     : BasicAdam<T>("AdamW", true, lr, beta1, beta2, eps, weight_decay) {}
 
-#define RETROGRAD_INSTANTIATE_OPTIMIZERS(T)                                \
-  template class BasicOptimizer<T>;                                        \
-  template class BasicSGD<T>;                                              \
-  template class BasicAdagrad<T>;                                          \
-  template class BasicRMSProp<T>;                                          \
-  template class BasicAdam<T>;                                             \
-  template class BasicAdamW<T>;                                            \
+#define RETROGRAD_INSTANTIATE_OPTIMIZERS(T) \
+  template class BasicOptimizer<T>;         \
+  template class BasicSGD<T>;               \
+  template class BasicAdagrad<T>;           \
+  template class BasicRMSProp<T>;           \
+  template class BasicAdam<T>;              \
+  template class BasicAdamW<T>;             \
   template double global_grad_norm(const std::vector<BasicVar<T>>& params);
 
 RETROGRAD_INSTANTIATE_OPTIMIZERS(float)

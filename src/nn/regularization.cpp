@@ -81,7 +81,8 @@ BasicVar<T> BasicBatchNorm<T>::forward(const BasicVar<T>& x) {
   if (n < 2) {
     throw std::invalid_argument("BatchNorm '" + this->name() +
                                 "': training needs at least 2 rows per batch to estimate a "
-                                "variance (got input of shape " + shape_string(s) + ")");
+                                "variance (got input of shape " +
+                                shape_string(s) + ")");
   }
   const BasicVar<T> mu = mean(x, 0);
   const BasicVar<T> centered = x - mu;

@@ -47,8 +47,9 @@ Sequential::Sequential() : Module("sequential") {}
 Sequential& Sequential::add(std::unique_ptr<Module> layer) {
   if (!layer) throw std::invalid_argument("Sequential::add: null layer");
   if (compiled()) {
-    throw std::logic_error("Sequential::add: the model is already compiled; add every layer "
-                           "before compile() so that the optimizer sees its parameters");
+    throw std::logic_error(
+        "Sequential::add: the model is already compiled; add every layer "
+        "before compile() so that the optimizer sees its parameters");
   }
   if (layer->has_default_name()) layer->set_name(layer->name() + "_" + std::to_string(size()));
   layer->train(training());
@@ -58,8 +59,8 @@ Sequential& Sequential::add(std::unique_ptr<Module> layer) {
 
 Module& Sequential::layer(std::size_t i) {
   if (i >= layers_.size()) {
-    throw std::out_of_range("Sequential::layer: index " + std::to_string(i) + " but the model has " +
-                            std::to_string(layers_.size()) + " layers");
+    throw std::out_of_range("Sequential::layer: index " + std::to_string(i) +
+                            " but the model has " + std::to_string(layers_.size()) + " layers");
   }
   return *layers_[i];
 }

@@ -41,8 +41,7 @@ inline ModuleCheck check_module_gradients(nn::BasicModule<double>& m, const Tens
     const double error = std::abs(analytic - numeric);
     if (!(error <= atol + rtol * std::abs(numeric))) {
       result.passed = false;
-      report << what << "[" << e << "]: analytic " << analytic << " vs numeric " << numeric
-             << "; ";
+      report << what << "[" << e << "]: analytic " << analytic << " vs numeric " << numeric << "; ";
     }
   };
   TensorD shifted = x;

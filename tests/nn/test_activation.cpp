@@ -26,9 +26,9 @@ TEST_CASE("leaky relu has slope `a` at and below 0, and 1 above", "[nn][activati
   VarD x(TensorD{-1.0, 0.0, 1.0}, requires_grad);
   sum(leaky_relu(x, 0.25)).backward();
   CHECK((x.grad() == TensorD{0.25, 0.25, 1.0}));
-  const GradcheckResult r = gradcheck(
-      [](const std::vector<VarD>& in) { return leaky_relu(in[0], 0.3); },
-      {TensorD{{-1.5, 0.7}, {2.0, -0.2}}});
+  const GradcheckResult r =
+      gradcheck([](const std::vector<VarD>& in) { return leaky_relu(in[0], 0.3); },
+                {TensorD{{-1.5, 0.7}, {2.0, -0.2}}});
   INFO(r.summary());
   REQUIRE(r.passed);
   REQUIRE_THROWS_WITH(Activation::leaky_relu(1.5), Catch::Contains("got 1.5"));

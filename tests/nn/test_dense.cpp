@@ -14,9 +14,7 @@ using namespace retrograd::nn;
 namespace {
 // Inputs kept away from 0 after the affine map, so relu and leaky relu meet no kink.
 TensorD x_2x3() { return {{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}}; }
-TensorD w_3x4() {
-  return {{0.2, -0.5, 0.1, 0.7}, {-0.3, 0.4, 0.9, -0.2}, {0.6, 0.05, -0.4, 0.3}};
-}
+TensorD w_3x4() { return {{0.2, -0.5, 0.1, 0.7}, {-0.3, 0.4, 0.9, -0.2}, {0.6, 0.05, -0.4, 0.3}}; }
 TensorD b_4() { return {0.1, -0.2, 0.3, 0.05}; }
 }  // namespace
 
@@ -42,14 +40,14 @@ TEST_CASE("Dense holds W [in, out] and b [out] and computes act(XW + b)", "[nn][
 }
 
 TEST_CASE("Dense gradients match finite differences for every activation", "[nn][dense]") {
-  const Activation activations[] = {Activation::linear(), Activation::sigmoid(),
-                                    Activation::tanh(),   Activation::relu(),
+  const Activation activations[] = {Activation::linear(),        Activation::sigmoid(),
+                                    Activation::tanh(),          Activation::relu(),
                                     Activation::leaky_relu(0.1), Activation::softmax()};
   for (const Activation& act : activations) {
     INFO(act.name());
-    const GradcheckResult r = gradcheck(
-        [&](const std::vector<VarD>& in) { return DenseD(in[1], in[2], act)(in[0]); },
-        {x_2x3(), w_3x4(), b_4()});
+    const GradcheckResult r =
+        gradcheck([&](const std::vector<VarD>& in) { return DenseD(in[1], in[2], act)(in[0]); },
+                  {x_2x3(), w_3x4(), b_4()});
     INFO(r.summary());
     REQUIRE(r.passed);
   }
@@ -62,8 +60,8 @@ TEST_CASE("Dense gradients match finite differences for every activation", "[nn]
 TEST_CASE("Dense names the layer and the shapes on a width mismatch", "[nn][dense]") {
   Dense layer(4, 5);
   REQUIRE_THROWS_WITH(layer(Var(Tensor::from_shape({3, 5}))),
-                      Catch::Contains("Dense 'dense' (4 -> 5)") &&
-                          Catch::Contains("[3, 5]") && Catch::Contains("expected [batch, 4]"));
+                      Catch::Contains("Dense 'dense' (4 -> 5)") && Catch::Contains("[3, 5]") &&
+                          Catch::Contains("expected [batch, 4]"));
   REQUIRE_THROWS_WITH(layer(Var(Tensor::from_shape({4}))), Catch::Contains("input of shape [4]"));
   REQUIRE_THROWS_WITH(Dense(0, 3), Catch::Contains("Dense(0, 3)"));
   REQUIRE_THROWS_WITH(DenseD(VarD(w_3x4()), VarD(TensorD{1.0, 2.0})),

@@ -1,7 +1,6 @@
 // Initializers: the spread of each rule, seeding, and float/double agreement.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "retrograd/nn/init.hpp"
@@ -40,7 +39,8 @@ TEST_CASE("initializers draw with the documented spread", "[nn][init]") {
   CHECK(s.stddev == Approx(glorot_limit / std::sqrt(3.0)).epsilon(0.03));
   CHECK(stats(Initializer::glorot_normal(), in, out).stddev ==
         Approx(std::sqrt(2.0 / (in + out))).epsilon(0.03));
-  CHECK(stats(Initializer::he_normal(), in, out).stddev == Approx(std::sqrt(2.0 / in)).epsilon(0.03));
+  CHECK(stats(Initializer::he_normal(), in, out).stddev ==
+        Approx(std::sqrt(2.0 / in)).epsilon(0.03));
   CHECK(stats(Initializer::he_uniform(), in, out).high <= std::sqrt(6.0 / in));
   CHECK(stats(Initializer::lecun_normal(), in, out).stddev ==
         Approx(std::sqrt(1.0 / in)).epsilon(0.03));
@@ -69,7 +69,8 @@ TEST_CASE("initializers are seeded: same engine state, same numbers", "[nn][init
   Initializer::he_normal().fill(td, 4, 4, d);
   CHECK((ta == tb));
   CHECK((ta != tc));
-  for (std::size_t i = 0; i < ta.size(); ++i) CHECK(ta.data()[i] == static_cast<float>(td.data()[i]));
+  for (std::size_t i = 0; i < ta.size(); ++i)
+    CHECK(ta.data()[i] == static_cast<float>(td.data()[i]));
 }
 
 TEST_CASE("initializers reject bad parameters", "[nn][init]") {

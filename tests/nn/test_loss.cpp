@@ -11,7 +11,9 @@ using namespace retrograd;
 using namespace retrograd::nn;
 
 namespace {
-TensorD logits() { return {{0.3, -1.2, 2.0}, {1.1, 0.0, -0.7}, {-2.0, 1.5, 0.2}, {0.4, 0.4, -0.1}}; }
+TensorD logits() {
+  return {{0.3, -1.2, 2.0}, {1.1, 0.0, -0.7}, {-2.0, 1.5, 0.2}, {0.4, 0.4, -0.1}};
+}
 TensorD one_hot() { return {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}}; }
 TensorD labels() { return {2, 0, 1, 2}; }
 
@@ -32,9 +34,9 @@ TEST_CASE("mse and the course's quadratic cost", "[nn][loss]") {
                     {pred.value(), target.value()});
   require_gradcheck([](const std::vector<VarD>& in) { return quadratic_cost(in[0], in[1]); },
                     {pred.value(), target.value()});
-  REQUIRE_THROWS_WITH(mse(VarD(TensorD::from_shape({4, 1})), VarD(TensorD::from_shape({4}))),
-                      Catch::Contains("mse") && Catch::Contains("[4, 1]") &&
-                          Catch::Contains("[4]"));
+  REQUIRE_THROWS_WITH(
+      mse(VarD(TensorD::from_shape({4, 1})), VarD(TensorD::from_shape({4}))),
+      Catch::Contains("mse") && Catch::Contains("[4, 1]") && Catch::Contains("[4]"));
 }
 
 TEST_CASE("categorical cross-entropy from probabilities and from logits agree", "[nn][loss]") {
@@ -115,8 +117,10 @@ TEST_CASE("losses name the problem with labels and shapes", "[nn][loss]") {
                       Catch::Contains("labels of shape [4, 3]"));
   REQUIRE_THROWS_WITH(categorical_cross_entropy(p, Var(Tensor::from_shape({4, 2}))),
                       Catch::Contains("[4, 3]") && Catch::Contains("[4, 2]"));
-  REQUIRE_THROWS_WITH(Loss::sparse_categorical_cross_entropy(true)(p, Var(Tensor{0.f, 3.f, 0.f, 0.f})),
-                      Catch::Contains("label 3 at row 1"));
-  REQUIRE_THROWS_WITH(binary_cross_entropy(Var(Tensor::from_shape({4, 1})), Var(Tensor::from_shape({4}))),
-                      Catch::Contains("binary_cross_entropy") && Catch::Contains("[4, 1]"));
+  REQUIRE_THROWS_WITH(
+      Loss::sparse_categorical_cross_entropy(true)(p, Var(Tensor{0.f, 3.f, 0.f, 0.f})),
+      Catch::Contains("label 3 at row 1"));
+  REQUIRE_THROWS_WITH(
+      binary_cross_entropy(Var(Tensor::from_shape({4, 1})), Var(Tensor::from_shape({4}))),
+      Catch::Contains("binary_cross_entropy") && Catch::Contains("[4, 1]"));
 }

@@ -2,7 +2,6 @@
 // readable state, in-place updates without reallocation, and bad hyperparameters.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 

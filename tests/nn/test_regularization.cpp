@@ -2,7 +2,6 @@
 // the messages for bad inputs.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "module_check.hpp"
@@ -19,7 +18,9 @@ TEST_CASE("L1 and L2 penalties", "[nn][regularization]") {
   CHECK(l2_penalty<double>({a, b}, 0.1).item() == Approx(0.1 * 5.25));
   CHECK(weight_penalty<double>({a, b}, 0.1, 0.2).item() == Approx(0.35 + 0.2 * 5.25));
   const GradcheckResult r = gradcheck(
-      [](const std::vector<VarD>& in) { return weight_penalty<double>({in[0], in[1]}, 0.3, 0.7); },
+      [](const std::vector<VarD>& in) {
+        return weight_penalty<double>({in[0], in[1]}, 0.3, 0.7);
+      },
       {TensorD{1.0, -2.0}, TensorD{0.5, 0.25}});
   INFO(r.summary());
   REQUIRE(r.passed);
@@ -104,9 +105,9 @@ TEST_CASE("BatchNorm gradients in training and eval mode", "[nn][batchnorm]") {
 
 TEST_CASE("BatchNorm names the layer on bad input", "[nn][batchnorm]") {
   BatchNorm bn(4);
-  REQUIRE_THROWS_WITH(bn(Var(Tensor::from_shape({8, 3}))),
-                      Catch::Contains("BatchNorm 'batch_norm' (4 features)") &&
-                          Catch::Contains("[8, 3]"));
+  REQUIRE_THROWS_WITH(
+      bn(Var(Tensor::from_shape({8, 3}))),
+      Catch::Contains("BatchNorm 'batch_norm' (4 features)") && Catch::Contains("[8, 3]"));
   REQUIRE_THROWS_WITH(bn(Var(Tensor::from_shape({1, 4}))), Catch::Contains("at least 2 rows"));
   REQUIRE_THROWS_WITH(BatchNorm(4, 2.0), Catch::Contains("momentum 2"));
 }

@@ -3,7 +3,6 @@
 // messages for every bad input fit() can meet.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <sstream>

@@ -54,8 +54,9 @@ class LambdaCallback : public Callback {
 };
 
 /// Stops training when `monitor` has not improved by more than `min_delta` for `patience`
-/// epochs in a row (Keras's rule; patience 0 stops at the first epoch without improvement). Improvement means lower, except for metrics containing "accuracy" (higher). When
-/// the monitored value is missing (no validation data for "val_loss") it watches "loss".
+/// epochs in a row (Keras's rule; patience 0 stops at the first epoch without improvement).
+/// Improvement means lower, except for metrics containing "accuracy" (higher). When the monitored
+/// value is missing (no validation data for "val_loss") it watches "loss".
 class EarlyStopping : public Callback {
  public:
   /// Throws std::invalid_argument for a negative min_delta.

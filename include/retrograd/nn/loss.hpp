@@ -39,8 +39,7 @@ template <class T>
 BasicVar<T> binary_cross_entropy(const BasicVar<T>& probs, const BasicVar<T>& target);
 /// The same from logits, fused with the sigmoid: sigmoid_binary_cross_entropy.
 template <class T>
-BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits,
-                                             const BasicVar<T>& target);
+BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits, const BasicVar<T>& target);
 
 /// A loss chosen by kind, as compile() takes it.
 template <class T>

@@ -20,7 +20,6 @@ std::size_t count_correct(const BasicTensor<T>& pred, const BasicTensor<T>& targ
 
 /// count_correct / n, in [0, 1]; 0 for an empty batch.
 template <class T>
-double accuracy(const BasicTensor<T>& pred, const BasicTensor<T>& target,
-                bool from_logits = false);
+double accuracy(const BasicTensor<T>& pred, const BasicTensor<T>& target, bool from_logits = false);
 
 }  // namespace retrograd::nn

@@ -94,8 +94,7 @@ class BasicSGD : public BasicOptimizer<T> {
  public:
   /// Throws std::invalid_argument for lr <= 0 or NaN, momentum outside [0, 1), negative
   /// weight decay, or nesterov without momentum.
-  explicit BasicSGD(double lr, double momentum = 0, bool nesterov = false,
-                    double weight_decay = 0);
+  explicit BasicSGD(double lr, double momentum = 0, bool nesterov = false, double weight_decay = 0);
 
  protected:
   std::vector<std::string> state_names() const override;
@@ -134,8 +133,8 @@ template <class T>
 class BasicRMSProp : public BasicOptimizer<T> {
  public:
   /// Throws std::invalid_argument for bad values.
-  explicit BasicRMSProp(double lr = 0.001, double rho = 0.9, double eps = 1e-8,
-                        double momentum = 0, double weight_decay = 0);
+  explicit BasicRMSProp(double lr = 0.001, double rho = 0.9, double eps = 1e-8, double momentum = 0,
+                        double weight_decay = 0);
 
  protected:
   std::vector<std::string> state_names() const override;
@@ -155,8 +154,8 @@ template <class T>
 class BasicAdam : public BasicOptimizer<T> {
  public:
   /// Throws std::invalid_argument for bad values.
-  explicit BasicAdam(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999,
-                     double eps = 1e-8, double weight_decay = 0);
+  explicit BasicAdam(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+                     double weight_decay = 0);
 
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }

@@ -51,9 +51,9 @@ class ExponentialLR : public Callback {
 class ReduceLROnPlateau : public Callback {
  public:
   /// Throws std::invalid_argument unless 0 < factor < 1 and min_lr >= 0.
-  ReduceLROnPlateau(OptimizerBase& optimizer, std::string monitor = "val_loss",
-                    double factor = 0.1, std::size_t patience = 10, double min_lr = 0,
-                    double min_delta = 1e-4, std::size_t cooldown = 0);
+  ReduceLROnPlateau(OptimizerBase& optimizer, std::string monitor = "val_loss", double factor = 0.1,
+                    std::size_t patience = 10, double min_lr = 0, double min_delta = 1e-4,
+                    std::size_t cooldown = 0);
   /// Ends one epoch whose monitored value was `metric`.
   void step(double metric);
   /// Calls step() with logs[monitor] (or logs["loss"] when the monitor is missing).
