@@ -240,6 +240,7 @@ History Sequential::fit(const BatchSource& train_data, const FitOptions& o) {
   // step's graph (which holds them) is freed by backward before the next fill.
   Var x_in{Tensor()}, y_in{Tensor()};
   History history;
+  Logs batch_logs;  // reused: after the first batch, assigning its entries allocates nothing
   stop_requested_ = false;
   ModeGuard mode(*this, true);
   for (Callback* c : o.callbacks) c->on_train_begin(*this);
@@ -270,7 +271,7 @@ History Sequential::fit(const BatchSource& train_data, const FitOptions& o) {
       loss.backward();
       optimizer_->step();
 
-      Logs batch_logs{{"loss", value}};
+      batch_logs["loss"] = value;
       loss_sum += value * count;
       seen += count;
       logs["loss"] = loss_sum / seen;

@@ -13,7 +13,9 @@ namespace retrograd::nn {
 /// A parameter and its name: "W" inside a Dense, "dense_0.W" inside a Sequential.
 template <class T>
 struct NamedParameter {
+  /// "W", or "dense_0.W" inside a Sequential.
   std::string name;
+  /// The parameter (a handle: the module's own node).
   BasicVar<T> var;
 };
 
@@ -21,7 +23,9 @@ struct NamedParameter {
 /// statistics): saved with the parameters, counted as non-trainable.
 template <class T>
 struct NamedBuffer {
+  /// "running_mean", or "batch_norm_1.running_mean" inside a Sequential.
   std::string name;
+  /// The module's tensor, written in place when loading.
   BasicTensor<T>* tensor;
 };
 

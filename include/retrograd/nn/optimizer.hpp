@@ -14,7 +14,9 @@ namespace retrograd::nn {
 /// A named optimizer state tensor ("velocity.0" is parameter 0's velocity), for saving.
 template <class T>
 struct NamedState {
+  /// "<kind>.<parameter index>".
   std::string name;
+  /// The optimizer's tensor, written in place when loading.
   BasicTensor<T>* tensor;
 };
 

@@ -64,6 +64,7 @@ struct History {
 /// "<layer name>.<parameter>" ("dense_0.W").
 class Sequential : public Module {
  public:
+  /// An empty model named "sequential".
   Sequential();
 
   /// Appends a layer (moved in). A layer still carrying its default name is renamed
