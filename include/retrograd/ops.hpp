@@ -76,6 +76,22 @@ template <class T> BasicVar<T> softmax(const BasicVar<T>& x, int axis = -1);
 /// log(softmax(x)) along `axis`, computed stably.
 template <class T> BasicVar<T> log_softmax(const BasicVar<T>& x, int axis = -1);
 
+// --- fused losses (stable, one pass each way); each is a scalar mean ---
+/// Cross-entropy of softmax(logits) against probability rows `targets` (one-hot or soft), both
+/// [n, classes]: -1/n sum_i sum_k t_ik log softmax(z_i)_k, computed through log-sum-exp so that
+/// large logits neither overflow nor give log(0). Throws std::invalid_argument on other shapes.
+template <class T>
+BasicVar<T> softmax_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
+/// As softmax_cross_entropy with class ids: `labels` is [n] or [n, 1] and holds integers in
+/// [0, classes). Throws std::invalid_argument naming the row and label when one is out of range
+/// or not an integer, or when the shapes do not fit. No gradient flows to the labels.
+template <class T>
+BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>& logits, const BasicTensor<T>& labels);
+/// Binary cross-entropy of sigmoid(logits) against `targets` of the same shape, the mean over
+/// all elements of max(z, 0) - z t + log(1 + exp(-|z|)): exact where log(sigmoid(z)) underflows.
+template <class T>
+BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
+
 // --- operators, between Vars and with plain numbers ---
 template <class T> BasicVar<T> operator+(const BasicVar<T>& a, const BasicVar<T>& b) { return add(a, b); }
 template <class T> BasicVar<T> operator-(const BasicVar<T>& a, const BasicVar<T>& b) { return sub(a, b); }

@@ -1,0 +1,97 @@
+#pragma once
+/// @file module.hpp
+/// `BasicModule`: what every layer and model has in common. Parameters are ordinary leaf Vars;
+/// a module's forward is a composition of ops, so backward needs nothing from the module.
+
+#include <string>
+#include <vector>
+
+#include "retrograd/var.hpp"
+
+namespace retrograd::nn {
+
+/// A parameter and its name: "W" inside a Dense, "dense_0.W" inside a Sequential.
+template <class T>
+struct NamedParameter {
+  /// "W", or "dense_0.W" inside a Sequential.
+  std::string name;
+  /// The parameter (a handle: the module's own node).
+  BasicVar<T> var;
+};
+
+/// A tensor a module keeps between calls that no optimizer trains (BatchNorm's running
+/// statistics): saved with the parameters, counted as non-trainable.
+template <class T>
+struct NamedBuffer {
+  /// "running_mean", or "batch_norm_1.running_mean" inside a Sequential.
+  std::string name;
+  /// The module's tensor, written in place when loading.
+  BasicTensor<T>* tensor;
+};
+
+/// Base of layers and models.
+template <class T>
+class BasicModule {
+ public:
+  virtual ~BasicModule() = default;
+
+  /// Output for a batch `x` (rows are samples). Records a graph unless under NoGradGuard.
+  virtual BasicVar<T> forward(const BasicVar<T>& x) = 0;
+  /// Same as forward(x).
+  BasicVar<T> operator()(const BasicVar<T>& x) { return forward(x); }
+
+  /// The kind of layer, as summary() shows it: "Dense", "Dropout", ...
+  virtual std::string type() const = 0;
+  /// This instance's name, used in parameter names and error messages ("dense_0").
+  const std::string& name() const { return name_; }
+  /// Renames the module.
+  void set_name(std::string name) { name_ = std::move(name); }
+  /// True until set_name() changes the name the constructor gave.
+  bool has_default_name() const { return name_ == default_name_; }
+
+  /// Trainable parameters with their names, in a fixed order.
+  virtual std::vector<NamedParameter<T>> named_parameters() const { return {}; }
+  /// Non-trainable state with names (pointers into this module; valid while it lives).
+  virtual std::vector<NamedBuffer<T>> named_buffers() { return {}; }
+  /// The trainable parameters (the Vars named_parameters() names).
+  std::vector<BasicVar<T>> parameters() const;
+  /// Number of trainable scalars.
+  std::size_t parameter_count() const;
+  /// Number of scalars in the buffers.
+  std::size_t buffer_count();
+  /// Zeroes the gradient of every parameter.
+  void zero_grad();
+
+  /// Training mode (the default) or evaluation mode: Dropout drops and BatchNorm uses batch
+  /// statistics only in training mode.
+  virtual void train(bool on = true) { training_ = on; }
+  /// Same as train(false).
+  void eval() { train(false); }
+  /// True in training mode.
+  bool training() const { return training_; }
+
+  /// Shape of the output for an input of shape `input` (summary() uses it; no computation).
+  virtual Shape output_shape(const Shape& input) const { return input; }
+  /// Number of input features the module requires, or 0 when any width fits.
+  virtual std::size_t input_features() const { return 0; }
+  /// This module's regularization penalty (a scalar added to the loss), or an empty Var when
+  /// it has none.
+  virtual BasicVar<T> penalty() const { return {}; }
+
+ protected:
+  /// `name` is the module's default name ("dense").
+  explicit BasicModule(std::string name) : name_(name), default_name_(std::move(name)) {}
+
+ private:
+  std::string name_;
+  std::string default_name_;
+  bool training_ = true;
+};
+
+/// Single-precision module: training.
+using Module = BasicModule<float>;
+
+extern template class BasicModule<float>;
+extern template class BasicModule<double>;
+
+}  // namespace retrograd::nn

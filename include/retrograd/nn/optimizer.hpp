@@ -1,0 +1,218 @@
+#pragma once
+/// @file optimizer.hpp
+/// Optimizers. They read each parameter's value() and grad() and update the value in place,
+/// outside any graph, into state buffers allocated once by attach(): a step allocates nothing.
+/// The formulas follow PyTorch's (torch.optim); each class states its own.
+
+#include <string>
+#include <vector>
+
+#include "retrograd/var.hpp"
+
+namespace retrograd::nn {
+
+/// A named optimizer state tensor ("velocity.0" is parameter 0's velocity), for saving.
+template <class T>
+struct NamedState {
+  /// "<kind>.<parameter index>".
+  std::string name;
+  /// The optimizer's tensor, written in place when loading.
+  BasicTensor<T>* tensor;
+};
+
+/// What schedules and callbacks change on any optimizer, whatever its element type.
+class OptimizerBase {
+ public:
+  virtual ~OptimizerBase() = default;
+  /// "SGD", "Adam", ...
+  const std::string& name() const { return name_; }
+  /// The current learning rate.
+  double learning_rate() const { return lr_; }
+  /// Sets the learning rate. Throws std::invalid_argument naming the optimizer unless `lr` is
+  /// positive and finite.
+  void set_learning_rate(double lr);
+  /// Steps taken since attach().
+  std::size_t iterations() const { return iterations_; }
+  /// Clips gradients by their global norm before every step: when the norm of all gradients
+  /// together exceeds `max_norm`, every gradient is scaled by max_norm / norm. 0 turns it off.
+  /// Throws std::invalid_argument for a negative or non-finite value.
+  void set_clip_norm(double max_norm);
+  /// The clipping threshold (0: off).
+  double clip_norm() const { return clip_norm_; }
+
+ protected:
+  /// Checks and stores the learning rate; `name` names the optimizer in messages.
+  OptimizerBase(std::string name, double lr);
+  /// Throws std::invalid_argument "<name>: <what> must be ... (got v)" unless lo <= v < hi.
+  void require_in(const char* what, double v, double lo, double hi) const;
+
+  /// "SGD", ...
+  std::string name_;
+  /// Learning rate.
+  double lr_ = 0;
+  /// Steps taken.
+  std::size_t iterations_ = 0;
+  /// Global-norm threshold (0: off).
+  double clip_norm_ = 0;
+};
+
+/// An optimizer over parameters of element type T.
+template <class T>
+class BasicOptimizer : public OptimizerBase {
+ public:
+  /// Sets the parameters to update and (re)allocates the state for them; resets iterations.
+  void attach(std::vector<BasicVar<T>> params);
+  /// The parameters attached.
+  const std::vector<BasicVar<T>>& parameters() const { return params_; }
+  /// One update of every parameter that has a gradient (others are skipped). Throws
+  /// std::logic_error when nothing is attached.
+  void step();
+  /// Zeroes every attached parameter's gradient.
+  void zero_grad();
+  /// The state tensors, named "<kind>.<parameter index>" (empty for plain SGD).
+  std::vector<NamedState<T>> state();
+
+ protected:
+  using OptimizerBase::OptimizerBase;
+  /// Names of the state tensors kept per parameter ("velocity").
+  virtual std::vector<std::string> state_names() const { return {}; }
+  /// Updates one parameter, value `w`, from its gradient `g` times `scale` (gradient
+  /// clipping), reading and writing its state slots `s`.
+  virtual void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                      std::vector<BasicTensor<T>>& s) = 0;
+  /// Value the state starts from (Adagrad's initial accumulator).
+  virtual T initial_state() const { return T(0); }
+
+ private:
+  std::vector<BasicVar<T>> params_;
+  /// state_[i][k]: state k of parameter i.
+  std::vector<std::vector<BasicTensor<T>>> state_;
+};
+
+/// SGD: g' = g + wd w; v = momentum v + g'; w -= lr (nesterov ? g' + momentum v : v).
+/// With momentum 0: w -= lr g'.
+template <class T>
+class BasicSGD : public BasicOptimizer<T> {
+ public:
+  /// Throws std::invalid_argument for lr <= 0 or NaN, momentum outside [0, 1), negative
+  /// weight decay, or nesterov without momentum.
+  explicit BasicSGD(double lr, double momentum = 0, bool nesterov = false, double weight_decay = 0);
+
+ protected:
+  std::vector<std::string> state_names() const override;
+  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+              std::vector<BasicTensor<T>>& s) override;
+
+ private:
+  double momentum_;
+  bool nesterov_;
+  double weight_decay_;
+};
+
+/// Adagrad: g' = g + wd w; s += g'^2; w -= lr g' / (sqrt(s) + eps).
+template <class T>
+class BasicAdagrad : public BasicOptimizer<T> {
+ public:
+  /// Throws std::invalid_argument for bad values.
+  explicit BasicAdagrad(double lr = 0.01, double eps = 1e-10, double initial_accumulator = 0,
+                        double weight_decay = 0);
+
+ protected:
+  std::vector<std::string> state_names() const override { return {"sum_squares"}; }
+  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+              std::vector<BasicTensor<T>>& s) override;
+  T initial_state() const override { return static_cast<T>(initial_); }
+
+ private:
+  double eps_;
+  double initial_;
+  double weight_decay_;
+};
+
+/// RMSProp: g' = g + wd w; s = rho s + (1 - rho) g'^2; u = g' / (sqrt(s) + eps);
+/// with momentum: b = momentum b + u, w -= lr b; without: w -= lr u.
+template <class T>
+class BasicRMSProp : public BasicOptimizer<T> {
+ public:
+  /// Throws std::invalid_argument for bad values.
+  explicit BasicRMSProp(double lr = 0.001, double rho = 0.9, double eps = 1e-8, double momentum = 0,
+                        double weight_decay = 0);
+
+ protected:
+  std::vector<std::string> state_names() const override;
+  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+              std::vector<BasicTensor<T>>& s) override;
+
+ private:
+  double rho_;
+  double eps_;
+  double momentum_;
+  double weight_decay_;
+};
+
+/// Adam: g' = g + wd w (L2, coupled); m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
+/// w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). AdamW decouples the decay.
+template <class T>
+class BasicAdam : public BasicOptimizer<T> {
+ public:
+  /// Throws std::invalid_argument for bad values.
+  explicit BasicAdam(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+                     double weight_decay = 0);
+
+ protected:
+  std::vector<std::string> state_names() const override { return {"m", "v"}; }
+  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+              std::vector<BasicTensor<T>>& s) override;
+  /// AdamW's constructor: `decoupled` applies the decay as w -= lr wd w, not through g.
+  BasicAdam(std::string name, bool decoupled, double lr, double beta1, double beta2, double eps,
+            double weight_decay);
+
+ private:
+  double beta1_;
+  double beta2_;
+  double eps_;
+  double weight_decay_;
+  bool decoupled_;
+};
+
+/// AdamW: w -= lr wd w, then the Adam step on the plain gradient (Loshchilov and Hutter).
+template <class T>
+class BasicAdamW : public BasicAdam<T> {
+ public:
+  /// Throws std::invalid_argument for bad values.
+  explicit BasicAdamW(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999,
+                      double eps = 1e-8, double weight_decay = 0.01);
+};
+
+/// The norm of all gradients of `params` together, sqrt(sum of squares); parameters without a
+/// gradient count as zero.
+template <class T>
+double global_grad_norm(const std::vector<BasicVar<T>>& params);
+
+/// Single-precision optimizer base.
+using Optimizer = BasicOptimizer<float>;
+/// Single-precision SGD.
+using SGD = BasicSGD<float>;
+/// Single-precision Adagrad.
+using Adagrad = BasicAdagrad<float>;
+/// Single-precision RMSProp.
+using RMSProp = BasicRMSProp<float>;
+/// Single-precision Adam.
+using Adam = BasicAdam<float>;
+/// Single-precision AdamW.
+using AdamW = BasicAdamW<float>;
+
+extern template class BasicOptimizer<float>;
+extern template class BasicOptimizer<double>;
+extern template class BasicSGD<float>;
+extern template class BasicSGD<double>;
+extern template class BasicAdagrad<float>;
+extern template class BasicAdagrad<double>;
+extern template class BasicRMSProp<float>;
+extern template class BasicRMSProp<double>;
+extern template class BasicAdam<float>;
+extern template class BasicAdam<double>;
+extern template class BasicAdamW<float>;
+extern template class BasicAdamW<double>;
+
+}  // namespace retrograd::nn

@@ -1,0 +1,168 @@
+#include "retrograd/nn/loss.hpp"
+
+#include <stdexcept>
+
+#include "retrograd/ops.hpp"
+
+namespace retrograd::nn {
+
+namespace {
+template <class T>
+void require_same_shape(const char* loss, const BasicVar<T>& pred, const BasicVar<T>& target) {
+  if (pred.shape() != target.shape()) {
+    throw std::invalid_argument(std::string(loss) + ": predictions of shape " +
+                                shape_string(pred.shape()) + " and targets of shape " +
+                                shape_string(target.shape()) + " differ");
+  }
+  if (pred.size() == 0) {
+    throw std::invalid_argument(std::string(loss) + ": empty predictions of shape " +
+                                shape_string(pred.shape()));
+  }
+}
+
+template <class T>
+void require_matrix(const char* loss, const BasicVar<T>& pred) {
+  if (pred.shape().size() != 2 || pred.size() == 0) {
+    throw std::invalid_argument(std::string(loss) + ": predictions of shape " +
+                                shape_string(pred.shape()) +
+                                " must be a non-empty [n, classes] matrix");
+  }
+}
+
+// Keras's epsilon: a probability of 0 costs -log(1e-7) = 16 instead of infinity.
+constexpr double kClip = 1e-7;
+}  // namespace
+
+template <class T>
+BasicVar<T> mse(const BasicVar<T>& pred, const BasicVar<T>& target) {
+  require_same_shape("mse", pred, target);
+  const BasicVar<T> diff = pred - target;
+  return mean(diff * diff);
+}
+
+template <class T>
+BasicVar<T> quadratic_cost(const BasicVar<T>& pred, const BasicVar<T>& target) {
+  require_same_shape("quadratic_cost", pred, target);
+  const BasicVar<T> diff = pred - target;
+  const T rows = static_cast<T>(pred.shape().empty() ? 1 : pred.shape()[0]);
+  return sum(diff * diff) / (T(2) * rows);
+}
+
+template <class T>
+BasicVar<T> categorical_cross_entropy(const BasicVar<T>& probs, const BasicVar<T>& target) {
+  require_matrix("categorical_cross_entropy", probs);
+  require_same_shape("categorical_cross_entropy", probs, target);
+  const BasicVar<T> clipped = minimum(maximum(probs, static_cast<T>(kClip)), T(1));
+  return -mean(sum(target * log(clipped), 1));
+}
+
+template <class T>
+BasicVar<T> categorical_cross_entropy_with_logits(const BasicVar<T>& logits,
+                                                  const BasicVar<T>& target) {
+  return softmax_cross_entropy(logits, target);
+}
+
+template <class T>
+BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>& probs,
+                                             const BasicTensor<T>& labels) {
+  require_matrix("sparse_categorical_cross_entropy", probs);
+  const std::size_t n = probs.shape()[0], c = probs.shape()[1];
+  const Shape& ls = labels.shape();
+  if (!((ls.size() == 1 && ls[0] == n) || (ls.size() == 2 && ls[0] == n && ls[1] == 1))) {
+    throw std::invalid_argument("sparse_categorical_cross_entropy: labels of shape " +
+                                shape_string(ls) + " must be [n] or [n, 1] class ids for " +
+                                "predictions of shape " + shape_string(probs.shape()));
+  }
+  BasicTensor<T> one_hot = zeros<T>({n, c});
+  for (std::size_t i = 0; i < n; ++i) {
+    const T label = labels.data()[i];
+    if (!(label >= T(0) && label < T(c)) || std::trunc(label) != label) {
+      throw std::invalid_argument(
+          "sparse_categorical_cross_entropy: label " + values_string(scalar_tensor(label)) +
+          " at row " + std::to_string(i) + " is not a class id in [0, " + std::to_string(c) +
+          ") (predictions " + shape_string(probs.shape()) + ", labels " + shape_string(ls) + ")");
+    }
+    one_hot(i, static_cast<std::size_t>(label)) = T(1);
+  }
+  return categorical_cross_entropy(probs, BasicVar<T>(std::move(one_hot)));
+}
+
+template <class T>
+BasicVar<T> sparse_categorical_cross_entropy_with_logits(const BasicVar<T>& logits,
+                                                         const BasicTensor<T>& labels) {
+  return sparse_softmax_cross_entropy(logits, labels);
+}
+
+template <class T>
+BasicVar<T> binary_cross_entropy(const BasicVar<T>& probs, const BasicVar<T>& target) {
+  require_same_shape("binary_cross_entropy", probs, target);
+  const BasicVar<T> p = minimum(maximum(probs, static_cast<T>(kClip)), static_cast<T>(1 - kClip));
+  return -mean(target * log(p) + (T(1) - target) * log(T(1) - p));
+}
+
+template <class T>
+BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits, const BasicVar<T>& target) {
+  return sigmoid_binary_cross_entropy(logits, target);
+}
+
+template <class T>
+BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>& target) const {
+  switch (kind_) {
+    case Kind::mse:
+      return nn::mse(pred, target);
+    case Kind::quadratic:
+      return quadratic_cost(pred, target);
+    case Kind::categorical_cross_entropy:
+      return from_logits_ ? categorical_cross_entropy_with_logits(pred, target)
+                          : nn::categorical_cross_entropy(pred, target);
+    case Kind::sparse_categorical_cross_entropy:
+      return from_logits_ ? sparse_categorical_cross_entropy_with_logits(pred, target.value())
+                          : nn::sparse_categorical_cross_entropy(pred, target.value());
+    case Kind::binary_cross_entropy:
+      return from_logits_ ? binary_cross_entropy_with_logits(pred, target)
+                          : nn::binary_cross_entropy(pred, target);
+  }
+  throw std::logic_error("Loss: unknown kind");
+}
+
+template <class T>
+std::string BasicLoss<T>::name() const {
+  std::string base;
+  switch (kind_) {
+    case Kind::mse:
+      base = "mse";
+      break;
+    case Kind::quadratic:
+      base = "quadratic";
+      break;
+    case Kind::categorical_cross_entropy:
+      base = "categorical_cross_entropy";
+      break;
+    case Kind::sparse_categorical_cross_entropy:
+      base = "sparse_categorical_cross_entropy";
+      break;
+    case Kind::binary_cross_entropy:
+      base = "binary_cross_entropy";
+      break;
+  }
+  return from_logits_ ? base + "(from_logits)" : base;
+}
+
+#define RETROGRAD_INSTANTIATE_LOSSES(T)                                                          \
+  template BasicVar<T> mse(const BasicVar<T>&, const BasicVar<T>&);                              \
+  template BasicVar<T> quadratic_cost(const BasicVar<T>&, const BasicVar<T>&);                   \
+  template BasicVar<T> categorical_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);        \
+  template BasicVar<T> categorical_cross_entropy_with_logits(const BasicVar<T>&,                 \
+                                                             const BasicVar<T>&);                \
+  template BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>&,                      \
+                                                        const BasicTensor<T>&);                  \
+  template BasicVar<T> sparse_categorical_cross_entropy_with_logits(const BasicVar<T>&,          \
+                                                                    const BasicTensor<T>&);      \
+  template BasicVar<T> binary_cross_entropy(const BasicVar<T>&, const BasicVar<T>&);             \
+  template BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>&, const BasicVar<T>&); \
+  template class BasicLoss<T>;
+
+RETROGRAD_INSTANTIATE_LOSSES(float)
+RETROGRAD_INSTANTIATE_LOSSES(double)
+
+}  // namespace retrograd::nn

@@ -1,0 +1,264 @@
+#include "retrograd/nn/optimizer.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "xtensor_math.hpp"
+
+namespace retrograd::nn {
+
+namespace {
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+}  // namespace
+
+OptimizerBase::OptimizerBase(std::string name, double lr) : name_(std::move(name)) {
+  set_learning_rate(lr);
+}
+
+void OptimizerBase::set_learning_rate(double lr) {
+  if (!(lr > 0) || !std::isfinite(lr)) {
+    throw std::invalid_argument(name() + ": learning rate must be positive and finite (got " +
+                                number(lr) + ")");
+  }
+  lr_ = lr;
+}
+
+void OptimizerBase::set_clip_norm(double max_norm) {
+  if (!(max_norm >= 0) || !std::isfinite(max_norm)) {
+    throw std::invalid_argument(name() + ": clip norm must be finite and >= 0 (got " +
+                                number(max_norm) + ")");
+  }
+  clip_norm_ = max_norm;
+}
+
+void OptimizerBase::require_in(const char* what, double v, double lo, double hi) const {
+  if (!(v >= lo && v < hi)) {
+    throw std::invalid_argument(name() + ": " + what + " must be in [" + number(lo) + ", " +
+                                number(hi) + ") (got " + number(v) + ")");
+  }
+}
+
+template <class T>
+void BasicOptimizer<T>::attach(std::vector<BasicVar<T>> params) {
+  params_ = std::move(params);
+  state_.assign(params_.size(), {});
+  const std::size_t slots = state_names().size();
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    for (std::size_t k = 0; k < slots; ++k) {
+      state_[i].push_back(full<T>(params_[i].shape(), initial_state()));
+    }
+  }
+  iterations_ = 0;
+}
+
+template <class T>
+void BasicOptimizer<T>::step() {
+  if (params_.empty()) {
+    throw std::logic_error(name() + ": step() with no parameters; call attach(params) first");
+  }
+  T scale = T(1);
+  if (clip_norm_ > 0) {
+    const double norm = global_grad_norm(params_);
+    if (norm > clip_norm_) scale = static_cast<T>(clip_norm_ / norm);
+  }
+  ++iterations_;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].has_grad()) continue;
+    update(params_[i].value(), params_[i].grad(), scale, state_[i]);
+  }
+}
+
+template <class T>
+void BasicOptimizer<T>::zero_grad() {
+  for (BasicVar<T>& p : params_) p.zero_grad();
+}
+
+template <class T>
+std::vector<NamedState<T>> BasicOptimizer<T>::state() {
+  std::vector<NamedState<T>> out;
+  const std::vector<std::string> names = state_names();
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      out.push_back({names[k] + "." + std::to_string(i), &state_[i][k]});
+    }
+  }
+  return out;
+}
+
+template <class T>
+double global_grad_norm(const std::vector<BasicVar<T>>& params) {
+  double total = 0;
+  for (const BasicVar<T>& p : params) {
+    if (!p.has_grad()) continue;
+    for (const T g : p.grad()) total += static_cast<double>(g) * g;
+  }
+  return std::sqrt(total);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The update rules. `g` is the raw gradient; every rule reads it as scale * g (clipping).
+
+template <class T>
+BasicSGD<T>::BasicSGD(double lr, double momentum, bool nesterov, double weight_decay)
+    : BasicOptimizer<T>("SGD", lr),
+      momentum_(momentum),
+      nesterov_(nesterov),
+      weight_decay_(weight_decay) {
+  this->require_in("momentum", momentum, 0, 1);
+  this->require_in("weight decay", weight_decay, 0, INFINITY);
+  if (nesterov && momentum == 0) {
+    throw std::invalid_argument("SGD: Nesterov momentum needs a momentum > 0");
+  }
+}
+
+template <class T>
+std::vector<std::string> BasicSGD<T>::state_names() const {
+  if (momentum_ == 0) return {};
+  return {"velocity"};
+}
+
+template <class T>
+void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                         std::vector<BasicTensor<T>>& s) {
+  const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
+  const T wd = static_cast<T>(weight_decay_);
+  if (momentum_ == 0) {
+    if (wd != T(0)) {
+      xt::noalias(w) -= lr * (scale * g + wd * w);
+    } else {
+      xt::noalias(w) -= (lr * scale) * g;
+    }
+    return;
+  }
+  BasicTensor<T>& v = s[0];
+  xt::noalias(v) = mu * v + scale * g + wd * w;
+  if (nesterov_) {
+    xt::noalias(w) -= lr * (scale * g + wd * w + mu * v);
+  } else {
+    xt::noalias(w) -= lr * v;
+  }
+}
+
+template <class T>
+BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
+                              double weight_decay)
+    : BasicOptimizer<T>("Adagrad", lr),
+      eps_(eps),
+      initial_(initial_accumulator),
+      weight_decay_(weight_decay) {
+  this->require_in("eps", eps, 0, INFINITY);
+  this->require_in("initial accumulator", initial_accumulator, 0, INFINITY);
+  this->require_in("weight decay", weight_decay, 0, INFINITY);
+}
+
+template <class T>
+void BasicAdagrad<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                             std::vector<BasicTensor<T>>& s) {
+  const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
+  const T wd = static_cast<T>(weight_decay_);
+  BasicTensor<T>& sum_sq = s[0];
+  // g' = scale g + wd w is formed twice rather than stored: no buffer per step.
+  xt::noalias(sum_sq) += (scale * g + wd * w) * (scale * g + wd * w);
+  xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(sum_sq) + eps);
+}
+
+template <class T>
+BasicRMSProp<T>::BasicRMSProp(double lr, double rho, double eps, double momentum,
+                              double weight_decay)
+    : BasicOptimizer<T>("RMSProp", lr),
+      rho_(rho),
+      eps_(eps),
+      momentum_(momentum),
+      weight_decay_(weight_decay) {
+  this->require_in("rho", rho, 0, 1);
+  this->require_in("eps", eps, 0, INFINITY);
+  this->require_in("momentum", momentum, 0, 1);
+  this->require_in("weight decay", weight_decay, 0, INFINITY);
+}
+
+template <class T>
+std::vector<std::string> BasicRMSProp<T>::state_names() const {
+  if (momentum_ == 0) return {"mean_square"};
+  return {"mean_square", "momentum_buffer"};
+}
+
+template <class T>
+void BasicRMSProp<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                             std::vector<BasicTensor<T>>& s) {
+  const T lr = static_cast<T>(this->lr_), rho = static_cast<T>(rho_);
+  const T eps = static_cast<T>(eps_), wd = static_cast<T>(weight_decay_);
+  BasicTensor<T>& ms = s[0];
+  xt::noalias(ms) = rho * ms + (T(1) - rho) * (scale * g + wd * w) * (scale * g + wd * w);
+  if (momentum_ == 0) {
+    xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(ms) + eps);
+    return;
+  }
+  BasicTensor<T>& buf = s[1];
+  xt::noalias(buf) = static_cast<T>(momentum_) * buf + (scale * g + wd * w) / (xt::sqrt(ms) + eps);
+  xt::noalias(w) -= lr * buf;
+}
+
+template <class T>
+BasicAdam<T>::BasicAdam(double lr, double beta1, double beta2, double eps, double weight_decay)
+    : BasicAdam("Adam", false, lr, beta1, beta2, eps, weight_decay) {}
+
+template <class T>
+BasicAdam<T>::BasicAdam(std::string name, bool decoupled, double lr, double beta1, double beta2,
+                        double eps, double weight_decay)
+    : BasicOptimizer<T>(std::move(name), lr),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps),
+      weight_decay_(weight_decay),
+      decoupled_(decoupled) {
+  this->require_in("beta1", beta1, 0, 1);
+  this->require_in("beta2", beta2, 0, 1);
+  this->require_in("eps", eps, 0, INFINITY);
+  this->require_in("weight decay", weight_decay, 0, INFINITY);
+}
+
+template <class T>
+void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                          std::vector<BasicTensor<T>>& s) {
+  const double t = static_cast<double>(this->iterations_);
+  const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_);
+  const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
+  const T wd = static_cast<T>(weight_decay_);
+  // Bias corrections folded into two scalars: w -= step_size m / (sqrt(v) / root + eps).
+  const T step_size = static_cast<T>(this->lr_ / (1 - std::pow(beta1_, t)));
+  const T root = static_cast<T>(std::sqrt(1 - std::pow(beta2_, t)));
+  BasicTensor<T>& m = s[0];
+  BasicTensor<T>& v = s[1];
+  if (decoupled_) {
+    xt::noalias(w) -= (lr * wd) * w;
+    xt::noalias(m) = b1 * m + (T(1) - b1) * scale * g;
+    xt::noalias(v) = b2 * v + (T(1) - b2) * (scale * g) * (scale * g);
+  } else {
+    xt::noalias(m) = b1 * m + (T(1) - b1) * (scale * g + wd * w);
+    xt::noalias(v) = b2 * v + (T(1) - b2) * (scale * g + wd * w) * (scale * g + wd * w);
+  }
+  xt::noalias(w) -= step_size * m / (xt::sqrt(v) / root + eps);
+}
+
+template <class T>
+BasicAdamW<T>::BasicAdamW(double lr, double beta1, double beta2, double eps, double weight_decay)
+    : BasicAdam<T>("AdamW", true, lr, beta1, beta2, eps, weight_decay) {}
+
+#define RETROGRAD_INSTANTIATE_OPTIMIZERS(T) \
+  template class BasicOptimizer<T>;         \
+  template class BasicSGD<T>;               \
+  template class BasicAdagrad<T>;           \
+  template class BasicRMSProp<T>;           \
+  template class BasicAdam<T>;              \
+  template class BasicAdamW<T>;             \
+  template double global_grad_norm(const std::vector<BasicVar<T>>& params);
+
+RETROGRAD_INSTANTIATE_OPTIMIZERS(float)
+RETROGRAD_INSTANTIATE_OPTIMIZERS(double)
+
+}  // namespace retrograd::nn

@@ -1,0 +1,116 @@
+#include "retrograd/nn/regularization.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "retrograd/engine.hpp"
+#include "retrograd/ops.hpp"
+#include "xtensor_math.hpp"
+
+namespace retrograd::nn {
+
+template <class T>
+BasicVar<T> weight_penalty(const std::vector<BasicVar<T>>& params, double l1, double l2) {
+  if (!(l1 >= 0) || !(l2 >= 0) || !std::isfinite(l1) || !std::isfinite(l2)) {
+    throw std::invalid_argument("weight_penalty: coefficients must be finite and >= 0 (got l1 " +
+                                std::to_string(l1) + ", l2 " + std::to_string(l2) + ")");
+  }
+  BasicVar<T> total(T(0));
+  for (const BasicVar<T>& w : params) {
+    if (l1 != 0) total = total + static_cast<T>(l1) * sum(abs(w));
+    if (l2 != 0) total = total + static_cast<T>(l2) * sum(w * w);
+  }
+  return total;
+}
+
+template <class T>
+BasicDropout<T>::BasicDropout(double rate) : BasicDropout(rate, default_engine()()) {}
+
+template <class T>
+BasicDropout<T>::BasicDropout(double rate, std::uint64_t seed)
+    : BasicModule<T>("dropout"), rate_(rate), engine_(seed) {
+  if (!(rate >= 0 && rate < 1)) {
+    throw std::invalid_argument("Dropout: rate must be in [0, 1) (got " + std::to_string(rate) +
+                                ")");
+  }
+}
+
+template <class T>
+BasicVar<T> BasicDropout<T>::forward(const BasicVar<T>& x) {
+  if (!this->training() || rate_ == 0) return x;
+  if (mask_.shape() != x.shape()) mask_.resize(x.shape());
+  std::bernoulli_distribution keep(1 - rate_);
+  const T scale = static_cast<T>(1 / (1 - rate_));
+  for (T& m : mask_) m = keep(engine_) ? scale : T(0);
+  return mul(x, BasicVar<T>(mask_));
+}
+
+template <class T>
+BasicBatchNorm<T>::BasicBatchNorm(std::size_t features, double momentum, double eps)
+    : BasicModule<T>("batch_norm"),
+      features_(features),
+      momentum_(momentum),
+      eps_(eps),
+      gamma_(full<T>({features}, T(1)), requires_grad, "gamma"),
+      beta_(zeros<T>({features}), requires_grad, "beta"),
+      running_mean_(zeros<T>({features})),
+      running_var_(full<T>({features}, T(1))) {
+  if (features == 0 || !(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
+    throw std::invalid_argument("BatchNorm(" + std::to_string(features) + ", momentum " +
+                                std::to_string(momentum) + ", eps " + std::to_string(eps) +
+                                "): needs features > 0, momentum in [0, 1], eps > 0");
+  }
+}
+
+template <class T>
+BasicVar<T> BasicBatchNorm<T>::forward(const BasicVar<T>& x) {
+  const Shape& s = x.shape();
+  if (s.size() != 2 || s[1] != features_) {
+    throw std::invalid_argument("BatchNorm '" + this->name() + "' (" + std::to_string(features_) +
+                                " features): input of shape " + shape_string(s) +
+                                " does not fit; expected [batch, " + std::to_string(features_) +
+                                "]");
+  }
+  const T eps = static_cast<T>(eps_);
+  if (!this->training()) {
+    const BasicVar<T> mean_c{BasicTensor<T>(running_mean_)};
+    const BasicVar<T> inv_std(BasicTensor<T>(T(1) / xt::sqrt(running_var_ + eps)));
+    return (x - mean_c) * inv_std * gamma_ + beta_;
+  }
+  const std::size_t n = s[0];
+  if (n < 2) {
+    throw std::invalid_argument("BatchNorm '" + this->name() +
+                                "': training needs at least 2 rows per batch to estimate a "
+                                "variance (got input of shape " +
+                                shape_string(s) + ")");
+  }
+  const BasicVar<T> mu = mean(x, 0);
+  const BasicVar<T> centered = x - mu;
+  const BasicVar<T> var = mean(centered * centered, 0);
+  const BasicVar<T> y = centered * pow(var + eps, T(-0.5)) * gamma_ + beta_;
+
+  const T m = static_cast<T>(momentum_);
+  const T unbias = static_cast<T>(n) / static_cast<T>(n - 1);
+  xt::noalias(running_mean_) = (T(1) - m) * running_mean_ + m * mu.value();
+  xt::noalias(running_var_) = (T(1) - m) * running_var_ + (m * unbias) * var.value();
+  return y;
+}
+
+template <class T>
+std::vector<NamedParameter<T>> BasicBatchNorm<T>::named_parameters() const {
+  return {{"gamma", gamma_}, {"beta", beta_}};
+}
+
+template <class T>
+std::vector<NamedBuffer<T>> BasicBatchNorm<T>::named_buffers() {
+  return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
+}
+
+template BasicVar<float> weight_penalty(const std::vector<BasicVar<float>>&, double, double);
+template BasicVar<double> weight_penalty(const std::vector<BasicVar<double>>&, double, double);
+template class BasicDropout<float>;
+template class BasicDropout<double>;
+template class BasicBatchNorm<float>;
+template class BasicBatchNorm<double>;
+
+}  // namespace retrograd::nn

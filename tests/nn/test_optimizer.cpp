@@ -1,0 +1,120 @@
+// Optimizers: the first steps of each against values worked out by hand, gradient clipping,
+// readable state, in-place updates without reallocation, and bad hyperparameters.
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+
+#include "retrograd/nn/optimizer.hpp"
+#include "retrograd/ops.hpp"
+
+using namespace retrograd;
+using namespace retrograd::nn;
+
+namespace {
+/// Runs `steps` steps on w = [1, -2] under the loss sum(w * c), whose gradient is always c.
+template <class Opt>
+TensorD run(Opt opt, std::size_t steps, TensorD c = {0.5, 0.1}) {
+  VarD w(TensorD{1.0, -2.0}, requires_grad, "w");
+  opt.attach({w});
+  for (std::size_t i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    sum(w * VarD(c)).backward();
+    opt.step();
+  }
+  return w.value();
+}
+
+void check_values(const TensorD& got, std::initializer_list<double> expected) {
+  REQUIRE(got.size() == expected.size());
+  std::size_t i = 0;
+  for (double e : expected) CHECK(got.data()[i++] == Approx(e).epsilon(1e-9).margin(1e-12));
+}
+}  // namespace
+
+TEST_CASE("SGD: plain, momentum, Nesterov, weight decay", "[nn][optimizer]") {
+  check_values(run(BasicSGD<double>(0.1), 2), {0.9, -2.02});
+  // v1 = g, w1 = w0 - lr v1; v2 = 0.9 v1 + g = 1.9 g
+  check_values(run(BasicSGD<double>(0.1, 0.9), 2), {0.855, -2.029});
+  // Nesterov: w -= lr (g + 0.9 v): step 1 uses v1 = g, step 2 v2 = 1.9 g
+  check_values(run(BasicSGD<double>(0.1, 0.9, true), 1), {0.905, -2.019});
+  check_values(run(BasicSGD<double>(0.1, 0.9, true), 2), {0.7695, -2.0461});
+  // g' = g + 0.01 w = [0.51, 0.08]
+  check_values(run(BasicSGD<double>(0.1, 0, false, 0.01), 1), {0.949, -2.008});
+}
+
+TEST_CASE("Adagrad, RMSProp, Adam, AdamW first steps", "[nn][optimizer]") {
+  // s1 = g^2: w1 = w0 - lr sign(g); s2 = 2 g^2: w2 = w1 - lr / sqrt(2) sign(g)
+  check_values(run(BasicAdagrad<double>(0.1), 1), {0.9, -2.1});
+  check_values(run(BasicAdagrad<double>(0.1), 2),
+               {0.9 - 0.1 / std::sqrt(2.0), -2.1 - 0.1 / std::sqrt(2.0)});
+  // s1 = 0.1 g^2: w1 = w0 - lr g / sqrt(0.1 g^2) = w0 - lr sqrt(10) sign(g)
+  check_values(run(BasicRMSProp<double>(0.01, 0.9, 0), 1),
+               {1 - 0.01 * std::sqrt(10.0), -2 - 0.01 * std::sqrt(10.0)});
+  // With a constant gradient the bias-corrected moments are g and g^2: steps of lr sign(g).
+  check_values(run(BasicAdam<double>(0.1, 0.9, 0.999, 0), 1), {0.9, -2.1});
+  check_values(run(BasicAdam<double>(0.1, 0.9, 0.999, 0), 2), {0.8, -2.2});
+  // AdamW: w (1 - lr wd) first, then the Adam step.
+  check_values(run(BasicAdamW<double>(0.1, 0.9, 0.999, 0, 0.1), 1), {0.89, -2.08});
+  // Adam's L2 weight decay goes through the gradient, g' = g + 0.1 w = [0.6, -0.1]: a step of
+  // lr sign(g') at t = 1, which for the second element now points the other way.
+  check_values(run(BasicAdam<double>(0.1, 0.9, 0.999, 0, 0.1), 1), {0.9, -1.9});
+  // Float instances run the same rules.
+  Var w(Tensor{1.f, -2.f}, requires_grad);
+  SGD sgd(0.1f);
+  sgd.attach({w});
+  sum(w * Var(Tensor{0.5f, 0.1f})).backward();
+  sgd.step();
+  CHECK(w.value()(0) == Approx(0.95f));
+}
+
+TEST_CASE("clipping by global norm scales every gradient", "[nn][optimizer]") {
+  BasicSGD<double> sgd(1.0);
+  sgd.set_clip_norm(1.0);
+  // g = [3, 4], norm 5: scaled to [0.6, 0.8]
+  check_values(run(sgd, 1, {3.0, 4.0}), {0.4, -2.8});
+  VarD a(TensorD{3.0}, requires_grad), b(TensorD{4.0}, requires_grad);
+  sum(a * a / 6.0 + b * b / 8.0).backward();
+  CHECK(global_grad_norm<double>({a, b}) == Approx(std::sqrt(2.0)));
+}
+
+TEST_CASE("optimizer state is readable and updated in place", "[nn][optimizer]") {
+  VarD w(TensorD{1.0, -2.0}, requires_grad), unused(TensorD{5.0}, requires_grad);
+  BasicAdam<double> adam(0.1);
+  adam.attach({w, unused});
+  const double* value_buffer = w.value().data();
+  auto state = adam.state();
+  REQUIRE(state.size() == 4);
+  CHECK(state[0].name == "m.0");
+  CHECK(state[3].name == "v.1");
+  const double* m_buffer = state[0].tensor->data();
+  for (int i = 0; i < 3; ++i) {
+    adam.zero_grad();
+    sum(w * w).backward();
+    adam.step();
+  }
+  CHECK(adam.iterations() == 3);
+  CHECK(w.value().data() == value_buffer);
+  CHECK(adam.state()[0].tensor->data() == m_buffer);
+  CHECK(adam.state()[0].tensor->data()[0] != 0.0);
+  // A parameter that never received a gradient is left alone.
+  CHECK(unused.value()(0) == 5.0);
+  CHECK(BasicSGD<double>(0.1).name() == "SGD");
+  CHECK(BasicAdamW<double>().name() == "AdamW");
+}
+
+TEST_CASE("optimizers reject bad hyperparameters with the optimizer's name", "[nn][optimizer]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  REQUIRE_THROWS_WITH(SGD(0.0), Catch::Contains("SGD: learning rate") && Catch::Contains("got 0"));
+  REQUIRE_THROWS_WITH(SGD(-0.5), Catch::Contains("got -0.5"));
+  REQUIRE_THROWS_WITH(Adam(nan), Catch::Contains("Adam: learning rate") && Catch::Contains("nan"));
+  REQUIRE_THROWS_WITH(AdamW(std::numeric_limits<double>::infinity()), Catch::Contains("AdamW"));
+  REQUIRE_THROWS_WITH(SGD(0.1, 1.5), Catch::Contains("momentum") && Catch::Contains("1.5"));
+  REQUIRE_THROWS_WITH(SGD(0.1, 0, true), Catch::Contains("Nesterov"));
+  REQUIRE_THROWS_WITH(AdamW(0.1, 1.0), Catch::Contains("AdamW: beta1"));
+  REQUIRE_THROWS_WITH(RMSProp(0.1, 0.9, -1.0), Catch::Contains("RMSProp: eps"));
+  SGD sgd(0.1);
+  REQUIRE_THROWS_WITH(sgd.set_learning_rate(nan), Catch::Contains("SGD: learning rate"));
+  REQUIRE_THROWS_WITH(sgd.set_clip_norm(-1), Catch::Contains("clip norm"));
+  REQUIRE_THROWS_WITH(sgd.step(), Catch::Contains("attach"));
+}
