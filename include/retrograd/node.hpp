@@ -99,7 +99,8 @@ class Node {
 
  private:
   BasicTensor<T> value_;
-  BasicTensor<T> grad_;
+  // Shape [0] until a gradient arrives: a default xarray would allocate one element per node.
+  BasicTensor<T> grad_ = BasicTensor<T>::from_shape({0});
   std::vector<NodePtr> inputs_;
   BackwardFn<T> backward_;
   std::string op_ = "leaf";
