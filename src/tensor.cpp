@@ -17,7 +17,6 @@ namespace detail {
 // caught.
 namespace {
 constexpr std::size_t alignment = 64;
-constexpr std::size_t small_buffer = 1024;
 constexpr std::size_t class_count = 4 * 48;
 // Cached bytes per thread beyond which released buffers go back to the system.
 constexpr std::size_t cache_limit = std::size_t(512) << 20;
@@ -77,9 +76,10 @@ void* acquire_buffer(std::size_t bytes) {
   }
   const std::size_t rounded =
       cls < class_count ? class_bytes(cls) : (bytes + alignment - 1) / alignment * alignment;
-  // Small buffers need no cache-line alignment (xsimd loads unaligned with this allocator), and
-  // glibc's malloc is much faster than its memalign.
-  void* p = rounded <= small_buffer ? std::malloc(rounded) : std::aligned_alloc(alignment, rounded);
+  // Every buffer is aligned alike, small ones too: xsimd reductions peel a scalar prologue up to
+  // the next aligned address, so a buffer's alignment would otherwise change the summation order
+  // and make runs with one seed differ in the last bits.
+  void* p = std::aligned_alloc(alignment, rounded);
   if (!p) throw std::bad_alloc();
   return p;
 }

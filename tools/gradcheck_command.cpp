@@ -57,6 +57,16 @@ std::vector<OpCheck> op_checks() {
       {"max (axis 1)", [](In v) { return max(v[0], 1); }, {m()}},
       {"softmax", [](In v) { return softmax(v[0]) * v[1]; }, {m(), m()}},
       {"log_softmax", [](In v) { return log_softmax(v[0]) * v[1]; }, {m(), m()}},
+      {"softmax_cross_entropy",
+       [](In v) {
+         return softmax_cross_entropy(v[0], VarD(TensorD{{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}}));
+       },
+       {m()}},
+      {"sigmoid_binary_cross_entropy",
+       [](In v) {
+         return sigmoid_binary_cross_entropy(v[0], VarD(TensorD{{0, 1, 1, 0}, {1, 0, 0, 1}, {1, 1, 0, 0}}));
+       },
+       {m()}},
   };
 }
 

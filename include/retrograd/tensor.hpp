@@ -13,8 +13,8 @@
 namespace retrograd {
 
 namespace detail {
-/// A buffer (64-byte aligned when larger than 1 KiB) of at least `bytes` bytes, reused from this thread's cache when one
-/// of the same size class was released (see Note [buffer cache] in src/tensor.cpp).
+/// A 64-byte aligned buffer of at least `bytes` bytes, reused from this thread's cache when
+/// one of the same size class was released (see Note [buffer cache] in src/tensor.cpp).
 void* acquire_buffer(std::size_t bytes);
 /// Returns a buffer from acquire_buffer to this thread's cache.
 void release_buffer(void* buffer, std::size_t bytes) noexcept;
