@@ -77,7 +77,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
   std::vector<Node<T>*> order = topological_order(root);
   // Interior gradients belong to this pass only; leaf gradients accumulate across passes.
   for (Node<T>* node : order) {
-    if (!node->is_leaf()) node->clear_grad();
+    if (!node->is_leaf()) node->zero_grad();
   }
   root.accumulate_grad(std::move(seed), "backward");
 

@@ -30,25 +30,10 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, const std::string& op) {
   }
   if (has_grad_) {
     xt::noalias(grad_) += g;
-  } else if (grad_.shape() == g.shape()) {
-    // Reuse the buffer zero_grad kept (an optimizer step zeroes, then backward refills).
-    xt::noalias(grad_) = g;
   } else {
     grad_ = std::move(g);
   }
   has_grad_ = true;
-}
-
-template <class T>
-void Node<T>::zero_grad() {
-  if (grad_.shape() == value_.shape()) grad_.fill(T(0));
-  has_grad_ = false;
-}
-
-template <class T>
-void Node<T>::clear_grad() {
-  grad_ = BasicTensor<T>::from_shape({0});
-  has_grad_ = false;
 }
 
 template <class T>

@@ -64,10 +64,9 @@ class Node {
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
   void accumulate_grad(BasicTensor<T>&& g, const std::string& op);
-  /// Sets the gradient to zero, keeping its buffer for reuse.
-  void zero_grad();
-  /// Forgets the gradient entirely (frees its buffer).
-  void clear_grad();
+  /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
+  /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
+  void zero_grad() { has_grad_ = false; }
 
   bool requires_grad() const { return requires_grad_; }
   void set_requires_grad(bool on) { requires_grad_ = on; }

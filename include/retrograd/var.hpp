@@ -68,7 +68,8 @@ class BasicVar {
   void backward(bool keep_graph = false) const;
   /// Backpropagates with an explicit seed gradient dL/d(this) of this Var's shape.
   void backward(const BasicTensor<T>& seed, bool keep_graph = false) const;
-  /// Zeroes the gradient (keeping its buffer).
+  /// Clears the gradient: has_grad() is false and grad() throws until the next backward
+  /// (PyTorch's zero_grad(set_to_none=True)).
   void zero_grad() { checked().zero_grad(); }
 
   /// The node, for observers, DOT export and custom ops; null for an empty handle.

@@ -160,6 +160,18 @@ void Dataset::fill_rows(const std::size_t* indices, std::size_t rows, float* out
   }
 }
 
+void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor& x) const {
+  for (std::size_t r = 0; r < count; ++r) {
+    if (indices[r] >= size_) {
+      throw std::out_of_range("Dataset::gather: index " + std::to_string(indices[r]) +
+                              " at position " + std::to_string(r) + " is past the end (" +
+                              std::to_string(size_) + " samples)");
+    }
+  }
+  ensure_shape(x, count, features_per_sample_);
+  fill_rows(indices, count, x.data());
+}
+
 void Dataset::fill_x(std::size_t first, std::size_t rows, Tensor& x) const {
   ensure_shape(x, rows, features_per_sample_);
   fill_rows(order_.data() + first, rows, x.data());

@@ -107,6 +107,11 @@ class Dataset {
   /// `drop_last`. Throws std::invalid_argument if `batch_size` is 0.
   std::size_t batch_count(std::size_t batch_size, bool drop_last = false) const;
 
+  /// Fills `x` ([count, features], resized only when its shape differs) with the scaled features
+  /// of the samples at `indices`, in that order: batching by an index permutation owned by the
+  /// caller (a training loop's shuffle). Throws std::out_of_range for an index past the end.
+  void gather(const std::size_t* indices, std::size_t count, Tensor& x) const;
+
   /// Writes the features of batch `index` into `x` ([rows, feature_count()]) and returns
   /// rows, which is `batch_size` except for a last partial batch. `x` is resized only when its
   /// shape differs. Throws std::out_of_range for an index past the last batch.

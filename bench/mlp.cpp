@@ -1,0 +1,124 @@
+// Training benchmark: the three configurations of docs/performance.md on Fashion-MNIST.
+// Prints one line of key=value pairs that bench/run.sh collects into a table.
+//
+//   bench_mlp CONFIG [epochs=5] [threads=1] [data-dir]
+//   CONFIG: a  784-15-10 sigmoid, MSE, batch 20, SGD lr 3.0
+//           b  784-128-10 relu, softmax cross-entropy, batch 64, SGD lr 0.1
+//           c  784-512-512-10 relu, cross-entropy, batch 128, SGD momentum 0.9 lr 0.05
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <retrograd/retrograd.hpp>
+
+using namespace retrograd;
+
+namespace {
+
+/// Images stay bytes; each batch is gathered and scaled to [0, 1] into the caller's buffers.
+class ImageSource : public nn::BatchSource {
+ public:
+  ImageSource(const data::Dataset& set, bool one_hot) : set_(set), one_hot_(one_hot) {}
+  std::size_t size() const override { return set_.size(); }
+  void fill_batch(const std::size_t* indices, std::size_t count, Tensor& x,
+                  Tensor& y) const override {
+    set_.gather(indices, count, x);
+    const std::size_t classes = set_.num_classes();
+    const Shape y_shape = one_hot_ ? Shape{count, classes} : Shape{count};
+    if (y.shape() != y_shape) y.resize(y_shape);
+    if (one_hot_) y.fill(0.0f);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto label = static_cast<std::size_t>(set_.labels()[indices[i]]);
+      if (one_hot_) {
+        y(i, label) = 1.0f;
+      } else {
+        y(i) = static_cast<float>(label);
+      }
+    }
+  }
+
+ private:
+  const data::Dataset& set_;
+  bool one_hot_;
+};
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_fast_blas(argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_mlp a|b|c [epochs] [threads] [data-dir]\n");
+    return 2;
+  }
+  const std::string config = argv[1];
+  const std::size_t epochs = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 5;
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+  const std::string dir = argc > 4 ? argv[4] : data::fashion_mnist_dir;
+  set_blas_threads(threads);
+
+  const data::Mnist mnist = data::load_mnist(dir);
+  nn::manual_seed(1);
+  nn::Sequential model;
+  std::size_t batch = 0;
+  bool one_hot = false;
+  if (config == "a") {
+    model.add(nn::Dense(784, 15, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1)));
+    model.add(nn::Dense(15, 10, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1)));
+    model.compile(nn::Loss::quadratic(), nn::SGD(3.0), {"accuracy"});
+    batch = 20;
+    one_hot = true;
+  } else if (config == "b") {
+    model.add(nn::Dense(784, 128, nn::Activation::relu(), nn::Initializer::he_uniform()));
+    model.add(nn::Dense(128, 10));
+    model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.1), {"accuracy"});
+    batch = 64;
+  } else if (config == "c") {
+    model.add(nn::Dense(784, 512, nn::Activation::relu(), nn::Initializer::he_uniform()));
+    model.add(nn::Dense(512, 512, nn::Activation::relu(), nn::Initializer::he_uniform()));
+    model.add(nn::Dense(512, 10));
+    model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.05, 0.9),
+                  {"accuracy"});
+    batch = 128;
+  } else {
+    std::fprintf(stderr, "bench_mlp: unknown configuration '%s' (a, b or c)\n", config.c_str());
+    return 2;
+  }
+
+  const ImageSource train(mnist.train, one_hot), test(mnist.test, one_hot);
+  std::vector<double> seconds;
+  double accuracy_1 = 0, accuracy_last = 0;
+  nn::FitOptions options;
+  options.batch_size = batch;
+  options.epochs = 1;
+  options.verbose = 0;
+  options.seed = 1;
+  for (std::size_t e = 0; e < epochs; ++e) {
+    options.seed = 1 + e;
+    const auto t0 = std::chrono::steady_clock::now();
+    model.fit(train, options);
+    const auto t1 = std::chrono::steady_clock::now();
+    seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
+    const double accuracy = model.evaluate(test, 1000).at("accuracy");
+    if (e == 0) accuracy_1 = accuracy;
+    accuracy_last = accuracy;
+  }
+  std::vector<double> sorted = seconds;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  std::printf("impl=retrograd config=%s threads=%d epochs=%zu median_s=%.4f samples_per_s=%.0f "
+              "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s\n",
+              config.c_str(), threads, epochs, median, mnist.train.size() / median, accuracy_1,
+              accuracy_last, peak_rss_mib(), blas_core_name().c_str());
+  return 0;
+}
