@@ -346,6 +346,53 @@ BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b) {
 }
 
 template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b) {
+  const Shape& sx = x.shape();
+  const Shape& sw = w.shape();
+  if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0] || b.shape() != Shape{sw[1]}) {
+    throw std::invalid_argument("linear: x " + shape_string(sx) + ", W " + shape_string(sw) +
+                                ", b " + shape_string(b.shape()) +
+                                " do not fit x [n, in] W [in, out] b [out]");
+  }
+  require_nonempty("linear", x.value());
+  require_nonempty("linear", w.value());
+  warn_if_slow_blas();
+  const std::size_t n = sx[0], in = sx[1], out = sw[1];
+  // The bias is written into every row first, then BLAS accumulates X W on top (beta = 1):
+  // one pass and one buffer fewer than matmul followed by add.
+  BasicTensor<T> y = BasicTensor<T>::from_shape({n, out});
+  for (std::size_t r = 0; r < n; ++r) {
+    std::copy(b.value().data(), b.value().data() + out, y.data() + r * out);
+  }
+  detail::gemm<T>(false, false, n, out, in, T(1), x.value().data(), w.value().data(), T(1),
+                  y.data());
+  return record<T>(
+      "linear", std::move(y), {x.node(), w.node(), b.node()},
+      [n, in, out](const Node<T>& node, Grad<T> g) -> GradList<T> {
+        // y = x W + b;  dx = g W^T : [n,in],  dW = x^T g : [in,out],  db = sum_rows(g) : [out]
+        BasicTensor<T> dx = none<T>(), dw = none<T>(), db = none<T>();
+        if (node.input_needs_grad(0)) {
+          dx = BasicTensor<T>::from_shape({n, in});
+          detail::gemm<T>(false, true, n, in, out, T(1), g.data(), node.input(1).data(), T(0),
+                          dx.data());
+        }
+        if (node.input_needs_grad(1)) {
+          dw = BasicTensor<T>::from_shape({in, out});
+          detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), g.data(), T(0),
+                          dw.data());
+        }
+        if (node.input_needs_grad(2)) {
+          db = zeros<T>({out});
+          for (std::size_t r = 0; r < n; ++r) {
+            const T* row = g.data() + r * out;
+            for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
+          }
+        }
+        return {std::move(dx), std::move(dw), std::move(db)};
+      });
+}
+
+template <class T>
 BasicVar<T> transpose(const BasicVar<T>& x) {
   return record<T>("transpose", BasicTensor<T>(xt::transpose(x.value())), {x.node()},
                    [](const Node<T>&, Grad<T> g) -> GradList<T> {
@@ -714,6 +761,7 @@ BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicV
   template BasicVar<T> log(const BasicVar<T>&);                                              \
   template BasicVar<T> abs(const BasicVar<T>&);                                              \
   template BasicVar<T> matmul(const BasicVar<T>&, const BasicVar<T>&);                       \
+  template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&);   \
   template BasicVar<T> transpose(const BasicVar<T>&);                                        \
   template BasicVar<T> reshape(const BasicVar<T>&, const Shape&);                            \
   template BasicVar<T> sum(const BasicVar<T>&);                                              \

@@ -96,6 +96,18 @@ TEST_CASE("matmul: values and gradients for both operands", "[ops][matmul]") {
   CHECK_THAT(matmul(xf, yf).value(), Equals(shaped<float>({17.0f, 39.0f}, {2, 1})));
 }
 
+TEST_CASE("linear equals matmul plus bias, with gradients for x, W and b", "[ops][linear]") {
+  const TensorD x = random_tensor({5, 4}, 23), w = random_tensor({4, 3}, 24);
+  const TensorD b = random_tensor({3}, 25);
+  require_gradcheck([](const Inputs& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
+  const TensorD fused = linear(VarD(x), VarD(w), VarD(b)).value();
+  const TensorD composed = add(matmul(VarD(x), VarD(w)), VarD(b)).value();
+  for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.data()[i] == Approx(composed.data()[i]));
+  CHECK_THROWS_WITH(linear(VarD(x), VarD(w), VarD(TensorD{1.0, 2.0})),
+                    Catch::Contains("linear") && Catch::Contains("[2]"));
+  CHECK_THROWS_WITH(linear(VarD(w), VarD(w), VarD(b)), Catch::Contains("[4, 3]"));
+}
+
 TEST_CASE("transpose and reshape", "[ops][shape]") {
   const TensorD a = random_tensor({2, 3}, 10);
   require_gradcheck([](const Inputs& v) { return transpose(v[0]) * transpose(v[0]); }, {a});

@@ -47,6 +47,8 @@ std::vector<OpCheck> op_checks() {
       {"log", [](In v) { return log(v[0]); }, {m(true)}},
       {"abs", [](In v) { return abs(v[0]); }, {m()}},
       {"matmul", [](In v) { return matmul(v[0], v[1]); }, {m(), sample({4, 2}, engine)}},
+      {"linear", [](In v) { return linear(v[0], v[1], v[2]); },
+       {m(), sample({4, 2}, engine), sample({2}, engine)}},
       {"transpose", [](In v) { return transpose(v[0]) * 1.0; }, {m()}},
       {"reshape", [](In v) { return reshape(v[0], {2, 6}) * 1.0; }, {m()}},
       {"sum", [](In v) { return sum(v[0]); }, {m()}},

@@ -53,6 +53,10 @@ template <class T> BasicVar<T> abs(const BasicVar<T>& x);
 /// Matrix product of 2-d tensors [m, k] x [k, n] through BLAS; the backward passes transpose
 /// flags to BLAS instead of copying transposes.
 template <class T> BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
+/// x W + b for x [n, in], W [in, out], b [out]: a dense layer's affine map as one node (the bias
+/// is written first and BLAS accumulates onto it), equal to add(matmul(x, W), b).
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b);
 /// Reverses the axes (the matrix transpose for 2-d).
 template <class T> BasicVar<T> transpose(const BasicVar<T>& x);
 /// Same values, new shape of the same size.

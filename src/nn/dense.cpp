@@ -57,7 +57,7 @@ BasicVar<T> BasicDense<T>::pre_activation(const BasicVar<T>& x) const {
                                 std::to_string(out_) + "): input of shape " + shape_string(s) +
                                 " does not fit; expected [batch, " + std::to_string(in_) + "]");
   }
-  return add(matmul(x, W_), b_);
+  return linear(x, W_, b_);
 }
 
 template <class T>
