@@ -77,4 +77,31 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "mean gradient norm per layer, epoch 1" "first layer / output layer, epoch 1: sigmoid "
       "sigmoid: train accuracy 0.5" "relu:    train accuracy 0.9"
     EXPECT_FILES vanishing_gradients_layers.csv vanishing_gradients_loss.csv)
+  retrograd_output_test(NAME example_regression COMMAND $<TARGET_FILE:regression>
+    EXPECT "dense_0 (Dense)             (None, 4)" "dense_1 (Dense)             (None, 5)"
+      "dense_2 (Dense)             (None, 1)" "epoch   1  loss " "epoch 100  loss 0.0"
+      "(predicting the mean costs 0.4906)")
+  retrograd_output_test(NAME example_classification COMMAND $<TARGET_FILE:classification>
+    EXPECT "dense_2 (Dense)             (None, 3)" "epoch 100  loss 0.0" "accuracy 1.0000")
+  retrograd_output_test(NAME example_custom_loop COMMAND $<TARGET_FILE:custom_loop>
+    EXPECT "after a second one: " "(accumulated)" "after zero_grad: has a gradient? no"
+      "epoch 30  loss 0.0" "test accuracy ")
+  retrograd_output_test(NAME example_training_aids COMMAND $<TARGET_FILE:training_aids>
+    EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-3 "
+      "dropout 0.5 " "with BatchNorm ")
+  # A short run: 10,000 Fashion-MNIST images for 3 epochs, or a synthetic IDX set when Debian's
+  # dataset-fashion-mnist is not installed.
+  if(EXISTS /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)
+    set(mnist_args --train 10000 --test 2000 --epochs 3 --min-accuracy 0.65)
+    set(mnist_expect "data: /usr/share/datasets/fashion-mnist, 10000 training and 2000 test")
+  else()
+    set(mnist_args --synthetic --epochs 3 --min-accuracy 0.9)
+    set(mnist_expect "data: synthetic-idx, 3000 training and 500 test")
+  endif()
+  retrograd_output_test(NAME example_mnist_784_15_10
+    COMMAND $<TARGET_FILE:mnist_784_15_10> ${mnist_args}
+    EXPECT "${mnist_expect}" "784-15-10 sigmoid, quadratic cost, mini-batch SGD: m = 10, η = 3"
+      "epoch  1  cost 0." "epoch  3  cost 0." "test accuracy "
+      "hidden weights: mnist_784_15_10_hidden.png"
+    EXPECT_FILES mnist_784_15_10_hidden.png)
 endif()
