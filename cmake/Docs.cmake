@@ -2,7 +2,8 @@
 # comments of the public headers, in build/docs/html/index.html. Not part of `all`.
 find_package(Doxygen QUIET)
 if(NOT DOXYGEN_FOUND)
-  add_custom_target(docs COMMAND ${CMAKE_COMMAND} -E echo "docs: install doxygen (apt-get install doxygen)"
+  add_custom_target(docs
+    COMMAND ${CMAKE_COMMAND} -E echo "docs: doxygen not found (apt-get install doxygen)"
     COMMAND ${CMAKE_COMMAND} -E false)
   return()
 endif()

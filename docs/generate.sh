@@ -35,8 +35,12 @@ for page in "${pages[@]}"; do
       print "$ " command
       run = "cd \"$WORK\" && \"$EXAMPLES\"/" command " 2>&1; echo \"exit status $?\""
       while ((run | getline line) > 0) {
-        if (line ~ /^exit status [1-9]/) { print "generate.sh: " command ": " line > "/dev/stderr"; failed = 1 }
-        else if (line != "exit status 0") print line
+        if (line ~ /^exit status [1-9]/) {
+          print "generate.sh: " command ": " line > "/dev/stderr"
+          failed = 1
+        } else if (line != "exit status 0") {
+          print line
+        }
       }
       close(run)
       print "```"
@@ -52,7 +56,7 @@ for page in "${pages[@]}"; do
 done
 
 # The images the pages show, as the examples just drew them.
-for image in $(sed -n 's/.*](img\/\([^)]*\)).*/\1/p' "${pages[@]}" | sort -u); do
+sed -n 's/.*](img\/\([^)]*\)).*/\1/p' "${pages[@]}" | sort -u | while read -r image; do
   cp "$work/$image" "$root/docs/tutorial/img/$image"
 done
 exit $status

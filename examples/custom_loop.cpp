@@ -31,7 +31,8 @@ int main(int, char** argv) {
     train.batch(0, 32, x, y);
     const Var loss = softmax_cross_entropy(output(hidden(Var(x))), Var(y));
     loss.backward(/*keep_graph=*/true);
-    std::printf("dL/db[0] of the output layer after one backward: %+.6f\n", double(params[3].grad()(0)));
+    std::printf("dL/db[0] of the output layer after one backward: %+.6f\n",
+                double(params[3].grad()(0)));
     loss.backward();
     std::printf("after a second one:                              %+.6f (accumulated)\n",
                 double(params[3].grad()(0)));
@@ -47,8 +48,8 @@ int main(int, char** argv) {
       const Var logits = output(hidden(Var(b.x)));               // forward
       const Var loss = softmax_cross_entropy(logits, Var(b.y));  // loss (b.y one-hot)
       optimizer.zero_grad();  // zero_grad: otherwise this batch adds to the last one
-      loss.backward();   // backward: dL/d(every parameter)
-      optimizer.step();  // step: w -= lr * velocity
+      loss.backward();        // backward: dL/d(every parameter)
+      optimizer.step();       // step: w -= lr * velocity
       total += loss.item() * double(b.size);
       correct += nn::count_correct(logits.value(), b.y, /*from_logits=*/true);
     }

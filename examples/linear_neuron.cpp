@@ -40,9 +40,9 @@ VarD error(const VarD& w, const TensorD& x, const TensorD& totals) {
 }
 
 struct Run {
-  int epochs;        // epochs until every price is within a cent (or the limit)
+  int epochs;  // epochs until every price is within a cent (or the limit)
   bool converged;
-  bool diverged;     // the error grew past 1e6
+  bool diverged;  // the error grew past 1e6
   TensorD w;
 };
 
@@ -75,7 +75,8 @@ std::pair<double, double> curvature(const TensorD& x) {
   const double q = (a[0][0] + a[1][1] + a[2][2]) / 3;
   const double off = a[0][1] * a[0][1] + a[0][2] * a[0][2] + a[1][2] * a[1][2];
   const double p = std::sqrt(((a[0][0] - q) * (a[0][0] - q) + (a[1][1] - q) * (a[1][1] - q) +
-                              (a[2][2] - q) * (a[2][2] - q) + 2 * off) / 6);
+                              (a[2][2] - q) * (a[2][2] - q) + 2 * off) /
+                             6);
   double b[3][3];
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) b[i][j] = (a[i][j] - (i == j ? q : 0)) / p;
@@ -105,30 +106,32 @@ int main(int, char** argv) {
     e.backward();
     const double eta = 1.0 / 35;
     const TensorD delta = -eta * w.grad();
-    std::printf("dE/dw = (%.2f, %.2f, %.2f) = −x (t − y)\n", w.grad()(0), w.grad()(1),
-                w.grad()(2));
+    std::printf("dE/dw = (%.2f, %.2f, %.2f) = −x (t − y)\n", w.grad()(0), w.grad()(1), w.grad()(2));
     std::printf("η = 1/35: Δw = (%+.2f, %+.2f, %+.2f)\n", delta(0), delta(1), delta(2));
     w.value() += delta;
     const double new_y = xt::sum(portions * w.value())();
     std::printf("new prices (%.2f, %.2f, %.2f), new error t − y = %.2f€\n", w.value()(0),
                 w.value()(1), w.value()(2), total - new_y);
-    std::printf("café estimate moved from 0.50 to %.2f (true 0.50): worse, though the bill fits "
-                "better\n\n",
-                w.value()(0));
+    std::printf(
+        "café estimate moved from 0.50 to %.2f (true 0.50): worse, though the bill fits "
+        "better\n\n",
+        w.value()(0));
   }
 
   const TensorD weeks = make_weeks(20, false, 7);
   const auto [lmax, lmin] = curvature(weeks);
   std::printf("== 2. Twenty weeks of bills, batch delta rule ==\n");
-  std::printf("curvature of E: largest %.3f, smallest %.3f; steps diverge above η = 2/%.3f = "
-              "%.4f\n",
-              lmax, lmin, lmax, 2 / lmax);
+  std::printf(
+      "curvature of E: largest %.3f, smallest %.3f; steps diverge above η = 2/%.3f = "
+      "%.4f\n",
+      lmax, lmin, lmax, 2 / lmax);
   const double eta = 1 / lmax;
   std::printf("η = 1/largest = %.4f:\n", eta);
   const Run good = learn(weeks, eta, 100000, true);
-  std::printf("converged in %d epochs: café %.3f, zumo %.3f, tostada %.3f (true 0.50, 1.50, "
-              "1.00)\n\n",
-              good.epochs, good.w(0), good.w(1), good.w(2));
+  std::printf(
+      "converged in %d epochs: café %.3f, zumo %.3f, tostada %.3f (true 0.50, 1.50, "
+      "1.00)\n\n",
+      good.epochs, good.w(0), good.w(1), good.w(2));
   ok = ok && good.converged;
 
   std::printf("== 3. Too large a learning rate ==\n");
@@ -145,13 +148,16 @@ int main(int, char** argv) {
   const TensorD juice = xt::col(paired, 1), toast = xt::col(paired, 2);
   const double corr = xt::mean((juice - xt::mean(juice)()) * (toast - xt::mean(toast)()))() /
                       (xt::stddev(juice)() * xt::stddev(toast)());
-  std::printf("correlation zumo/tostada %.3f; curvature largest %.3f, smallest %.4f: the "
-              "valley is %.0f times longer than wide (independent orders: %.0f)\n",
-              corr, pmax, pmin, pmax / pmin, lmax / lmin);
+  // The valley's axes scale as 1/√curvature: a large largest/smallest ratio means a long,
+  // narrow valley whose walls the gradient points at instead of along.
+  std::printf("correlation zumo/tostada %.3f\n", corr);
+  std::printf("curvature largest %.3f, smallest %.4f: ratio %.0f (independent orders: %.0f)\n",
+              pmax, pmin, pmax / pmin, lmax / lmin);
   const Run slow = learn(paired, 1 / pmax, 100000, false);
-  std::printf("η = 1/largest = %.4f: converged in %d epochs (independent orders: %d), %.0fx "
-              "slower\n",
-              1 / pmax, slow.epochs, good.epochs, double(slow.epochs) / good.epochs);
+  std::printf(
+      "η = 1/largest = %.4f: converged in %d epochs (independent orders: %d), %.0fx "
+      "slower\n",
+      1 / pmax, slow.epochs, good.epochs, double(slow.epochs) / good.epochs);
   std::printf("prices: café %.3f, zumo %.3f, tostada %.3f\n", slow.w(0), slow.w(1), slow.w(2));
   ok = ok && slow.converged && slow.epochs > 10 * good.epochs;
 

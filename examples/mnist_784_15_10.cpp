@@ -114,14 +114,22 @@ int main(int argc, char** argv) {
       return 2;
     }
     const char* value = argv[++i];
-    if (flag == "--data") dir = value;
-    else if (flag == "--epochs") epochs = std::stoul(value);
-    else if (flag == "--train") train_n = std::stoul(value);
-    else if (flag == "--test") test_n = std::stoul(value);
-    else if (flag == "--batch") batch = std::stoul(value);
-    else if (flag == "--eta") eta = std::stod(value);
-    else if (flag == "--png") png = value;
-    else if (flag == "--min-accuracy") min_accuracy = std::stod(value);
+    if (flag == "--data")
+      dir = value;
+    else if (flag == "--epochs")
+      epochs = std::stoul(value);
+    else if (flag == "--train")
+      train_n = std::stoul(value);
+    else if (flag == "--test")
+      test_n = std::stoul(value);
+    else if (flag == "--batch")
+      batch = std::stoul(value);
+    else if (flag == "--eta")
+      eta = std::stod(value);
+    else if (flag == "--png")
+      png = value;
+    else if (flag == "--min-accuracy")
+      min_accuracy = std::stod(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -140,8 +148,8 @@ int main(int argc, char** argv) {
   nn::manual_seed(1);
   nn::Sequential model;
   model.add(nn::Dense(784, 15, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1 / 28.)));
-  model.add(nn::Dense(15, 10, nn::Activation::sigmoid(),
-                      nn::Initializer::normal(0, 1 / std::sqrt(15.))));
+  model.add(
+      nn::Dense(15, 10, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1 / std::sqrt(15.))));
   nn::SGD sgd(eta);
   sgd.attach(model.parameters());
   std::printf("784-15-10 sigmoid, quadratic cost, mini-batch SGD: m = %zu, η = %g\n", batch, eta);

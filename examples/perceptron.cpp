@@ -69,8 +69,7 @@ int main(int, char** argv) {
   const double norm = std::sqrt(line[0] * line[0] + line[1] * line[1] + line[2] * line[2]);
   for (const Sample& s : data) {
     radius = std::max(radius, std::sqrt(s.x[0] * s.x[0] + s.x[1] * s.x[1] + 1));
-    margin = std::min(margin,
-                      std::abs(line[0] * s.x[0] + line[1] * s.x[1] + line[2]) / norm);
+    margin = std::min(margin, std::abs(line[0] * s.x[0] + line[1] * s.x[1] + line[2]) / norm);
   }
   const double bound = radius * radius / (margin * margin);
   std::printf("R = %.4f, γ = %.4f, bound R²/γ² = %.1f mistakes\n", radius, margin, bound);
@@ -95,8 +94,8 @@ int main(int, char** argv) {
     const int mistakes = q.epoch(xor_data);
     if (mistakes == 0) ++clean_epochs;
     if (epoch <= 4 || epoch == 100)
-      std::printf("  epoch %3d: %d mistakes, θ = (%g, %g), θ0 = %g\n", epoch, mistakes,
-                  q.theta[0], q.theta[1], q.theta0);
+      std::printf("  epoch %3d: %d mistakes, θ = (%g, %g), θ0 = %g\n", epoch, mistakes, q.theta[0],
+                  q.theta[1], q.theta0);
   }
   std::printf("epochs without a mistake: %d of 100: the perceptron never converges on XOR\n",
               clean_epochs);

@@ -68,8 +68,9 @@ int main(int, char** argv) {
     if (std::string(name) == "zeros") zero_test = s.test;
     if (std::string(name) == "he_uniform") he_test = s.test;
   }
-  std::printf("zero weights: every hidden neuron computes the same thing and gets the same "
-              "gradient (here none: relu(0) has slope 0), so nothing learns\n\n");
+  std::printf(
+      "zero weights: every hidden neuron computes the same thing and gets the same "
+      "gradient (here none: relu(0) has slope 0), so nothing learns\n\n");
   ok = ok && zero_test < 0.6 && he_test > 0.95;
 
   std::printf("== 2. Optimizers (same net and start, 10 epochs) ==\n");
@@ -80,8 +81,9 @@ int main(int, char** argv) {
     m.add(nn::Dense(2, 16, nn::Activation::relu(), nn::Initializer::he_uniform()));
     m.add(nn::Dense(16, 16, nn::Activation::relu(), nn::Initializer::he_uniform()));
     m.add(nn::Dense(16, 2));
-    const char* name = which == 0 ? "SGD(0.01)" : which == 1 ? "SGD(0.01, momentum 0.9)"
-                                                             : "Adam(0.01)";
+    const char* name = which == 0   ? "SGD(0.01)"
+                       : which == 1 ? "SGD(0.01, momentum 0.9)"
+                                    : "Adam(0.01)";
     if (which == 0) m.compile(loss, nn::SGD(0.01), {"accuracy"});
     if (which == 1) m.compile(loss, nn::SGD(0.01, 0.9), {"accuracy"});
     if (which == 2) m.compile(loss, nn::Adam(0.01), {"accuracy"});
@@ -115,8 +117,10 @@ int main(int, char** argv) {
     const char* name = which == 0 ? "none" : which == 1 ? "L2 1e-3" : "dropout 0.5";
     std::printf("  %-12s train accuracy %.3f  test accuracy %.3f  gap %.3f\n", name, s.train,
                 s.test, s.train - s.test);
-    if (which == 0) plain_gap = s.train - s.test;
-    else best_gap = std::min(best_gap, s.train - s.test);
+    if (which == 0)
+      plain_gap = s.train - s.test;
+    else
+      best_gap = std::min(best_gap, s.train - s.test);
   }
   std::printf("\n");
   ok = ok && best_gap < plain_gap;

@@ -5,10 +5,12 @@
 // sigmoid net barely move and the net stalls, while the relu net learns.
 //
 //   vanishing_gradients [--epochs N] [--out DIR]
-//     writes DIR/vanishing_gradients.csv and, when gnuplot is installed, DIR/vanishing_gradients.png
-//     exits 1 unless the sigmoid net's first-layer gradient vanishes (< 1% of the output
-//     layer's), the relu net's does not, and the relu net reaches 85% test accuracy
+//     writes the per-layer norms and the losses as CSV in DIR, and a plot of them,
+//     DIR/vanishing_gradients.png, when gnuplot is installed. Exits 1 unless the sigmoid net's
+//     first-layer gradient vanishes (< 1% of the output layer's), the relu net's does not, and
+//     the relu net reaches 85% test accuracy.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +102,8 @@ Result train(nn::Activation hidden, const char* name, const Tensor& x, const Ten
   return result;
 }
 
-void print_table(const char* title, const std::vector<double>& sig, const std::vector<double>& rel) {
+void print_table(const char* title, const std::vector<double>& sig,
+                 const std::vector<double>& rel) {
   std::printf("%s\n  layer   sigmoid ‖dL/dW‖   relu ‖dL/dW‖\n", title);
   for (std::size_t l = 0; l < sig.size(); ++l)
     std::printf("  %5zu   %15.3e   %12.3e\n", l + 1, sig[l], rel[l]);
@@ -114,8 +117,10 @@ int main(int argc, char** argv) {
   std::string out = ".";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--epochs") epochs = std::size_t(std::atol(argv[i + 1]));
-    else if (flag == "--out") out = argv[i + 1];
+    if (flag == "--epochs")
+      epochs = std::size_t(std::atol(argv[i + 1]));
+    else if (flag == "--out")
+      out = argv[i + 1];
   }
   epochs = std::max<std::size_t>(epochs, 5);
 

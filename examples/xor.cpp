@@ -74,9 +74,10 @@ int main(int argc, char** argv) {
   const Tensor& b1 = h.parameters()[1].value();
   const Tensor& w2 = o.parameters()[0].value();
   const Tensor& b2 = o.parameters()[1].value();
-  std::printf("learned: h1 = σ(%.1f x1 %+.1f x2 %+.1f), h2 = σ(%.1f x1 %+.1f x2 %+.1f), "
-              "y = σ(%.1f h1 %+.1f h2 %+.1f)\n",
-              w1(0, 0), w1(1, 0), b1(0), w1(0, 1), w1(1, 1), b1(1), w2(0, 0), w2(1, 0), b2(0));
+  std::printf(
+      "learned: h1 = σ(%.1f x1 %+.1f x2 %+.1f), h2 = σ(%.1f x1 %+.1f x2 %+.1f), "
+      "y = σ(%.1f h1 %+.1f h2 %+.1f)\n",
+      w1(0, 0), w1(1, 0), b1(0), w1(0, 1), w1(1, 1), b1(1), w2(0, 0), w2(1, 0), b2(0));
   std::printf("trained: %d of 4 right\n", trained);
   return hand == 4 && trained == 4 ? 0 : 1;
 }
