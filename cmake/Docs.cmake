@@ -18,8 +18,6 @@ set(DOXYGEN_EXCLUDE_SYMBOLS "detail" "*::detail")
 set(DOXYGEN_GENERATE_LATEX NO)
 set(DOXYGEN_WARN_IF_UNDOCUMENTED YES)
 set(DOXYGEN_QUIET YES)
-# The course examples appear as examples of the classes they use.
-set(DOXYGEN_EXAMPLE_PATH ${CMAKE_SOURCE_DIR}/examples)
 
 doxygen_add_docs(docs ${CMAKE_SOURCE_DIR}/include/retrograd ${CMAKE_SOURCE_DIR}/README.md
   ${CMAKE_SOURCE_DIR}/docs WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}

@@ -104,8 +104,8 @@ int main(int, char** argv) {
     nn::Dense a(2, 128, nn::Activation::relu(), nn::Initializer::he_uniform());
     nn::Dense b(128, 128, nn::Activation::relu(), nn::Initializer::he_uniform());
     if (which == 1) {
-      a.set_regularizer({0, 1e-3});
-      b.set_regularizer({0, 1e-3});
+      a.set_regularizer({0, 1e-2});
+      b.set_regularizer({0, 1e-2});
     }
     m.add(std::move(a));
     if (which == 2) m.add(nn::Dropout(0.5));
@@ -114,7 +114,7 @@ int main(int, char** argv) {
     m.add(nn::Dense(128, 2));
     m.compile(loss, nn::Adam(0.01), {"accuracy"});
     const Score s = run(m, small, 300, 20);
-    const char* name = which == 0 ? "none" : which == 1 ? "L2 1e-3" : "dropout 0.5";
+    const char* name = which == 0 ? "none" : which == 1 ? "L2 1e-2" : "dropout 0.5";
     std::printf("  %-12s train accuracy %.3f  test accuracy %.3f  gap %.3f\n", name, s.train,
                 s.test, s.train - s.test);
     if (which == 0)

@@ -87,7 +87,7 @@ if(RETROGRAD_BUILD_EXAMPLES)
     EXPECT "after a second one: " "(accumulated)" "after zero_grad: has a gradient? no"
       "epoch 30  loss 0.0" "test accuracy ")
   retrograd_output_test(NAME example_training_aids COMMAND $<TARGET_FILE:training_aids>
-    EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-3 "
+    EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-2 "
       "dropout 0.5 " "with BatchNorm ")
   # A short run: 10,000 Fashion-MNIST images for 3 epochs, or a synthetic IDX set when Debian's
   # dataset-fashion-mnist is not installed.
