@@ -47,3 +47,61 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "not expected: --no-such-flag" "Usage:")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
 endif()
+
+# The course examples (issue 5). Each example also exits non-zero when its lesson fails to show.
+if(RETROGRAD_BUILD_EXAMPLES)
+  retrograd_output_test(NAME example_linear_neuron COMMAND $<TARGET_FILE:linear_neuron>
+    EXPECT "bill t = 8.50€" "residual t − y = 3.50€" "dE/dw = (-17.50, -7.00, -10.50)"
+      "Δw = (+0.50, +0.20, +0.30)" "new prices (1.00, 0.70, 0.80), new error t − y = -0.30€"
+      "steps diverge above η = 2/21.288 = 0.0940"
+      "converged in 68 epochs: café 0.507, zumo 1.490, tostada 1.001"
+      "diverged: E > 1e6 after 34 epochs"
+      "correlation zumo/tostada 0.974" "smallest 0.0471: ratio 534 (independent orders: 17)"
+      "converged in 1726 epochs (independent orders: 68), 25x slower")
+  retrograd_output_test(NAME example_perceptron COMMAND $<TARGET_FILE:perceptron>
+    EXPECT "R = 1.6418, γ = 0.0510, bound R²/γ² = 1037.6 mistakes"
+      "converged after 12 epochs with 53 mistakes in total (bound 1037.6)"
+      "epoch 100: 4 mistakes" "epochs without a mistake: 0 of 100")
+  retrograd_output_test(NAME example_xor COMMAND $<TARGET_FILE:xor>
+    EXPECT "   0  0 | 0.000045 1.000000 | 0.000045    0 ok"
+      "   0  1 | 0.999955 0.999955 | 0.999955    1 ok"
+      "   1  0 | 0.999955 0.999955 | 0.999955    1 ok"
+      "   1  1 | 1.000000 0.000045 | 0.000045    0 ok"
+      "hand-set: 4 of 4 right" "epoch 3000  cost 0.000" "trained: 4 of 4 right")
+  retrograd_output_test(NAME example_nn_xor COMMAND $<TARGET_FILE:nn_xor>
+    EXPECT "fit: loss 0.0" "accuracy 1" "loop: loss 0.0")
+  # 200 epochs instead of 1000: the relu net is at 99% by then, the sigmoid net still at 50%.
+  retrograd_output_test(NAME example_vanishing_gradients
+    COMMAND $<TARGET_FILE:vanishing_gradients> --epochs 200
+    EXPECT "SGD η = 0.01, batch 20, 200 epochs" "relu    epoch  200"
+      "mean gradient norm per layer, epoch 1" "first layer / output layer, epoch 1: sigmoid "
+      "sigmoid: train accuracy 0.5" "relu:    train accuracy 0.9"
+    EXPECT_FILES vanishing_gradients_layers.csv vanishing_gradients_loss.csv)
+  retrograd_output_test(NAME example_regression COMMAND $<TARGET_FILE:regression>
+    EXPECT "dense_0 (Dense)             (None, 4)" "dense_1 (Dense)             (None, 5)"
+      "dense_2 (Dense)             (None, 1)" "epoch   1  loss " "epoch 100  loss 0.0"
+      "(predicting the mean costs 0.4906)")
+  retrograd_output_test(NAME example_classification COMMAND $<TARGET_FILE:classification>
+    EXPECT "dense_2 (Dense)             (None, 3)" "epoch 100  loss 0.0" "accuracy 1.0000")
+  retrograd_output_test(NAME example_custom_loop COMMAND $<TARGET_FILE:custom_loop>
+    EXPECT "after a second one: " "(accumulated)" "after zero_grad: has a gradient? no"
+      "epoch 30  loss 0.0" "test accuracy ")
+  retrograd_output_test(NAME example_training_aids COMMAND $<TARGET_FILE:training_aids>
+    EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-2 "
+      "dropout 0.5 " "with BatchNorm ")
+  # A short run: 10,000 Fashion-MNIST images for 3 epochs, or a synthetic IDX set when Debian's
+  # dataset-fashion-mnist is not installed.
+  if(EXISTS /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)
+    set(mnist_args --train 10000 --test 2000 --epochs 3 --min-accuracy 0.65)
+    set(mnist_expect "data: /usr/share/datasets/fashion-mnist, 10000 training and 2000 test")
+  else()
+    set(mnist_args --synthetic --epochs 3 --min-accuracy 0.9)
+    set(mnist_expect "data: synthetic-idx, 3000 training and 500 test")
+  endif()
+  retrograd_output_test(NAME example_mnist_784_15_10
+    COMMAND $<TARGET_FILE:mnist_784_15_10> ${mnist_args}
+    EXPECT "${mnist_expect}" "784-15-10 sigmoid, quadratic cost, mini-batch SGD: m = 10, η = 3"
+      "epoch  1  cost 0." "epoch  3  cost 0." "test accuracy "
+      "hidden weights: mnist_784_15_10_hidden.png"
+    EXPECT_FILES mnist_784_15_10_hidden.png)
+endif()
