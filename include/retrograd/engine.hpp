@@ -54,6 +54,7 @@ class BackwardObserver {
 template <class T>
 class ObserverScope {
  public:
+  /// Registers `observer` until the scope ends.
   explicit ObserverScope(BackwardObserver<T>& observer);
   ~ObserverScope();
   ObserverScope(const ObserverScope&) = delete;

@@ -13,21 +13,29 @@ namespace retrograd {
 
 /// Tolerances: an element passes when |analytic - numeric| <= atol + rtol * |numeric|.
 struct GradcheckOptions {
+  /// Step of the central differences.
   double eps = 1e-6;
+  /// Absolute tolerance.
   double atol = 1e-6;
+  /// Tolerance relative to the numeric derivative.
   double rtol = 1e-4;
 };
 
 /// The outcome, with the worst element (largest error relative to its tolerance).
 struct GradcheckResult {
+  /// Every element within tolerance.
   bool passed = true;
   /// Largest |analytic - numeric| over all elements.
   double max_abs_error = 0;
+  /// Which input holds the worst element.
   std::size_t worst_input = 0;
-  /// Position of the worst element: output element and input element (flat indices).
+  /// Flat index of the output element of the worst entry.
   std::size_t worst_output_index = 0;
+  /// Flat index of the input element of the worst entry.
   std::size_t worst_input_index = 0;
+  /// The worst element's derivative from backward.
   double worst_analytic = 0;
+  /// The worst element's derivative from finite differences.
   double worst_numeric = 0;
   /// One line: passed or failed, and the worst element.
   std::string summary() const;

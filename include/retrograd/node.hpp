@@ -32,6 +32,7 @@ using BackwardFn = std::function<GradList<T>(const Node<T>& self, const BasicTen
 template <class T>
 class Node {
  public:
+  /// Shared ownership: a result keeps its inputs alive.
   using NodePtr = std::shared_ptr<Node>;
 
   /// A leaf: a value with no inputs.
@@ -68,17 +69,22 @@ class Node {
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
   void zero_grad() { has_grad_ = false; }
 
+  /// Whether backward computes a gradient for this node.
   bool requires_grad() const { return requires_grad_; }
+  /// Turns gradient collection on or off (for leaves).
   void set_requires_grad(bool on) { requires_grad_ = on; }
   /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
   const std::string& op() const { return op_; }
+  /// The user's name for the node (empty if none).
   const std::string& name() const { return name_; }
+  /// Names the node for traces and DOT.
   void set_name(std::string name) { name_ = std::move(name); }
   /// A leaf has no backward rule: gradients stop and accumulate here.
   bool is_leaf() const { return !backward_ && !released_; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
   bool released() const { return released_; }
 
+  /// The op's inputs, in argument order (empty for leaves and constants).
   const std::vector<NodePtr>& inputs() const { return inputs_; }
   /// The value of input i (shorthand for backward rules).
   const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value_; }

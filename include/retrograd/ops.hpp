@@ -21,8 +21,11 @@ BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<Basi
                     BackwardFn<T> backward);
 
 // --- elementwise, two inputs (broadcasting) ---
+/// a + b elementwise.
 template <class T> BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b);
+/// a - b elementwise.
 template <class T> BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b);
+/// a * b elementwise.
 template <class T> BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b);
 /// a / b; throws std::domain_error when b holds a zero.
 template <class T> BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
@@ -38,11 +41,15 @@ template <class T> BasicVar<T> pow(const BasicVar<T>& a, const BasicVar<T>& b);
 template <class T> BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p);
 
 // --- elementwise, one input ---
+/// -x.
 template <class T> BasicVar<T> neg(const BasicVar<T>& x);
 /// max(x, 0); relu'(0) = 0.
 template <class T> BasicVar<T> relu(const BasicVar<T>& x);
+/// 1 / (1 + exp(-x)); the gradient is written in the output, y (1 - y).
 template <class T> BasicVar<T> sigmoid(const BasicVar<T>& x);
+/// tanh(x); the gradient is written in the output, 1 - y^2.
 template <class T> BasicVar<T> tanh(const BasicVar<T>& x);
+/// e^x.
 template <class T> BasicVar<T> exp(const BasicVar<T>& x);
 /// Natural log; throws std::domain_error for a negative input (log 0 = -inf is allowed).
 template <class T> BasicVar<T> log(const BasicVar<T>& x);
@@ -69,9 +76,11 @@ template <class T> BasicVar<T> sum(const BasicVar<T>& x);
 template <class T> BasicVar<T> sum(const BasicVar<T>& x, int axis, bool keepdims = false);
 /// Mean of all elements; throws for an empty tensor.
 template <class T> BasicVar<T> mean(const BasicVar<T>& x);
+/// Mean along `axis`; keepdims keeps that axis with size 1.
 template <class T> BasicVar<T> mean(const BasicVar<T>& x, int axis, bool keepdims = false);
 /// Largest element. Note [ties]: the gradient goes to the first largest element.
 template <class T> BasicVar<T> max(const BasicVar<T>& x);
+/// Largest element along `axis`; a tie's gradient goes to the first largest.
 template <class T> BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims = false);
 
 // --- normalisation ---
@@ -97,24 +106,39 @@ template <class T>
 BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
 
 // --- operators, between Vars and with plain numbers ---
+/// add(a, b).
 template <class T> BasicVar<T> operator+(const BasicVar<T>& a, const BasicVar<T>& b) { return add(a, b); }
+/// sub(a, b).
 template <class T> BasicVar<T> operator-(const BasicVar<T>& a, const BasicVar<T>& b) { return sub(a, b); }
+/// mul(a, b).
 template <class T> BasicVar<T> operator*(const BasicVar<T>& a, const BasicVar<T>& b) { return mul(a, b); }
+/// div(a, b).
 template <class T> BasicVar<T> operator/(const BasicVar<T>& a, const BasicVar<T>& b) { return div(a, b); }
+/// neg(x).
 template <class T> BasicVar<T> operator-(const BasicVar<T>& x) { return neg(x); }
 
 /// A constant (no gradient) scalar Var, used when a plain number meets a Var.
 template <class T> BasicVar<T> constant(detail::identity_t<T> value) { return BasicVar<T>(value); }
 
+/// a + number.
 template <class T> BasicVar<T> operator+(const BasicVar<T>& a, detail::identity_t<T> b) { return add(a, constant<T>(b)); }
+/// number + b.
 template <class T> BasicVar<T> operator+(detail::identity_t<T> a, const BasicVar<T>& b) { return add(constant<T>(a), b); }
+/// a - number.
 template <class T> BasicVar<T> operator-(const BasicVar<T>& a, detail::identity_t<T> b) { return sub(a, constant<T>(b)); }
+/// number - b.
 template <class T> BasicVar<T> operator-(detail::identity_t<T> a, const BasicVar<T>& b) { return sub(constant<T>(a), b); }
+/// a * number.
 template <class T> BasicVar<T> operator*(const BasicVar<T>& a, detail::identity_t<T> b) { return mul(a, constant<T>(b)); }
+/// number * b.
 template <class T> BasicVar<T> operator*(detail::identity_t<T> a, const BasicVar<T>& b) { return mul(constant<T>(a), b); }
+/// a / number.
 template <class T> BasicVar<T> operator/(const BasicVar<T>& a, detail::identity_t<T> b) { return div(a, constant<T>(b)); }
+/// number / b.
 template <class T> BasicVar<T> operator/(detail::identity_t<T> a, const BasicVar<T>& b) { return div(constant<T>(a), b); }
+/// maximum(a, number); a tie sends the gradient to the number, so nothing reaches a.
 template <class T> BasicVar<T> maximum(const BasicVar<T>& a, detail::identity_t<T> b) { return maximum(a, constant<T>(b)); }
+/// minimum(a, number).
 template <class T> BasicVar<T> minimum(const BasicVar<T>& a, detail::identity_t<T> b) { return minimum(a, constant<T>(b)); }
 
 }  // namespace retrograd

@@ -23,7 +23,9 @@ inline constexpr bool retain_graph = true;
 template <class T>
 class BasicVar {
  public:
+  /// The element type.
   using value_type = T;
+  /// Shared ownership of a graph node.
   using NodePtr = std::shared_ptr<Node<T>>;
 
   /// An empty handle; most operations on it throw.
@@ -37,6 +39,7 @@ class BasicVar {
   /// Wraps an existing node (ops and custom ops use this).
   explicit BasicVar(NodePtr node) : node_(std::move(node)) {}
 
+  /// The forward value.
   const BasicTensor<T>& value() const { return checked().value(); }
   /// Mutable value, for in-place updates of parameters (outside any graph being recorded).
   BasicTensor<T>& value() { return checked().value(); }
@@ -44,22 +47,27 @@ class BasicVar {
   const BasicTensor<T>& grad() const;
   /// True once a backward pass has reached this Var.
   bool has_grad() const { return checked().has_grad(); }
+  /// The value's shape.
   const Shape& shape() const { return value().shape(); }
+  /// The value's number of elements.
   std::size_t size() const { return value().size(); }
   /// The single value of a one-element tensor; throws std::invalid_argument otherwise.
   T item() const;
   /// The gradient's single value (see item()).
   T grad_item() const;
 
+  /// Whether backward computes a gradient for this Var.
   bool requires_grad() const { return checked().requires_grad(); }
   /// Turns gradient collection on or off for a leaf; throws std::logic_error on an op result.
   BasicVar& set_requires_grad(bool on);
+  /// The name given with named() or the constructor (empty if none).
   const std::string& name() const { return checked().name(); }
   /// Names the node for traces and DOT; returns *this so it chains after an op.
   BasicVar& named(std::string name) {
     checked().set_name(std::move(name));
     return *this;
   }
+  /// "leaf", or the name of the op that computed this Var.
   const std::string& op() const { return checked().op(); }
 
   /// Backpropagates from this Var. A one-element output is seeded with 1; any other output
@@ -74,6 +82,7 @@ class BasicVar {
 
   /// The node, for observers, DOT export and custom ops; null for an empty handle.
   const NodePtr& node() const { return node_; }
+  /// False for a default-constructed (empty) handle.
   bool defined() const { return static_cast<bool>(node_); }
 
  private:

@@ -36,7 +36,7 @@ class CsvError : public std::runtime_error {
 struct CsvOptions {
   /// The first line holds column names.
   bool header = true;
-  /// Field separator (',' ';' '\t' ...).
+  /// Field separator (',' ';' tab ...).
   char delimiter = ',';
   /// 0-based column holding the label; negative counts from the end (-1: the last column);
   /// std::nullopt: no label, every column is a feature.
@@ -62,7 +62,7 @@ struct CsvData {
 };
 
 /// Reads a numeric CSV file. Fields may be surrounded by spaces or double quotes; blank lines
-/// are skipped; '\r\n' line ends are accepted. Throws CsvError (naming file, line and column)
+/// are skipped; CR LF line ends are accepted. Throws CsvError (naming file, line and column)
 /// for a missing file, an empty file (or a header with no data rows), a missing (empty) field,
 /// a non-numeric or non-finite field, a row with a different number of fields than the first,
 /// or a label column that does not exist.
