@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("retrograd chain: %d nodes, median of %d runs: forward %.0f ns/node, "
-              "backward+free %.0f ns/node, total %.0f ns/node\n",
+  std::printf("impl=retrograd bench=chain nodes=%d runs=%d forward_ns=%.0f backward_ns=%.0f "
+              "total_ns=%.0f\n",
               nodes, runs, median(forward_ns), median(backward_ns), median(total_ns));
   return 0;
 }

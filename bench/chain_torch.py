@@ -38,10 +38,10 @@ def main():
         forwards.append((t1 - t0) * 1e9 / nodes)
         backwards.append((t2 - t1) * 1e9 / nodes)
         totals.append((t2 - t0) * 1e9 / nodes)
-    print(f"pytorch chain: {nodes} nodes, median of {runs} runs: "
-          f"forward {statistics.median(forwards):.0f} ns/node, "
-          f"backward+free {statistics.median(backwards):.0f} ns/node, "
-          f"total {statistics.median(totals):.0f} ns/node")
+    print(f"impl=pytorch bench=chain nodes={nodes} runs={runs} "
+          f"forward_ns={statistics.median(forwards):.0f} "
+          f"backward_ns={statistics.median(backwards):.0f} "
+          f"total_ns={statistics.median(totals):.0f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds in Release and runs the benchmarks side by side with PyTorch (Debian python3-torch) on
+# the same data, thread count and OPENBLAS_CORETYPE, then prints one table (docs/performance.md).
+#   bench/run.sh [epochs=5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs=${1:-5}
+scripts/install-deps.sh python3-torch
+source scripts/blas-env.sh
+export OMP_WAIT_POLICY=PASSIVE  # torch's OpenMP workers would otherwise spin and starve OpenBLAS
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain >/dev/null
+python=/usr/bin/python3  # Debian's interpreter, where python3-torch is installed
+results=$(mktemp)
+run() { "$@" | tee -a "$results"; }
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(grep -m1 'model name' /proc/cpuinfo)"
+run ./build/bench/bench_chain 100000 7
+run "$python" bench/chain_torch.py 100000 5
+for config in a b c; do
+  run ./build/bench/bench_gemm_floor "$config" 1
+  run ./build/bench/bench_mlp "$config" "$epochs" 1
+  run "$python" bench/mlp_torch.py "$config" "$epochs" 1
+done
+run ./build/bench/bench_gemm_floor c 2
+run ./build/bench/bench_mlp c "$epochs" 2
+run "$python" bench/mlp_torch.py c "$epochs" 2
+"$python" bench/table.py "$results"
