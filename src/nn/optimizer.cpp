@@ -135,12 +135,23 @@ void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
     }
     return;
   }
-  BasicTensor<T>& v = s[0];
-  xt::noalias(v) = mu * v + scale * g + wd * w;
+  // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) the update
+  // is memory-bound, and a second sweep costs as much as the first.
+  T* __restrict wp = w.data();
+  T* __restrict vp = s[0].data();
+  const T* __restrict gp = g.data();
+  const std::size_t n = w.size();
   if (nesterov_) {
-    xt::noalias(w) -= lr * (scale * g + wd * w + mu * v);
+    for (std::size_t i = 0; i < n; ++i) {
+      const T step = scale * gp[i] + wd * wp[i];
+      vp[i] = mu * vp[i] + step;
+      wp[i] -= lr * (step + mu * vp[i]);
+    }
   } else {
-    xt::noalias(w) -= lr * v;
+    for (std::size_t i = 0; i < n; ++i) {
+      vp[i] = mu * vp[i] + scale * gp[i] + wd * wp[i];
+      wp[i] -= lr * vp[i];
+    }
   }
 }
 
