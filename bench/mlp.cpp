@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -47,6 +49,21 @@ class ImageSource : public nn::BatchSource {
   bool one_hot_;
 };
 
+/// PyTorch's initialization, so that both sides start alike: nn.Linear's default
+/// U(-1/sqrt(in), 1/sqrt(in)) for weights and biases, or N(0, 1) for both in configuration (a).
+void initialize_like_torch(nn::Sequential& model, bool normal, nn::Engine& engine) {
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    auto* dense = dynamic_cast<nn::Dense*>(&model.layer(i));
+    if (!dense) continue;
+    const float bound = 1.0f / std::sqrt(static_cast<float>(dense->in_features()));
+    std::uniform_real_distribution<float> uniform(-bound, bound);
+    std::normal_distribution<float> gaussian(0.0f, 1.0f);
+    for (Var p : {dense->weight(), dense->bias()}) {
+      for (float& v : p.value()) v = normal ? gaussian(engine) : uniform(engine);
+    }
+  }
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -73,19 +90,19 @@ int main(int argc, char** argv) {
   std::size_t batch = 0;
   bool one_hot = false;
   if (config == "a") {
-    model.add(nn::Dense(784, 15, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1)));
-    model.add(nn::Dense(15, 10, nn::Activation::sigmoid(), nn::Initializer::normal(0, 1)));
+    model.add(nn::Dense(784, 15, nn::Activation::sigmoid()));
+    model.add(nn::Dense(15, 10, nn::Activation::sigmoid()));
     model.compile(nn::Loss::quadratic(), nn::SGD(3.0), {"accuracy"});
     batch = 20;
     one_hot = true;
   } else if (config == "b") {
-    model.add(nn::Dense(784, 128, nn::Activation::relu(), nn::Initializer::he_uniform()));
+    model.add(nn::Dense(784, 128, nn::Activation::relu()));
     model.add(nn::Dense(128, 10));
     model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.1), {"accuracy"});
     batch = 64;
   } else if (config == "c") {
-    model.add(nn::Dense(784, 512, nn::Activation::relu(), nn::Initializer::he_uniform()));
-    model.add(nn::Dense(512, 512, nn::Activation::relu(), nn::Initializer::he_uniform()));
+    model.add(nn::Dense(784, 512, nn::Activation::relu()));
+    model.add(nn::Dense(512, 512, nn::Activation::relu()));
     model.add(nn::Dense(512, 10));
     model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.05, 0.9),
                   {"accuracy"});
@@ -95,6 +112,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  nn::Engine engine(1);
+  initialize_like_torch(model, config == "a", engine);
   const ImageSource train(mnist.train, one_hot), test(mnist.test, one_hot);
   std::vector<double> seconds;
   double accuracy_1 = 0, accuracy_last = 0;
