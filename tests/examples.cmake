@@ -61,12 +61,12 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_fixtures PROPERTIES FIXTURES_SETUP cli_data)
 
   retrograd_output_test(NAME cli_train_idx
-    COMMAND ${cli} train --data ${idx} --layers 36-16-3 --optimizer adam --lr 0.01 --epochs 4
+    COMMAND ${cli} train --data ${idx} --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 4
       --batch-size 16 --seed 3 --history history.csv --plot history.svg
-    EXPECT "data: IDX directory" "300 train, 60 test images" "36 features, 3 classes"
+    EXPECT "data: IDX directory" "300 train, 60 test images" "36 features, 10 classes"
       "Epoch 4/4" "val_accuracy" "final: loss" "model: model.rg" "history: history.csv"
-      "next: retrograd evaluate --model model.rg"
-    EXPECT_FILES model.rg history.csv)
+      "next: retrograd evaluate --model model.rg" "plot: history.svg"
+    EXPECT_FILES model.rg history.csv history.svg)
   set_tests_properties(cli_train_idx PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_model_idx)
   retrograd_output_test(NAME cli_evaluate_idx
@@ -84,9 +84,10 @@ if(RETROGRAD_BUILD_TOOLS)
 
   retrograd_output_test(NAME cli_train_csv
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer momentum --lr 0.05
-      --epochs 10 --batch-size 16 --validation-split 0.2 --verbose 2 --plot ""
+      --epochs 10 --batch-size 16 --validation-split 0.2 --verbose 2 --plot plot.png
     EXPECT "data: CSV" "(150 rows), 2 features, 3 classes" "Epoch 10/10" "model: model.rg"
-    EXPECT_FILES model.rg history.csv)
+      "plot: plot.png"
+    EXPECT_FILES model.rg history.csv plot.png)
   set_tests_properties(cli_train_csv PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_model_csv)
   set(csv_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_csv/model.rg)
@@ -113,7 +114,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_missing_data FAILS COMMAND ${cli} train --data no/such/dir
     EXPECT "--data: no/such/dir does not exist")
   retrograd_output_test(NAME cli_train_empty_dir FAILS COMMAND ${cli} train --data .
-    EXPECT "train-images-idx3-ubyte")
+    EXPECT "-idx1-ubyte in this directory")
   retrograd_output_test(NAME cli_train_bad_layers FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-4
     EXPECT "--layers: 2-16-4 ends with 4 outputs but the data has 3 classes")

@@ -10,6 +10,7 @@
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/nn/dense.hpp>
 #include <retrograd/nn/init.hpp>
+#include <retrograd/nn/schedule.hpp>
 
 #include "cli_data.hpp"
 #include "commands.hpp"
@@ -31,6 +32,7 @@ struct TrainArgs {
   std::string optimizer = "adam";
   double lr = 0;
   double momentum = 0.9;
+  double lr_decay = 1;
   std::size_t epochs = 5;
   std::size_t batch_size = 64;
   std::uint64_t seed = 1;
@@ -151,6 +153,11 @@ void run_train(const TrainArgs& a) {
   options.validation_split = a.validation_split;
   options.seed = a.seed;
   options.verbose = a.verbose;
+  if (a.lr_decay <= 0 || a.lr_decay > 1) {
+    throw UsageError("--lr-decay: must be in (0, 1], got " + std::to_string(a.lr_decay));
+  }
+  nn::ExponentialLR decay(model.optimizer(), a.lr_decay);
+  if (a.lr_decay < 1) options.callbacks.push_back(&decay);
   const auto fit_start = std::chrono::steady_clock::now();
   const nn::History history = model.fit(source, options);
   const double fit_seconds =
@@ -207,6 +214,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr", a->lr,
                   "Learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam 0.001)");
   cmd->add_option("--momentum", a->momentum, "Momentum factor of --optimizer momentum")
+      ->capture_default_str();
+  cmd->add_option("--lr-decay", a->lr_decay,
+                  "Factor applied to the learning rate after every epoch (1: constant)")
       ->capture_default_str();
   cmd->add_option("--epochs", a->epochs, "Passes over the training data")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Samples per update")

@@ -2,7 +2,7 @@
 //   make_cli_fixtures OUT  ->  OUT/idx/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
 //                              OUT/blobs.csv (x1,x2,label; 3 classes)
 // The IDX images are 6 x 6: class k lights row band k, with seeded noise, so a small MLP learns
-// them in a few epochs.
+// them in a few epochs. Only classes 0-2 occur; the IDX loader still counts 10 (MNIST's layout).
 
 #include <filesystem>
 #include <fstream>
