@@ -1,6 +1,7 @@
 // retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -20,9 +21,14 @@ namespace retrograd::cli {
 
 namespace {
 
-/// Width of the hidden layer when --layers is not given: the fastest network measured to reach
-/// 87 % test accuracy on Fashion-MNIST in 5 epochs (README, "The demo").
+// Defaults measured on Fashion-MNIST (README, "The demo"): 784-256-10 with Adam at 0.002,
+// halved every epoch, clears 87 % test accuracy in 5 epochs for every seed tried, in seconds.
+/// Width of the hidden layer when --layers is not given.
 constexpr std::size_t default_hidden = 256;
+/// Adam's default learning rate.
+constexpr double default_adam_lr = 0.002;
+/// With the default --lr-decay the learning rate falls to this fraction of --lr by the last epoch.
+constexpr double default_final_lr_fraction = 1.0 / 16;
 
 struct TrainArgs {
   DataArgs data{std::string(data::fashion_mnist_dir)};
@@ -32,7 +38,7 @@ struct TrainArgs {
   std::string optimizer = "adam";
   double lr = 0;
   double momentum = 0.9;
-  double lr_decay = 1;
+  double lr_decay = 0;
   std::size_t epochs = 5;
   std::size_t batch_size = 64;
   std::uint64_t seed = 1;
@@ -80,7 +86,7 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
   if (a.optimizer == "momentum") {
     return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.01, a.momentum);
   }
-  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr > 0 ? a.lr : 0.001);
+  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr > 0 ? a.lr : default_adam_lr);
   throw UsageError("--optimizer: unknown '" + a.optimizer + "' (sgd, momentum, adam)");
 }
 
@@ -142,9 +148,6 @@ void run_train(const TrainArgs& a) {
   }
   model.compile(loss, make_optimizer(a), {"accuracy"});
   std::cout << model.summary();
-  std::cout << "optimizer: " << model.optimizer().name() << " lr "
-            << model.optimizer().learning_rate() << ", loss " << loss.name() << ", "
-            << a.epochs << " epochs, batch size " << a.batch_size << ", seed " << a.seed << "\n";
 
   const io::DatasetSource source(train);
   nn::FitOptions options;
@@ -153,11 +156,19 @@ void run_train(const TrainArgs& a) {
   options.validation_split = a.validation_split;
   options.seed = a.seed;
   options.verbose = a.verbose;
-  if (a.lr_decay <= 0 || a.lr_decay > 1) {
-    throw UsageError("--lr-decay: must be in (0, 1], got " + std::to_string(a.lr_decay));
+  if (a.lr_decay < 0 || a.lr_decay > 1) {
+    throw UsageError("--lr-decay: must be in [0, 1], got " + std::to_string(a.lr_decay));
   }
-  nn::ExponentialLR decay(model.optimizer(), a.lr_decay);
-  if (a.lr_decay < 1) options.callbacks.push_back(&decay);
+  const double gamma =
+      a.lr_decay > 0 ? a.lr_decay
+      : a.epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(a.epochs - 1))
+                     : 1.0;
+  nn::ExponentialLR decay(model.optimizer(), gamma);
+  if (gamma < 1) options.callbacks.push_back(&decay);
+  std::cout << "optimizer: " << model.optimizer().name() << " lr "
+            << model.optimizer().learning_rate() << " (x" << gamma << " per epoch), loss "
+            << loss.name() << ", " << a.epochs << " epochs, batch size " << a.batch_size
+            << ", seed " << a.seed << "\n";
   const auto fit_start = std::chrono::steady_clock::now();
   const nn::History history = model.fit(source, options);
   const double fit_seconds =
@@ -212,12 +223,14 @@ void add_train_command(CLI::App& app) {
                   "sgd, momentum (SGD with --momentum) or adam")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr,
-                  "Learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam 0.001)");
+                  "Initial learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam "
+                  "0.002)");
   cmd->add_option("--momentum", a->momentum, "Momentum factor of --optimizer momentum")
       ->capture_default_str();
   cmd->add_option("--lr-decay", a->lr_decay,
-                  "Factor applied to the learning rate after every epoch (1: constant)")
-      ->capture_default_str();
+                  "Factor applied to the learning rate after every epoch; 1 keeps it constant "
+                  "(default: the factor that brings it to 1/16 of --lr by the last epoch, 0.5 "
+                  "for 5 epochs)");
   cmd->add_option("--epochs", a->epochs, "Passes over the training data")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Samples per update")
       ->capture_default_str()
