@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iterator>
@@ -92,8 +93,8 @@ class Reader {
     throw ModelFileError(source_, "corrupt: " + what + " (at byte offset " +
                                       std::to_string(pos_) + ")");
   }
-  std::size_t offset() const { return pos_; }
   bool at_end() const { return pos_ == end_; }
+  std::size_t remaining() const { return end_ - pos_; }
 
   std::uint8_t u8() { return take(1)[0]; }
   std::uint32_t u32() {
@@ -229,11 +230,9 @@ void write_layer(Writer& w, nn::Module& layer) {
 // Layer widths are bounded so that a corrupt size fails here, not in a huge allocation.
 constexpr std::uint64_t max_width = std::uint64_t(1) << 28;
 
-/// Reads one layer record and appends the layer to `model` under its saved name.
-void read_layer(Reader& r, nn::Sequential& model) {
-  const std::string type = r.str();
-  const std::string name = r.str();
-  std::unique_ptr<nn::Module> layer;
+/// The layer of a record whose type and name were read; reads its configuration.
+std::unique_ptr<nn::Module> make_layer(Reader& r, const std::string& type,
+                                       const std::string& name) {
   if (type == "Dense") {
     const std::size_t in = r.size("Dense input width", max_width);
     const std::size_t out = r.size("Dense output width", max_width);
@@ -241,21 +240,37 @@ void read_layer(Reader& r, nn::Sequential& model) {
     nn::Regularizer reg;
     reg.l1 = r.f64();
     reg.l2 = r.f64();
+    // The weights follow in this file: sizes they cannot fit are corrupt, not an allocation.
+    if (in * out > r.remaining() / 4) {
+      r.fail("Dense layer '" + name + "' of " + std::to_string(in) + " x " + std::to_string(out) +
+             " weights is larger than the file");
+    }
     // Zeros from a private engine: loading draws nothing from default_engine().
     auto dense = std::make_unique<nn::Dense>(in, out, act, nn::Initializer::zeros(), 0);
     if (reg.active()) dense->set_regularizer(reg);
-    layer = std::move(dense);
-  } else if (type == "Activation") {
-    layer = std::make_unique<nn::ActivationLayer>(read_activation(r));
-  } else if (type == "Dropout") {
-    layer = std::make_unique<nn::Dropout>(r.f64());
-  } else if (type == "BatchNorm") {
+    return dense;
+  }
+  if (type == "Activation") return std::make_unique<nn::ActivationLayer>(read_activation(r));
+  if (type == "Dropout") return std::make_unique<nn::Dropout>(r.f64());
+  if (type == "BatchNorm") {
     const std::size_t features = r.size("BatchNorm width", max_width);
     const double momentum = r.f64();
     const double eps = r.f64();
-    layer = std::make_unique<nn::BatchNorm>(features, momentum, eps);
-  } else {
-    r.fail("unknown layer type '" + type + "'");
+    return std::make_unique<nn::BatchNorm>(features, momentum, eps);
+  }
+  r.fail("unknown layer type '" + type + "'");
+}
+
+/// Reads one layer record and appends the layer to `model` under its saved name.
+void read_layer(Reader& r, nn::Sequential& model) {
+  const std::string type = r.str();
+  const std::string name = r.str();
+  std::unique_ptr<nn::Module> layer;
+  try {
+    layer = make_layer(r, type, name);
+  } catch (const std::invalid_argument& e) {
+    // The constructors check ranges (a rate in [0, 1), eps > 0...): out of range is corrupt.
+    r.fail(std::string("invalid settings of layer '") + name + "': " + e.what());
   }
   model.add(std::move(layer));
   // After add(): a saved name equal to the default must not be renamed "<name>_<position>".
@@ -379,9 +394,9 @@ std::vector<std::uint8_t> serialize_model(nn::Sequential& model) {
 
 nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::size_t n = bytes.size();
+  if (n == 0) throw ModelFileError(source, "truncated: the file is empty");
   const std::size_t magic_seen = std::min<std::size_t>(n, 8);
-  if (std::memcmp(bytes.data(), model_magic, magic_seen) != 0 || n == 0) {
-    if (n == 0) throw ModelFileError(source, "truncated: the file is empty");
+  if (std::memcmp(bytes.data(), model_magic, magic_seen) != 0) {
     std::ostringstream got;
     for (std::size_t i = 0; i < magic_seen; ++i) {
       got << std::hex << std::setw(2) << std::setfill('0') << int(bytes[i]);
@@ -503,6 +518,10 @@ void save_model(nn::Sequential& model, const std::string& path, const SaveOption
 }
 
 nn::Sequential load_model(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ModelFileError(path, "is a directory, not a model file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ModelFileError(path, std::string("cannot open: ") + std::strerror(errno));
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),

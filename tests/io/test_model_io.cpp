@@ -2,6 +2,7 @@
 // training, the errors for truncated, corrupt, foreign and newer-version files, a save
 // interrupted before its rename, history CSV, and the Dataset batch source.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -61,6 +62,30 @@ std::vector<std::uint8_t> read_bytes(const fs::path& p) {
 void write_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// zlib's CRC-32 (reflected polynomial 0xEDB88320), bit by bit: tests re-seal edited files.
+std::uint32_t crc32_bitwise(const std::uint8_t* data, std::size_t size) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+/// Rewrites the trailing checksum so that only the edited content is wrong.
+void reseal(std::vector<std::uint8_t>& bytes) {
+  const std::uint32_t crc = crc32_bitwise(bytes.data(), bytes.size() - 4);
+  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+}
+
+/// Offset just past the first occurrence of the length-prefixed string `s`.
+std::size_t after_string(const std::vector<std::uint8_t>& bytes, const std::string& s) {
+  const std::string needle = std::string(1, static_cast<char>(s.size())) + std::string(3, '\0') + s;
+  const auto it = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
+  REQUIRE(it != bytes.end());
+  return static_cast<std::size_t>(it - bytes.begin()) + needle.size();
 }
 
 std::string load_error(const fs::path& p) {
@@ -199,6 +224,35 @@ TEST_CASE("loading a damaged model file names the file and the problem") {
                                std::to_string(io::model_format_version + 1) +
                                " is newer than this library reads (up to " +
                                std::to_string(io::model_format_version) + ")"));
+  }
+}
+
+TEST_CASE("a model file with a valid checksum but inconsistent content is a clear error") {
+  nn::Sequential model;
+  model.add(nn::Dense(2, 3));
+  model.add(nn::Dropout(0.25));
+  const std::vector<std::uint8_t> bytes = io::serialize_model(model);
+  REQUIRE(io::deserialize_model(bytes, "ok.rg").size() == 2);
+
+  SECTION("a layer width that does not match its weights") {
+    std::vector<std::uint8_t> edited = bytes;
+    edited[after_string(edited, "dense_0")] = 3;  // the in width, a little-endian u64
+    reseal(edited);
+    CHECK_THROWS_WITH(io::deserialize_model(edited, "edited.rg"),
+                      Catch::Contains("edited.rg: corrupt: tensor 'dense_0.W' has shape [2, 3], "
+                                      "the model needs [3, 3] (at byte offset"));
+  }
+  SECTION("a setting out of range") {
+    std::vector<std::uint8_t> edited = bytes;
+    const double rate = 1.5;
+    std::memcpy(&edited[after_string(edited, "dropout_1")], &rate, 8);  // little-endian host
+    reseal(edited);
+    CHECK_THROWS_WITH(io::deserialize_model(edited, "edited.rg"),
+                      Catch::Contains("edited.rg: corrupt: invalid settings of layer 'dropout_1'"));
+  }
+  SECTION("a directory") {
+    CHECK_THROWS_WITH(io::load_model(fs::temp_directory_path().string()),
+                      Catch::Contains("is a directory, not a model file"));
   }
 }
 
