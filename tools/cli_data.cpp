@@ -1,7 +1,6 @@
 #include "cli_data.hpp"
 
 #include <filesystem>
-
 #include <retrograd/data/csv.hpp>
 #include <retrograd/data/labels.hpp>
 #include <retrograd/data/mnist.hpp>
@@ -39,7 +38,8 @@ LoadedData load_data(const DataArgs& args) {
   LoadedData out;
   if (args.path.empty()) throw UsageError("--data: no data given (an IDX directory or a CSV file)");
   if (!fs::exists(args.path)) {
-    throw UsageError("--data: " + args.path + " does not exist (expected an MNIST-format IDX "
+    throw UsageError("--data: " + args.path +
+                     " does not exist (expected an MNIST-format IDX "
                      "directory or a CSV file)");
   }
   if (fs::is_directory(args.path)) {

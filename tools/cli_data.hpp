@@ -2,11 +2,10 @@
 // Data loading shared by train, evaluate and predict: an MNIST-format IDX directory or a CSV
 // file, chosen by what --data names.
 
-#include <optional>
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <retrograd/data/dataset.hpp>
+#include <string>
 
 namespace retrograd::cli {
 

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
-
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
@@ -42,7 +41,8 @@ std::vector<std::string> class_names(const DataArgs& data, bool directory, std::
 void run_evaluate(const EvaluateArgs& a) {
   nn::Sequential model = io::load_model(a.model);
   if (!model.compiled()) {
-    throw UsageError(a.model + ": the model was saved without a loss (not compiled); "
+    throw UsageError(a.model +
+                     ": the model was saved without a loss (not compiled); "
                      "evaluate needs one");
   }
   const LoadedData loaded = load_data(a.data);
@@ -65,15 +65,15 @@ void run_evaluate(const EvaluateArgs& a) {
   // classes is copied once with the model's class count.
   std::optional<data::Dataset> widened;
   if (set.num_classes() != classes) widened.emplace(set.features(), set.labels(), classes);
-  const nn::Logs logs =
-      model.evaluate(io::DatasetSource(widened ? *widened : set), a.batch_size);
+  const nn::Logs logs = model.evaluate(io::DatasetSource(widened ? *widened : set), a.batch_size);
 
   std::vector<std::vector<std::size_t>> confusion(classes, std::vector<std::size_t>(classes));
   data::Batch batch;
   for (std::size_t b = 0; b < set.batch_count(a.batch_size); ++b) {
     set.batch(b, a.batch_size, batch);
     const std::vector<int> predicted = argmax_rows(model.predict(batch.x, a.batch_size));
-    for (std::size_t i = 0; i < batch.size; ++i) ++confusion[static_cast<std::size_t>(batch.labels[i])][predicted[i]];
+    for (std::size_t i = 0; i < batch.size; ++i)
+      ++confusion[static_cast<std::size_t>(batch.labels[i])][predicted[i]];
   }
   std::size_t correct = 0;
   for (std::size_t k = 0; k < classes; ++k) correct += confusion[k][k];

@@ -13,7 +13,8 @@ namespace retrograd::cli {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool gnuplot_installed() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
@@ -57,7 +58,8 @@ std::string plot_history(const nn::History& history, const std::string& path) {
   }
   if (!gnuplot_installed()) {
     return "plot: skipped (gnuplot not found; install it with `apt-get install gnuplot-nox` "
-           "to get " + path + ")";
+           "to get " +
+           path + ")";
   }
   std::ostringstream script;
   script << "set terminal " << terminal << "\n"

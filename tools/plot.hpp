@@ -1,9 +1,8 @@
 #pragma once
 // Plots of a training history through gnuplot, when it is installed.
 
-#include <string>
-
 #include <retrograd/nn/sequential.hpp>
+#include <string>
 
 namespace retrograd::cli {
 

@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <iostream>
-
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/model_io.hpp>
 
@@ -49,11 +48,10 @@ void run_predict(const PredictArgs& a) {
   }
   std::ostream& out = a.output.empty() ? std::cout : file;
   // A regression model (mse with one output) prints its value; a classifier its class id.
-  const bool regression =
-      model.compiled() && !model.loss().sparse() &&
-      (model.loss().kind() == nn::Loss::Kind::mse ||
-       model.loss().kind() == nn::Loss::Kind::quadratic) &&
-      model.output_shape({1, inputs})[1] == 1;
+  const bool regression = model.compiled() && !model.loss().sparse() &&
+                          (model.loss().kind() == nn::Loss::Kind::mse ||
+                           model.loss().kind() == nn::Loss::Kind::quadratic) &&
+                          model.output_shape({1, inputs})[1] == 1;
   out << "row,prediction\n";
   Tensor x;
   std::size_t row = 0;

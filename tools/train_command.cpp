@@ -4,14 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
-
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/nn/dense.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/schedule.hpp>
+#include <sstream>
 
 #include "cli_data.hpp"
 #include "commands.hpp"
@@ -107,11 +106,10 @@ void run_train(const TrainArgs& a) {
   std::cout << "data: " << loaded.description << ", " << train.feature_count() << " features, "
             << train.num_classes() << " classes\n";
 
-  const std::string layers_text =
-      a.layers.empty() ? std::to_string(train.feature_count()) + "-" +
-                             std::to_string(default_hidden) + "-" +
-                             std::to_string(train.num_classes())
-                       : a.layers;
+  const std::string layers_text = a.layers.empty() ? std::to_string(train.feature_count()) + "-" +
+                                                         std::to_string(default_hidden) + "-" +
+                                                         std::to_string(train.num_classes())
+                                                   : a.layers;
   const std::vector<std::size_t> sizes = parse_layers(layers_text);
   if (sizes.front() != train.feature_count()) {
     throw UsageError("--layers: " + layers_text + " starts with " + std::to_string(sizes.front()) +
@@ -194,11 +192,10 @@ void run_train(const TrainArgs& a) {
   }
   if (!a.plot.empty()) std::cout << plot_history(history, a.plot) << "\n";
   if (loaded.directory && !a.save.empty()) {
-    std::cout << "next: retrograd evaluate --model " << a.save << " --data " << a.data.path
-              << "\n";
+    std::cout << "next: retrograd evaluate --model " << a.save << " --data " << a.data.path << "\n";
   }
-  std::cout << "total " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                               .count()
+  std::cout << "total "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
             << " s\n";
 }
 
@@ -219,8 +216,7 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--loss", a->loss, "Loss: cross_entropy (softmax fused) or mse")
       ->capture_default_str();
-  cmd->add_option("--optimizer", a->optimizer,
-                  "sgd, momentum (SGD with --momentum) or adam")
+  cmd->add_option("--optimizer", a->optimizer, "sgd, momentum (SGD with --momentum) or adam")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr,
                   "Initial learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam "

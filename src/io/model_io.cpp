@@ -90,8 +90,8 @@ class Reader {
       : bytes_(bytes), pos_(begin), end_(end), source_(source) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw ModelFileError(source_, "corrupt: " + what + " (at byte offset " +
-                                      std::to_string(pos_) + ")");
+    throw ModelFileError(source_,
+                         "corrupt: " + what + " (at byte offset " + std::to_string(pos_) + ")");
   }
   bool at_end() const { return pos_ == end_; }
   std::size_t remaining() const { return end_ - pos_; }
@@ -193,12 +193,18 @@ nn::Activation read_activation(Reader& r) {
   const std::uint8_t kind = r.u8();
   const double slope = r.f64();
   switch (static_cast<Kind>(kind)) {
-    case Kind::linear: return nn::Activation::linear();
-    case Kind::sigmoid: return nn::Activation::sigmoid();
-    case Kind::tanh: return nn::Activation::tanh();
-    case Kind::relu: return nn::Activation::relu();
-    case Kind::leaky_relu: return nn::Activation::leaky_relu(slope);
-    case Kind::softmax: return nn::Activation::softmax();
+    case Kind::linear:
+      return nn::Activation::linear();
+    case Kind::sigmoid:
+      return nn::Activation::sigmoid();
+    case Kind::tanh:
+      return nn::Activation::tanh();
+    case Kind::relu:
+      return nn::Activation::relu();
+    case Kind::leaky_relu:
+      return nn::Activation::leaky_relu(slope);
+    case Kind::softmax:
+      return nn::Activation::softmax();
   }
   r.fail("unknown activation kind " + std::to_string(kind));
 }
@@ -221,8 +227,8 @@ void write_layer(Writer& w, nn::Module& layer) {
     w.f64(bn->momentum());
     w.f64(bn->eps());
   } else {
-    throw std::invalid_argument("save_model: layer '" + layer.name() + "' of type " +
-                                layer.type() + " cannot be saved (the format knows Dense, "
+    throw std::invalid_argument("save_model: layer '" + layer.name() + "' of type " + layer.type() +
+                                " cannot be saved (the format knows Dense, "
                                 "Activation, Dropout and BatchNorm)");
   }
 }
@@ -392,7 +398,8 @@ std::vector<std::uint8_t> serialize_model(nn::Sequential& model) {
   return std::move(bytes);
 }
 
-nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
+                                 const std::string& source) {
   const std::size_t n = bytes.size();
   if (n == 0) throw ModelFileError(source, "truncated: the file is empty");
   const std::size_t magic_seen = std::min<std::size_t>(n, 8);
@@ -456,8 +463,12 @@ nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes, const s
     using Kind = nn::Loss::Kind;
     nn::Loss loss = nn::Loss::mse();
     switch (static_cast<Kind>(kind)) {
-      case Kind::mse: loss = nn::Loss::mse(); break;
-      case Kind::quadratic: loss = nn::Loss::quadratic(); break;
+      case Kind::mse:
+        loss = nn::Loss::mse();
+        break;
+      case Kind::quadratic:
+        loss = nn::Loss::quadratic();
+        break;
       case Kind::categorical_cross_entropy:
         loss = nn::Loss::categorical_cross_entropy(from_logits);
         break;
@@ -467,7 +478,8 @@ nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes, const s
       case Kind::binary_cross_entropy:
         loss = nn::Loss::binary_cross_entropy(from_logits);
         break;
-      default: r.fail("unknown loss kind " + std::to_string(kind));
+      default:
+        r.fail("unknown loss kind " + std::to_string(kind));
     }
     const std::string name = r.str();
     const double lr = r.f64();

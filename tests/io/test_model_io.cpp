@@ -61,7 +61,8 @@ std::vector<std::uint8_t> read_bytes(const fs::path& p) {
 
 void write_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 /// zlib's CRC-32 (reflected polynomial 0xEDB88320), bit by bit: tests re-seal edited files.
@@ -77,7 +78,8 @@ std::uint32_t crc32_bitwise(const std::uint8_t* data, std::size_t size) {
 /// Rewrites the trailing checksum so that only the edited content is wrong.
 void reseal(std::vector<std::uint8_t>& bytes) {
   const std::uint32_t crc = crc32_bitwise(bytes.data(), bytes.size() - 4);
-  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    bytes[bytes.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
 }
 
 /// Offset just past the first occurrence of the length-prefixed string `s`.
@@ -153,11 +155,15 @@ TEST_CASE("training one epoch after loading equals training two epochs straight"
     CHECK(identical(resumed.predict(x), straight.predict(x)));
     CHECK(resumed.optimizer().iterations() == straight.optimizer().iterations());
   };
-  SECTION("Adam") { check([] { return std::make_unique<nn::Adam>(0.01); }); }
+  SECTION("Adam") {
+    check([] { return std::make_unique<nn::Adam>(0.01); });
+  }
   SECTION("SGD with Nesterov momentum") {
     check([] { return std::make_unique<nn::SGD>(0.05, 0.9, true); });
   }
-  SECTION("RMSProp") { check([] { return std::make_unique<nn::RMSProp>(0.01, 0.9, 1e-8, 0.5); }); }
+  SECTION("RMSProp") {
+    check([] { return std::make_unique<nn::RMSProp>(0.01, 0.9, 1e-8, 0.5); });
+  }
 }
 
 TEST_CASE("an uncompiled model round-trips without loss or optimizer") {
@@ -190,9 +196,9 @@ TEST_CASE("loading a damaged model file names the file and the problem") {
   }
   SECTION("truncated in the payload") {
     write_bytes(bad, {bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)});
-    CHECK_THAT(load_error(bad), Catch::Contains("bad.rg: truncated: the header announces") &&
-                                    Catch::Contains("the file has " +
-                                                    std::to_string(bytes.size() / 2)));
+    CHECK_THAT(load_error(bad),
+               Catch::Contains("bad.rg: truncated: the header announces") &&
+                   Catch::Contains("the file has " + std::to_string(bytes.size() / 2)));
   }
   SECTION("truncated in the header") {
     write_bytes(bad, {bytes.begin(), bytes.begin() + 10});
@@ -219,11 +225,10 @@ TEST_CASE("loading a damaged model file names the file and the problem") {
     std::vector<std::uint8_t> newer = bytes;
     newer[8] = static_cast<std::uint8_t>(io::model_format_version + 1);
     write_bytes(bad, newer);
-    CHECK_THAT(load_error(bad),
-               Catch::Contains("bad.rg: format version " +
-                               std::to_string(io::model_format_version + 1) +
-                               " is newer than this library reads (up to " +
-                               std::to_string(io::model_format_version) + ")"));
+    CHECK_THAT(load_error(bad), Catch::Contains("bad.rg: format version " +
+                                                std::to_string(io::model_format_version + 1) +
+                                                " is newer than this library reads (up to " +
+                                                std::to_string(io::model_format_version) + ")"));
   }
 }
 
@@ -315,8 +320,7 @@ TEST_CASE("history CSV has one row per epoch and only the measured columns") {
 }
 
 TEST_CASE("DatasetSource scales byte samples per batch and writes one-hot targets") {
-  const data::Dataset set =
-      data::Dataset::from_bytes({0, 255, 51, 102, 204, 0}, {2}, {1, 0, 2});
+  const data::Dataset set = data::Dataset::from_bytes({0, 255, 51, 102, 204, 0}, {2}, {1, 0, 2});
   const io::DatasetSource source(set);
   CHECK(source.size() == 3);
   Tensor x, y;

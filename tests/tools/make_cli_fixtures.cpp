@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <random>
-
 #include <retrograd/data/idx.hpp>
 #include <retrograd/data/synthetic.hpp>
 
@@ -16,8 +15,8 @@ using namespace retrograd;
 
 namespace {
 
-void write_idx_split(const std::filesystem::path& dir, const std::string& prefix,
-                     std::size_t count, std::uint64_t seed) {
+void write_idx_split(const std::filesystem::path& dir, const std::string& prefix, std::size_t count,
+                     std::uint64_t seed) {
   std::mt19937_64 engine(seed);
   std::uniform_int_distribution<int> noise(0, 80);
   data::IdxImages images;

@@ -50,7 +50,7 @@ std::vector<std::uint8_t> serialize_model(nn::Sequential& model);
 /// classification loss) when it was saved compiled. `source` names the bytes in errors. Throws
 /// ModelFileError for bytes that are not a valid model file.
 nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
-                             const std::string& source = "<memory>");
+                                 const std::string& source = "<memory>");
 
 /// Writes serialize_model(model) to `<path>.tmp`, then renames it to `path`, so a crash
 /// mid-save leaves any previous `path` intact. Throws ModelFileError when a file cannot be
