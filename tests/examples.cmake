@@ -103,6 +103,15 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
     FIXTURES_REQUIRED "cli_data;cli_model_csv")
 
+  # Without gnuplot on the PATH training still succeeds and says how to get the plot.
+  retrograd_output_test(NAME cli_train_without_gnuplot
+    COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
+      --verbose 0
+    EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
+    EXPECT_FILES model.rg history.csv)
+  set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
+  retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
+    EXPECT "train" "evaluate" "predict")
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
