@@ -22,33 +22,6 @@ using namespace retrograd;
 
 namespace {
 
-/// Images stay bytes; each batch is gathered and scaled to [0, 1] into the caller's buffers.
-class ImageSource : public nn::BatchSource {
- public:
-  ImageSource(const data::Dataset& set, bool one_hot) : set_(set), one_hot_(one_hot) {}
-  std::size_t size() const override { return set_.size(); }
-  void fill_batch(const std::size_t* indices, std::size_t count, Tensor& x,
-                  Tensor& y) const override {
-    set_.gather(indices, count, x);
-    const std::size_t classes = set_.num_classes();
-    const Shape y_shape = one_hot_ ? Shape{count, classes} : Shape{count};
-    if (y.shape() != y_shape) y.resize(y_shape);
-    if (one_hot_) y.fill(0.0f);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto label = static_cast<std::size_t>(set_.labels()[indices[i]]);
-      if (one_hot_) {
-        y(i, label) = 1.0f;
-      } else {
-        y(i) = static_cast<float>(label);
-      }
-    }
-  }
-
- private:
-  const data::Dataset& set_;
-  bool one_hot_;
-};
-
 /// PyTorch's initialization, so that both sides start alike: nn.Linear's default
 /// U(-1/sqrt(in), 1/sqrt(in)) for weights and biases, or N(0, 1) for both in configuration (a).
 void initialize_like_torch(nn::Sequential& model, bool normal, nn::Engine& engine) {
@@ -88,23 +61,21 @@ int main(int argc, char** argv) {
   nn::manual_seed(1);
   nn::Sequential model;
   std::size_t batch = 0;
-  bool one_hot = false;
   if (config == "a") {
     model.add(nn::Dense(784, 15, nn::Activation::sigmoid()));
     model.add(nn::Dense(15, 10, nn::Activation::sigmoid()));
     model.compile(nn::Loss::quadratic(), nn::SGD(3.0), {"accuracy"});
     batch = 20;
-    one_hot = true;
   } else if (config == "b") {
     model.add(nn::Dense(784, 128, nn::Activation::relu()));
     model.add(nn::Dense(128, 10));
-    model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.1), {"accuracy"});
+    model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.1), {"accuracy"});
     batch = 64;
   } else if (config == "c") {
     model.add(nn::Dense(784, 512, nn::Activation::relu()));
     model.add(nn::Dense(512, 512, nn::Activation::relu()));
     model.add(nn::Dense(512, 10));
-    model.compile(nn::Loss::sparse_categorical_cross_entropy(true), nn::SGD(0.05, 0.9),
+    model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.05, 0.9),
                   {"accuracy"});
     batch = 128;
   } else {
@@ -114,7 +85,8 @@ int main(int argc, char** argv) {
 
   nn::Engine engine(1);
   initialize_like_torch(model, config == "a", engine);
-  const ImageSource train(mnist.train, one_hot), test(mnist.test, one_hot);
+  // Images stay bytes; each batch is gathered and scaled to [0, 1] into reused buffers.
+  const io::DatasetSource train(mnist.train), test(mnist.test);
   std::vector<double> seconds;
   double accuracy_1 = 0, accuracy_last = 0;
   nn::FitOptions options;

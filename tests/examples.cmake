@@ -105,3 +105,96 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "hidden weights: mnist_784_15_10_hidden.png"
     EXPECT_FILES mnist_784_15_10_hidden.png)
 endif()
+
+# train -> evaluate -> predict on small generated sets (an IDX directory and a CSV file): no
+# real data needed. Fixtures order the tests; each still runs in its own work directory.
+if(RETROGRAD_BUILD_TOOLS)
+  add_executable(make_cli_fixtures tools/make_cli_fixtures.cpp)
+  target_link_libraries(make_cli_fixtures PRIVATE retrograd::retrograd retrograd_warnings)
+  set(fixtures ${CMAKE_CURRENT_BINARY_DIR}/cli_fixtures)
+  set(idx ${fixtures}/idx)
+  set(csv ${fixtures}/blobs.csv)
+  retrograd_output_test(NAME cli_fixtures COMMAND $<TARGET_FILE:make_cli_fixtures> ${fixtures}
+    EXPECT "fixtures:")
+  set_tests_properties(cli_fixtures PROPERTIES FIXTURES_SETUP cli_data)
+
+  retrograd_output_test(NAME cli_train_idx
+    COMMAND ${cli} train --data ${idx} --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 4
+      --batch-size 16 --seed 3 --history history.csv --plot history.svg
+    EXPECT "data: IDX directory" "300 train, 60 test images" "36 features, 10 classes"
+      "Epoch 4/4" "val_accuracy" "final: loss" "model: model.rg" "history: history.csv"
+      "next: retrograd evaluate --model model.rg" "plot: history.svg"
+    EXPECT_FILES model.rg history.csv history.svg)
+  set_tests_properties(cli_train_idx PROPERTIES FIXTURES_REQUIRED cli_data
+    FIXTURES_SETUP cli_model_idx)
+  retrograd_output_test(NAME cli_evaluate_idx
+    COMMAND ${cli} evaluate --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
+      --data ${idx}
+    EXPECT "test set" "loss: " "accuracy: 100.00 % (60/60)" "per-class accuracy:"
+      "confusion matrix (rows: true class, columns: predicted class):"
+      "  2          0      0     20")
+  retrograd_output_test(NAME cli_predict_idx
+    COMMAND ${cli} predict --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
+      --data ${idx} --output predictions.csv
+    EXPECT "predictions: predictions.csv (60 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_evaluate_idx cli_predict_idx PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_model_idx")
+
+  retrograd_output_test(NAME cli_train_csv
+    COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer momentum --lr 0.05
+      --epochs 10 --batch-size 16 --validation-split 0.2 --verbose 2 --plot plot.png
+    EXPECT "data: CSV" "(150 rows), 2 features, 3 classes" "Epoch 10/10" "model: model.rg"
+      "plot: plot.png"
+    EXPECT_FILES model.rg history.csv plot.png)
+  set_tests_properties(cli_train_csv PROPERTIES FIXTURES_REQUIRED cli_data
+    FIXTURES_SETUP cli_model_csv)
+  set(csv_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_csv/model.rg)
+  retrograd_output_test(NAME cli_evaluate_csv COMMAND ${cli} evaluate --model ${csv_model}
+      --data ${csv}
+    EXPECT "data: CSV" "loss: " "accuracy: " "/150)" "confusion matrix")
+  retrograd_output_test(NAME cli_predict_csv COMMAND ${cli} predict --model ${csv_model}
+      --data ${csv}
+    EXPECT "row,prediction\n0," "\n149,")
+  retrograd_output_test(NAME cli_predict_features COMMAND ${cli} predict --model ${csv_model}
+      --data ${fixtures}/features.csv
+    EXPECT "row,prediction\n0," "\n4,")
+  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_model_csv")
+
+  # Without gnuplot on the PATH training still succeeds and says how to get the plot.
+  retrograd_output_test(NAME cli_train_without_gnuplot
+    COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
+      --verbose 0
+    EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
+    EXPECT_FILES model.rg history.csv)
+  set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
+  retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
+    EXPECT "train" "evaluate" "predict")
+  retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
+    EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--epochs"
+      "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
+      "--label-column")
+  retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3
+    EXPECT "--epochz" "Usage:")
+  retrograd_output_test(NAME cli_train_bad_value FAILS COMMAND ${cli} train --epochs many
+    EXPECT "--epochs" "many")
+  retrograd_output_test(NAME cli_train_missing_data FAILS COMMAND ${cli} train --data no/such/dir
+    EXPECT "--data: no/such/dir does not exist")
+  retrograd_output_test(NAME cli_train_empty_dir FAILS COMMAND ${cli} train --data .
+    EXPECT "-idx1-ubyte in this directory")
+  retrograd_output_test(NAME cli_train_bad_layers FAILS
+    COMMAND ${cli} train --data ${csv} --layers 2-16-4
+    EXPECT "--layers: 2-16-4 ends with 4 outputs but the data has 3 classes")
+  retrograd_output_test(NAME cli_train_bad_optimizer FAILS
+    COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer lbfgs
+    EXPECT "--optimizer: unknown 'lbfgs' (sgd, momentum, adam)")
+  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer PROPERTIES
+    FIXTURES_REQUIRED cli_data)
+  retrograd_output_test(NAME cli_evaluate_missing_model FAILS
+    COMMAND ${cli} evaluate --model nope.rg --data .
+    EXPECT "nope.rg: cannot open")
+  retrograd_output_test(NAME cli_evaluate_foreign_model FAILS
+    COMMAND ${cli} evaluate --model ${csv} --data ${csv}
+    EXPECT "blobs.csv: not a retrograd model file (bad magic")
+  set_tests_properties(cli_evaluate_foreign_model PROPERTIES FIXTURES_REQUIRED cli_data)
+endif()

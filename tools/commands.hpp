@@ -13,5 +13,8 @@ struct UsageError : std::runtime_error {
 
 void add_trace_command(CLI::App& app);
 void add_gradcheck_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace retrograd::cli

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   CLI::App app{"retrograd: reverse-mode autodiff and MLPs in C++"};
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
+  retrograd::cli::add_train_command(app);
+  retrograd::cli::add_evaluate_command(app);
+  retrograd::cli::add_predict_command(app);
   retrograd::cli::add_trace_command(app);
   retrograd::cli::add_gradcheck_command(app);
   try {

@@ -182,19 +182,19 @@ void Dataset::fill_labels(std::size_t first, std::size_t rows, std::vector<Label
   for (std::size_t r = 0; r < rows; ++r) labels[r] = labels_[order_[first + r]];
 }
 
-void Dataset::fill_y(std::size_t first, std::size_t rows, Tensor& y) const {
+void Dataset::fill_y(const std::size_t* indices, std::size_t rows, Tensor& y) const {
   if (has_labels_) {
     ensure_shape(y, rows, num_classes_);
     float* p = y.data();
     std::fill(p, p + rows * num_classes_, 0.0f);
     for (std::size_t r = 0; r < rows; ++r) {
-      p[r * num_classes_ + static_cast<std::size_t>(labels_[order_[first + r]])] = 1.0f;
+      p[r * num_classes_ + static_cast<std::size_t>(labels_[indices[r]])] = 1.0f;
     }
   } else if (has_targets_) {
     const std::size_t t = targets_.shape()[1];
     ensure_shape(y, rows, t);
     for (std::size_t r = 0; r < rows; ++r) {
-      std::memcpy(y.data() + r * t, targets_.data() + order_[first + r] * t, t * sizeof(float));
+      std::memcpy(y.data() + r * t, targets_.data() + indices[r] * t, t * sizeof(float));
     }
   } else {
     throw std::logic_error("Dataset: no labels or targets to fill y with");
@@ -225,8 +225,16 @@ std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Tensor& x,
   std::size_t first, rows;
   check_batch(index, batch_size, first, rows);
   fill_x(first, rows, x);
-  fill_y(first, rows, y);
+  fill_y(order_.data() + first, rows, y);
   return rows;
+}
+
+void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor& x, Tensor& y) const {
+  if (!has_labels_ && !has_targets_) {
+    throw std::logic_error("Dataset: gather with y asked of a set without labels or targets");
+  }
+  gather(indices, count, x);
+  fill_y(indices, count, y);
 }
 
 std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Batch& out) const {
@@ -239,7 +247,7 @@ std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Batch& out
     out.labels.clear();
   }
   if (has_labels_ || has_targets_) {
-    fill_y(first, rows, out.y);
+    fill_y(order_.data() + first, rows, out.y);
   } else if (out.y.size() != 0) {
     out.y = Tensor::from_shape({0, 0});
   }

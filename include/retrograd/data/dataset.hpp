@@ -124,6 +124,12 @@ class Dataset {
   /// labelled set, targets [rows, target_count()] for a regression set. Throws
   /// std::logic_error if the dataset has neither.
   std::size_t batch(std::size_t index, std::size_t batch_size, Tensor& x, Tensor& y) const;
+  /// Writes the samples with storage indices indices[0..count) into `x` ([count,
+  /// feature_count()], scaled) and `y` (as batch() does), whatever the current order: what a
+  /// training loop that shuffles its own index needs. `x` and `y` are resized only when their
+  /// shapes differ. Throws std::logic_error if the dataset has neither labels nor targets and
+  /// std::out_of_range for an index not below size().
+  void gather(const std::size_t* indices, std::size_t count, Tensor& x, Tensor& y) const;
   /// Fills every field of `out` for batch `index` (y and labels as available).
   std::size_t batch(std::size_t index, std::size_t batch_size, Batch& out) const;
 
@@ -154,7 +160,7 @@ class Dataset {
   void fill_rows(const std::size_t* indices, std::size_t rows, float* out) const;
   void fill_x(std::size_t first, std::size_t rows, Tensor& x) const;
   void fill_labels(std::size_t first, std::size_t rows, std::vector<Label>& labels) const;
-  void fill_y(std::size_t first, std::size_t rows, Tensor& y) const;
+  void fill_y(const std::size_t* indices, std::size_t rows, Tensor& y) const;
 
   std::size_t size_ = 0;
   std::size_t features_per_sample_ = 0;

@@ -47,6 +47,8 @@ class BasicDense : public BasicModule<T> {
 
   /// Sets the L1 / L2 penalty on W. Throws std::invalid_argument for negative coefficients.
   BasicDense& set_regularizer(Regularizer regularizer);
+  /// The L1 / L2 penalty on W (inactive by default).
+  const Regularizer& regularizer() const { return regularizer_; }
   /// Refills W by `weights` from `engine` and zeroes b.
   void reset_parameters(const Initializer& weights, Engine& engine);
 

@@ -33,6 +33,8 @@ class OptimizerBase {
   void set_learning_rate(double lr);
   /// Steps taken since attach().
   std::size_t iterations() const { return iterations_; }
+  /// Sets the step count (Adam's bias correction depends on it): resuming from a saved state.
+  void set_iterations(std::size_t iterations) { iterations_ = iterations; }
   /// Clips gradients by their global norm before every step: when the norm of all gradients
   /// together exceeds `max_norm`, every gradient is scaled by max_norm / norm. 0 turns it off.
   /// Throws std::invalid_argument for a negative or non-finite value.
@@ -97,6 +99,12 @@ class BasicSGD : public BasicOptimizer<T> {
   /// Throws std::invalid_argument for lr <= 0 or NaN, momentum outside [0, 1), negative
   /// weight decay, or nesterov without momentum.
   explicit BasicSGD(double lr, double momentum = 0, bool nesterov = false, double weight_decay = 0);
+  /// Momentum factor (0: plain SGD).
+  double momentum() const { return momentum_; }
+  /// True for Nesterov momentum.
+  bool nesterov() const { return nesterov_; }
+  /// L2 coefficient added to the gradient.
+  double weight_decay() const { return weight_decay_; }
 
  protected:
   std::vector<std::string> state_names() const override;
@@ -116,6 +124,12 @@ class BasicAdagrad : public BasicOptimizer<T> {
   /// Throws std::invalid_argument for bad values.
   explicit BasicAdagrad(double lr = 0.01, double eps = 1e-10, double initial_accumulator = 0,
                         double weight_decay = 0);
+  /// Term added to the root of the accumulator.
+  double eps() const { return eps_; }
+  /// Value the accumulator starts from.
+  double initial_accumulator() const { return initial_; }
+  /// L2 coefficient added to the gradient.
+  double weight_decay() const { return weight_decay_; }
 
  protected:
   std::vector<std::string> state_names() const override { return {"sum_squares"}; }
@@ -137,6 +151,14 @@ class BasicRMSProp : public BasicOptimizer<T> {
   /// Throws std::invalid_argument for bad values.
   explicit BasicRMSProp(double lr = 0.001, double rho = 0.9, double eps = 1e-8, double momentum = 0,
                         double weight_decay = 0);
+  /// Decay of the squared-gradient average.
+  double rho() const { return rho_; }
+  /// Term added to the root of the average.
+  double eps() const { return eps_; }
+  /// Momentum factor (0: none).
+  double momentum() const { return momentum_; }
+  /// L2 coefficient added to the gradient.
+  double weight_decay() const { return weight_decay_; }
 
  protected:
   std::vector<std::string> state_names() const override;
@@ -158,6 +180,14 @@ class BasicAdam : public BasicOptimizer<T> {
   /// Throws std::invalid_argument for bad values.
   explicit BasicAdam(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
                      double weight_decay = 0);
+  /// Decay of the first moment.
+  double beta1() const { return beta1_; }
+  /// Decay of the second moment.
+  double beta2() const { return beta2_; }
+  /// Term added to the root of the second moment.
+  double eps() const { return eps_; }
+  /// Weight decay coefficient (through the gradient for Adam, decoupled for AdamW).
+  double weight_decay() const { return weight_decay_; }
 
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }

@@ -90,6 +90,12 @@ class BasicBatchNorm : public BasicModule<T> {
   const BasicTensor<T>& running_mean() const { return running_mean_; }
   /// Running variance, [features] (starts at 1).
   const BasicTensor<T>& running_var() const { return running_var_; }
+  /// The number of features.
+  std::size_t features() const { return features_; }
+  /// Weight of the batch statistics in the running update.
+  double momentum() const { return momentum_; }
+  /// Term added to the variance before the square root.
+  double eps() const { return eps_; }
 
  private:
   std::size_t features_;

@@ -1,0 +1,70 @@
+#pragma once
+/// @file model_io.hpp
+/// Saving and loading a whole Sequential model (architecture, parameters, buffers, loss and
+/// optimizer state) in the `.rg` format that docs/io.md describes, and a History as CSV.
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "retrograd/nn/sequential.hpp"
+
+namespace retrograd::io {
+
+/// Magic bytes that open every model file: "RGMODEL" and a NUL.
+inline constexpr char model_magic[8] = {'R', 'G', 'M', 'O', 'D', 'E', 'L', '\0'};
+/// Version of the format this library writes; it reads every version up to this one.
+inline constexpr std::uint32_t model_format_version = 1;
+
+/// Thrown for a model file that cannot be read or written, or that is truncated, corrupt
+/// (checksum mismatch), foreign (bad magic), of a newer format version, or inconsistent.
+/// `what()` is "<file>: <problem>", naming the byte offset where that applies.
+class ModelFileError : public std::runtime_error {
+ public:
+  /// An error about `path`.
+  ModelFileError(const std::string& path, const std::string& message);
+  /// The file.
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Options of save_model().
+struct SaveOptions {
+  /// Called after the temporary file `<path>.tmp` is complete and before it is renamed over
+  /// `path`; its argument is the temporary file's name. Tests throw from it to simulate a crash
+  /// between write and rename.
+  std::function<void(const std::string& tmp_path)> before_rename;
+};
+
+/// The model as bytes of the `.rg` format: layers (Dense, Activation, Dropout, BatchNorm) with
+/// their configuration, parameters, buffers, and when compiled the loss and the optimizer with
+/// its hyperparameters, step count and state. Throws std::invalid_argument naming the layer for
+/// a layer type the format does not know.
+std::vector<std::uint8_t> serialize_model(nn::Sequential& model);
+
+/// Rebuilds a model from bytes of the `.rg` format, compiled (with the "accuracy" metric for a
+/// classification loss) when it was saved compiled. `source` names the bytes in errors. Throws
+/// ModelFileError for bytes that are not a valid model file.
+nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
+                                 const std::string& source = "<memory>");
+
+/// Writes serialize_model(model) to `<path>.tmp`, then renames it to `path`, so a crash
+/// mid-save leaves any previous `path` intact. Throws ModelFileError when a file cannot be
+/// written or renamed.
+void save_model(nn::Sequential& model, const std::string& path, const SaveOptions& options = {});
+
+/// Reads a model saved by save_model(). Predictions of the loaded model are bit-identical to
+/// the saved one's, and fit() resumes from the saved optimizer state. Throws ModelFileError
+/// naming the file for a missing, truncated, corrupt, foreign or newer-version file.
+nn::Sequential load_model(const std::string& path);
+
+/// Writes `history` as CSV: a header `epoch,loss[,accuracy][,val_loss][,val_accuracy]` (only
+/// the measured columns) and one row per epoch, epochs numbered from 1. Throws
+/// std::runtime_error naming the file when it cannot be written.
+void save_history_csv(const nn::History& history, const std::string& path);
+
+}  // namespace retrograd::io

@@ -1,0 +1,85 @@
+#include "cli_data.hpp"
+
+#include <filesystem>
+#include <retrograd/data/csv.hpp>
+#include <retrograd/data/labels.hpp>
+#include <retrograd/data/mnist.hpp>
+
+#include "commands.hpp"
+
+namespace retrograd::cli {
+
+void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_help) {
+  cmd->add_option("--data", args.path, data_help)->capture_default_str();
+  cmd->add_option("--label-column", args.label_column,
+                  "CSV: 0-based column of the class label, negative counts from the end "
+                  "(-1: last), or 'none'")
+      ->capture_default_str();
+  cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
+  cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
+}
+
+namespace {
+std::optional<long> parse_label_column(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const long v = std::stol(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+    // Reported below with the flag's name.
+  }
+  throw UsageError("--label-column: expected an integer or 'none', got '" + text + "'");
+}
+}  // namespace
+
+LoadedData load_data(const DataArgs& args) {
+  namespace fs = std::filesystem;
+  LoadedData out;
+  if (args.path.empty()) throw UsageError("--data: no data given (an IDX directory or a CSV file)");
+  if (!fs::exists(args.path)) {
+    throw UsageError("--data: " + args.path +
+                     " does not exist (expected an MNIST-format IDX "
+                     "directory or a CSV file)");
+  }
+  if (fs::is_directory(args.path)) {
+    data::Mnist m = data::load_mnist(args.path);
+    out.train = std::move(m.train);
+    out.test = std::move(m.test);
+    out.directory = true;
+    out.description = "IDX directory " + args.path + " (" + std::to_string(out.train.size()) +
+                      " train, " + std::to_string(out.test.size()) + " test images)";
+    return out;
+  }
+  data::CsvOptions options;
+  options.header = !args.no_header;
+  options.delimiter = args.delimiter;
+  options.label_column = parse_label_column(args.label_column);
+  data::CsvData csv = data::read_csv(args.path, options);
+  const std::size_t rows = csv.features.shape()[0];
+  if (csv.has_labels()) {
+    out.train = data::Dataset(std::move(csv.features),
+                              data::to_labels(csv.labels, args.path + " label column"));
+  } else {
+    out.train = data::Dataset(std::move(csv.features));
+  }
+  out.description = "CSV " + args.path + " (" + std::to_string(rows) + " rows)";
+  return out;
+}
+
+std::vector<int> argmax_rows(const Tensor& predictions) {
+  const std::size_t n = predictions.shape()[0];
+  const std::size_t c = predictions.shape()[1];
+  std::vector<int> out(n);
+  const float* p = predictions.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < c; ++k) {
+      if (p[i * c + k] > p[i * c + best]) best = k;
+    }
+    out[i] = static_cast<int>(best);
+  }
+  return out;
+}
+
+}  // namespace retrograd::cli

@@ -1,0 +1,46 @@
+#pragma once
+// Data loading shared by train, evaluate and predict: an MNIST-format IDX directory or a CSV
+// file, chosen by what --data names.
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <retrograd/data/dataset.hpp>
+#include <string>
+
+namespace retrograd::cli {
+
+/// The --data source and the flags that say how to read a CSV file.
+struct DataArgs {
+  /// An MNIST-format IDX directory or a CSV file.
+  std::string path;
+  /// CSV: 0-based label column, negative from the end, or "none".
+  std::string label_column = "-1";
+  /// CSV: the first line is data, not column names.
+  bool no_header = false;
+  /// CSV: field separator.
+  char delimiter = ',';
+};
+
+/// Adds --data and the CSV flags to `cmd`; `data_help` describes --data for this command.
+void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_help);
+
+/// What --data held: for a directory its training and test sets, for a CSV file one set.
+struct LoadedData {
+  /// The training images of a directory, or the CSV rows.
+  data::Dataset train;
+  /// The test images of a directory; empty for a CSV file.
+  data::Dataset test;
+  /// True when --data was a directory (train and test are both set).
+  bool directory = false;
+  /// "Fashion-MNIST-format directory DIR (60000 train, 10000 test)" or "CSV FILE (150 rows)".
+  std::string description;
+};
+
+/// Reads --data. Throws UsageError for a missing path and lets the readers' errors (which name
+/// file, line, offset) through.
+LoadedData load_data(const DataArgs& args);
+
+/// Class ids of the rows of `predictions` ([n, classes]): the index of each row's maximum.
+std::vector<int> argmax_rows(const Tensor& predictions);
+
+}  // namespace retrograd::cli
