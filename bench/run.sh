@@ -12,16 +12,18 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain >/dev/null
 python=/usr/bin/python3  # Debian's interpreter, where python3-torch is installed
 results=$(mktemp)
-run() { "$@" | tee -a "$results"; }
+# OPENBLAS_NUM_THREADS pins both sides: torch.set_num_threads does not reach OpenBLAS's own
+# thread pool, and without it "1 thread" PyTorch runs its GEMMs on both cores.
+run() { local threads=$1; shift; OPENBLAS_NUM_THREADS=$threads "$@" | tee -a "$results"; }
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(grep -m1 'model name' /proc/cpuinfo)"
-run ./build/bench/bench_chain 100000 7
-run "$python" bench/chain_torch.py 100000 5
+run 1 ./build/bench/bench_chain 100000 7
+run 1 "$python" bench/chain_torch.py 100000 5
 for config in a b c; do
-  run ./build/bench/bench_gemm_floor "$config" 1
-  run ./build/bench/bench_mlp "$config" "$epochs" 1
-  run "$python" bench/mlp_torch.py "$config" "$epochs" 1
+  run 1 ./build/bench/bench_gemm_floor "$config" 1
+  run 1 ./build/bench/bench_mlp "$config" "$epochs" 1
+  run 1 "$python" bench/mlp_torch.py "$config" "$epochs" 1
 done
-run ./build/bench/bench_gemm_floor c 2
-run ./build/bench/bench_mlp c "$epochs" 2
-run "$python" bench/mlp_torch.py c "$epochs" 2
+run 2 ./build/bench/bench_gemm_floor c 2
+run 2 ./build/bench/bench_mlp c "$epochs" 2
+run 2 "$python" bench/mlp_torch.py c "$epochs" 2
 "$python" bench/table.py "$results"
