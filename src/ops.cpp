@@ -110,6 +110,17 @@ Shape reduced_shape(const Shape& shape, std::size_t axis, bool keepdims) {
   return out;
 }
 
+/// log(sum_k exp(z_k)) over `count` values `stride` apart, with their max subtracted first so
+/// that large logits do not overflow.
+template <class T>
+T log_sum_exp(const T* z, std::size_t count, std::size_t stride = 1) {
+  T top = z[0];
+  for (std::size_t k = 1; k < count; ++k) top = std::max(top, z[k * stride]);
+  T total = 0;
+  for (std::size_t k = 0; k < count; ++k) total += std::exp(z[k * stride] - top);
+  return top + std::log(total);
+}
+
 /// g (shaped like a reduction's output) spread back over the reduced axis.
 template <class T>
 BasicTensor<T> expand_along(Grad<T> g, const Shape& input_shape, std::size_t axis) {
@@ -530,11 +541,8 @@ BasicVar<T> softmax(const BasicVar<T>& x, int axis) {
   T* y = out.data();
   for (std::size_t o = 0; o < s.outer; ++o) {
     for (std::size_t i = 0; i < s.inner; ++i) {
-      T top = v[s.at(o, 0, i)];
-      for (std::size_t k = 1; k < s.extent; ++k) top = std::max(top, v[s.at(o, k, i)]);
-      T total = 0;
-      for (std::size_t k = 0; k < s.extent; ++k) total += y[s.at(o, k, i)] = std::exp(v[s.at(o, k, i)] - top);
-      for (std::size_t k = 0; k < s.extent; ++k) y[s.at(o, k, i)] /= total;
+      const T lse = log_sum_exp(v + s.at(o, 0, i), s.extent, s.inner);
+      for (std::size_t k = 0; k < s.extent; ++k) y[s.at(o, k, i)] = std::exp(v[s.at(o, k, i)] - lse);
     }
   }
   return record<T>("softmax", std::move(out), {x.node()},
@@ -566,12 +574,8 @@ BasicVar<T> log_softmax(const BasicVar<T>& x, int axis) {
   T* y = out.data();
   for (std::size_t o = 0; o < s.outer; ++o) {
     for (std::size_t i = 0; i < s.inner; ++i) {
-      T top = v[s.at(o, 0, i)];
-      for (std::size_t k = 1; k < s.extent; ++k) top = std::max(top, v[s.at(o, k, i)]);
-      T total = 0;
-      for (std::size_t k = 0; k < s.extent; ++k) total += std::exp(v[s.at(o, k, i)] - top);
-      const T log_total = top + std::log(total);
-      for (std::size_t k = 0; k < s.extent; ++k) y[s.at(o, k, i)] = v[s.at(o, k, i)] - log_total;
+      const T lse = log_sum_exp(v + s.at(o, 0, i), s.extent, s.inner);
+      for (std::size_t k = 0; k < s.extent; ++k) y[s.at(o, k, i)] = v[s.at(o, k, i)] - lse;
     }
   }
   return record<T>("log_softmax", std::move(out), {x.node()},
@@ -608,15 +612,6 @@ void require_logits_matrix(const char* op, const BasicTensor<T>& logits) {
   }
 }
 
-/// log(sum_k exp(z_k)) of one row of `c` logits, with the row max subtracted first.
-template <class T>
-T log_sum_exp(const T* z, std::size_t c) {
-  T top = z[0];
-  for (std::size_t k = 1; k < c; ++k) top = std::max(top, z[k]);
-  T total = 0;
-  for (std::size_t k = 0; k < c; ++k) total += std::exp(z[k] - top);
-  return top + std::log(total);
-}
 }  // namespace
 
 template <class T>
