@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 source scripts/blas-env.sh
+# Let ccache reuse objects across checkouts at other paths (CI clones afresh each time).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-sanitize
