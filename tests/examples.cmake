@@ -39,6 +39,9 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "syntax error at column 11: expected ')'" "(x + y * z\n            ^")
   retrograd_output_test(NAME cli_trace_unknown_variable FAILS COMMAND ${cli} trace "x + w" x=1
     EXPECT "column 5: unknown variable 'w'")
+  string(REPEAT "(" 2000 open_parens)
+  retrograd_output_test(NAME cli_trace_too_deep FAILS COMMAND ${cli} trace "${open_parens}x" x=1
+    EXPECT "nested deeper than 500 levels")
   retrograd_output_test(NAME cli_trace_bad_value FAILS COMMAND ${cli} trace "x" x=abc
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck

@@ -65,6 +65,20 @@ class Parser {
     }
   }
 
+  // Every recursion (parentheses, unary minus, call arguments) passes through unary_expr; its depth
+  // is bounded so that "((((...))))" or "----x" gets an error, not a stack
+  // overflow.
+  static constexpr int max_depth = 500;
+  struct DepthGuard {
+    explicit DepthGuard(Parser& p) : parser(p) {
+      if (++parser.depth_ > max_depth) {
+        parser.fail("expression nested deeper than " + std::to_string(max_depth) + " levels");
+      }
+    }
+    ~DepthGuard() { --parser.depth_; }
+    Parser& parser;
+  };
+
   VarD sum_expr() {
     VarD left = product_expr();
     while (true) {
@@ -92,6 +106,7 @@ class Parser {
   }
 
   VarD unary_expr() {
+    DepthGuard guard(*this);
     if (accept('-')) return -unary_expr();
     return primary_expr();
   }
@@ -171,6 +186,7 @@ class Parser {
   const std::string& source_;
   const std::map<std::string, VarD>& variables_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

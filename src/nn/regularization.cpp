@@ -38,11 +38,13 @@ BasicDropout<T>::BasicDropout(double rate, std::uint64_t seed)
 template <class T>
 BasicVar<T> BasicDropout<T>::forward(const BasicVar<T>& x) {
   if (!this->training() || rate_ == 0) return x;
-  if (mask_.shape() != x.shape()) mask_.resize(x.shape());
+  // A fresh mask per call, moved into the graph: the node owns it until backward is done, and
+  // the buffer cache makes the allocation a free-list pop.
+  BasicTensor<T> mask = BasicTensor<T>::from_shape(x.shape());
   std::bernoulli_distribution keep(1 - rate_);
   const T scale = static_cast<T>(1 / (1 - rate_));
-  for (T& m : mask_) m = keep(engine_) ? scale : T(0);
-  return mul(x, BasicVar<T>(mask_));
+  for (T& m : mask) m = keep(engine_) ? scale : T(0);
+  return mul(x, BasicVar<T>(std::move(mask)));
 }
 
 template <class T>

@@ -57,7 +57,6 @@ class BasicDropout : public BasicModule<T> {
  private:
   double rate_;
   Engine engine_;
-  BasicTensor<T> mask_;
 };
 
 /// Batch normalization over the rows of a [n, features] batch:
