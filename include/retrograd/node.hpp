@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "retrograd/tensor.hpp"
@@ -18,8 +20,39 @@ class Node;
 
 /// One gradient per input of a node, in input order. An empty tensor (size 0, shape [0]) means
 /// "no gradient for this input" (the input does not require one).
+///
+/// Rules build it as `return {dx, dw};`. The gradients are moved in: a std::vector's
+/// initializer list would copy every one of them (a 784x512 weight gradient per step).
 template <class T>
-using GradList = std::vector<BasicTensor<T>>;
+class GradList {
+ public:
+  using value_type = BasicTensor<T>;
+  using iterator = typename std::vector<BasicTensor<T>>::iterator;
+  using const_iterator = typename std::vector<BasicTensor<T>>::const_iterator;
+
+  GradList() = default;
+  template <class... Grads,
+            class = std::enable_if_t<(sizeof...(Grads) > 0) &&
+                                     (std::is_convertible_v<Grads&&, BasicTensor<T>> && ...)>>
+  GradList(Grads&&... grads) {  // NOLINT(google-explicit-constructor): `return {dx, dw};`
+    grads_.reserve(sizeof...(Grads));
+    (grads_.emplace_back(std::forward<Grads>(grads)), ...);
+  }
+
+  std::size_t size() const { return grads_.size(); }
+  bool empty() const { return grads_.empty(); }
+  BasicTensor<T>& operator[](std::size_t i) { return grads_[i]; }
+  const BasicTensor<T>& operator[](std::size_t i) const { return grads_[i]; }
+  iterator begin() { return grads_.begin(); }
+  iterator end() { return grads_.end(); }
+  const_iterator begin() const { return grads_.begin(); }
+  const_iterator end() const { return grads_.end(); }
+  /// Appends the gradient of the next input (for rules with a variable number of inputs).
+  void push_back(BasicTensor<T> grad) { grads_.push_back(std::move(grad)); }
+
+ private:
+  std::vector<BasicTensor<T>> grads_;
+};
 
 /// The local backward rule of an op: given the node (its inputs' values and its own output
 /// value) and the upstream gradient dL/d(output), returns dL/d(input) for each input.
