@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   const std::size_t epochs = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 5;
   const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
   const std::string dir = argc > 4 ? argv[4] : data::fashion_mnist_dir;
-  set_blas_threads(threads);
+  set_threads(threads);
 
   const data::Mnist mnist = data::load_mnist(dir);
   nn::manual_seed(1);

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "retrograd/parallel.hpp"
 #include "xtensor_math.hpp"
 
 namespace retrograd::nn {
@@ -101,8 +102,17 @@ double global_grad_norm(const std::vector<BasicVar<T>>& params) {
 }
 
 namespace {
-// The pointers are function parameters so that __restrict holds: GCC vectorizes the loop only
-// when it knows the three arrays do not overlap (restrict on local pointers did not do it).
+// Elements below which a second thread is not worth waking (a wake-up costs microseconds).
+constexpr std::size_t parallel_grain = std::size_t(1) << 15;
+
+// Plain loops over raw pointers: GCC vectorizes them once __restrict (on parameters; it ignored
+// it on local pointers) says the arrays do not overlap. The xtensor expression they replace
+// went through xtensor's generic assigner, and the earlier loop ran one float at a time.
+template <class T>
+void sgd_step(T* __restrict w, const T* __restrict g, std::size_t n, T lr, T scale, T wd) {
+  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (scale * g[i] + wd * w[i]);
+}
+
 template <class T>
 void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std::size_t n, T lr,
                    T mu, T scale, T wd, bool nesterov) {
@@ -117,6 +127,20 @@ void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std:
       v[i] = mu * v[i] + scale * g[i] + wd * w[i];
       w[i] -= lr * v[i];
     }
+  }
+}
+
+// m and v are the first and second moment estimates; w -= step_size m / (sqrt(v) / root + eps).
+template <class T>
+void adam_step(T* __restrict w, T* __restrict m, T* __restrict v, const T* __restrict g,
+               std::size_t n, T b1, T b2, T step_size, T root, T eps, T scale, T coupled_wd,
+               T decay) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const T gi = scale * g[i] + coupled_wd * w[i];
+    w[i] -= decay * w[i];
+    m[i] = b1 * m[i] + (T(1) - b1) * gi;
+    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root + eps);
   }
 }
 }  // namespace
@@ -149,16 +173,17 @@ void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    if (wd != T(0)) {
-      xt::noalias(w) -= lr * (scale * g + wd * w);
-    } else {
-      xt::noalias(w) -= (lr * scale) * g;
-    }
-    return;
+    detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
+      sgd_step(w.data() + b, g.data() + b, e - b, lr, scale, wd);
+    });
+  } else {
+    // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
+    // sweep costs as much as the first.
+    detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
+      momentum_step(w.data() + b, s[0].data() + b, g.data() + b, e - b, lr, mu, scale, wd,
+                    nesterov_);
+    });
   }
-  // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) the update
-  // is memory-bound, and a second sweep costs as much as the first.
-  momentum_step(w.data(), s[0].data(), g.data(), w.size(), lr, mu, scale, wd, nesterov_);
 }
 
 template <class T>
@@ -249,17 +274,13 @@ void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   // Bias corrections folded into two scalars: w -= step_size m / (sqrt(v) / root + eps).
   const T step_size = static_cast<T>(this->lr_ / (1 - std::pow(beta1_, t)));
   const T root = static_cast<T>(std::sqrt(1 - std::pow(beta2_, t)));
-  BasicTensor<T>& m = s[0];
-  BasicTensor<T>& v = s[1];
-  if (decoupled_) {
-    xt::noalias(w) -= (lr * wd) * w;
-    xt::noalias(m) = b1 * m + (T(1) - b1) * scale * g;
-    xt::noalias(v) = b2 * v + (T(1) - b2) * (scale * g) * (scale * g);
-  } else {
-    xt::noalias(m) = b1 * m + (T(1) - b1) * (scale * g + wd * w);
-    xt::noalias(v) = b2 * v + (T(1) - b2) * (scale * g + wd * w) * (scale * g + wd * w);
-  }
-  xt::noalias(w) -= step_size * m / (xt::sqrt(v) / root + eps);
+  // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
+  const T decay = decoupled_ ? lr * wd : T(0);
+  const T coupled_wd = decoupled_ ? T(0) : wd;
+  detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
+    adam_step(w.data() + b, s[0].data() + b, s[1].data() + b, g.data() + b, e - b, b1, b2,
+              step_size, root, eps, scale, coupled_wd, decay);
+  });
 }
 
 template <class T>
