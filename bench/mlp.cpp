@@ -1,7 +1,7 @@
 // Training benchmark: the three configurations of docs/performance.md on Fashion-MNIST.
 // Prints one line of key=value pairs that bench/run.sh collects into a table.
 //
-//   bench_mlp CONFIG [epochs=5] [threads=1] [data-dir]
+//   bench_mlp CONFIG [epochs=5] [threads=1] [data-dir] [seed=1]
 //   CONFIG: a  784-15-10 sigmoid, MSE, batch 20, SGD lr 3.0
 //           b  784-128-10 relu, softmax cross-entropy, batch 64, SGD lr 0.1
 //           c  784-512-512-10 relu, cross-entropy, batch 128, SGD momentum 0.9 lr 0.05
@@ -48,17 +48,18 @@ double peak_rss_mib() {
 int main(int argc, char** argv) {
   ensure_fast_blas(argv);
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_mlp a|b|c [epochs] [threads] [data-dir]\n");
+    std::fprintf(stderr, "usage: bench_mlp a|b|c [epochs] [threads] [data-dir] [seed]\n");
     return 2;
   }
   const std::string config = argv[1];
   const std::size_t epochs = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 5;
   const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
   const std::string dir = argc > 4 ? argv[4] : data::fashion_mnist_dir;
+  const unsigned long seed = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
   set_threads(threads);
 
   const data::Mnist mnist = data::load_mnist(dir);
-  nn::manual_seed(1);
+  nn::manual_seed(seed);
   nn::Sequential model;
   std::size_t batch = 0;
   if (config == "a") {
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  nn::Engine engine(1);
+  nn::Engine engine(seed);
   initialize_like_torch(model, config == "a", engine);
   // Images stay bytes; each batch is gathered and scaled to [0, 1] into reused buffers.
   const io::DatasetSource train(mnist.train), test(mnist.test);
@@ -93,9 +94,8 @@ int main(int argc, char** argv) {
   options.batch_size = batch;
   options.epochs = 1;
   options.verbose = 0;
-  options.seed = 1;
   for (std::size_t e = 0; e < epochs; ++e) {
-    options.seed = 1 + e;
+    options.seed = seed + e;
     const auto t0 = std::chrono::steady_clock::now();
     model.fit(train, options);
     const auto t1 = std::chrono::steady_clock::now();
@@ -108,8 +108,8 @@ int main(int argc, char** argv) {
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
   std::printf("impl=retrograd config=%s threads=%d epochs=%zu median_s=%.4f samples_per_s=%.0f "
-              "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s\n",
+              "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s seed=%lu\n",
               config.c_str(), threads, epochs, median, mnist.train.size() / median, accuracy_1,
-              accuracy_last, peak_rss_mib(), blas_core_name().c_str());
+              accuracy_last, peak_rss_mib(), blas_core_name().c_str(), seed);
   return 0;
 }

@@ -1,6 +1,6 @@
 """PyTorch reference for bench/mlp.cpp: the same three configurations, data and thread count.
 
-usage: mlp_torch.py CONFIG [epochs=5] [threads=1] [data-dir]
+usage: mlp_torch.py CONFIG [epochs=5] [threads=1] [data-dir] [seed=1]
 Prints one key=value line like bench_mlp.
 """
 import gzip
@@ -30,8 +30,8 @@ def load(directory, kind):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def build(config):
-    torch.manual_seed(1)
+def build(config, seed):
+    torch.manual_seed(seed)
     if config == "a":
         model = torch.nn.Sequential(torch.nn.Linear(784, 15), torch.nn.Sigmoid(),
                                     torch.nn.Linear(15, 10), torch.nn.Sigmoid())
@@ -65,10 +65,11 @@ def main():
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     directory = sys.argv[4] if len(sys.argv) > 4 else "/usr/share/datasets/fashion-mnist"
+    seed = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     torch.set_num_threads(threads)
     x_train, y_train = load(directory, "train")
     x_test, y_test = load(directory, "t10k")
-    model, optimizer, batch, kind = build(config)
+    model, optimizer, batch, kind = build(config, seed)
     seconds, accuracies = [], []
     for _ in range(epochs):
         start = time.perf_counter()
