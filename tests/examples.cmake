@@ -123,7 +123,7 @@ if(RETROGRAD_BUILD_TOOLS)
 
   retrograd_output_test(NAME cli_train_idx
     COMMAND ${cli} train --data ${idx} --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 4
-      --batch-size 16 --seed 3 --history history.csv --plot history.svg
+      --batch-size 16 --seed 3 --history history.csv --plot history.svg --threads 2
     EXPECT "data: IDX directory" "300 train, 60 test images" "36 features, 10 classes"
       "Epoch 4/4" "val_accuracy" "final: loss" "model: model.rg" "history: history.csv"
       "next: retrograd evaluate --model model.rg" "plot: history.svg"
@@ -136,6 +136,9 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "test set" "loss: " "accuracy: 100.00 % (60/60)" "per-class accuracy:"
       "confusion matrix (rows: true class, columns: predicted class):"
       "  2          0      0     20")
+  retrograd_output_test(NAME cli_evaluate_bad_threads FAILS
+    COMMAND ${cli} evaluate --model model.rg --data ${idx} --threads 0
+    EXPECT "--threads: Value 0 not in range 1 to 1024")
   retrograd_output_test(NAME cli_predict_idx
     COMMAND ${cli} predict --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
       --data ${idx} --output predictions.csv

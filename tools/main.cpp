@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <retrograd/blas.hpp>
+#include <retrograd/parallel.hpp>
 
 #include "commands.hpp"
 
@@ -16,6 +17,14 @@ int main(int argc, char** argv) {
   retrograd::cli::add_predict_command(app);
   retrograd::cli::add_trace_command(app);
   retrograd::cli::add_gradcheck_command(app);
+  for (const char* name : {"train", "evaluate", "predict"}) {
+    app.get_subcommand(name)
+        ->add_option_function<int>(
+            "--threads", [](int threads) { retrograd::set_threads(threads); },
+            "Threads for matrix products and the library's elementwise loops (default: "
+            "OPENBLAS_NUM_THREADS, else every core)")
+        ->check(CLI::Range(1, 1024));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
