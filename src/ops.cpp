@@ -356,17 +356,55 @@ BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b) {
       });
 }
 
+namespace {
+const char* linear_op_name(LinearActivation activation) {
+  switch (activation) {
+    case LinearActivation::relu:
+      return "linear_relu";
+    case LinearActivation::sigmoid:
+      return "linear_sigmoid";
+    case LinearActivation::tanh:
+      return "linear_tanh";
+    case LinearActivation::none:
+      break;
+  }
+  return "linear";
+}
+
+/// dz = g act'(z), with act'(z) read from y = act(z), and db = column sums of dz, in one pass
+/// (rows x cols, row-major). Restrict pointers and a derivative known at compile time let GCC
+/// vectorize the inner loop.
+template <class T, class Derivative>
+void activation_backward(const T* __restrict g, const T* __restrict y, T* __restrict dz,
+                         T* __restrict db, std::size_t rows, std::size_t cols, Derivative d) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      const T v = g[r * cols + c] * d(y[r * cols + c]);
+      dz[r * cols + c] = v;
+      db[c] += v;
+    }
+  }
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b) {
+  return linear(x, w, b, LinearActivation::none);
+}
+
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   LinearActivation activation) {
+  const char* op = linear_op_name(activation);
   const Shape& sx = x.shape();
   const Shape& sw = w.shape();
   if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0] || b.shape() != Shape{sw[1]}) {
-    throw std::invalid_argument("linear: x " + shape_string(sx) + ", W " + shape_string(sw) +
-                                ", b " + shape_string(b.shape()) +
+    throw std::invalid_argument(std::string(op) + ": x " + shape_string(sx) + ", W " +
+                                shape_string(sw) + ", b " + shape_string(b.shape()) +
                                 " do not fit x [n, in] W [in, out] b [out]");
   }
-  require_nonempty("linear", x.value());
-  require_nonempty("linear", w.value());
+  require_nonempty(op, x.value());
+  require_nonempty(op, w.value());
   warn_if_slow_blas();
   const std::size_t n = sx[0], in = sx[1], out = sw[1];
   // The bias is written into every row first, then BLAS accumulates X W on top (beta = 1):
@@ -377,28 +415,64 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
   }
   detail::gemm<T>(false, false, n, out, in, T(1), x.value().data(), w.value().data(), T(1),
                   y.data());
+  // Same expressions as the relu, sigmoid and tanh ops, so the values match theirs.
+  switch (activation) {
+    case LinearActivation::relu:
+      xt::noalias(y) = xt::maximum(y, T(0));
+      break;
+    case LinearActivation::sigmoid:
+      xt::noalias(y) = T(1) / (T(1) + xt::exp(-y));
+      break;
+    case LinearActivation::tanh:
+      xt::noalias(y) = xt::tanh(y);
+      break;
+    case LinearActivation::none:
+      break;
+  }
   return record<T>(
-      "linear", std::move(y), {x.node(), w.node(), b.node()},
-      [n, in, out](const Node<T>& node, Grad<T> g) -> GradList<T> {
-        // y = x W + b;  dx = g W^T : [n,in],  dW = x^T g : [in,out],  db = sum_rows(g) : [out]
-        BasicTensor<T> dx = none<T>(), dw = none<T>(), db = none<T>();
+      op, std::move(y), {x.node(), w.node(), b.node()},
+      [n, in, out, activation](const Node<T>& node, Grad<T> g) -> GradList<T> {
+        // y = act(z), z = x W + b;  dz = g act'(z): relu [y > 0], sigmoid y (1 - y),
+        // tanh 1 - y^2, none 1;  dx = dz W^T : [n,in],  dW = x^T dz : [in,out],
+        // db = sum_rows(dz) : [out]
+        BasicTensor<T> dx = none<T>(), dw = none<T>(), dz = none<T>();
+        BasicTensor<T> db = zeros<T>({out});
+        const T* y = node.value().data();
+        switch (activation) {
+          case LinearActivation::relu:
+            dz = BasicTensor<T>::from_shape({n, out});
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out,
+                                [](T v) { return v > T(0) ? T(1) : T(0); });
+            break;
+          case LinearActivation::sigmoid:
+            dz = BasicTensor<T>::from_shape({n, out});
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out,
+                                [](T v) { return v * (T(1) - v); });
+            break;
+          case LinearActivation::tanh:
+            dz = BasicTensor<T>::from_shape({n, out});
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out,
+                                [](T v) { return T(1) - v * v; });
+            break;
+          case LinearActivation::none:
+            for (std::size_t r = 0; r < n; ++r) {
+              const T* row = g.data() + r * out;
+              for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
+            }
+            break;
+        }
+        const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
         if (node.input_needs_grad(0)) {
           dx = BasicTensor<T>::from_shape({n, in});
-          detail::gemm<T>(false, true, n, in, out, T(1), g.data(), node.input(1).data(), T(0),
+          detail::gemm<T>(false, true, n, in, out, T(1), gz, node.input(1).data(), T(0),
                           dx.data());
         }
         if (node.input_needs_grad(1)) {
           dw = BasicTensor<T>::from_shape({in, out});
-          detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), g.data(), T(0),
+          detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), gz, T(0),
                           dw.data());
         }
-        if (node.input_needs_grad(2)) {
-          db = zeros<T>({out});
-          for (std::size_t r = 0; r < n; ++r) {
-            const T* row = g.data() + r * out;
-            for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
-          }
-        }
+        if (!node.input_needs_grad(2)) db = none<T>();
         return {std::move(dx), std::move(dw), std::move(db)};
       });
 }
@@ -757,6 +831,8 @@ BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicV
   template BasicVar<T> abs(const BasicVar<T>&);                                              \
   template BasicVar<T> matmul(const BasicVar<T>&, const BasicVar<T>&);                       \
   template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&);   \
+  template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&,     \
+                              LinearActivation);                                            \
   template BasicVar<T> transpose(const BasicVar<T>&);                                        \
   template BasicVar<T> reshape(const BasicVar<T>&, const Shape&);                            \
   template BasicVar<T> sum(const BasicVar<T>&);                                              \

@@ -36,7 +36,10 @@ class ThreadPool {
     std::lock_guard<std::mutex> lock(mutex_);
     threads_ = threads;
     stop_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    // A new worker must not take the last loop, long finished, for a new one.
+    for (int i = 1; i < threads; ++i) {
+      workers_.emplace_back([this, i, seen = generation_] { work(i, seen); });
+    }
   }
 
   // Splits [0, n) into up to max_chunks chunks, one per thread: chunk 0 runs on the caller,
@@ -76,8 +79,7 @@ class ThreadPool {
     inside_body = false;
   }
 
-  void work(std::size_t index) {
-    std::uint64_t seen = 0;
+  void work(std::size_t index, std::uint64_t seen) {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       work_ready_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -1,5 +1,8 @@
 // Every op: a gradcheck per input (double, finite differences) and a closed-form value check.
 
+#include <functional>
+#include <utility>
+
 #include "test_helpers.hpp"
 
 using namespace retrograd;
@@ -106,6 +109,56 @@ TEST_CASE("linear equals matmul plus bias, with gradients for x, W and b", "[ops
   CHECK_THROWS_WITH(linear(VarD(x), VarD(w), VarD(TensorD{1.0, 2.0})),
                     Catch::Contains("linear") && Catch::Contains("[2]"));
   CHECK_THROWS_WITH(linear(VarD(w), VarD(w), VarD(b)), Catch::Contains("[4, 3]"));
+}
+
+TEST_CASE("linear with an activation equals the activation of linear, in one node",
+          "[ops][linear]") {
+  const TensorD x = random_tensor({6, 4}, 31), w = random_tensor({4, 5}, 32);
+  const TensorD b = random_tensor({5}, 33);
+  struct Case {
+    LinearActivation activation;
+    const char* op;
+    std::function<VarD(const VarD&)> separate;
+  };
+  const std::vector<Case> cases = {
+      {LinearActivation::relu, "linear_relu", [](const VarD& z) { return relu(z); }},
+      {LinearActivation::sigmoid, "linear_sigmoid", [](const VarD& z) { return sigmoid(z); }},
+      {LinearActivation::tanh, "linear_tanh", [](const VarD& z) { return tanh(z); }},
+      {LinearActivation::none, "linear", [](const VarD& z) { return z; }}};
+  for (const Case& c : cases) {
+    INFO(c.op);
+    require_gradcheck(
+        [&](const Inputs& v) { return sum(linear(v[0], v[1], v[2], c.activation) * v[3]); },
+        {x, w, b, random_tensor({6, 5}, 34)});
+    VarD xv(x, requires_grad), wv(w, requires_grad), bv(b, requires_grad);
+    VarD fused = linear(xv, wv, bv, c.activation);
+    CHECK(fused.op() == c.op);
+    sum(fused * fused).backward();
+    const TensorD dx = xv.grad(), dw = wv.grad(), db = bv.grad();
+    xv.zero_grad();
+    wv.zero_grad();
+    bv.zero_grad();
+    VarD separate = c.separate(linear(xv, wv, bv));
+    sum(separate * separate).backward();
+    for (std::size_t i = 0; i < fused.size(); ++i) {
+      CHECK(fused.value().data()[i] == Approx(separate.value().data()[i]).epsilon(1e-12));
+    }
+    const std::pair<const TensorD*, const TensorD*> grads[] = {
+        {&dx, &xv.grad()}, {&dw, &wv.grad()}, {&db, &bv.grad()}};
+    for (const auto& [got, want] : grads) {
+      for (std::size_t i = 0; i < got->size(); ++i) {
+        CHECK(got->data()[i] == Approx(want->data()[i]).epsilon(1e-12));
+      }
+    }
+  }
+  // relu's tie: relu'(0) = 0 inside the fused node too
+  VarD zero_in(shaped<double>({0.0}, {1, 1}), requires_grad);
+  VarD y = linear(zero_in, VarD(shaped<double>({1.0}, {1, 1})), VarD(TensorD{0.0}),
+                  LinearActivation::relu);
+  y.backward();
+  CHECK(zero_in.grad_item() == 0.0);
+  CHECK_THROWS_WITH(linear(VarD(x), VarD(w), VarD(TensorD{1.0}), LinearActivation::relu),
+                    Catch::Contains("linear_relu") && Catch::Contains("[1]"));
 }
 
 TEST_CASE("transpose and reshape", "[ops][shape]") {

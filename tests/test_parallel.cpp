@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -82,6 +83,16 @@ TEST_CASE("parallel_for inside a body, or from two callers at once, still covers
   other.join();
   CHECK(a == std::vector<int>(5000, 1));
   CHECK(b == std::vector<int>(5000, 1));
+}
+
+TEST_CASE("workers started after earlier loops wait for the next one", "[parallel]") {
+  ThreadCountGuard guard;
+  set_threads(2);
+  CHECK(visits(1000, 10) == std::vector<int>(1000, 1));
+  // new workers: they must not mistake the finished loop above for work
+  set_threads(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(visits(1000, 10) == std::vector<int>(1000, 1));
 }
 
 TEST_CASE("set_threads rejects a count below one", "[parallel][errors]") {

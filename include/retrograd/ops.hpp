@@ -64,6 +64,15 @@ template <class T> BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b
 /// is written first and BLAS accumulates onto it), equal to add(matmul(x, W), b).
 template <class T>
 BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b);
+/// The activations `linear` can apply inside its own node.
+enum class LinearActivation { none, relu, sigmoid, tanh };
+/// activation(x W + b) as one node, equal to relu(linear(x, W, b)) and so on: the activation
+/// runs in place on the product while it is still in cache, and in backward its derivative and
+/// the bias gradient share one pass over the upstream gradient. Named "linear_relu",
+/// "linear_sigmoid", "linear_tanh" ("linear" for none).
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   LinearActivation activation);
 /// Reverses the axes (the matrix transpose for 2-d).
 template <class T> BasicVar<T> transpose(const BasicVar<T>& x);
 /// Same values, new shape of the same size.

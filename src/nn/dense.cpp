@@ -1,5 +1,6 @@
 #include "retrograd/nn/dense.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include "retrograd/ops.hpp"
@@ -49,19 +50,46 @@ void BasicDense<T>::reset_parameters(const Initializer& weights, Engine& engine)
   b_.value().fill(T(0));
 }
 
+namespace {
+/// The activations the linear node applies itself; the others follow it as a node of their own.
+std::optional<LinearActivation> inside_linear(Activation::Kind kind) {
+  switch (kind) {
+    case Activation::Kind::linear:
+      return LinearActivation::none;
+    case Activation::Kind::relu:
+      return LinearActivation::relu;
+    case Activation::Kind::sigmoid:
+      return LinearActivation::sigmoid;
+    case Activation::Kind::tanh:
+      return LinearActivation::tanh;
+    default:
+      return std::nullopt;
+  }
+}
+}  // namespace
+
 template <class T>
-BasicVar<T> BasicDense<T>::pre_activation(const BasicVar<T>& x) const {
+void BasicDense<T>::check_input(const BasicVar<T>& x) const {
   const Shape& s = x.shape();
   if (s.size() != 2 || s[1] != in_) {
     throw std::invalid_argument("Dense '" + this->name() + "' (" + std::to_string(in_) + " -> " +
                                 std::to_string(out_) + "): input of shape " + shape_string(s) +
                                 " does not fit; expected [batch, " + std::to_string(in_) + "]");
   }
+}
+
+template <class T>
+BasicVar<T> BasicDense<T>::pre_activation(const BasicVar<T>& x) const {
+  check_input(x);
   return linear(x, W_, b_);
 }
 
 template <class T>
 BasicVar<T> BasicDense<T>::forward(const BasicVar<T>& x) {
+  if (const auto fused = inside_linear(activation_.kind())) {
+    check_input(x);
+    return linear(x, W_, b_, *fused);
+  }
   return activation_(pre_activation(x));
 }
 

@@ -31,6 +31,7 @@ class BasicDense : public BasicModule<T> {
   BasicDense(BasicVar<T> weight, BasicVar<T> bias, Activation activation = Activation::linear());
 
   /// act(x W + b). Throws std::invalid_argument naming the layer when `x` is not [n, in].
+  /// relu, sigmoid, tanh and linear run inside the one linear node (`linear_relu`, ...).
   BasicVar<T> forward(const BasicVar<T>& x) override;
   /// x W + b, before the activation (losses from logits use it).
   BasicVar<T> pre_activation(const BasicVar<T>& x) const;
@@ -64,6 +65,7 @@ class BasicDense : public BasicModule<T> {
   std::size_t out_features() const { return out_; }
 
  private:
+  void check_input(const BasicVar<T>& x) const;
   std::size_t in_;
   std::size_t out_;
   Activation activation_;
