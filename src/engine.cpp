@@ -70,7 +70,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
         "or it was computed under NoGradGuard)");
   }
   if (root.released()) {
-    throw std::logic_error(root.op() +
+    throw std::logic_error(std::string(root.op()) +
                            ": backward through a graph that was already freed; pass "
                            "retain_graph = true to the first backward to run it twice");
   }

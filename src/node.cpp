@@ -9,22 +9,28 @@ namespace retrograd {
 template <class T>
 Node<T>::~Node() {
   // Note [iterative destruction]: releasing the last handle of a long chain would otherwise
-  // recurse once per node. Inputs whose last owner is this chain are emptied before they die.
-  std::vector<NodePtr> pending = std::move(inputs_);
+  // recurse once per node. The outermost destructor keeps a stack of doomed inputs; a node
+  // destroyed while it drains them hands its own inputs to that stack instead of recursing.
+  thread_local std::vector<NodePtr>* draining = nullptr;
+  if (inputs_.empty()) return;
+  if (draining) {
+    inputs_.move_to(*draining);
+    return;
+  }
+  std::vector<NodePtr> pending;
+  inputs_.move_to(pending);
+  draining = &pending;
   while (!pending.empty()) {
     NodePtr node = std::move(pending.back());
     pending.pop_back();
-    if (node && node.use_count() == 1) {
-      for (NodePtr& input : node->inputs_) pending.push_back(std::move(input));
-      node->inputs_.clear();
-    }
   }
+  draining = nullptr;
 }
 
 template <class T>
-void Node<T>::accumulate_grad(BasicTensor<T>&& g, const std::string& op) {
+void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
   if (g.shape() != value_.shape()) {
-    throw std::invalid_argument(op + ": gradient of shape " + shape_string(g.shape()) +
+    throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
                                 " does not match its input of shape " +
                                 shape_string(value_.shape()));
   }
@@ -39,12 +45,12 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, const std::string& op) {
 template <class T>
 GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
   if (released_) {
-    throw std::logic_error(op_ + ": backward through a graph that was already freed; pass "
+    throw std::logic_error(std::string(op_) + ": backward through a graph that was already freed; pass "
                                  "retain_graph = true to the first backward to run it twice");
   }
   GradList<T> grads = backward_(*this, upstream);
   if (grads.size() != inputs_.size()) {
-    throw std::logic_error(op_ + ": backward returned " + std::to_string(grads.size()) +
+    throw std::logic_error(std::string(op_) + ": backward returned " + std::to_string(grads.size()) +
                            " gradients for " + std::to_string(inputs_.size()) + " inputs");
   }
   return grads;
@@ -53,8 +59,7 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
 template <class T>
 void Node<T>::release(std::vector<NodePtr>& graveyard) {
   if (!backward_) return;
-  for (NodePtr& input : inputs_) graveyard.push_back(std::move(input));
-  inputs_.clear();
+  inputs_.move_to(graveyard);
   backward_ = nullptr;
   released_ = true;
 }

@@ -5,7 +5,9 @@
 #include "retrograd/ops.hpp"
 
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "blas_kernels.hpp"
 #include "retrograd/blas.hpp"
@@ -33,19 +35,33 @@ BasicTensor<T> grad_for(const Node<T>& n, std::size_t i, F&& f) {
   return n.input_needs_grad(i) ? sum_to<T>(f(), n.input(i).shape()) : none<T>();
 }
 
+/// Whether an op on these inputs records a node: some input requires a gradient and grad mode
+/// is on.
 template <class T>
-BasicVar<T> record(std::string op, BasicTensor<T>&& value, std::vector<NodePtr<T>> inputs,
+bool needs_node(const InputList<T>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const NodePtr<T>& input : inputs) {
+    if (input->requires_grad()) return true;
+  }
+  return false;
+}
+
+template <class T>
+BasicVar<T> record(const char* op, BasicTensor<T>&& value, InputList<T> inputs,
                    BackwardFn<T> backward) {
-  bool needed = false;
-  if (grad_enabled()) {
-    for (const NodePtr<T>& input : inputs) needed = needed || input->requires_grad();
+  if (!needs_node(inputs)) {
+    return BasicVar<T>(make_node<T>(op, std::move(value), InputList<T>{}, BackwardFn<T>{}));
   }
-  if (!needed) {
-    return BasicVar<T>(std::make_shared<Node<T>>(std::move(op), std::move(value),
-                                                 std::vector<NodePtr<T>>{}, BackwardFn<T>{}));
-  }
-  return BasicVar<T>(std::make_shared<Node<T>>(std::move(op), std::move(value),
-                                               std::move(inputs), std::move(backward)));
+  return BasicVar<T>(make_node<T>(op, std::move(value), std::move(inputs), std::move(backward)));
+}
+
+/// Custom op names live as long as the program: a node keeps a pointer to its op's name, not a
+/// copy.
+const char* intern(const std::string& name) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> names;
+  std::lock_guard<std::mutex> lock(mutex);
+  return names.insert(name).first->c_str();
 }
 
 template <class T>
@@ -137,7 +153,7 @@ BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<Basi
   std::vector<NodePtr<T>> nodes;
   nodes.reserve(inputs.size());
   for (const BasicVar<T>& input : inputs) nodes.push_back(node_of(op.c_str(), input));
-  return record(std::move(op), std::move(value), std::move(nodes), std::move(backward));
+  return record(intern(op), std::move(value), InputList<T>(std::move(nodes)), std::move(backward));
 }
 
 // ---------------------------------------------------------------------------------------------

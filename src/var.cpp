@@ -16,7 +16,7 @@ namespace {
 template <class T>
 std::string describe(const Node<T>& node) {
   std::string what = node.name().empty() ? "Var" : "Var '" + node.name() + "'";
-  if (!node.is_leaf() || node.released()) what += " (result of " + node.op() + ")";
+  if (!node.is_leaf() || node.released()) what += " (result of " + std::string(node.op()) + ")";
   return what;
 }
 }  // namespace

@@ -117,7 +117,7 @@ struct Recorder : BackwardObserver<double> {
   int begins = 0, ends = 0;
   void on_backward_begin(const Node<double>&) override { ++begins; }
   void on_step(const BackwardStep<double>& step) override {
-    ops.push_back(step.node.op());
+    ops.emplace_back(step.node.op());
     upstream.push_back(step.upstream());
     downstream_counts.push_back(step.downstream.size());
   }

@@ -3,10 +3,13 @@
 /// A node of the computation graph: its value, its gradient, its inputs and the rule that turns
 /// an upstream gradient into one gradient per input.
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -54,6 +57,60 @@ class GradList {
   std::vector<BasicTensor<T>> grads_;
 };
 
+/// The inputs of a node, in argument order. Up to three live in the node itself (most ops have
+/// one to three); more go to the heap. Iterates as `const std::shared_ptr<Node<T>>&`.
+template <class T>
+class InputList {
+ public:
+  using NodePtr = std::shared_ptr<Node<T>>;
+
+  InputList() = default;
+  InputList(std::initializer_list<NodePtr> inputs) {  // NOLINT: `{a.node(), b.node()}`
+    if (inputs.size() > local_.size()) more_.reserve(inputs.size());
+    for (const NodePtr& input : inputs) push_back(input);
+  }
+  explicit InputList(std::vector<NodePtr> inputs) {
+    if (inputs.size() > local_.size()) {
+      more_ = std::move(inputs);
+      size_ = more_.size();
+    } else {
+      for (NodePtr& input : inputs) push_back(std::move(input));
+    }
+  }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const NodePtr& operator[](std::size_t i) const { return data()[i]; }
+  const NodePtr* begin() const { return data(); }
+  const NodePtr* end() const { return data() + size_; }
+
+  /// Moves every input to the end of `out` and leaves the list empty.
+  void move_to(std::vector<NodePtr>& out) {
+    NodePtr* first = size_ > local_.size() ? more_.data() : local_.data();
+    for (std::size_t i = 0; i < size_; ++i) out.push_back(std::move(first[i]));
+    more_.clear();
+    size_ = 0;
+  }
+
+ private:
+  const NodePtr* data() const { return size_ > local_.size() ? more_.data() : local_.data(); }
+  void push_back(NodePtr input) {
+    if (size_ < local_.size() && more_.empty()) {
+      local_[size_] = std::move(input);
+    } else {
+      if (more_.empty()) {
+        for (NodePtr& p : local_) more_.push_back(std::move(p));
+      }
+      more_.push_back(std::move(input));
+    }
+    ++size_;
+  }
+
+  std::array<NodePtr, 3> local_{};
+  std::vector<NodePtr> more_;
+  std::size_t size_ = 0;
+};
+
 /// The local backward rule of an op: given the node (its inputs' values and its own output
 /// value) and the upstream gradient dL/d(output), returns dL/d(input) for each input.
 /// Rules read what they need from the node instead of copying it (see docs/design.md).
@@ -73,12 +130,13 @@ class Node {
       : value_(std::move(value)), requires_grad_(requires_grad), name_(std::move(name)) {}
 
   /// An op result that records its inputs and backward rule. Without a rule (nothing needed a
-  /// gradient, or grad mode was off) it is a constant carrying only the op name.
-  Node(std::string op, BasicTensor<T> value, std::vector<NodePtr> inputs, BackwardFn<T> backward)
+  /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
+  /// outlive the node (a string literal; make_op interns custom names).
+  Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
       : value_(std::move(value)),
         inputs_(std::move(inputs)),
         backward_(std::move(backward)),
-        op_(std::move(op)),
+        op_(op),
         requires_grad_(static_cast<bool>(backward_)) {}
 
   Node(const Node&) = delete;
@@ -97,7 +155,7 @@ class Node {
   bool has_grad() const { return has_grad_; }
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
-  void accumulate_grad(BasicTensor<T>&& g, const std::string& op);
+  void accumulate_grad(BasicTensor<T>&& g, std::string_view op);
   /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
   void zero_grad() { has_grad_ = false; }
@@ -107,7 +165,7 @@ class Node {
   /// Turns gradient collection on or off (for leaves).
   void set_requires_grad(bool on) { requires_grad_ = on; }
   /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
-  const std::string& op() const { return op_; }
+  std::string_view op() const { return op_; }
   /// The user's name for the node (empty if none).
   const std::string& name() const { return name_; }
   /// Names the node for traces and DOT.
@@ -118,7 +176,7 @@ class Node {
   bool released() const { return released_; }
 
   /// The op's inputs, in argument order (empty for leaves and constants).
-  const std::vector<NodePtr>& inputs() const { return inputs_; }
+  const InputList<T>& inputs() const { return inputs_; }
   /// The value of input i (shorthand for backward rules).
   const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value_; }
   /// Whether input i wants a gradient: rules skip the work for inputs that do not.
@@ -139,14 +197,22 @@ class Node {
   BasicTensor<T> value_;
   // Shape [0] until a gradient arrives: a default xarray would allocate one element per node.
   BasicTensor<T> grad_ = BasicTensor<T>::from_shape({0});
-  std::vector<NodePtr> inputs_;
+  InputList<T> inputs_;
   BackwardFn<T> backward_;
-  std::string op_ = "leaf";
+  const char* op_ = "leaf";
   bool requires_grad_ = false;
   bool has_grad_ = false;
   bool released_ = false;
   std::string name_;
 };
+
+/// Allocates a node (and its reference counts) from this thread's buffer cache: a scalar graph
+/// creates and frees nodes by the hundred thousand, and malloc was a quarter of their cost.
+template <class T, class... Args>
+std::shared_ptr<Node<T>> make_node(Args&&... args) {
+  return std::allocate_shared<Node<T>>(detail::BufferAllocator<Node<T>>(),
+                                       std::forward<Args>(args)...);
+}
 
 extern template class Node<float>;
 extern template class Node<double>;
