@@ -28,16 +28,38 @@ Node<T>::~Node() {
 }
 
 template <class T>
+const Shape& Node<T>::shape() const {
+  static const Shape scalar_shape{};
+  return tensors_ ? tensors_->value.shape() : scalar_shape;
+}
+
+template <class T>
+void Node<T>::materialize() const {
+  tensors_.reset(new Tensors{scalar_tensor(scalar_), std::nullopt});
+  if (has_grad_) tensors_->grad.emplace(scalar_tensor(scalar_grad_));
+}
+
+template <class T>
+const BasicTensor<T>& Node<T>::grad() const {
+  static const BasicTensor<T> none = BasicTensor<T>::from_shape({0});
+  const Tensors& t = tensors();
+  return t.grad ? *t.grad : none;
+}
+
+template <class T>
 void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
-  if (g.shape() != value_.shape()) {
+  if (g.shape() != shape()) {
     throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
-                                " does not match its input of shape " +
-                                shape_string(value_.shape()));
+                                " does not match its input of shape " + shape_string(shape()));
   }
+  if (!tensors_) return accumulate_grad(g(), op);
+  Tensors& t = *tensors_;
   if (has_grad_) {
-    xt::noalias(grad_) += g;
+    xt::noalias(*t.grad) += g;
+  } else if (t.grad) {
+    *t.grad = std::move(g);
   } else {
-    grad_ = std::move(g);
+    t.grad.emplace(std::move(g));
   }
   has_grad_ = true;
 }
@@ -47,6 +69,19 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
   if (released_) {
     throw std::logic_error(std::string(op_) + ": backward through a graph that was already freed; pass "
                                  "retain_graph = true to the first backward to run it twice");
+  }
+  if (scalar_rule_) {
+    if (upstream.size() != 1) {
+      throw std::logic_error(std::string(op_) + ": upstream gradient of shape " +
+                             shape_string(upstream.shape()) + " for a single-number node");
+    }
+    T out[ScalarRule<T>::max_inputs];
+    scalar_rule_->grads(*this, upstream.data()[0], out);
+    GradList<T> grads;
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      grads.push_back(input_needs_grad(i) ? scalar_tensor(out[i]) : BasicTensor<T>::from_shape({0}));
+    }
+    return grads;
   }
   GradList<T> grads = backward_(*this, upstream);
   if (grads.size() != inputs_.size()) {
@@ -58,9 +93,10 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
 
 template <class T>
 void Node<T>::release(std::vector<NodePtr>& graveyard) {
-  if (!backward_) return;
+  if (!backward_ && !scalar_rule_) return;
   inputs_.move_to(graveyard);
   backward_ = nullptr;
+  scalar_rule_ = nullptr;
   released_ = true;
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -117,8 +118,31 @@ class InputList {
 template <class T>
 using BackwardFn = std::function<GradList<T>(const Node<T>& self, const BasicTensor<T>& upstream)>;
 
+/// The backward rule of a node whose value is a single number (Note [scalar nodes] in
+/// docs/design.md): from the upstream gradient `g`, writes dL/d(input i) into `grads[i]` for
+/// every input, in plain numbers. One static rule object serves every node of an op.
+template <class T>
+class ScalarRule {
+ public:
+  /// The most inputs a scalar rule serves (the elementwise ops have one or two).
+  static constexpr std::size_t max_inputs = 2;
+  /// dL/d(input i) for each input of `node`, given dL/d(node) = g.
+  virtual void grads(const Node<T>& node, T g, T* grads) const = 0;
+
+ protected:
+  // Rules are static objects that are never deleted through this base; a trivial destructor
+  // keeps them usable by nodes that outlive main's static destructors.
+  ~ScalarRule() = default;
+};
+
 /// A graph node. Users normally hold it through a `BasicVar`; observers, DOT export and custom
 /// ops read it directly.
+///
+/// Note [scalar nodes]: a node whose value is a single number (0-d) made from a number or by an
+/// elementwise op on such nodes keeps that number inline, with a ScalarRule instead of a
+/// BackwardFn, and builds no tensor. value() and grad() materialise the tensors on first use;
+/// from then on the node holds them like any other. Materialising mutates the node, so a graph
+/// must not be read from two threads at once (the engine writes into it anyway).
 template <class T>
 class Node {
  public:
@@ -127,17 +151,32 @@ class Node {
 
   /// A leaf: a value with no inputs.
   Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
-      : value_(std::move(value)), requires_grad_(requires_grad), name_(std::move(name)) {}
+      : tensors_(new Tensors{std::move(value), std::nullopt}),
+        requires_grad_(requires_grad),
+        name_(std::move(name)) {}
+
+  /// A leaf holding a single number as a 0-d value, kept inline (Note [scalar nodes]).
+  Node(T value, bool requires_grad, std::string name = {})
+      : scalar_(value), requires_grad_(requires_grad), name_(std::move(name)) {}
 
   /// An op result that records its inputs and backward rule. Without a rule (nothing needed a
   /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
   /// outlive the node (a string literal; make_op interns custom names).
   Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
-      : value_(std::move(value)),
+      : tensors_(new Tensors{std::move(value), std::nullopt}),
         inputs_(std::move(inputs)),
         backward_(std::move(backward)),
         op_(op),
         requires_grad_(static_cast<bool>(backward_)) {}
+
+  /// An op result holding a single number as a 0-d value inline, with a scalar rule (null for a
+  /// constant). At most ScalarRule<T>::max_inputs inputs.
+  Node(const char* op, T value, InputList<T> inputs, const ScalarRule<T>* rule)
+      : scalar_(value),
+        inputs_(std::move(inputs)),
+        scalar_rule_(rule),
+        op_(op),
+        requires_grad_(rule != nullptr) {}
 
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -145,17 +184,34 @@ class Node {
   ~Node();
 
   /// The forward value.
-  const BasicTensor<T>& value() const { return value_; }
+  const BasicTensor<T>& value() const { return tensors().value; }
   /// Mutable value, for in-place parameter updates (optimizers run under no-grad).
-  BasicTensor<T>& value() { return value_; }
+  BasicTensor<T>& value() { return tensors().value; }
+  /// The value's shape (without materialising a scalar node's tensor).
+  const Shape& shape() const;
+  /// The value's number of elements.
+  std::size_t size() const { return tensors_ ? tensors_->value.size() : 1; }
+  /// True when the value is 0-d: the elementwise ops then compute on plain numbers.
+  bool is_scalar() const { return !tensors_ || tensors_->value.dimension() == 0; }
+  /// The first (for a one-element value, the only) element of the value.
+  T scalar() const { return tensors_ ? tensors_->value.data()[0] : scalar_; }
+
   /// dL/d(this node), summed over every path and (for leaves) every backward call since the
   /// last `zero_grad`. Empty when no gradient has arrived yet.
-  const BasicTensor<T>& grad() const { return grad_; }
+  const BasicTensor<T>& grad() const;
+  /// The gradient of a one-element node as a number; needs has_grad().
+  T scalar_grad() const { return tensors_ ? tensors_->grad->data()[0] : scalar_grad_; }
   /// True once a gradient has been accumulated (and not cleared since).
   bool has_grad() const { return has_grad_; }
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
   void accumulate_grad(BasicTensor<T>&& g, std::string_view op);
+  /// Adds the number `g` to the gradient of a one-element node.
+  void accumulate_grad(T g, std::string_view op) {
+    if (tensors_) return accumulate_grad(scalar_tensor(g), op);
+    scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
+    has_grad_ = true;
+  }
   /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
   void zero_grad() { has_grad_ = false; }
@@ -171,17 +227,20 @@ class Node {
   /// Names the node for traces and DOT.
   void set_name(std::string name) { name_ = std::move(name); }
   /// A leaf has no backward rule: gradients stop and accumulate here.
-  bool is_leaf() const { return !backward_ && !released_; }
+  bool is_leaf() const { return !backward_ && !scalar_rule_ && !released_; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
   bool released() const { return released_; }
 
   /// The op's inputs, in argument order (empty for leaves and constants).
   const InputList<T>& inputs() const { return inputs_; }
   /// The value of input i (shorthand for backward rules).
-  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value_; }
+  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value(); }
   /// Whether input i wants a gradient: rules skip the work for inputs that do not.
   bool input_needs_grad(std::size_t i) const { return inputs_[i]->requires_grad_; }
 
+  /// The rule of a scalar node (Note [scalar nodes]); null for every other node. The engine
+  /// runs it on numbers; apply_backward wraps it in tensors.
+  const ScalarRule<T>* scalar_rule() const { return scalar_rule_; }
   /// Runs the backward rule on `upstream` (the engine, tracers and gradcheck call this).
   GradList<T> apply_backward(const BasicTensor<T>& upstream) const;
 
@@ -194,11 +253,24 @@ class Node {
   std::uint64_t visit_mark = 0;
 
  private:
-  BasicTensor<T> value_;
-  // Shape [0] until a gradient arrives: a default xarray would allocate one element per node.
-  BasicTensor<T> grad_ = BasicTensor<T>::from_shape({0});
+  struct Tensors {
+    BasicTensor<T> value;
+    // Engaged once a gradient has arrived; kept after zero_grad so that the next one reuses it.
+    std::optional<BasicTensor<T>> grad;
+  };
+  Tensors& tensors() const {
+    if (!tensors_) materialize();
+    return *tensors_;
+  }
+  void materialize() const;
+
+  // Null while the node is a scalar node holding its value and gradient inline.
+  mutable std::unique_ptr<Tensors> tensors_;
+  T scalar_ = T(0);
+  T scalar_grad_ = T(0);
   InputList<T> inputs_;
   BackwardFn<T> backward_;
+  const ScalarRule<T>* scalar_rule_ = nullptr;
   const char* op_ = "leaf";
   bool requires_grad_ = false;
   bool has_grad_ = false;
