@@ -67,8 +67,9 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
 template <class T>
 GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
   if (released_) {
-    throw std::logic_error(std::string(op_) + ": backward through a graph that was already freed; pass "
-                                 "retain_graph = true to the first backward to run it twice");
+    throw std::logic_error(std::string(op_) +
+                           ": backward through a graph that was already freed; pass "
+                           "retain_graph = true to the first backward to run it twice");
   }
   if (scalar_rule_) {
     if (upstream.size() != 1) {
@@ -79,14 +80,16 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
     scalar_rule_->grads(*this, upstream.data()[0], out);
     GradList<T> grads;
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
-      grads.push_back(input_needs_grad(i) ? scalar_tensor(out[i]) : BasicTensor<T>::from_shape({0}));
+      grads.push_back(input_needs_grad(i) ? scalar_tensor(out[i])
+                                          : BasicTensor<T>::from_shape({0}));
     }
     return grads;
   }
   GradList<T> grads = backward_(*this, upstream);
   if (grads.size() != inputs_.size()) {
-    throw std::logic_error(std::string(op_) + ": backward returned " + std::to_string(grads.size()) +
-                           " gradients for " + std::to_string(inputs_.size()) + " inputs");
+    throw std::logic_error(std::string(op_) + ": backward returned " +
+                           std::to_string(grads.size()) + " gradients for " +
+                           std::to_string(inputs_.size()) + " inputs");
   }
   return grads;
 }

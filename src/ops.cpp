@@ -182,24 +182,44 @@ constexpr bool is_number = std::is_arithmetic_v<std::decay_t<E>>;
 
 template <class E>
 auto exp(E&& x) {
-  if constexpr (is_number<E>) return std::exp(x); else return xt::exp(std::forward<E>(x));
+  if constexpr (is_number<E>) {
+    return std::exp(x);
+  } else {
+    return xt::exp(std::forward<E>(x));
+  }
 }
 template <class E>
 auto log(E&& x) {
-  if constexpr (is_number<E>) return std::log(x); else return xt::log(std::forward<E>(x));
+  if constexpr (is_number<E>) {
+    return std::log(x);
+  } else {
+    return xt::log(std::forward<E>(x));
+  }
 }
 template <class E>
 auto tanh(E&& x) {
-  if constexpr (is_number<E>) return std::tanh(x); else return xt::tanh(std::forward<E>(x));
+  if constexpr (is_number<E>) {
+    return std::tanh(x);
+  } else {
+    return xt::tanh(std::forward<E>(x));
+  }
 }
 template <class E>
 auto abs(E&& x) {
-  if constexpr (is_number<E>) return std::abs(x); else return xt::abs(std::forward<E>(x));
+  if constexpr (is_number<E>) {
+    return std::abs(x);
+  } else {
+    return xt::abs(std::forward<E>(x));
+  }
 }
 template <class E>
 auto sign(E&& x) {
   using V = std::decay_t<E>;
-  if constexpr (is_number<E>) return V((V(0) < x) - (x < V(0))); else return xt::sign(std::forward<E>(x));
+  if constexpr (is_number<E>) {
+    return V((V(0) < x) - (x < V(0)));
+  } else {
+    return xt::sign(std::forward<E>(x));
+  }
 }
 template <class A, class B>
 auto maximum(A&& a, B&& b) {
@@ -258,8 +278,7 @@ class UnaryRule final : public ScalarRule<T> {
 /// An elementwise op of two inputs (numpy broadcasting): y = f(a, b), dL/da = da(g, a, b, y),
 /// dL/db = db(g, a, b, y). See Note [one formula, two paths].
 template <class T, class F, class DA, class DB>
-BasicVar<T> binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F f, DA da,
-                   DB db) {
+BasicVar<T> binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F f, DA da, DB db) {
   const Node<T>& na = *node_of(op, a);
   const Node<T>& nb = *node_of(op, b);
   if (na.is_scalar() && nb.is_scalar()) {

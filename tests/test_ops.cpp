@@ -208,11 +208,13 @@ TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops]
   using Binary = VarD (*)(const VarD&, const VarD&);
   using Unary = VarD (*)(const VarD&);
   const std::vector<std::pair<const char*, Binary>> binaries = {
-      {"add", retrograd::add<double>}, {"sub", retrograd::sub<double>}, {"mul", retrograd::mul<double>},
-      {"div", retrograd::div<double>}, {"maximum", retrograd::maximum<double>}, {"minimum", retrograd::minimum<double>}};
+      {"add", retrograd::add<double>},         {"sub", retrograd::sub<double>},
+      {"mul", retrograd::mul<double>},         {"div", retrograd::div<double>},
+      {"maximum", retrograd::maximum<double>}, {"minimum", retrograd::minimum<double>}};
   const std::vector<std::pair<const char*, Unary>> unaries = {
-      {"neg", retrograd::neg<double>}, {"sigmoid", retrograd::sigmoid<double>}, {"tanh", retrograd::tanh<double>},
-      {"exp", retrograd::exp<double>}, {"log", retrograd::log<double>}, {"abs", retrograd::abs<double>}};
+      {"neg", retrograd::neg<double>},   {"sigmoid", retrograd::sigmoid<double>},
+      {"tanh", retrograd::tanh<double>}, {"exp", retrograd::exp<double>},
+      {"log", retrograd::log<double>},   {"abs", retrograd::abs<double>}};
   const double a = 0.7, b = -1.3;
   auto one = [](double v) { return VarD(TensorD{v}, requires_grad); };
   for (const auto& [name, f] : binaries) {
@@ -241,8 +243,8 @@ TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops]
 
 TEST_CASE("scalar graphs: gradcheck, numbers on either side, ties and errors", "[ops][scalar]") {
   const TensorD x = scalar_tensor(0.7), y = scalar_tensor(-1.3);
-  require_gradcheck(
-      [](const Inputs& v) { return sigmoid(v[0] * v[1] + 0.5) / (2.0 - tanh(v[1])); }, {x, y});
+  require_gradcheck([](const Inputs& v) { return sigmoid(v[0] * v[1] + 0.5) / (2.0 - tanh(v[1])); },
+                    {x, y});
   require_gradcheck([](const Inputs& v) { return exp(-v[0]) - abs(v[1]) * log(v[0]); }, {x, y});
   require_gradcheck([](const Inputs& v) { return maximum(v[0], 0.1) * minimum(v[1], 0.1); },
                     {x, y});
