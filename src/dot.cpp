@@ -35,7 +35,10 @@ std::string to_dot(const BasicVar<T>& root) {
     const std::size_t id = ids.size();
     ids[node] = id;
     std::string title = node->name().empty() ? std::string() : node->name();
-    if (!node->inputs().empty()) title += (title.empty() ? "" : " = ") + node->op();
+    if (!node->inputs().empty()) {
+      title += title.empty() ? "" : " = ";
+      title += node->op();
+    }
     if (title.empty()) title = node->requires_grad() ? "leaf" : "constant";
     out << "  n" << id << " [label=\"{" << escape(title)
         << " | value " << escape(values_string(node->value()));

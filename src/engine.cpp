@@ -70,7 +70,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
         "or it was computed under NoGradGuard)");
   }
   if (root.released()) {
-    throw std::logic_error(root.op() +
+    throw std::logic_error(std::string(root.op()) +
                            ": backward through a graph that was already freed; pass "
                            "retain_graph = true to the first backward to run it twice");
   }
@@ -86,6 +86,16 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node<T>& node = **it;
     if (node.is_leaf() || !node.has_grad()) continue;
+    if (node.scalar_rule() && watchers.empty()) {
+      // Note [scalar nodes]: numbers in, numbers out, no tensor built.
+      T grads[ScalarRule<T>::max_inputs];
+      node.scalar_rule()->grads(node, node.scalar_grad(), grads);
+      for (std::size_t i = 0; i < node.inputs().size(); ++i) {
+        Node<T>& input = *node.inputs()[i];
+        if (input.requires_grad()) input.accumulate_grad(grads[i], node.op());
+      }
+      continue;
+    }
     GradList<T> grads = node.apply_backward(node.grad());
     for (BackwardObserver<T>* w : watchers) w->on_step({node, node.grad(), grads});
     for (std::size_t i = 0; i < grads.size(); ++i) {

@@ -9,29 +9,57 @@ namespace retrograd {
 template <class T>
 Node<T>::~Node() {
   // Note [iterative destruction]: releasing the last handle of a long chain would otherwise
-  // recurse once per node. Inputs whose last owner is this chain are emptied before they die.
-  std::vector<NodePtr> pending = std::move(inputs_);
+  // recurse once per node. The outermost destructor keeps a stack of doomed inputs; a node
+  // destroyed while it drains them hands its own inputs to that stack instead of recursing.
+  thread_local std::vector<NodePtr>* draining = nullptr;
+  if (inputs_.empty()) return;
+  if (draining) {
+    inputs_.move_to(*draining);
+    return;
+  }
+  std::vector<NodePtr> pending;
+  inputs_.move_to(pending);
+  draining = &pending;
   while (!pending.empty()) {
     NodePtr node = std::move(pending.back());
     pending.pop_back();
-    if (node && node.use_count() == 1) {
-      for (NodePtr& input : node->inputs_) pending.push_back(std::move(input));
-      node->inputs_.clear();
-    }
   }
+  draining = nullptr;
 }
 
 template <class T>
-void Node<T>::accumulate_grad(BasicTensor<T>&& g, const std::string& op) {
-  if (g.shape() != value_.shape()) {
-    throw std::invalid_argument(op + ": gradient of shape " + shape_string(g.shape()) +
-                                " does not match its input of shape " +
-                                shape_string(value_.shape()));
+const Shape& Node<T>::shape() const {
+  static const Shape scalar_shape{};
+  return tensors_ ? tensors_->value.shape() : scalar_shape;
+}
+
+template <class T>
+void Node<T>::materialize() const {
+  tensors_.reset(new Tensors{scalar_tensor(scalar_), std::nullopt});
+  if (has_grad_) tensors_->grad.emplace(scalar_tensor(scalar_grad_));
+}
+
+template <class T>
+const BasicTensor<T>& Node<T>::grad() const {
+  static const BasicTensor<T> none = BasicTensor<T>::from_shape({0});
+  const Tensors& t = tensors();
+  return t.grad ? *t.grad : none;
+}
+
+template <class T>
+void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
+  if (g.shape() != shape()) {
+    throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
+                                " does not match its input of shape " + shape_string(shape()));
   }
+  if (!tensors_) return accumulate_grad(g(), op);
+  Tensors& t = *tensors_;
   if (has_grad_) {
-    xt::noalias(grad_) += g;
+    xt::noalias(*t.grad) += g;
+  } else if (t.grad) {
+    *t.grad = std::move(g);
   } else {
-    grad_ = std::move(g);
+    t.grad.emplace(std::move(g));
   }
   has_grad_ = true;
 }
@@ -39,23 +67,39 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, const std::string& op) {
 template <class T>
 GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
   if (released_) {
-    throw std::logic_error(op_ + ": backward through a graph that was already freed; pass "
-                                 "retain_graph = true to the first backward to run it twice");
+    throw std::logic_error(std::string(op_) +
+                           ": backward through a graph that was already freed; pass "
+                           "retain_graph = true to the first backward to run it twice");
+  }
+  if (scalar_rule_) {
+    if (upstream.size() != 1) {
+      throw std::logic_error(std::string(op_) + ": upstream gradient of shape " +
+                             shape_string(upstream.shape()) + " for a single-number node");
+    }
+    T out[ScalarRule<T>::max_inputs];
+    scalar_rule_->grads(*this, upstream.data()[0], out);
+    GradList<T> grads;
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      grads.push_back(input_needs_grad(i) ? scalar_tensor(out[i])
+                                          : BasicTensor<T>::from_shape({0}));
+    }
+    return grads;
   }
   GradList<T> grads = backward_(*this, upstream);
   if (grads.size() != inputs_.size()) {
-    throw std::logic_error(op_ + ": backward returned " + std::to_string(grads.size()) +
-                           " gradients for " + std::to_string(inputs_.size()) + " inputs");
+    throw std::logic_error(std::string(op_) + ": backward returned " +
+                           std::to_string(grads.size()) + " gradients for " +
+                           std::to_string(inputs_.size()) + " inputs");
   }
   return grads;
 }
 
 template <class T>
 void Node<T>::release(std::vector<NodePtr>& graveyard) {
-  if (!backward_) return;
-  for (NodePtr& input : inputs_) graveyard.push_back(std::move(input));
-  inputs_.clear();
+  if (!backward_ && !scalar_rule_) return;
+  inputs_.move_to(graveyard);
   backward_ = nullptr;
+  scalar_rule_ = nullptr;
   released_ = true;
 }
 

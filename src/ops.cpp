@@ -4,8 +4,12 @@
 
 #include "retrograd/ops.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
+#include <type_traits>
+#include <unordered_set>
 
 #include "blas_kernels.hpp"
 #include "retrograd/blas.hpp"
@@ -33,19 +37,38 @@ BasicTensor<T> grad_for(const Node<T>& n, std::size_t i, F&& f) {
   return n.input_needs_grad(i) ? sum_to<T>(f(), n.input(i).shape()) : none<T>();
 }
 
+/// Whether an op on these inputs records a node: some input requires a gradient and grad mode
+/// is on.
 template <class T>
-BasicVar<T> record(std::string op, BasicTensor<T>&& value, std::vector<NodePtr<T>> inputs,
+bool needs_node(const InputList<T>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const NodePtr<T>& input : inputs) {
+    if (input->requires_grad()) return true;
+  }
+  return false;
+}
+
+template <class T>
+const ScalarRule<T>* nullptr_rule() {
+  return nullptr;
+}
+
+template <class T>
+BasicVar<T> record(const char* op, BasicTensor<T>&& value, InputList<T> inputs,
                    BackwardFn<T> backward) {
-  bool needed = false;
-  if (grad_enabled()) {
-    for (const NodePtr<T>& input : inputs) needed = needed || input->requires_grad();
+  if (!needs_node(inputs)) {
+    return BasicVar<T>(make_node<T>(op, std::move(value), InputList<T>{}, BackwardFn<T>{}));
   }
-  if (!needed) {
-    return BasicVar<T>(std::make_shared<Node<T>>(std::move(op), std::move(value),
-                                                 std::vector<NodePtr<T>>{}, BackwardFn<T>{}));
-  }
-  return BasicVar<T>(std::make_shared<Node<T>>(std::move(op), std::move(value),
-                                               std::move(inputs), std::move(backward)));
+  return BasicVar<T>(make_node<T>(op, std::move(value), std::move(inputs), std::move(backward)));
+}
+
+/// Custom op names live as long as the program: a node keeps a pointer to its op's name, not a
+/// copy.
+const char* intern(const std::string& name) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> names;
+  std::lock_guard<std::mutex> lock(mutex);
+  return names.insert(name).first->c_str();
 }
 
 template <class T>
@@ -70,6 +93,17 @@ void require_domain(const char* op, const BasicTensor<T>& t, Pred bad, const cha
       throw std::domain_error(std::string(op) + ": " + why + " (element " + std::to_string(i) +
                               " is " + std::to_string(t.data()[i]) + ")");
     }
+  }
+}
+
+/// require_domain on a Var's value, reading a scalar node's number without building its tensor.
+template <class T, class Pred>
+void require_domain(const char* op, const BasicVar<T>& v, Pred bad, const char* why) {
+  const Node<T>& n = *node_of(op, v);
+  if (!n.is_scalar()) return require_domain(op, n.value(), bad, why);
+  if (bad(n.scalar())) {
+    throw std::domain_error(std::string(op) + ": " + why + " (element 0 is " +
+                            std::to_string(n.scalar()) + ")");
   }
 }
 
@@ -129,6 +163,153 @@ BasicTensor<T> expand_along(Grad<T> g, const Shape& input_shape, std::size_t axi
   return BasicTensor<T>(xt::broadcast(kept, input_shape));
 }
 
+/// A scalar node (Note [scalar nodes]): the value inline, the rule a static object of its op.
+template <class T>
+BasicVar<T> record(const char* op, T value, InputList<T> inputs, const ScalarRule<T>* rule) {
+  if (!needs_node(inputs)) {
+    return BasicVar<T>(make_node<T>(op, value, InputList<T>{}, nullptr_rule<T>()));
+  }
+  return BasicVar<T>(make_node<T>(op, value, std::move(inputs), rule));
+}
+
+// Note [one formula, two paths]: an elementwise op gives its forward and its derivatives once,
+// as generic lambdas. Called with numbers they run the scalar path (Note [scalar nodes]); called
+// with tensors they build xtensor expressions, which the helpers below evaluate at once (no
+// expression outlives the statement). The `math` functions pick std:: or xt:: by argument type.
+namespace math {
+template <class E>
+constexpr bool is_number = std::is_arithmetic_v<std::decay_t<E>>;
+
+template <class E>
+auto exp(E&& x) {
+  if constexpr (is_number<E>) {
+    return std::exp(x);
+  } else {
+    return xt::exp(std::forward<E>(x));
+  }
+}
+template <class E>
+auto log(E&& x) {
+  if constexpr (is_number<E>) {
+    return std::log(x);
+  } else {
+    return xt::log(std::forward<E>(x));
+  }
+}
+template <class E>
+auto tanh(E&& x) {
+  if constexpr (is_number<E>) {
+    return std::tanh(x);
+  } else {
+    return xt::tanh(std::forward<E>(x));
+  }
+}
+template <class E>
+auto abs(E&& x) {
+  if constexpr (is_number<E>) {
+    return std::abs(x);
+  } else {
+    return xt::abs(std::forward<E>(x));
+  }
+}
+template <class E>
+auto sign(E&& x) {
+  using V = std::decay_t<E>;
+  if constexpr (is_number<E>) {
+    return V((V(0) < x) - (x < V(0)));
+  } else {
+    return xt::sign(std::forward<E>(x));
+  }
+}
+template <class A, class B>
+auto maximum(A&& a, B&& b) {
+  if constexpr (is_number<A> && is_number<B>) {
+    return std::max(a, b);
+  } else {
+    return xt::maximum(std::forward<A>(a), std::forward<B>(b));
+  }
+}
+template <class A, class B>
+auto minimum(A&& a, B&& b) {
+  if constexpr (is_number<A> && is_number<B>) {
+    return std::min(a, b);
+  } else {
+    return xt::minimum(std::forward<A>(a), std::forward<B>(b));
+  }
+}
+/// `x` where `condition` holds, else `y`.
+template <class C, class X, class Y>
+auto where(C&& condition, X&& x, Y&& y) {
+  if constexpr (std::is_same_v<std::decay_t<C>, bool>) {
+    return condition ? x : y;
+  } else {
+    return xt::where(std::forward<C>(condition), std::forward<X>(x), std::forward<Y>(y));
+  }
+}
+}  // namespace math
+
+template <class T, class DA, class DB>
+class BinaryRule final : public ScalarRule<T> {
+ public:
+  BinaryRule(DA da, DB db) : da_(da), db_(db) {}
+  void grads(const Node<T>& n, T g, T* out) const override {
+    const T a = n.inputs()[0]->scalar(), b = n.inputs()[1]->scalar(), y = n.scalar();
+    out[0] = da_(g, a, b, y);
+    out[1] = db_(g, a, b, y);
+  }
+
+ private:
+  DA da_;
+  DB db_;
+};
+
+template <class T, class DX>
+class UnaryRule final : public ScalarRule<T> {
+ public:
+  explicit UnaryRule(DX dx) : dx_(dx) {}
+  void grads(const Node<T>& n, T g, T* out) const override {
+    out[0] = dx_(g, n.inputs()[0]->scalar(), n.scalar());
+  }
+
+ private:
+  DX dx_;
+};
+
+/// An elementwise op of two inputs (numpy broadcasting): y = f(a, b), dL/da = da(g, a, b, y),
+/// dL/db = db(g, a, b, y). See Note [one formula, two paths].
+template <class T, class F, class DA, class DB>
+BasicVar<T> binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F f, DA da, DB db) {
+  const Node<T>& na = *node_of(op, a);
+  const Node<T>& nb = *node_of(op, b);
+  if (na.is_scalar() && nb.is_scalar()) {
+    static const BinaryRule<T, DA, DB> rule(da, db);
+    return record<T>(op, T(f(na.scalar(), nb.scalar())), {a.node(), b.node()}, &rule);
+  }
+  broadcast_shape(op, na.shape(), nb.shape());
+  return record<T>(op, BasicTensor<T>(f(na.value(), nb.value())), {a.node(), b.node()},
+                   [da, db](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                     const auto& a = n.input(0);
+                     const auto& b = n.input(1);
+                     const auto& y = n.value();
+                     return {grad_for(n, 0, [&] { return BasicTensor<T>(da(g, a, b, y)); }),
+                             grad_for(n, 1, [&] { return BasicTensor<T>(db(g, a, b, y)); })};
+                   });
+}
+
+/// An elementwise op of one input: y = f(x), dL/dx = dx(g, x, y).
+template <class T, class F, class DX>
+BasicVar<T> unary(const char* op, const BasicVar<T>& x, F f, DX dx) {
+  const Node<T>& nx = *node_of(op, x);
+  if (nx.is_scalar()) {
+    static const UnaryRule<T, DX> rule(dx);
+    return record<T>(op, T(f(nx.scalar())), {x.node()}, &rule);
+  }
+  return record<T>(op, BasicTensor<T>(f(nx.value())), {x.node()},
+                   [dx](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                     return {BasicTensor<T>(dx(g, n.input(0), n.value()))};
+                   });
+}
+
 }  // namespace
 
 template <class T>
@@ -137,84 +318,75 @@ BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<Basi
   std::vector<NodePtr<T>> nodes;
   nodes.reserve(inputs.size());
   for (const BasicVar<T>& input : inputs) nodes.push_back(node_of(op.c_str(), input));
-  return record(std::move(op), std::move(value), std::move(nodes), std::move(backward));
+  return record(intern(op), std::move(value), InputList<T>(std::move(nodes)), std::move(backward));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Elementwise, two inputs. Every gradient goes through grad_for, which undoes broadcasting.
+// Elementwise, two inputs: forward, then d/da and d/db, each a lambda of (g, a, b, y) written
+// for numbers and tensors alike (Note [one formula, two paths]). binary() undoes broadcasting.
 
 template <class T>
 BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("add", a.shape(), b.shape());
-  return record<T>("add", BasicTensor<T>(a.value() + b.value()), {a.node(), b.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // d(a+b)/da = 1, d(a+b)/db = 1
-                     return {grad_for(n, 0, [&] { return g; }), grad_for(n, 1, [&] { return g; })};
-                   });
+  return binary<T>(
+      "add", a, b, [](const auto& a, const auto& b) { return a + b; },
+      // d(a+b)/da = 1, d(a+b)/db = 1
+      [](const auto& g, const auto&, const auto&, const auto&) { return g; },
+      [](const auto& g, const auto&, const auto&, const auto&) { return g; });
 }
 
 template <class T>
 BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("sub", a.shape(), b.shape());
-  return record<T>("sub", BasicTensor<T>(a.value() - b.value()), {a.node(), b.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // d(a-b)/da = 1, d(a-b)/db = -1
-                     return {grad_for(n, 0, [&] { return g; }),
-                             grad_for(n, 1, [&] { return BasicTensor<T>(-g); })};
-                   });
+  return binary<T>(
+      "sub", a, b, [](const auto& a, const auto& b) { return a - b; },
+      // d(a-b)/da = 1, d(a-b)/db = -1
+      [](const auto& g, const auto&, const auto&, const auto&) { return g; },
+      [](const auto& g, const auto&, const auto&, const auto&) { return -g; });
 }
 
 template <class T>
 BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("mul", a.shape(), b.shape());
-  return record<T>("mul", BasicTensor<T>(a.value() * b.value()), {a.node(), b.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // d(ab)/da = b, d(ab)/db = a
-                     return {grad_for(n, 0, [&] { return BasicTensor<T>(g * n.input(1)); }),
-                             grad_for(n, 1, [&] { return BasicTensor<T>(g * n.input(0)); })};
-                   });
+  return binary<T>(
+      "mul", a, b, [](const auto& a, const auto& b) { return a * b; },
+      // d(ab)/da = b, d(ab)/db = a
+      [](const auto& g, const auto&, const auto& b, const auto&) { return g * b; },
+      [](const auto& g, const auto& a, const auto&, const auto&) { return g * a; });
 }
 
 template <class T>
 BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("div", a.shape(), b.shape());
-  require_domain("div", b.value(), [](T v) { return v == T(0); }, "division by zero");
-  return record<T>(
-      "div", BasicTensor<T>(a.value() / b.value()), {a.node(), b.node()},
-      [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-        // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
-        return {grad_for(n, 0, [&] { return BasicTensor<T>(g / n.input(1)); }),
-                grad_for(n, 1, [&] { return BasicTensor<T>(-g * n.value() / n.input(1)); })};
-      });
+  require_domain("div", b, [](T v) { return v == T(0); }, "division by zero");
+  return binary<T>(
+      "div", a, b, [](const auto& a, const auto& b) { return a / b; },
+      // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
+      [](const auto& g, const auto&, const auto& b, const auto&) { return g / b; },
+      [](const auto& g, const auto&, const auto& b, const auto& y) { return -g * y / b; });
 }
 
 // Note [ties]: where a == b, maximum and minimum send the whole gradient to b. relu(x) is
 // maximum(x, 0) with the tie at x = 0 going to the constant 0, hence relu'(0) = 0 in both.
 template <class T>
 BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("maximum", a.shape(), b.shape());
-  return record<T>(
-      "maximum", BasicTensor<T>(xt::maximum(a.value(), b.value())), {a.node(), b.node()},
-      [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-        // d max(a,b)/da = [a > b], d max(a,b)/db = [a <= b]
-        const auto& a = n.input(0);
-        const auto& b = n.input(1);
-        return {grad_for(n, 0, [&] { return BasicTensor<T>(xt::where(a > b, g, T(0))); }),
-                grad_for(n, 1, [&] { return BasicTensor<T>(xt::where(a > b, T(0), g)); })};
+  return binary<T>(
+      "maximum", a, b, [](const auto& a, const auto& b) { return math::maximum(a, b); },
+      // d max(a,b)/da = [a > b], d max(a,b)/db = [a <= b]
+      [](const auto& g, const auto& a, const auto& b, const auto&) {
+        return math::where(a > b, g, T(0));
+      },
+      [](const auto& g, const auto& a, const auto& b, const auto&) {
+        return math::where(a > b, T(0), g);
       });
 }
 
 template <class T>
 BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b) {
-  broadcast_shape("minimum", a.shape(), b.shape());
-  return record<T>(
-      "minimum", BasicTensor<T>(xt::minimum(a.value(), b.value())), {a.node(), b.node()},
-      [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-        // d min(a,b)/da = [a < b], d min(a,b)/db = [a >= b]
-        const auto& a = n.input(0);
-        const auto& b = n.input(1);
-        return {grad_for(n, 0, [&] { return BasicTensor<T>(xt::where(a < b, g, T(0))); }),
-                grad_for(n, 1, [&] { return BasicTensor<T>(xt::where(a < b, T(0), g)); })};
+  return binary<T>(
+      "minimum", a, b, [](const auto& a, const auto& b) { return math::minimum(a, b); },
+      // d min(a,b)/da = [a < b], d min(a,b)/db = [a >= b]
+      [](const auto& g, const auto& a, const auto& b, const auto&) {
+        return math::where(a < b, g, T(0));
+      },
+      [](const auto& g, const auto& a, const auto& b, const auto&) {
+        return math::where(a < b, T(0), g);
       });
 }
 
@@ -250,15 +422,15 @@ BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Elementwise, one input. Rules that can be written in the output read the output.
+// Elementwise, one input: forward, then d/dx as a lambda of (g, x, y). Rules that can be written
+// in the output read the output.
 
 template <class T>
 BasicVar<T> neg(const BasicVar<T>& x) {
-  return record<T>("neg", BasicTensor<T>(-x.value()), {x.node()},
-                   [](const Node<T>&, Grad<T> g) -> GradList<T> {
-                     // d(-x)/dx = -1
-                     return {BasicTensor<T>(-g)};
-                   });
+  return unary<T>(
+      "neg", x, [](const auto& x) { return -x; },
+      // d(-x)/dx = -1
+      [](const auto& g, const auto&, const auto&) { return -g; });
 }
 
 template <class T>
@@ -272,50 +444,43 @@ BasicVar<T> relu(const BasicVar<T>& x) {
 
 template <class T>
 BasicVar<T> sigmoid(const BasicVar<T>& x) {
-  return record<T>("sigmoid", BasicTensor<T>(T(1) / (T(1) + xt::exp(-x.value()))), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // sigmoid'(x) = y (1 - y)
-                     const auto& y = n.value();
-                     return {BasicTensor<T>(g * y * (T(1) - y))};
-                   });
+  return unary<T>(
+      "sigmoid", x, [](const auto& x) { return T(1) / (T(1) + math::exp(-x)); },
+      // sigmoid'(x) = y (1 - y)
+      [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); });
 }
 
 template <class T>
 BasicVar<T> tanh(const BasicVar<T>& x) {
-  return record<T>("tanh", BasicTensor<T>(xt::tanh(x.value())), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // tanh'(x) = 1 - y^2
-                     const auto& y = n.value();
-                     return {BasicTensor<T>(g * (T(1) - y * y))};
-                   });
+  return unary<T>(
+      "tanh", x, [](const auto& x) { return math::tanh(x); },
+      // tanh'(x) = 1 - y^2
+      [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); });
 }
 
 template <class T>
 BasicVar<T> exp(const BasicVar<T>& x) {
-  return record<T>("exp", BasicTensor<T>(xt::exp(x.value())), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // exp'(x) = y
-                     return {BasicTensor<T>(g * n.value())};
-                   });
+  return unary<T>(
+      "exp", x, [](const auto& x) { return math::exp(x); },
+      // exp'(x) = y
+      [](const auto& g, const auto&, const auto& y) { return g * y; });
 }
 
 template <class T>
 BasicVar<T> log(const BasicVar<T>& x) {
-  require_domain("log", x.value(), [](T v) { return v < T(0); }, "negative input");
-  return record<T>("log", BasicTensor<T>(xt::log(x.value())), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // log'(x) = 1/x
-                     return {BasicTensor<T>(g / n.input(0))};
-                   });
+  require_domain("log", x, [](T v) { return v < T(0); }, "negative input");
+  return unary<T>(
+      "log", x, [](const auto& x) { return math::log(x); },
+      // log'(x) = 1/x
+      [](const auto& g, const auto& x, const auto&) { return g / x; });
 }
 
 template <class T>
 BasicVar<T> abs(const BasicVar<T>& x) {
-  return record<T>("abs", BasicTensor<T>(xt::abs(x.value())), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // abs'(x) = sign(x); abs'(0) = 0
-                     return {BasicTensor<T>(g * xt::sign(n.input(0)))};
-                   });
+  return unary<T>(
+      "abs", x, [](const auto& x) { return math::abs(x); },
+      // abs'(x) = sign(x); abs'(0) = 0
+      [](const auto& g, const auto& x, const auto&) { return g * math::sign(x); });
 }
 
 // ---------------------------------------------------------------------------------------------

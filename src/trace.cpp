@@ -5,8 +5,8 @@
 namespace retrograd {
 
 namespace {
-const std::map<std::string, std::string>& infix_symbols() {
-  static const std::map<std::string, std::string> symbols = {
+const std::map<std::string, std::string, std::less<>>& infix_symbols() {
+  static const std::map<std::string, std::string, std::less<>> symbols = {
       {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}};
   return symbols;
 }
@@ -60,7 +60,7 @@ std::string Trace<T>::expression(const Node<T>& node) const {
     return label(*in[0]) + symbol->second + label(*in[1]);
   }
   if (node.op() == "neg" && in.size() == 1) return "-" + label(*in[0]);
-  std::string text = node.op() + "(";
+  std::string text = std::string(node.op()) + "(";
   for (std::size_t i = 0; i < in.size(); ++i) text += (i ? ", " : "") + label(*in[i]);
   return text + ")";
 }

@@ -16,7 +16,7 @@ namespace {
 template <class T>
 std::string describe(const Node<T>& node) {
   std::string what = node.name().empty() ? "Var" : "Var '" + node.name() + "'";
-  if (!node.is_leaf() || node.released()) what += " (result of " + node.op() + ")";
+  if (!node.is_leaf() || node.released()) what += " (result of " + std::string(node.op()) + ")";
   return what;
 }
 }  // namespace
@@ -34,12 +34,12 @@ const BasicTensor<T>& BasicVar<T>::grad() const {
 
 template <class T>
 T BasicVar<T>::item() const {
-  const BasicTensor<T>& v = value();
-  if (v.size() != 1) {
-    throw std::invalid_argument("item: " + describe(*node_) + " has shape " +
-                                shape_string(v.shape()) + ", not a single value");
+  const Node<T>& node = checked();
+  if (node.size() != 1) {
+    throw std::invalid_argument("item: " + describe(node) + " has shape " +
+                                shape_string(node.shape()) + ", not a single value");
   }
-  return v.data()[0];
+  return node.scalar();
 }
 
 template <class T>
@@ -66,22 +66,22 @@ BasicVar<T>& BasicVar<T>::set_requires_grad(bool on) {
 template <class T>
 void BasicVar<T>::backward(bool keep_graph) const {
   Node<T>& node = checked();
-  if (node.value().size() != 1) {
+  if (node.size() != 1) {
     throw std::invalid_argument("backward: " + describe(node) + " has shape " +
-                                shape_string(node.value().shape()) +
+                                shape_string(node.shape()) +
                                 "; a non-scalar output needs an explicit seed gradient, "
                                 "backward(seed)");
   }
-  run_backward(node, full<T>(node.value().shape(), T(1)), keep_graph);
+  run_backward(node, full<T>(node.shape(), T(1)), keep_graph);
 }
 
 template <class T>
 void BasicVar<T>::backward(const BasicTensor<T>& seed, bool keep_graph) const {
   Node<T>& node = checked();
-  if (seed.shape() != node.value().shape()) {
+  if (seed.shape() != node.shape()) {
     throw std::invalid_argument("backward: seed gradient of shape " + shape_string(seed.shape()) +
                                 " does not match " + describe(node) + " of shape " +
-                                shape_string(node.value().shape()));
+                                shape_string(node.shape()));
   }
   run_backward(node, BasicTensor<T>(seed), keep_graph);
 }

@@ -117,7 +117,7 @@ struct Recorder : BackwardObserver<double> {
   int begins = 0, ends = 0;
   void on_backward_begin(const Node<double>&) override { ++begins; }
   void on_step(const BackwardStep<double>& step) override {
-    ops.push_back(step.node.op());
+    ops.emplace_back(step.node.op());
     upstream.push_back(step.upstream());
     downstream_counts.push_back(step.downstream.size());
   }
@@ -139,4 +139,45 @@ TEST_CASE("observers see every step in backward order while registered", "[engin
   CHECK(recorder.ends == 1);
   ((x + y) * z).backward();  // after the scope: not observed
   CHECK(recorder.ops.size() == 2);
+}
+
+TEST_CASE("scalar nodes build their tensors only when asked, and keep working after",
+          "[engine][scalar]") {
+  VarD x(2.0, requires_grad, "x");
+  VarD y = x * 3.0 + 1.0;
+  CHECK(y.item() == 7.0);
+  CHECK(y.shape().empty());
+  CHECK(y.size() == 1);
+  // Reading the value as a tensor midway: later ops and backward still see the same number.
+  CHECK_THAT(y.value(), Equals(scalar_tensor(7.0)));
+  VarD z = y * y;
+  z.backward(retain_graph);
+  CHECK(x.grad_item() == 2.0 * 7.0 * 3.0);
+  CHECK_THAT(x.grad(), Equals(scalar_tensor(42.0)));
+  // Leaf gradients keep accumulating after the gradient was read as a tensor.
+  z.backward();
+  CHECK(x.grad_item() == 84.0);
+
+  // A parameter updated in place through its tensor.
+  VarD w(1.0, requires_grad);
+  w.value()() = 3.0;
+  CHECK((w * 2.0).item() == 6.0);
+
+  // Observers see scalar nodes through the tensor interface.
+  struct Counter : BackwardObserver<double> {
+    void on_step(const BackwardStep<double>& step) override {
+      CHECK(step.upstream.shape().empty());
+      CHECK(step.downstream.size() == step.node.inputs().size());
+      ++steps;
+    }
+    int steps = 0;
+  } counter;
+  VarD a(0.5, requires_grad);
+  VarD f = sigmoid(a * 2.0);
+  {
+    ObserverScope<double> scope(counter);
+    f.backward();
+  }
+  CHECK(counter.steps == 2);
+  CHECK(a.grad_item() == Approx(2.0 * f.item() * (1.0 - f.item())));
 }

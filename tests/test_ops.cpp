@@ -254,6 +254,80 @@ TEST_CASE("operators with plain numbers on both sides", "[ops][scalar]") {
   CHECK(g.item() == 3.5f);
 }
 
+// Note [scalar nodes]: ops on single numbers run on plain numbers, ops on anything else on
+// tensors. Both paths evaluate the same formulas; a 1-element tensor of shape [1] takes the
+// tensor path, so each op is run both ways and compared.
+TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops][scalar]") {
+  using Binary = VarD (*)(const VarD&, const VarD&);
+  using Unary = VarD (*)(const VarD&);
+  const std::vector<std::pair<const char*, Binary>> binaries = {
+      {"add", retrograd::add<double>},         {"sub", retrograd::sub<double>},
+      {"mul", retrograd::mul<double>},         {"div", retrograd::div<double>},
+      {"maximum", retrograd::maximum<double>}, {"minimum", retrograd::minimum<double>}};
+  const std::vector<std::pair<const char*, Unary>> unaries = {
+      {"neg", retrograd::neg<double>},   {"sigmoid", retrograd::sigmoid<double>},
+      {"tanh", retrograd::tanh<double>}, {"exp", retrograd::exp<double>},
+      {"log", retrograd::log<double>},   {"abs", retrograd::abs<double>}};
+  const double a = 0.7, b = -1.3;
+  auto one = [](double v) { return VarD(TensorD{v}, requires_grad); };
+  for (const auto& [name, f] : binaries) {
+    for (const auto& [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
+      INFO(name << "(" << x << ", " << y << ")");
+      VarD xs(x, requires_grad), ys(y, requires_grad), xv = one(x), yv = one(y);
+      VarD zs = f(xs, ys), zt = f(xv, yv);
+      CHECK(zs.shape().empty());
+      CHECK(zs.item() == Approx(zt.item()).epsilon(1e-14));
+      zs.backward();
+      zt.backward();
+      CHECK(xs.grad_item() == Approx(xv.grad_item()).epsilon(1e-14));
+      CHECK(ys.grad_item() == Approx(yv.grad_item()).epsilon(1e-14));
+    }
+  }
+  for (const auto& [name, f] : unaries) {
+    INFO(name);
+    VarD xs(a, requires_grad), xv = one(a);
+    VarD zs = f(xs), zt = f(xv);
+    CHECK(zs.item() == Approx(zt.item()).epsilon(1e-14));
+    zs.backward();
+    zt.backward();
+    CHECK(xs.grad_item() == Approx(xv.grad_item()).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("scalar graphs: gradcheck, numbers on either side, ties and errors", "[ops][scalar]") {
+  const TensorD x = scalar_tensor(0.7), y = scalar_tensor(-1.3);
+  require_gradcheck([](const Inputs& v) { return sigmoid(v[0] * v[1] + 0.5) / (2.0 - tanh(v[1])); },
+                    {x, y});
+  require_gradcheck([](const Inputs& v) { return exp(-v[0]) - abs(v[1]) * log(v[0]); }, {x, y});
+  require_gradcheck([](const Inputs& v) { return maximum(v[0], 0.1) * minimum(v[1], 0.1); },
+                    {x, y});
+  require_gradcheck([](const Inputs& v) { return 3.0 - v[0] / 2.0 + 1.0 / v[1]; }, {x, y});
+
+  // A tie of maximum / minimum sends the gradient to the second input, as for tensors.
+  VarD t(0.5, requires_grad), u(0.5, requires_grad);
+  maximum(t, u).backward();
+  CHECK(t.grad_item() == 0.0);
+  CHECK(u.grad_item() == 1.0);
+  VarD zero(0.0, requires_grad);
+  maximum(zero, 0.0).backward();
+  CHECK(zero.grad_item() == 0.0);
+
+  // A number, or a single-number Var, broadcast against a tensor.
+  VarD m(TensorD{1.0, 2.0, 3.0}, requires_grad), s(2.0, requires_grad);
+  VarD p = m * 2.0 + m * s;
+  CHECK_THAT(p.value(), Equals(TensorD{4.0, 8.0, 12.0}));
+  sum(p).backward();
+  CHECK_THAT(m.grad(), Equals(TensorD{4.0, 4.0, 4.0}));
+  CHECK(s.grad_item() == 6.0);
+  CHECK(s.grad().shape().empty());
+
+  CHECK_THROWS_WITH(VarD(1.0, requires_grad) / 0.0,
+                    Catch::Contains("div") && Catch::Contains("division by zero"));
+  CHECK_THROWS_AS(1.0 / VarD(0.0), std::domain_error);
+  CHECK_THROWS_WITH(log(VarD(-1.0, requires_grad)),
+                    Catch::Contains("log") && Catch::Contains("negative"));
+}
+
 TEST_CASE("a node used twice and a diamond accumulate gradients over paths",
           "[ops][engine]") {
   require_gradcheck([](const Inputs& v) { return v[0] * v[0]; }, {random_tensor({3}, 18)});

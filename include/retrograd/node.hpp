@@ -3,10 +3,14 @@
 /// A node of the computation graph: its value, its gradient, its inputs and the rule that turns
 /// an upstream gradient into one gradient per input.
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -54,14 +58,91 @@ class GradList {
   std::vector<BasicTensor<T>> grads_;
 };
 
+/// The inputs of a node, in argument order. Up to three live in the node itself (most ops have
+/// one to three); more go to the heap. Iterates as `const std::shared_ptr<Node<T>>&`.
+template <class T>
+class InputList {
+ public:
+  using NodePtr = std::shared_ptr<Node<T>>;
+
+  InputList() = default;
+  InputList(std::initializer_list<NodePtr> inputs) {  // NOLINT: `{a.node(), b.node()}`
+    if (inputs.size() > local_.size()) more_.reserve(inputs.size());
+    for (const NodePtr& input : inputs) push_back(input);
+  }
+  explicit InputList(std::vector<NodePtr> inputs) {
+    if (inputs.size() > local_.size()) {
+      more_ = std::move(inputs);
+      size_ = more_.size();
+    } else {
+      for (NodePtr& input : inputs) push_back(std::move(input));
+    }
+  }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const NodePtr& operator[](std::size_t i) const { return data()[i]; }
+  const NodePtr* begin() const { return data(); }
+  const NodePtr* end() const { return data() + size_; }
+
+  /// Moves every input to the end of `out` and leaves the list empty.
+  void move_to(std::vector<NodePtr>& out) {
+    NodePtr* first = size_ > local_.size() ? more_.data() : local_.data();
+    for (std::size_t i = 0; i < size_; ++i) out.push_back(std::move(first[i]));
+    more_.clear();
+    size_ = 0;
+  }
+
+ private:
+  const NodePtr* data() const { return size_ > local_.size() ? more_.data() : local_.data(); }
+  void push_back(NodePtr input) {
+    if (size_ < local_.size() && more_.empty()) {
+      local_[size_] = std::move(input);
+    } else {
+      if (more_.empty()) {
+        for (NodePtr& p : local_) more_.push_back(std::move(p));
+      }
+      more_.push_back(std::move(input));
+    }
+    ++size_;
+  }
+
+  std::array<NodePtr, 3> local_{};
+  std::vector<NodePtr> more_;
+  std::size_t size_ = 0;
+};
+
 /// The local backward rule of an op: given the node (its inputs' values and its own output
 /// value) and the upstream gradient dL/d(output), returns dL/d(input) for each input.
 /// Rules read what they need from the node instead of copying it (see docs/design.md).
 template <class T>
 using BackwardFn = std::function<GradList<T>(const Node<T>& self, const BasicTensor<T>& upstream)>;
 
+/// The backward rule of a node whose value is a single number (Note [scalar nodes] in
+/// docs/design.md): from the upstream gradient `g`, writes dL/d(input i) into `grads[i]` for
+/// every input, in plain numbers. One static rule object serves every node of an op.
+template <class T>
+class ScalarRule {
+ public:
+  /// The most inputs a scalar rule serves (the elementwise ops have one or two).
+  static constexpr std::size_t max_inputs = 2;
+  /// dL/d(input i) for each input of `node`, given dL/d(node) = g.
+  virtual void grads(const Node<T>& node, T g, T* grads) const = 0;
+
+ protected:
+  // Rules are static objects that are never deleted through this base; a trivial destructor
+  // keeps them usable by nodes that outlive main's static destructors.
+  ~ScalarRule() = default;
+};
+
 /// A graph node. Users normally hold it through a `BasicVar`; observers, DOT export and custom
 /// ops read it directly.
+///
+/// Note [scalar nodes]: a node whose value is a single number (0-d) made from a number or by an
+/// elementwise op on such nodes keeps that number inline, with a ScalarRule instead of a
+/// BackwardFn, and builds no tensor. value() and grad() materialise the tensors on first use;
+/// from then on the node holds them like any other. Materialising mutates the node, so a graph
+/// must not be read from two threads at once (the engine writes into it anyway).
 template <class T>
 class Node {
  public:
@@ -70,16 +151,32 @@ class Node {
 
   /// A leaf: a value with no inputs.
   Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
-      : value_(std::move(value)), requires_grad_(requires_grad), name_(std::move(name)) {}
+      : tensors_(new Tensors{std::move(value), std::nullopt}),
+        requires_grad_(requires_grad),
+        name_(std::move(name)) {}
+
+  /// A leaf holding a single number as a 0-d value, kept inline (Note [scalar nodes]).
+  Node(T value, bool requires_grad, std::string name = {})
+      : scalar_(value), requires_grad_(requires_grad), name_(std::move(name)) {}
 
   /// An op result that records its inputs and backward rule. Without a rule (nothing needed a
-  /// gradient, or grad mode was off) it is a constant carrying only the op name.
-  Node(std::string op, BasicTensor<T> value, std::vector<NodePtr> inputs, BackwardFn<T> backward)
-      : value_(std::move(value)),
+  /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
+  /// outlive the node (a string literal; make_op interns custom names).
+  Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
+      : tensors_(new Tensors{std::move(value), std::nullopt}),
         inputs_(std::move(inputs)),
         backward_(std::move(backward)),
-        op_(std::move(op)),
+        op_(op),
         requires_grad_(static_cast<bool>(backward_)) {}
+
+  /// An op result holding a single number as a 0-d value inline, with a scalar rule (null for a
+  /// constant). At most ScalarRule<T>::max_inputs inputs.
+  Node(const char* op, T value, InputList<T> inputs, const ScalarRule<T>* rule)
+      : scalar_(value),
+        inputs_(std::move(inputs)),
+        scalar_rule_(rule),
+        op_(op),
+        requires_grad_(rule != nullptr) {}
 
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -87,17 +184,34 @@ class Node {
   ~Node();
 
   /// The forward value.
-  const BasicTensor<T>& value() const { return value_; }
+  const BasicTensor<T>& value() const { return tensors().value; }
   /// Mutable value, for in-place parameter updates (optimizers run under no-grad).
-  BasicTensor<T>& value() { return value_; }
+  BasicTensor<T>& value() { return tensors().value; }
+  /// The value's shape (without materialising a scalar node's tensor).
+  const Shape& shape() const;
+  /// The value's number of elements.
+  std::size_t size() const { return tensors_ ? tensors_->value.size() : 1; }
+  /// True when the value is 0-d: the elementwise ops then compute on plain numbers.
+  bool is_scalar() const { return !tensors_ || tensors_->value.dimension() == 0; }
+  /// The first (for a one-element value, the only) element of the value.
+  T scalar() const { return tensors_ ? tensors_->value.data()[0] : scalar_; }
+
   /// dL/d(this node), summed over every path and (for leaves) every backward call since the
   /// last `zero_grad`. Empty when no gradient has arrived yet.
-  const BasicTensor<T>& grad() const { return grad_; }
+  const BasicTensor<T>& grad() const;
+  /// The gradient of a one-element node as a number; needs has_grad().
+  T scalar_grad() const { return tensors_ ? tensors_->grad->data()[0] : scalar_grad_; }
   /// True once a gradient has been accumulated (and not cleared since).
   bool has_grad() const { return has_grad_; }
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
-  void accumulate_grad(BasicTensor<T>&& g, const std::string& op);
+  void accumulate_grad(BasicTensor<T>&& g, std::string_view op);
+  /// Adds the number `g` to the gradient of a one-element node.
+  void accumulate_grad(T g, std::string_view op) {
+    if (tensors_) return accumulate_grad(scalar_tensor(g), op);
+    scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
+    has_grad_ = true;
+  }
   /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
   void zero_grad() { has_grad_ = false; }
@@ -107,23 +221,26 @@ class Node {
   /// Turns gradient collection on or off (for leaves).
   void set_requires_grad(bool on) { requires_grad_ = on; }
   /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
-  const std::string& op() const { return op_; }
+  std::string_view op() const { return op_; }
   /// The user's name for the node (empty if none).
   const std::string& name() const { return name_; }
   /// Names the node for traces and DOT.
   void set_name(std::string name) { name_ = std::move(name); }
   /// A leaf has no backward rule: gradients stop and accumulate here.
-  bool is_leaf() const { return !backward_ && !released_; }
+  bool is_leaf() const { return !backward_ && !scalar_rule_ && !released_; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
   bool released() const { return released_; }
 
   /// The op's inputs, in argument order (empty for leaves and constants).
-  const std::vector<NodePtr>& inputs() const { return inputs_; }
+  const InputList<T>& inputs() const { return inputs_; }
   /// The value of input i (shorthand for backward rules).
-  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value_; }
+  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value(); }
   /// Whether input i wants a gradient: rules skip the work for inputs that do not.
   bool input_needs_grad(std::size_t i) const { return inputs_[i]->requires_grad_; }
 
+  /// The rule of a scalar node (Note [scalar nodes]); null for every other node. The engine
+  /// runs it on numbers; apply_backward wraps it in tensors.
+  const ScalarRule<T>* scalar_rule() const { return scalar_rule_; }
   /// Runs the backward rule on `upstream` (the engine, tracers and gradcheck call this).
   GradList<T> apply_backward(const BasicTensor<T>& upstream) const;
 
@@ -136,17 +253,38 @@ class Node {
   std::uint64_t visit_mark = 0;
 
  private:
-  BasicTensor<T> value_;
-  // Shape [0] until a gradient arrives: a default xarray would allocate one element per node.
-  BasicTensor<T> grad_ = BasicTensor<T>::from_shape({0});
-  std::vector<NodePtr> inputs_;
+  struct Tensors {
+    BasicTensor<T> value;
+    // Engaged once a gradient has arrived; kept after zero_grad so that the next one reuses it.
+    std::optional<BasicTensor<T>> grad;
+  };
+  Tensors& tensors() const {
+    if (!tensors_) materialize();
+    return *tensors_;
+  }
+  void materialize() const;
+
+  // Null while the node is a scalar node holding its value and gradient inline.
+  mutable std::unique_ptr<Tensors> tensors_;
+  T scalar_ = T(0);
+  T scalar_grad_ = T(0);
+  InputList<T> inputs_;
   BackwardFn<T> backward_;
-  std::string op_ = "leaf";
+  const ScalarRule<T>* scalar_rule_ = nullptr;
+  const char* op_ = "leaf";
   bool requires_grad_ = false;
   bool has_grad_ = false;
   bool released_ = false;
   std::string name_;
 };
+
+/// Allocates a node (and its reference counts) from this thread's buffer cache: a scalar graph
+/// creates and frees nodes by the hundred thousand, and malloc was a quarter of their cost.
+template <class T, class... Args>
+std::shared_ptr<Node<T>> make_node(Args&&... args) {
+  return std::allocate_shared<Node<T>>(detail::BufferAllocator<Node<T>>(),
+                                       std::forward<Args>(args)...);
+}
 
 extern template class Node<float>;
 extern template class Node<double>;

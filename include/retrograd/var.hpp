@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "retrograd/node.hpp"
 #include "retrograd/tensor.hpp"
@@ -32,10 +33,10 @@ class BasicVar {
   BasicVar() = default;
   /// A leaf holding `value`.
   explicit BasicVar(BasicTensor<T> value, bool requires_grad = false, std::string name = {})
-      : node_(std::make_shared<Node<T>>(std::move(value), requires_grad, std::move(name))) {}
+      : node_(make_node<T>(std::move(value), requires_grad, std::move(name))) {}
   /// A scalar (0-d) leaf.
   explicit BasicVar(T value, bool requires_grad = false, std::string name = {})
-      : BasicVar(scalar_tensor(value), requires_grad, std::move(name)) {}
+      : node_(make_node<T>(value, requires_grad, std::move(name))) {}
   /// Wraps an existing node (ops and custom ops use this).
   explicit BasicVar(NodePtr node) : node_(std::move(node)) {}
 
@@ -48,9 +49,9 @@ class BasicVar {
   /// True once a backward pass has reached this Var.
   bool has_grad() const { return checked().has_grad(); }
   /// The value's shape.
-  const Shape& shape() const { return value().shape(); }
+  const Shape& shape() const { return checked().shape(); }
   /// The value's number of elements.
-  std::size_t size() const { return value().size(); }
+  std::size_t size() const { return checked().size(); }
   /// The single value of a one-element tensor; throws std::invalid_argument otherwise.
   T item() const;
   /// The gradient's single value (see item()).
@@ -68,7 +69,7 @@ class BasicVar {
     return *this;
   }
   /// "leaf", or the name of the op that computed this Var.
-  const std::string& op() const { return checked().op(); }
+  std::string_view op() const { return checked().op(); }
 
   /// Backpropagates from this Var. A one-element output is seeded with 1; any other output
   /// needs `backward(seed)`. Gradients add up in leaves until `zero_grad`.
