@@ -35,7 +35,7 @@ const Shape& Node<T>::shape() const {
 
 template <class T>
 void Node<T>::materialize() const {
-  tensors_.reset(new Tensors{scalar_tensor(scalar_), std::nullopt});
+  tensors_ = make_tensors(scalar_tensor(scalar_));
   if (has_grad_) tensors_->grad.emplace(scalar_tensor(scalar_grad_));
 }
 

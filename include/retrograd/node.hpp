@@ -8,6 +8,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -151,7 +152,7 @@ class Node {
 
   /// A leaf: a value with no inputs.
   Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
-      : tensors_(new Tensors{std::move(value), std::nullopt}),
+      : tensors_(make_tensors(std::move(value))),
         requires_grad_(requires_grad),
         name_(std::move(name)) {}
 
@@ -163,7 +164,7 @@ class Node {
   /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
   /// outlive the node (a string literal; make_op interns custom names).
   Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
-      : tensors_(new Tensors{std::move(value), std::nullopt}),
+      : tensors_(make_tensors(std::move(value))),
         inputs_(std::move(inputs)),
         backward_(std::move(backward)),
         op_(op),
@@ -258,6 +259,19 @@ class Node {
     // Engaged once a gradient has arrived; kept after zero_grad so that the next one reuses it.
     std::optional<BasicTensor<T>> grad;
   };
+  // Tensors come from the buffer cache, like the nodes: a training step makes the same ones
+  // every time, and malloc would cost more than the pop from a free list.
+  struct TensorsDeleter {
+    void operator()(Tensors* t) const noexcept {
+      t->~Tensors();
+      detail::release_buffer(t, sizeof(Tensors));
+    }
+  };
+  static std::unique_ptr<Tensors, TensorsDeleter> make_tensors(BasicTensor<T>&& value) {
+    void* memory = detail::acquire_buffer(sizeof(Tensors));
+    return std::unique_ptr<Tensors, TensorsDeleter>(
+        new (memory) Tensors{std::move(value), std::nullopt});
+  }
   Tensors& tensors() const {
     if (!tensors_) materialize();
     return *tensors_;
@@ -265,7 +279,7 @@ class Node {
   void materialize() const;
 
   // Null while the node is a scalar node holding its value and gradient inline.
-  mutable std::unique_ptr<Tensors> tensors_;
+  mutable std::unique_ptr<Tensors, TensorsDeleter> tensors_;
   T scalar_ = T(0);
   T scalar_grad_ = T(0);
   InputList<T> inputs_;
