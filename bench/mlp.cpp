@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
   const std::string dir = argc > 4 ? argv[4] : data::fashion_mnist_dir;
   const unsigned long seed = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
-  set_threads(threads);
+  set_blas_threads(threads);
 
   const data::Mnist mnist = data::load_mnist(dir);
   nn::manual_seed(seed);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include "blas_kernels.hpp"
 #include "retrograd/blas.hpp"
@@ -56,7 +58,13 @@ void warn_if_slow_blas() {
   });
 }
 
-void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+void set_blas_threads(int threads) {
+  if (threads < 1) {
+    throw std::invalid_argument("set_blas_threads: thread count must be at least 1 (got " +
+                                std::to_string(threads) + ")");
+  }
+  openblas_set_num_threads(threads);
+}
 
 namespace detail {
 

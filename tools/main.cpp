@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include <retrograd/blas.hpp>
-#include <retrograd/parallel.hpp>
 
 #include "commands.hpp"
 
@@ -20,9 +19,9 @@ int main(int argc, char** argv) {
   for (const char* name : {"train", "evaluate", "predict"}) {
     app.get_subcommand(name)
         ->add_option_function<int>(
-            "--threads", [](int threads) { retrograd::set_threads(threads); },
-            "Threads for matrix products and the library's elementwise loops (default: "
-            "OPENBLAS_NUM_THREADS, else every core)")
+            "--threads", [](int threads) { retrograd::set_blas_threads(threads); },
+            "Threads for matrix products (OpenBLAS; default: OPENBLAS_NUM_THREADS, else every "
+            "core)")
         ->check(CLI::Range(1, 1024));
   }
   try {

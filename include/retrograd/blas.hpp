@@ -30,7 +30,8 @@ void ensure_fast_blas(char** argv);
 /// The library calls it on its first matrix product.
 void warn_if_slow_blas();
 
-/// Sets the number of threads OpenBLAS uses for the rest of the process.
+/// Sets the number of threads OpenBLAS uses for the rest of the process; throws
+/// std::invalid_argument for a count below 1.
 void set_blas_threads(int threads);
 
 }  // namespace retrograd

@@ -10,7 +10,6 @@
 #include "retrograd/gradcheck.hpp"
 #include "retrograd/node.hpp"
 #include "retrograd/ops.hpp"
-#include "retrograd/parallel.hpp"
 #include "retrograd/tensor.hpp"
 #include "retrograd/trace.hpp"
 #include "retrograd/var.hpp"

@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "data/random.hpp"
-#include "retrograd/parallel.hpp"
 
 namespace retrograd::data {
 
@@ -146,27 +145,24 @@ void Dataset::fill_rows(const std::size_t* indices, std::size_t rows, float* out
   const std::size_t f = features_per_sample_;
   const float* off = scaler_.offset.data();
   const float* sc = scaler_.scale.data();
-  const std::size_t rows_per_chunk = std::max<std::size_t>(1, (std::size_t(1) << 15) / f);
-  retrograd::detail::parallel_for(rows, rows_per_chunk, [&](std::size_t first, std::size_t last) {
-    for (std::size_t r = first; r < last; ++r) {
-      const std::size_t src = indices[r];
-      float* dst = out + r * f;
-      if (bytes_stored_) {
-        const std::uint8_t* s = bytes_.data() + src * f;
-        // Rows come in shuffled order, so the hardware prefetcher cannot guess the next one.
-        if (r + 1 < last) {
-          const std::uint8_t* next = bytes_.data() + indices[r + 1] * f;
-          for (std::size_t j = 0; j < f; j += 64) __builtin_prefetch(next + j);
-        }
-        for (std::size_t j = 0; j < f; ++j) dst[j] = (static_cast<float>(s[j]) - off[j]) * sc[j];
-      } else if (identity_scaler_) {
-        std::memcpy(dst, floats_.data() + src * f, f * sizeof(float));
-      } else {
-        const float* s = floats_.data() + src * f;
-        for (std::size_t j = 0; j < f; ++j) dst[j] = (s[j] - off[j]) * sc[j];
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t src = indices[r];
+    float* dst = out + r * f;
+    if (bytes_stored_) {
+      const std::uint8_t* s = bytes_.data() + src * f;
+      // Rows come in shuffled order, so the hardware prefetcher cannot guess the next one.
+      if (r + 1 < rows) {
+        const std::uint8_t* next = bytes_.data() + indices[r + 1] * f;
+        for (std::size_t j = 0; j < f; j += 64) __builtin_prefetch(next + j);
       }
+      for (std::size_t j = 0; j < f; ++j) dst[j] = (static_cast<float>(s[j]) - off[j]) * sc[j];
+    } else if (identity_scaler_) {
+      std::memcpy(dst, floats_.data() + src * f, f * sizeof(float));
+    } else {
+      const float* s = floats_.data() + src * f;
+      for (std::size_t j = 0; j < f; ++j) dst[j] = (s[j] - off[j]) * sc[j];
     }
-  });
+  }
 }
 
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor& x) const {

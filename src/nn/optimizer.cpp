@@ -4,7 +4,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "retrograd/parallel.hpp"
 #include "xtensor_math.hpp"
 
 namespace retrograd::nn {
@@ -102,9 +101,6 @@ double global_grad_norm(const std::vector<BasicVar<T>>& params) {
 }
 
 namespace {
-// Elements below which a second thread is not worth waking (a wake-up costs microseconds).
-constexpr std::size_t parallel_grain = std::size_t(1) << 15;
-
 // Plain loops over raw pointers: GCC vectorizes them once __restrict (on parameters; it ignored
 // it on local pointers) says the arrays do not overlap. The xtensor expression they replace
 // went through xtensor's generic assigner, and the earlier loop ran one float at a time.
@@ -173,16 +169,11 @@ void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
-      sgd_step(w.data() + b, g.data() + b, e - b, lr, scale, wd);
-    });
+    sgd_step(w.data(), g.data(), w.size(), lr, scale, wd);
   } else {
     // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
     // sweep costs as much as the first.
-    detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
-      momentum_step(w.data() + b, s[0].data() + b, g.data() + b, e - b, lr, mu, scale, wd,
-                    nesterov_);
-    });
+    momentum_step(w.data(), s[0].data(), g.data(), w.size(), lr, mu, scale, wd, nesterov_);
   }
 }
 
@@ -277,10 +268,8 @@ void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
   const T decay = decoupled_ ? lr * wd : T(0);
   const T coupled_wd = decoupled_ ? T(0) : wd;
-  detail::parallel_for(w.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
-    adam_step(w.data() + b, s[0].data() + b, s[1].data() + b, g.data() + b, e - b, b1, b2,
-              step_size, root, eps, scale, coupled_wd, decay);
-  });
+  adam_step(w.data(), s[0].data(), s[1].data(), g.data(), w.size(), b1, b2, step_size, root, eps,
+            scale, coupled_wd, decay);
 }
 
 template <class T>

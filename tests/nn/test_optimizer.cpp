@@ -7,7 +7,6 @@
 
 #include "retrograd/nn/optimizer.hpp"
 #include "retrograd/ops.hpp"
-#include "retrograd/parallel.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
@@ -118,32 +117,4 @@ TEST_CASE("optimizers reject bad hyperparameters with the optimizer's name", "[n
   REQUIRE_THROWS_WITH(sgd.set_learning_rate(nan), Catch::Contains("SGD: learning rate"));
   REQUIRE_THROWS_WITH(sgd.set_clip_norm(-1), Catch::Contains("clip norm"));
   REQUIRE_THROWS_WITH(sgd.step(), Catch::Contains("attach"));
-}
-
-TEST_CASE("updates split over threads give the same weights as one thread", "[nn][optimizer]") {
-  // 100k parameters: large enough for the update to be split between two threads.
-  auto train = [](int threads) {
-    set_threads(threads);
-    Tensor start = Tensor::from_shape({100000});
-    for (std::size_t i = 0; i < start.size(); ++i) start.data()[i] = std::sin(0.001f * i);
-    std::vector<Tensor> finals;
-    auto run_with = [&](auto opt) {
-      Var w(start, requires_grad);
-      opt.attach({w});
-      for (int step = 0; step < 3; ++step) {
-        opt.zero_grad();
-        sum(w * w * Var(0.5f)).backward();
-        opt.step();
-      }
-      finals.push_back(w.value());
-    };
-    run_with(SGD(0.1));
-    run_with(SGD(0.1, 0.9, true, 0.01));
-    run_with(Adam(0.01));
-    return finals;
-  };
-  const int saved = thread_count();
-  const std::vector<Tensor> one = train(1), two = train(2);
-  set_threads(saved);
-  for (std::size_t k = 0; k < one.size(); ++k) CHECK(one[k] == two[k]);
 }
