@@ -602,20 +602,19 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
         // db = sum_rows(dz) : [out]
         BasicTensor<T> dx = none<T>(), dw = none<T>(), dz = none<T>();
         BasicTensor<T> db = zeros<T>({out});
+        if (activation != LinearActivation::none) dz = BasicTensor<T>::from_shape({n, out});
+        const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
         const T* y = node.value().data();
         switch (activation) {
           case LinearActivation::relu:
-            dz = BasicTensor<T>::from_shape({n, out});
             activation_backward(g.data(), y, dz.data(), db.data(), n, out,
                                 [](T v) { return v > T(0) ? T(1) : T(0); });
             break;
           case LinearActivation::sigmoid:
-            dz = BasicTensor<T>::from_shape({n, out});
             activation_backward(g.data(), y, dz.data(), db.data(), n, out,
                                 [](T v) { return v * (T(1) - v); });
             break;
           case LinearActivation::tanh:
-            dz = BasicTensor<T>::from_shape({n, out});
             activation_backward(g.data(), y, dz.data(), db.data(), n, out,
                                 [](T v) { return T(1) - v * v; });
             break;
@@ -626,7 +625,6 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
             }
             break;
         }
-        const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
         if (node.input_needs_grad(0)) {
           dx = BasicTensor<T>::from_shape({n, in});
           detail::gemm<T>(false, true, n, in, out, T(1), gz, node.input(1).data(), T(0),
