@@ -81,7 +81,7 @@ Result train(nn::Activation hidden, const char* name, const Tensor& x, const Ten
   Result result;
   LayerGradients observer(model);
   nn::LambdaCallback per_epoch;
-  per_epoch.epoch_end = [&](nn::Sequential&, std::size_t epoch, const nn::Logs& logs) {
+  per_epoch.epoch_end = [&](nn::Trainer&, std::size_t epoch, const nn::Logs& logs) {
     result.norms.push_back(observer.take());
     result.loss.push_back(logs.at("loss"));
     if ((epoch + 1) % (epochs / 5) == 0)

@@ -1,15 +1,21 @@
 // retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/io/checkpoint.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/nn/dense.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/schedule.hpp>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include "cli_data.hpp"
@@ -45,8 +51,126 @@ struct TrainArgs {
   std::string save = "model.rg";
   std::string history = "history.csv";
   std::string plot = "history.png";
+  std::string checkpoint_dir;
+  std::size_t checkpoint_every = 0;
+  std::string resume;
   int verbose = 1;
 };
+
+/// The flags a checkpoint keeps (run_info) so that --resume needs none of them again.
+struct SavedFlag {
+  const char* flag;
+  std::function<std::string(const TrainArgs&)> get;
+  std::function<void(TrainArgs&, const std::string&)> set;
+};
+
+std::string text_of(double v) {
+  std::ostringstream out;
+  out.precision(17);
+  out << v;
+  return out.str();
+}
+
+const std::vector<SavedFlag>& saved_flags() {
+  // --epochs is left out: a resumed run may be given more epochs to train further.
+  static const std::vector<SavedFlag> flags = {
+      {"--data", [](const TrainArgs& a) { return a.data.path; },
+       [](TrainArgs& a, const std::string& v) { a.data.path = v; }},
+      {"--label-column", [](const TrainArgs& a) { return a.data.label_column; },
+       [](TrainArgs& a, const std::string& v) { a.data.label_column = v; }},
+      {"--no-header", [](const TrainArgs& a) { return std::string(a.data.no_header ? "1" : "0"); },
+       [](TrainArgs& a, const std::string& v) { a.data.no_header = v == "1"; }},
+      {"--delimiter", [](const TrainArgs& a) { return std::string(1, a.data.delimiter); },
+       [](TrainArgs& a, const std::string& v) { a.data.delimiter = v.empty() ? ',' : v[0]; }},
+      {"--layers", [](const TrainArgs& a) { return a.layers; },
+       [](TrainArgs& a, const std::string& v) { a.layers = v; }},
+      {"--activation", [](const TrainArgs& a) { return a.activation; },
+       [](TrainArgs& a, const std::string& v) { a.activation = v; }},
+      {"--loss", [](const TrainArgs& a) { return a.loss; },
+       [](TrainArgs& a, const std::string& v) { a.loss = v; }},
+      {"--optimizer", [](const TrainArgs& a) { return a.optimizer; },
+       [](TrainArgs& a, const std::string& v) { a.optimizer = v; }},
+      {"--lr", [](const TrainArgs& a) { return text_of(a.lr); },
+       [](TrainArgs& a, const std::string& v) { a.lr = std::stod(v); }},
+      {"--momentum", [](const TrainArgs& a) { return text_of(a.momentum); },
+       [](TrainArgs& a, const std::string& v) { a.momentum = std::stod(v); }},
+      {"--lr-decay", [](const TrainArgs& a) { return text_of(a.lr_decay); },
+       [](TrainArgs& a, const std::string& v) { a.lr_decay = std::stod(v); }},
+      {"--batch-size", [](const TrainArgs& a) { return std::to_string(a.batch_size); },
+       [](TrainArgs& a, const std::string& v) { a.batch_size = std::stoull(v); }},
+      {"--seed", [](const TrainArgs& a) { return std::to_string(a.seed); },
+       [](TrainArgs& a, const std::string& v) { a.seed = std::stoull(v); }},
+      {"--validation-split", [](const TrainArgs& a) { return text_of(a.validation_split); },
+       [](TrainArgs& a, const std::string& v) { a.validation_split = std::stod(v); }},
+      {"--save", [](const TrainArgs& a) { return a.save; },
+       [](TrainArgs& a, const std::string& v) { a.save = v; }},
+      {"--history", [](const TrainArgs& a) { return a.history; },
+       [](TrainArgs& a, const std::string& v) { a.history = v; }},
+      {"--plot", [](const TrainArgs& a) { return a.plot; },
+       [](TrainArgs& a, const std::string& v) { a.plot = v; }},
+      {"--checkpoint-every", [](const TrainArgs& a) { return std::to_string(a.checkpoint_every); },
+       [](TrainArgs& a, const std::string& v) { a.checkpoint_every = std::stoull(v); }},
+  };
+  return flags;
+}
+
+nn::Record run_info_of(const TrainArgs& a) {
+  nn::Record info("the command line of the checkpointed run");
+  for (const SavedFlag& f : saved_flags()) info.set(f.flag, f.get(a));
+  info.set("--epochs", std::to_string(a.epochs));
+  return info;
+}
+
+/// The checkpointed run's flags, with the ones given now checked against them: a flag given
+/// with another value than the run had is an error; --epochs may change.
+TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Record& info,
+                       const std::string& checkpoint) {
+  TrainArgs a = given;
+  for (const SavedFlag& f : saved_flags()) {
+    const std::string saved = info.text(f.flag);
+    if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
+      throw UsageError(std::string(f.flag) + " " + f.get(given) + " contradicts the run being "
+                       "resumed, which has " + f.flag + " " + saved + " (" + checkpoint +
+                       "); leave the flag out to continue that run");
+    }
+    f.set(a, saved);
+  }
+  if (cmd.count("--epochs") == 0) a.epochs = std::stoull(info.text("--epochs"));
+  a.checkpoint_dir = given.resume;
+  return a;
+}
+
+/// Fails now, before any training, when `path` could not be written later.
+void check_output_path(const char* flag, const std::string& path, bool directory = false) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return;
+  std::error_code ec;
+  const fs::path p(path);
+  if (directory) {
+    if (fs::exists(p, ec) && !fs::is_directory(p, ec)) {
+      throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
+    }
+    if (!fs::exists(p, ec)) {
+      fs::create_directories(p, ec);
+      if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
+    }
+    if (access(path.c_str(), W_OK) != 0) {
+      throw UsageError(std::string(flag) + ": " + path + " is not writable");
+    }
+    return;
+  }
+  if (fs::is_directory(p, ec)) {
+    throw UsageError(std::string(flag) + ": " + path + " is a directory, not a file name");
+  }
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) {
+    throw UsageError(std::string(flag) + ": the directory " + parent.string() + " of " + path +
+                     " does not exist");
+  }
+  if (access(parent.c_str(), W_OK) != 0 || (fs::exists(p, ec) && access(path.c_str(), W_OK) != 0)) {
+    throw UsageError(std::string(flag) + ": " + path + " is not writable");
+  }
+}
 
 std::vector<std::size_t> parse_layers(const std::string& text) {
   std::vector<std::size_t> sizes;
@@ -73,11 +197,11 @@ std::vector<std::size_t> parse_layers(const std::string& text) {
 }
 
 nn::Activation parse_activation(const std::string& name) {
-  if (name == "relu") return nn::Activation::relu();
-  if (name == "leaky_relu") return nn::Activation::leaky_relu();
-  if (name == "sigmoid") return nn::Activation::sigmoid();
-  if (name == "tanh") return nn::Activation::tanh();
-  throw UsageError("--activation: unknown '" + name + "' (relu, leaky_relu, sigmoid, tanh)");
+  try {
+    return nn::Activation::from_name(name);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--activation: ") + e.what());
+  }
 }
 
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
@@ -95,8 +219,27 @@ std::string percent(double fraction) {
   return buffer;
 }
 
-void run_train(const TrainArgs& a) {
+void run_train(const TrainArgs& given, const CLI::App& cmd) {
   const auto start = std::chrono::steady_clock::now();
+  std::optional<std::string> checkpoint;
+  TrainArgs a = given;
+  if (!given.resume.empty()) {
+    checkpoint = io::latest_checkpoint(given.resume);
+    if (!checkpoint) {
+      throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
+    }
+    a = resumed_args(given, cmd, io::read_train_state(*checkpoint).run_info, *checkpoint);
+    std::cout << "resuming from " << *checkpoint << "\n";
+  }
+  // Every output is checked before training: a typo must not cost the trained model.
+  check_output_path("--save", a.save);
+  check_output_path("--history", a.history);
+  check_output_path("--plot", a.plot);
+  check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+  if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
+    throw UsageError("--checkpoint-every: needs --checkpoint-dir");
+  }
+
   nn::manual_seed(a.seed);
   const LoadedData loaded = load_data(a.data);
   const data::Dataset& train = loaded.train;
@@ -134,17 +277,19 @@ void run_train(const TrainArgs& a) {
   }
 
   nn::Sequential model;
-  // He initialization suits the relu family; Glorot the saturating functions.
-  const bool relu_like = activation.kind() == nn::Activation::Kind::relu ||
-                         activation.kind() == nn::Activation::Kind::leaky_relu;
-  const nn::Initializer init =
-      relu_like ? nn::Initializer::he_uniform() : nn::Initializer::glorot_uniform();
-  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
-    const bool last = i + 2 == sizes.size();
-    model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : activation,
-                        last ? nn::Initializer::glorot_uniform() : init));
+  if (checkpoint) {
+    model = io::load_model(*checkpoint);
+  } else {
+    // He initialization suits the relu family; Glorot the saturating functions.
+    const nn::Initializer init = activation.rectifier() ? nn::Initializer::he_uniform()
+                                                        : nn::Initializer::glorot_uniform();
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+      const bool last = i + 2 == sizes.size();
+      model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : activation,
+                          last ? nn::Initializer::glorot_uniform() : init));
+    }
+    model.compile(loss, make_optimizer(a), {"accuracy"});
   }
-  model.compile(loss, make_optimizer(a), {"accuracy"});
   std::cout << model.summary();
 
   const io::DatasetSource source(train);
@@ -163,12 +308,23 @@ void run_train(const TrainArgs& a) {
                      : 1.0;
   nn::ExponentialLR decay(model.optimizer(), gamma);
   if (gamma < 1) options.callbacks.push_back(&decay);
+  std::optional<io::Checkpoint> checkpoints;
+  if (!a.checkpoint_dir.empty()) {
+    checkpoints.emplace(a.checkpoint_dir, a.checkpoint_every);
+    options.callbacks.push_back(&*checkpoints);
+  }
+  nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
+  trainer.state().run_info = run_info_of(a);
+  if (checkpoint) {
+    io::restore_checkpoint(trainer, *checkpoint);
+    trainer.state().run_info = run_info_of(a);
+  }
   std::cout << "optimizer: " << model.optimizer().name() << " lr "
             << model.optimizer().learning_rate() << " (x" << gamma << " per epoch), loss "
             << loss.name() << ", " << a.epochs << " epochs, batch size " << a.batch_size
             << ", seed " << a.seed << "\n";
   const auto fit_start = std::chrono::steady_clock::now();
-  const nn::History history = model.fit(source, options);
+  const nn::History history = trainer.fit(source);
   const double fit_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
 
@@ -246,7 +402,17 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--verbose", a->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->capture_default_str();
-  cmd->callback([a] { run_train(*a); });
+  cmd->add_option("--checkpoint-dir", a->checkpoint_dir,
+                  "Directory for checkpoints of the run (the newest 3 are kept): at the end of "
+                  "every epoch, and every --checkpoint-every batches");
+  cmd->add_option("--checkpoint-every", a->checkpoint_every,
+                  "Also checkpoint every N batches (0: at the end of every epoch only)")
+      ->capture_default_str();
+  cmd->add_option("--resume", a->resume,
+                  "Continue the run whose checkpoints are in DIR, from its newest checkpoint, to "
+                  "its planned number of epochs (or --epochs); its other flags are taken from the "
+                  "checkpoint, and a flag given with another value is an error");
+  cmd->callback([a, cmd] { run_train(*a, *cmd); });
 }
 
 }  // namespace retrograd::cli

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "data/random.hpp"
+#include "random.hpp"
 
 namespace retrograd::data {
 

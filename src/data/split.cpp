@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "data/random.hpp"
+#include "random.hpp"
 
 namespace retrograd::data {
 

@@ -13,6 +13,8 @@
 #include <map>
 #include <sstream>
 
+#include "model_file.hpp"
+#include "record_codec.hpp"
 #include "retrograd/nn/activation.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/regularization.hpp"
@@ -21,10 +23,15 @@ namespace retrograd::io {
 
 namespace {
 
+using detail::decode_record;
+using detail::encode_record;
+
 // Layout (docs/io.md): magic[8], u32 version, u64 payload size, payload, u32 CRC-32 of all the
 // bytes before it.
 constexpr std::size_t header_size = 8 + 4 + 8;
 constexpr std::size_t trailer_size = 4;
+// A file whose size the system does not tell (a pipe) may announce at most this much.
+constexpr std::uint64_t max_unsized_payload = std::uint64_t(1) << 30;
 
 std::string hex32(std::uint32_t v) {
   std::ostringstream s;
@@ -44,44 +51,6 @@ std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
   return static_cast<std::uint32_t>(crc);
 }
 
-/// Appends little-endian values whatever the host's byte order.
-class Writer {
- public:
-  void u8(std::uint8_t v) { bytes_.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void f32(float v) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    u32(bits);
-  }
-  void f64(double v) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    u64(bits);
-  }
-  void str(const std::string& s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
-  }
-  void tensor(const std::string& name, const Tensor& t) {
-    str(name);
-    u32(static_cast<std::uint32_t>(t.dimension()));
-    for (std::size_t d : t.shape()) u64(d);
-    bytes_.reserve(bytes_.size() + 4 * t.size());
-    const float* p = t.data();
-    for (std::size_t i = 0; i < t.size(); ++i) f32(p[i]);
-  }
-  std::vector<std::uint8_t>& bytes() { return bytes_; }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
-
 /// Reads little-endian values, throwing ModelFileError with the offset on any overrun.
 class Reader {
  public:
@@ -94,6 +63,7 @@ class Reader {
                          "corrupt: " + what + " (at byte offset " + std::to_string(pos_) + ")");
   }
   bool at_end() const { return pos_ == end_; }
+  const std::string& source() const { return source_; }
   std::size_t remaining() const { return end_ - pos_; }
 
   std::uint8_t u8() { return take(1)[0]; }
@@ -136,37 +106,40 @@ class Reader {
     }
     return static_cast<std::size_t>(v);
   }
-  /// Reads a tensor record; its name and shape must be `name` and `shape`.
-  void tensor_into(const std::string& name, Tensor& t) {
+  /// Reads a named tensor of the v1 layout: str name, u32 rank, u64 dims, f32 values.
+  std::pair<std::string, Tensor> tensor() {
+    std::string name = str();
     const std::size_t at = pos_;
-    const std::string got = str();
-    if (got != name) {
-      pos_ = at;
-      fail("expected tensor '" + name + "', found '" + got + "'");
-    }
     const std::uint32_t rank = u32();
-    Shape shape(rank);
-    for (auto& d : shape) d = static_cast<std::size_t>(u64());
-    if (shape != t.shape()) {
+    if (rank > 8) {
       pos_ = at;
-      fail("tensor '" + name + "' has shape " + shape_string(shape) + ", the model needs " +
-           shape_string(t.shape()));
+      fail("tensor '" + name + "' of rank " + std::to_string(rank) + " (at most 8)");
     }
-    const std::uint8_t* p = take(4 * t.size());
+    Shape shape(rank);
+    std::uint64_t size = 1;
+    for (auto& d : shape) {
+      const std::uint64_t v = u64();
+      if (v != 0 && size > remaining() / 4 / v) {
+        pos_ = at;
+        fail("tensor '" + name + "' claims more values than the bytes left");
+      }
+      size *= v;
+      d = static_cast<std::size_t>(v);
+    }
+    const std::uint8_t* p = take(4 * size);
+    Tensor t = Tensor::from_shape(shape);
     float* out = t.data();
-    for (std::size_t i = 0; i < t.size(); ++i) {
+    for (std::size_t i = 0; i < size; ++i) {
       std::uint32_t bits = 0;
       for (int k = 0; k < 4; ++k) bits |= static_cast<std::uint32_t>(p[4 * i + k]) << (8 * k);
       std::memcpy(out + i, &bits, 4);
     }
+    return {std::move(name), std::move(t)};
   }
+  /// The byte offset of the next field.
+  std::size_t offset() const { return pos_; }
 
  private:
-  static std::string shape_string(const Shape& s) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + "]";
-  }
   const std::uint8_t* take(std::uint64_t n) {
     if (n > end_ - pos_) {
       fail("a field of " + std::to_string(n) + " bytes runs past the end of the payload at " +
@@ -183,171 +156,118 @@ class Reader {
   const std::string& source_;
 };
 
-void write_activation(Writer& w, const nn::Activation& a) {
-  w.u8(static_cast<std::uint8_t>(a.kind()));
-  w.f64(a.negative_slope());
-}
+// Version 1 (read only): a fixed layout per layer type, then every tensor by its full name,
+// then the compile settings. Its layers and optimizer are turned into records and built by the
+// registries like version 2's.
 
-nn::Activation read_activation(Reader& r) {
-  using Kind = nn::Activation::Kind;
+/// v1 stored activations and losses as indices into these lists.
+const char* const v1_activations[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"};
+const char* const v1_losses[] = {"mse", "quadratic", "categorical_cross_entropy",
+                                 "sparse_categorical_cross_entropy", "binary_cross_entropy"};
+
+void read_v1_activation(Reader& r, nn::Record& config) {
   const std::uint8_t kind = r.u8();
   const double slope = r.f64();
-  switch (static_cast<Kind>(kind)) {
-    case Kind::linear:
-      return nn::Activation::linear();
-    case Kind::sigmoid:
-      return nn::Activation::sigmoid();
-    case Kind::tanh:
-      return nn::Activation::tanh();
-    case Kind::relu:
-      return nn::Activation::relu();
-    case Kind::leaky_relu:
-      return nn::Activation::leaky_relu(slope);
-    case Kind::softmax:
-      return nn::Activation::softmax();
-  }
-  r.fail("unknown activation kind " + std::to_string(kind));
+  if (kind >= std::size(v1_activations)) r.fail("unknown activation kind " + std::to_string(kind));
+  config.set("activation", std::string(v1_activations[kind]));
+  config.set("activation_parameter", kind == 4 ? slope : 0.0);
 }
 
-void write_layer(Writer& w, nn::Module& layer) {
-  w.str(layer.type());
-  w.str(layer.name());
-  if (auto* d = dynamic_cast<nn::Dense*>(&layer)) {
-    w.u64(d->in_features());
-    w.u64(d->out_features());
-    write_activation(w, d->activation());
-    w.f64(d->regularizer().l1);
-    w.f64(d->regularizer().l2);
-  } else if (auto* a = dynamic_cast<nn::ActivationLayer*>(&layer)) {
-    write_activation(w, a->activation());
-  } else if (auto* dr = dynamic_cast<nn::Dropout*>(&layer)) {
-    w.f64(dr->rate());
-  } else if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer)) {
-    w.u64(bn->features());
-    w.f64(bn->momentum());
-    w.f64(bn->eps());
+nn::LayerRecord read_v1_layer(Reader& r) {
+  nn::LayerRecord layer;
+  layer.type = r.str();
+  layer.name = r.str();
+  nn::Record& c = layer.config;
+  if (layer.type == "Dense") {
+    r.u64();  // the widths: version 2 takes them from W
+    r.u64();
+    read_v1_activation(r, c);
+    c.set("l1", r.f64());
+    c.set("l2", r.f64());
+  } else if (layer.type == "Activation") {
+    read_v1_activation(r, c);
+  } else if (layer.type == "Dropout") {
+    c.set("rate", r.f64());
+  } else if (layer.type == "BatchNorm") {
+    r.u64();  // the width: version 2 takes it from gamma
+    c.set("momentum", r.f64());
+    c.set("eps", r.f64());
   } else {
-    throw std::invalid_argument("save_model: layer '" + layer.name() + "' of type " + layer.type() +
-                                " cannot be saved (the format knows Dense, "
-                                "Activation, Dropout and BatchNorm)");
+    r.fail("unknown layer type '" + layer.type + "'");
+  }
+  return layer;
+}
+
+/// Puts each "<layer>.<tensor>" of `tensors` into its layer's record under "<tensor>".
+void distribute_v1_tensors(Reader& r, std::vector<nn::LayerRecord>& layers, std::uint32_t count) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::size_t at = r.offset();
+    auto [name, tensor] = r.tensor();
+    bool placed = false;
+    for (nn::LayerRecord& layer : layers) {
+      const std::string prefix = layer.name + ".";
+      if (name.compare(0, prefix.size(), prefix) == 0) {
+        layer.tensors.set(name.substr(prefix.size()), std::move(tensor));
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) {
+      throw ModelFileError(r.source(), "corrupt: tensor '" + name + "' belongs to no layer (at byte offset " +
+                                           std::to_string(at) + ")");
+    }
   }
 }
 
-// Layer widths are bounded so that a corrupt size fails here, not in a huge allocation.
-constexpr std::uint64_t max_width = std::uint64_t(1) << 28;
-
-/// The layer of a record whose type and name were read; reads its configuration.
-std::unique_ptr<nn::Module> make_layer(Reader& r, const std::string& type,
-                                       const std::string& name) {
-  if (type == "Dense") {
-    const std::size_t in = r.size("Dense input width", max_width);
-    const std::size_t out = r.size("Dense output width", max_width);
-    const nn::Activation act = read_activation(r);
-    nn::Regularizer reg;
-    reg.l1 = r.f64();
-    reg.l2 = r.f64();
-    // The weights follow in this file: sizes they cannot fit are corrupt, not an allocation.
-    if (in * out > r.remaining() / 4) {
-      r.fail("Dense layer '" + name + "' of " + std::to_string(in) + " x " + std::to_string(out) +
-             " weights is larger than the file");
-    }
-    // Zeros from a private engine: loading draws nothing from default_engine().
-    auto dense = std::make_unique<nn::Dense>(in, out, act, nn::Initializer::zeros(), 0);
-    if (reg.active()) dense->set_regularizer(reg);
-    return dense;
+nn::Record read_v1_training(Reader& r) {
+  const std::uint8_t kind = r.u8();
+  const bool from_logits = r.u8() != 0;
+  if (kind >= std::size(v1_losses)) r.fail("unknown loss kind " + std::to_string(kind));
+  nn::Record training("training");
+  training.set("loss", std::string(v1_losses[kind]));
+  training.set("from_logits", std::int64_t{from_logits});
+  // v1 added the accuracy metric to every classification loss.
+  training.set("accuracy", std::int64_t{kind >= 2});
+  nn::Record opt("optimizer");
+  opt.set("name", r.str());
+  opt.set("learning_rate", r.f64());
+  opt.set("clip_norm", r.f64());
+  opt.set("iterations", static_cast<std::int64_t>(r.u64() & 0x7fffffffffffffffu));
+  nn::Record config("optimizer config");
+  const std::uint32_t count = r.u32();
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::string key = r.str();
+    config.set(key, r.f64());
   }
-  if (type == "Activation") return std::make_unique<nn::ActivationLayer>(read_activation(r));
-  if (type == "Dropout") return std::make_unique<nn::Dropout>(r.f64());
-  if (type == "BatchNorm") {
-    const std::size_t features = r.size("BatchNorm width", max_width);
-    const double momentum = r.f64();
-    const double eps = r.f64();
-    return std::make_unique<nn::BatchNorm>(features, momentum, eps);
+  opt.set("config", nn::nested(std::move(config)));
+  nn::Record state("optimizer state");
+  const std::uint32_t tensors = r.u32();
+  for (std::uint32_t i = 0; i < tensors; ++i) {
+    auto [name, t] = r.tensor();
+    state.set(name, std::move(t));
   }
-  r.fail("unknown layer type '" + type + "'");
+  opt.set("state", nn::nested(std::move(state)));
+  training.set("optimizer", nn::nested(std::move(opt)));
+  return training;
 }
 
-/// Reads one layer record and appends the layer to `model` under its saved name.
-void read_layer(Reader& r, nn::Sequential& model) {
-  const std::string type = r.str();
-  const std::string name = r.str();
-  std::unique_ptr<nn::Module> layer;
-  try {
-    layer = make_layer(r, type, name);
-  } catch (const std::invalid_argument& e) {
-    // The constructors check ranges (a rate in [0, 1), eps > 0...): out of range is corrupt.
-    r.fail(std::string("invalid settings of layer '") + name + "': " + e.what());
-  }
-  model.add(std::move(layer));
-  // After add(): a saved name equal to the default must not be renamed "<name>_<position>".
-  model.layer(model.size() - 1).set_name(name);
-}
-
-/// Hyperparameters of the optimizers the format knows, as (name, value) pairs.
-std::vector<std::pair<std::string, double>> hyperparameters(nn::Optimizer& opt) {
-  if (auto* s = dynamic_cast<nn::SGD*>(&opt)) {
-    return {{"momentum", s->momentum()},
-            {"nesterov", s->nesterov() ? 1.0 : 0.0},
-            {"weight_decay", s->weight_decay()}};
-  }
-  if (auto* a = dynamic_cast<nn::Adam*>(&opt)) {
-    return {{"beta1", a->beta1()},
-            {"beta2", a->beta2()},
-            {"eps", a->eps()},
-            {"weight_decay", a->weight_decay()}};
-  }
-  if (auto* g = dynamic_cast<nn::Adagrad*>(&opt)) {
-    return {{"eps", g->eps()},
-            {"initial_accumulator", g->initial_accumulator()},
-            {"weight_decay", g->weight_decay()}};
-  }
-  if (auto* p = dynamic_cast<nn::RMSProp*>(&opt)) {
-    return {{"rho", p->rho()},
-            {"eps", p->eps()},
-            {"momentum", p->momentum()},
-            {"weight_decay", p->weight_decay()}};
-  }
-  throw std::invalid_argument("save_model: optimizer " + opt.name() +
-                              " cannot be saved (the format knows SGD, Adam, AdamW, Adagrad "
-                              "and RMSProp)");
-}
-
-std::unique_ptr<nn::Optimizer> make_optimizer(Reader& r, const std::string& name, double lr,
-                                              const std::map<std::string, double>& h) {
-  auto get = [&](const char* key) {
-    const auto it = h.find(key);
-    if (it == h.end()) r.fail("optimizer " + name + " lacks hyperparameter '" + key + "'");
-    return it->second;
-  };
-  try {
-    if (name == "SGD") {
-      return std::make_unique<nn::SGD>(lr, get("momentum"), get("nesterov") != 0,
-                                       get("weight_decay"));
-    }
-    if (name == "Adam") {
-      return std::make_unique<nn::Adam>(lr, get("beta1"), get("beta2"), get("eps"),
-                                        get("weight_decay"));
-    }
-    if (name == "AdamW") {
-      return std::make_unique<nn::AdamW>(lr, get("beta1"), get("beta2"), get("eps"),
-                                         get("weight_decay"));
-    }
-    if (name == "Adagrad") {
-      return std::make_unique<nn::Adagrad>(lr, get("eps"), get("initial_accumulator"),
-                                           get("weight_decay"));
-    }
-    if (name == "RMSProp") {
-      return std::make_unique<nn::RMSProp>(lr, get("rho"), get("eps"), get("momentum"),
-                                           get("weight_decay"));
-    }
-  } catch (const std::invalid_argument& e) {
-    r.fail(std::string("invalid optimizer settings: ") + e.what());
-  }
-  r.fail("unknown optimizer '" + name + "'");
-}
-
-bool classification(const nn::Loss& loss) {
-  return loss.kind() != nn::Loss::Kind::mse && loss.kind() != nn::Loss::Kind::quadratic;
+/// A v1 payload as a version 2 root record.
+nn::Record read_v1(const std::vector<std::uint8_t>& bytes, std::size_t begin, std::size_t end,
+                   const std::string& source) {
+  Reader r(bytes, begin, end, source);
+  nn::LayerRecord root;
+  root.type = "Sequential";
+  root.name = r.str();
+  const std::uint32_t count = r.u32();
+  if (count > r.remaining() / 8) r.fail(std::to_string(count) + " layers in a file this small");
+  for (std::uint32_t i = 0; i < count; ++i) root.children.push_back(read_v1_layer(r));
+  distribute_v1_tensors(r, root.children, r.u32());
+  distribute_v1_tensors(r, root.children, r.u32());
+  nn::Record file("model file");
+  file.set("model", nn::nested(detail::layer_to_record(root)));
+  if (r.u8() != 0) file.set("training", nn::nested(read_v1_training(r)));
+  if (!r.at_end()) r.fail("unexpected bytes after the model");
+  return file;
 }
 
 }  // namespace
@@ -355,65 +275,77 @@ bool classification(const nn::Loss& loss) {
 ModelFileError::ModelFileError(const std::string& path, const std::string& message)
     : std::runtime_error(path + ": " + message), path_(path) {}
 
-std::vector<std::uint8_t> serialize_model(nn::Sequential& model) {
-  Writer w;
-  w.bytes().insert(w.bytes().end(), std::begin(model_magic), std::end(model_magic));
-  w.u32(model_format_version);
-  w.u64(0);  // payload size, patched below
+namespace detail {
 
-  w.str(model.name());
-  w.u32(static_cast<std::uint32_t>(model.size()));
-  for (std::size_t i = 0; i < model.size(); ++i) write_layer(w, model.layer(i));
-  const auto params = model.named_parameters();
-  w.u32(static_cast<std::uint32_t>(params.size()));
-  for (const auto& p : params) w.tensor(p.name, p.var.value());
-  const auto buffers = model.named_buffers();
-  w.u32(static_cast<std::uint32_t>(buffers.size()));
-  for (const auto& b : buffers) w.tensor(b.name, *b.tensor);
-
-  w.u8(model.compiled() ? 1 : 0);
-  if (model.compiled()) {
-    w.u8(static_cast<std::uint8_t>(model.loss().kind()));
-    w.u8(model.loss().from_logits() ? 1 : 0);
-    nn::Optimizer& opt = model.optimizer();
-    w.str(opt.name());
-    w.f64(opt.learning_rate());
-    w.f64(opt.clip_norm());
-    w.u64(opt.iterations());
-    const auto hyper = hyperparameters(opt);
-    w.u32(static_cast<std::uint32_t>(hyper.size()));
-    for (const auto& [key, value] : hyper) {
-      w.str(key);
-      w.f64(value);
-    }
-    const auto state = opt.state();
-    w.u32(static_cast<std::uint32_t>(state.size()));
-    for (const auto& s : state) w.tensor(s.name, *s.tensor);
-  }
-
-  std::vector<std::uint8_t>& bytes = w.bytes();
-  const std::uint64_t payload = bytes.size() - header_size;
-  for (int i = 0; i < 8; ++i) bytes[12 + i] = static_cast<std::uint8_t>(payload >> (8 * i));
-  w.u32(crc32_of(bytes.data(), bytes.size()));
-  return std::move(bytes);
+nn::Record layer_to_record(const nn::LayerRecord& layer) {
+  nn::Record r("layer '" + layer.name + "'");
+  r.set("type", layer.type);
+  r.set("name", layer.name);
+  r.set("version", layer.version);
+  r.set("config", nn::nested(layer.config));
+  r.set("tensors", nn::nested(layer.tensors));
+  std::vector<nn::Record> children;
+  for (const nn::LayerRecord& child : layer.children) children.push_back(layer_to_record(child));
+  r.set("children", std::move(children));
+  return r;
 }
 
-nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
-                                 const std::string& source) {
+nn::LayerRecord record_to_layer(const nn::Record& r) {
+  nn::LayerRecord layer;
+  layer.type = r.text("type");
+  layer.name = r.text("name");
+  layer.version = r.integer("version");
+  // Contexts keep the offset the decoder gave each record: errors point into the file.
+  layer.config = r.record("config");
+  layer.config.set_context("layer '" + layer.name + "' (" + layer.type + ") config, " +
+                           layer.config.context());
+  layer.tensors = r.record("tensors");
+  layer.tensors.set_context("layer '" + layer.name + "' (" + layer.type + ") tensors, " +
+                            layer.tensors.context());
+  for (const nn::Record& child : r.records("children")) {
+    layer.children.push_back(record_to_layer(child));
+  }
+  return layer;
+}
+
+nn::Record model_record(nn::Module& model) {
+  nn::Record file("model file");
+  file.set("model", nn::nested(layer_to_record(nn::layer_record(model))));
+  if (auto* seq = dynamic_cast<nn::Sequential*>(&model)) {
+    std::vector<nn::Record> names;
+    for (const std::string& name : seq->class_names()) names.emplace_back().set("name", name);
+    file.set("class_names", std::move(names));
+    if (seq->compiled()) {
+      nn::Record training("training");
+      training.set("loss", seq->loss().base_name());
+      training.set("from_logits", std::int64_t{seq->loss().from_logits()});
+      training.set("accuracy", std::int64_t{seq->measures_accuracy()});
+      training.set("optimizer", nn::nested(nn::optimizer_record(seq->optimizer())));
+      file.set("training", nn::nested(std::move(training)));
+    }
+  }
+  return file;
+}
+
+std::vector<std::uint8_t> file_bytes(const nn::Record& root) {
+  std::vector<std::uint8_t> bytes(std::begin(model_magic), std::end(model_magic));
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(model_format_version >> (8 * i)));
+  bytes.resize(header_size);  // the payload size, patched below
+  encode_record(root, bytes);
+  const std::uint64_t payload = bytes.size() - header_size;
+  for (int i = 0; i < 8; ++i) bytes[12 + i] = static_cast<std::uint8_t>(payload >> (8 * i));
+  const std::uint32_t crc = crc32_of(bytes.data(), bytes.size());
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+  return bytes;
+}
+
+nn::Record file_record(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   const std::size_t n = bytes.size();
   if (n == 0) throw ModelFileError(source, "truncated: the file is empty");
-  const std::size_t magic_seen = std::min<std::size_t>(n, 8);
-  if (std::memcmp(bytes.data(), model_magic, magic_seen) != 0) {
-    std::ostringstream got;
-    for (std::size_t i = 0; i < magic_seen; ++i) {
-      got << std::hex << std::setw(2) << std::setfill('0') << int(bytes[i]);
-    }
-    throw ModelFileError(source, "not a retrograd model file (bad magic: starts with bytes " +
-                                     got.str() + ", expected \"RGMODEL\\0\")");
-  }
+  check_magic(bytes.data(), std::min<std::size_t>(n, 8), source);
   if (n < header_size + trailer_size) {
     throw ModelFileError(source, "truncated: " + std::to_string(n) +
-                                     " bytes, shorter than the 24-byte header and checksum");
+                                     " bytes, shorter than the 20-byte header and the checksum");
   }
   Reader header(bytes, 8, header_size, source);
   const std::uint32_t version = header.u32();
@@ -443,75 +375,110 @@ nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
     throw ModelFileError(source, "corrupt: checksum mismatch (stored " + hex32(stored) +
                                      ", computed " + hex32(computed) + ")");
   }
-
-  Reader r(bytes, header_size, end, source);
-  nn::Sequential model;
-  model.set_name(r.str());
-  const std::uint32_t layers = r.u32();
-  for (std::uint32_t i = 0; i < layers; ++i) read_layer(r, model);
-
-  auto params = model.named_parameters();
-  if (r.u32() != params.size()) r.fail("parameter count does not match the layers");
-  for (auto& p : params) r.tensor_into(p.name, p.var.value());
-  auto buffers = model.named_buffers();
-  if (r.u32() != buffers.size()) r.fail("buffer count does not match the layers");
-  for (auto& b : buffers) r.tensor_into(b.name, *b.tensor);
-
-  if (r.u8() != 0) {
-    const std::uint8_t kind = r.u8();
-    const bool from_logits = r.u8() != 0;
-    using Kind = nn::Loss::Kind;
-    nn::Loss loss = nn::Loss::mse();
-    switch (static_cast<Kind>(kind)) {
-      case Kind::mse:
-        loss = nn::Loss::mse();
-        break;
-      case Kind::quadratic:
-        loss = nn::Loss::quadratic();
-        break;
-      case Kind::categorical_cross_entropy:
-        loss = nn::Loss::categorical_cross_entropy(from_logits);
-        break;
-      case Kind::sparse_categorical_cross_entropy:
-        loss = nn::Loss::sparse_categorical_cross_entropy(from_logits);
-        break;
-      case Kind::binary_cross_entropy:
-        loss = nn::Loss::binary_cross_entropy(from_logits);
-        break;
-      default:
-        r.fail("unknown loss kind " + std::to_string(kind));
-    }
-    const std::string name = r.str();
-    const double lr = r.f64();
-    const double clip = r.f64();
-    const std::uint64_t iterations = r.u64();
-    std::map<std::string, double> hyper;
-    const std::uint32_t count = r.u32();
-    for (std::uint32_t i = 0; i < count; ++i) {
-      std::string key = r.str();
-      hyper[key] = r.f64();
-    }
-    std::unique_ptr<nn::Optimizer> opt = make_optimizer(r, name, lr, hyper);
-    try {
-      opt->set_clip_norm(clip);
-    } catch (const std::invalid_argument& e) {
-      r.fail(e.what());
-    }
-    const bool accuracy = classification(loss);
-    model.compile(loss, std::move(opt),
-                  accuracy ? std::vector<std::string>{"accuracy"} : std::vector<std::string>{});
-    nn::Optimizer& attached = model.optimizer();
-    attached.set_iterations(static_cast<std::size_t>(iterations));
-    auto state = attached.state();
-    if (r.u32() != state.size()) r.fail("optimizer state count does not match the parameters");
-    for (auto& s : state) r.tensor_into(s.name, *s.tensor);
+  if (version == 1) return read_v1(bytes, header_size, end, source);
+  std::size_t pos = header_size;
+  nn::Record root = decode_record(bytes.data(), pos, end, source);
+  if (pos != end) {
+    throw ModelFileError(source, "corrupt: unexpected bytes after the model at byte offset " +
+                                     std::to_string(pos));
   }
-  if (!r.at_end()) r.fail("unexpected bytes after the model");
-  return model;
+  return root;
 }
 
-void save_model(nn::Sequential& model, const std::string& path, const SaveOptions& options) {
-  const std::vector<std::uint8_t> bytes = serialize_model(model);
+void check_magic(const std::uint8_t* bytes, std::size_t n, const std::string& source) {
+  if (std::memcmp(bytes, model_magic, n) == 0 && n == 8) return;
+  std::ostringstream got;
+  for (std::size_t i = 0; i < n; ++i) {
+    got << std::hex << std::setw(2) << std::setfill('0') << int(bytes[i]);
+  }
+  if (n < 8 && std::memcmp(bytes, model_magic, n) == 0) {
+    throw ModelFileError(source, "truncated: " + std::to_string(n) + " bytes, inside the magic");
+  }
+  throw ModelFileError(source, "not a retrograd model file (bad magic: starts with bytes " +
+                                   got.str() + ", expected \"RGMODEL\\0\")");
+}
+
+std::unique_ptr<nn::Module> build_model(const nn::Record& root, const std::string& source) {
+  try {
+    return nn::build_layer(record_to_layer(root.record("model")));
+  } catch (const ModelFileError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw ModelFileError(source, std::string("corrupt: ") + e.what());
+  }
+}
+
+void compile_from(nn::Sequential& model, const nn::Record& root, const std::string& source) {
+  try {
+    if (root.has("class_names")) {
+      std::vector<std::string> names;
+      for (const nn::Record& r : root.records("class_names")) names.push_back(r.text("name"));
+      model.set_class_names(std::move(names));
+    }
+    if (!root.has("training")) return;
+    const nn::Record& training = root.record("training");
+    const nn::Loss loss =
+        nn::Loss::from_name(training.text("loss"), training.flag("from_logits"));
+    const nn::Record& opt = training.record("optimizer");
+    model.compile(loss, nn::build_optimizer(opt),
+                  training.flag("accuracy") ? std::vector<std::string>{"accuracy"}
+                                            : std::vector<std::string>{});
+    nn::restore_optimizer_state(model.optimizer(), opt);
+  } catch (const std::invalid_argument& e) {
+    throw ModelFileError(source, std::string("corrupt: ") + e.what());
+  }
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ModelFileError(path, "is a directory, not a model file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelFileError(path, std::string("cannot open: ") + std::strerror(errno));
+  // The header first: a foreign file (even /dev/zero) is refused after 20 bytes, and the size
+  // it announces is checked against the file before the rest is read.
+  std::vector<std::uint8_t> bytes(header_size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(header_size));
+  const std::size_t got = static_cast<std::size_t>(in.gcount());
+  if (got == 0) throw ModelFileError(path, "truncated: the file is empty");
+  check_magic(bytes.data(), std::min<std::size_t>(got, 8), path);
+  if (got < header_size) {
+    throw ModelFileError(path, "truncated: " + std::to_string(got) +
+                                   " bytes, shorter than the 20-byte header and the checksum");
+  }
+  std::uint64_t payload = 0;
+  for (int i = 0; i < 8; ++i) payload |= static_cast<std::uint64_t>(bytes[12 + i]) << (8 * i);
+  const auto file_size = std::filesystem::file_size(path, ec);
+  const std::uint64_t available = ec ? 0 : static_cast<std::uint64_t>(file_size);
+  if (!ec && (payload > available || header_size + payload + trailer_size > available)) {
+    throw ModelFileError(path, "truncated: the header announces " +
+                                   std::to_string(header_size + payload + trailer_size) +
+                                   " bytes, the file has " + std::to_string(available));
+  }
+  if (ec && payload > max_unsized_payload) {
+    throw ModelFileError(path, "the header announces a payload of " + std::to_string(payload) +
+                                   " bytes, more than the " + std::to_string(max_unsized_payload) +
+                                   " read from a file of unknown size");
+  }
+  // Read what the header announces, plus one byte to notice a longer file.
+  const std::size_t rest = static_cast<std::size_t>(payload + trailer_size + 1);
+  bytes.resize(header_size + rest);
+  in.read(reinterpret_cast<char*>(bytes.data() + header_size), static_cast<std::streamsize>(rest));
+  bytes.resize(header_size + static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw ModelFileError(path, "read failed");
+  if (bytes.size() == header_size + rest && !ec) {
+    // Longer than announced: report the real size.
+    bytes.resize(header_size + rest - 1);
+    throw ModelFileError(path, "corrupt: " + std::to_string(available - (header_size + rest - 1)) +
+                                   " unexpected bytes after the checksum at byte offset " +
+                                   std::to_string(header_size + payload));
+  }
+  return bytes;
+}
+
+void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes,
+                const SaveOptions& options) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -529,17 +496,46 @@ void save_model(nn::Sequential& model, const std::string& path, const SaveOption
   }
 }
 
-nn::Sequential load_model(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw ModelFileError(path, "is a directory, not a model file");
+}  // namespace detail
+
+std::vector<std::uint8_t> serialize_model(nn::Module& model) {
+  return detail::file_bytes(detail::model_record(model));
+}
+
+nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
+                                 const std::string& source) {
+  const nn::Record root = detail::file_record(bytes, source);
+  std::unique_ptr<nn::Module> module = detail::build_model(root, source);
+  auto* seq = dynamic_cast<nn::Sequential*>(module.get());
+  if (!seq) {
+    throw ModelFileError(source, "holds a model of type " + module->type() +
+                                     ", not a Sequential (load it with load_module)");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelFileError(path, std::string("cannot open: ") + std::strerror(errno));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-  if (in.bad()) throw ModelFileError(path, "read failed");
-  return deserialize_model(bytes, path);
+  nn::Sequential model = std::move(*seq);
+  detail::compile_from(model, root, source);
+  return model;
+}
+
+std::unique_ptr<nn::Module> deserialize_module(const std::vector<std::uint8_t>& bytes,
+                                               const std::string& source) {
+  const nn::Record root = detail::file_record(bytes, source);
+  std::unique_ptr<nn::Module> module = detail::build_model(root, source);
+  if (auto* seq = dynamic_cast<nn::Sequential*>(module.get())) {
+    detail::compile_from(*seq, root, source);
+  }
+  return module;
+}
+
+void save_model(nn::Module& model, const std::string& path, const SaveOptions& options) {
+  detail::write_file(path, serialize_model(model), options);
+}
+
+nn::Sequential load_model(const std::string& path) {
+  return deserialize_model(detail::read_file(path), path);
+}
+
+std::unique_ptr<nn::Module> load_module(const std::string& path) {
+  return deserialize_module(detail::read_file(path), path);
 }
 
 void save_history_csv(const nn::History& history, const std::string& path) {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "retrograd/nn/sequential.hpp"
+#include "retrograd/nn/trainer.hpp"
 
 namespace retrograd::nn {
 
@@ -28,7 +28,8 @@ EarlyStopping::EarlyStopping(std::string monitor, std::size_t patience, double m
   }
 }
 
-void EarlyStopping::on_train_begin(Sequential&) {
+void EarlyStopping::on_train_begin(Trainer& trainer) {
+  if (!trainer.state().fresh()) return;
   best_ = std::numeric_limits<double>::infinity();
   best_epoch_ = 0;
   wait_ = 0;
@@ -36,7 +37,7 @@ void EarlyStopping::on_train_begin(Sequential&) {
   best_weights_.clear();
 }
 
-void EarlyStopping::on_epoch_end(Sequential& model, std::size_t epoch, const Logs& logs) {
+void EarlyStopping::on_epoch_end(Trainer& trainer, std::size_t epoch, const Logs& logs) {
   // Accuracy improves upwards: watch its negation so that lower is always better.
   const double sign = monitor_.find("accuracy") != std::string::npos ? -1 : 1;
   const double value = sign * monitored(logs, monitor_);
@@ -46,18 +47,37 @@ void EarlyStopping::on_epoch_end(Sequential& model, std::size_t epoch, const Log
     wait_ = 0;
     if (restore_) {
       best_weights_.clear();
-      for (const Var& p : model.parameters()) best_weights_.push_back(p.value());
+      for (const Var& p : trainer.model().parameters()) best_weights_.push_back(p.value());
     }
     return;
   }
   if (++wait_ >= patience_) {
     stopped_epoch_ = static_cast<long>(epoch);
-    model.stop_training();
+    trainer.stop();
     if (restore_ && !best_weights_.empty()) {
-      std::vector<Var> params = model.parameters();
+      std::vector<Var> params = trainer.model().parameters();
       for (std::size_t i = 0; i < params.size(); ++i) params[i].value() = best_weights_[i];
     }
   }
+}
+
+void EarlyStopping::save_state(Record& state) const {
+  state.set("best", best_);
+  state.set("best_epoch", static_cast<std::int64_t>(best_epoch_));
+  state.set("wait", static_cast<std::int64_t>(wait_));
+  state.set("stopped_epoch", static_cast<std::int64_t>(stopped_epoch_));
+  std::vector<Record> weights;
+  for (const Tensor& w : best_weights_) weights.emplace_back().set("value", w);
+  state.set("best_weights", std::move(weights));
+}
+
+void EarlyStopping::load_state(const Record& state) {
+  best_ = state.number("best");
+  best_epoch_ = state.count("best_epoch", std::numeric_limits<std::int64_t>::max());
+  wait_ = state.count("wait", std::numeric_limits<std::int64_t>::max());
+  stopped_epoch_ = static_cast<long>(state.integer("stopped_epoch"));
+  best_weights_.clear();
+  for (const Record& w : state.records("best_weights")) best_weights_.push_back(w.tensor("value"));
 }
 
 }  // namespace retrograd::nn

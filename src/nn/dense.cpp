@@ -50,24 +50,6 @@ void BasicDense<T>::reset_parameters(const Initializer& weights, Engine& engine)
   b_.value().fill(T(0));
 }
 
-namespace {
-/// The activations the linear node applies itself; the others follow it as a node of their own.
-std::optional<LinearActivation> inside_linear(Activation::Kind kind) {
-  switch (kind) {
-    case Activation::Kind::linear:
-      return LinearActivation::none;
-    case Activation::Kind::relu:
-      return LinearActivation::relu;
-    case Activation::Kind::sigmoid:
-      return LinearActivation::sigmoid;
-    case Activation::Kind::tanh:
-      return LinearActivation::tanh;
-    default:
-      return std::nullopt;
-  }
-}
-}  // namespace
-
 template <class T>
 void BasicDense<T>::check_input(const BasicVar<T>& x) const {
   const Shape& s = x.shape();
@@ -86,7 +68,8 @@ BasicVar<T> BasicDense<T>::pre_activation(const BasicVar<T>& x) const {
 
 template <class T>
 BasicVar<T> BasicDense<T>::forward(const BasicVar<T>& x) {
-  if (const auto fused = inside_linear(activation_.kind())) {
+  // Activations the linear node applies itself; the others follow it as a node of their own.
+  if (const auto& fused = activation_.fused()) {
     check_input(x);
     return linear(x, W_, b_, *fused);
   }
@@ -120,6 +103,28 @@ BasicDense<T>& BasicDense<T>::set_regularizer(Regularizer regularizer) {
   }
   regularizer_ = regularizer;
   return *this;
+}
+
+template <class T>
+void BasicDense<T>::save_config(Record& config) const {
+  activation_.save(config);
+  config.set("l1", regularizer_.l1);
+  config.set("l2", regularizer_.l2);
+}
+
+template <class T>
+std::unique_ptr<BasicDense<T>> BasicDense<T>::from_record(const LayerRecord& record) {
+  const Shape& w = record.tensors.tensor("W").shape();
+  if (w.size() != 2) {
+    record.tensors.fail("W of shape " + shape_string(w) + " is not a matrix [in, out]");
+  }
+  auto dense = std::make_unique<BasicDense>(w[0], w[1], Activation::load(record.config),
+                                            Initializer::zeros(), std::uint64_t{0});
+  Regularizer reg;
+  reg.l1 = record.config.number("l1");
+  reg.l2 = record.config.number("l2");
+  if (reg.active()) dense->set_regularizer(reg);
+  return dense;
 }
 
 template class BasicDense<float>;

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "random.hpp"
+
 namespace retrograd::nn {
 
 Engine& default_engine() {
@@ -60,6 +62,17 @@ std::string Initializer::name() const {
 }
 
 namespace {
+// Portable draws (src/random.hpp): std::uniform_real_distribution and normal_distribution are
+// implementation-defined, so they would give other weights with another standard library.
+struct U {
+  double low, high;
+  double operator()(Engine& e) const { return detail::uniform(e, low, high); }
+};
+struct N {
+  double mean, stddev;
+  double operator()(Engine& e) const { return mean + stddev * detail::normal(e); }
+};
+
 template <class T, class Dist>
 void draw(BasicTensor<T>& t, Dist dist, Engine& engine) {
   for (T& v : t) v = static_cast<T>(dist(engine));
@@ -74,8 +87,6 @@ void Initializer::fill(BasicTensor<T>& t, std::size_t fan_in, std::size_t fan_ou
       kind_ != Kind::uniform && kind_ != Kind::normal) {
     throw std::invalid_argument("Initializer " + name() + ": fan_in and fan_out must be positive");
   }
-  using U = std::uniform_real_distribution<double>;
-  using N = std::normal_distribution<double>;
   switch (kind_) {
     case Kind::zeros:
       t.fill(T(0));
@@ -84,30 +95,30 @@ void Initializer::fill(BasicTensor<T>& t, std::size_t fan_in, std::size_t fan_ou
       t.fill(static_cast<T>(a_));
       break;
     case Kind::uniform:
-      draw(t, U(a_, b_), engine);
+      draw(t, U{a_, b_}, engine);
       break;
     case Kind::normal:
-      draw(t, N(a_, b_), engine);
+      draw(t, N{a_, b_}, engine);
       break;
     case Kind::glorot_uniform: {
       const double l = std::sqrt(6.0 / (in + out));
-      draw(t, U(-l, l), engine);
+      draw(t, U{-l, l}, engine);
       break;
     }
     case Kind::glorot_normal:
-      draw(t, N(0, std::sqrt(2.0 / (in + out))), engine);
+      draw(t, N{0, std::sqrt(2.0 / (in + out))}, engine);
       break;
     case Kind::he_uniform:
-      draw(t, U(-std::sqrt(6.0 / in), std::sqrt(6.0 / in)), engine);
+      draw(t, U{-std::sqrt(6.0 / in), std::sqrt(6.0 / in)}, engine);
       break;
     case Kind::he_normal:
-      draw(t, N(0, std::sqrt(2.0 / in)), engine);
+      draw(t, N{0, std::sqrt(2.0 / in)}, engine);
       break;
     case Kind::lecun_uniform:
-      draw(t, U(-std::sqrt(3.0 / in), std::sqrt(3.0 / in)), engine);
+      draw(t, U{-std::sqrt(3.0 / in), std::sqrt(3.0 / in)}, engine);
       break;
     case Kind::lecun_normal:
-      draw(t, N(0, std::sqrt(1.0 / in)), engine);
+      draw(t, N{0, std::sqrt(1.0 / in)}, engine);
       break;
   }
 }

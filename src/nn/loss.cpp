@@ -1,6 +1,8 @@
 #include "retrograd/nn/loss.hpp"
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "retrograd/ops.hpp"
 
@@ -125,27 +127,46 @@ BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>&
   throw std::logic_error("Loss: unknown kind");
 }
 
+namespace {
+/// Each loss kind's name: what name(), model files and the command line use.
+template <class Kind>
+const std::vector<std::pair<Kind, std::string>>& loss_names() {
+  static const std::vector<std::pair<Kind, std::string>> names = {
+      {Kind::mse, "mse"},
+      {Kind::quadratic, "quadratic"},
+      {Kind::categorical_cross_entropy, "categorical_cross_entropy"},
+      {Kind::sparse_categorical_cross_entropy, "sparse_categorical_cross_entropy"},
+      {Kind::binary_cross_entropy, "binary_cross_entropy"}};
+  return names;
+}
+}  // namespace
+
+template <class T>
+std::string BasicLoss<T>::base_name() const {
+  for (const auto& [kind, name] : loss_names<Kind>()) {
+    if (kind == kind_) return name;
+  }
+  return "?";
+}
+
 template <class T>
 std::string BasicLoss<T>::name() const {
-  std::string base;
-  switch (kind_) {
-    case Kind::mse:
-      base = "mse";
-      break;
-    case Kind::quadratic:
-      base = "quadratic";
-      break;
-    case Kind::categorical_cross_entropy:
-      base = "categorical_cross_entropy";
-      break;
-    case Kind::sparse_categorical_cross_entropy:
-      base = "sparse_categorical_cross_entropy";
-      break;
-    case Kind::binary_cross_entropy:
-      base = "binary_cross_entropy";
-      break;
+  return from_logits_ ? base_name() + "(from_logits)" : base_name();
+}
+
+template <class T>
+BasicLoss<T> BasicLoss<T>::from_name(const std::string& name, bool from_logits) {
+  std::string known;
+  for (const auto& [kind, n] : loss_names<Kind>()) {
+    if (n == name) {
+      if (from_logits && (kind == Kind::mse || kind == Kind::quadratic)) {
+        throw std::invalid_argument("loss " + name + " takes no logits");
+      }
+      return BasicLoss(kind, from_logits);
+    }
+    known += (known.empty() ? "" : ", ") + n;
   }
-  return from_logits_ ? base + "(from_logits)" : base;
+  throw std::invalid_argument("unknown loss '" + name + "' (known: " + known + ")");
 }
 
 #define RETROGRAD_INSTANTIATE_LOSSES(T)                                                          \

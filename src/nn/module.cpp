@@ -2,6 +2,21 @@
 
 namespace retrograd::nn {
 
+namespace {
+thread_local bool inference_on = false;
+}  // namespace
+
+InferenceGuard::InferenceGuard() : previous_(inference_on) { inference_on = true; }
+InferenceGuard::~InferenceGuard() { inference_on = previous_; }
+bool inference_mode() { return inference_on; }
+
+template <class T>
+BasicVar<T> BasicModule<T>::infer(const BasicVar<T>& x) const {
+  InferenceGuard inference;
+  // Evaluation-mode forward passes leave the module unchanged (the contract in module.hpp).
+  return const_cast<BasicModule*>(this)->forward(x);
+}
+
 template <class T>
 std::vector<BasicVar<T>> BasicModule<T>::parameters() const {
   std::vector<BasicVar<T>> out;

@@ -1,6 +1,7 @@
 #include "retrograd/nn/optimizer.hpp"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -275,6 +276,134 @@ void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
 template <class T>
 BasicAdamW<T>::BasicAdamW(double lr, double beta1, double beta2, double eps, double weight_decay)
     : BasicAdam<T>("AdamW", true, lr, beta1, beta2, eps, weight_decay) {}
+
+// ---------------------------------------------------------------------------------------------
+// Saving and rebuilding: each optimizer writes its hyperparameters and reads them back.
+
+template <class T>
+void BasicSGD<T>::save_config(Record& config) const {
+  config.set("momentum", momentum_);
+  config.set("nesterov", std::int64_t{nesterov_});
+  config.set("weight_decay", weight_decay_);
+}
+
+template <class T>
+std::unique_ptr<BasicSGD<T>> BasicSGD<T>::from_config(double lr, const Record& config) {
+  return std::make_unique<BasicSGD>(lr, config.number("momentum"), config.flag("nesterov"),
+                                    config.number("weight_decay"));
+}
+
+template <class T>
+void BasicAdagrad<T>::save_config(Record& config) const {
+  config.set("eps", eps_);
+  config.set("initial_accumulator", initial_);
+  config.set("weight_decay", weight_decay_);
+}
+
+template <class T>
+std::unique_ptr<BasicAdagrad<T>> BasicAdagrad<T>::from_config(double lr, const Record& config) {
+  return std::make_unique<BasicAdagrad>(lr, config.number("eps"),
+                                        config.number("initial_accumulator"),
+                                        config.number("weight_decay"));
+}
+
+template <class T>
+void BasicRMSProp<T>::save_config(Record& config) const {
+  config.set("rho", rho_);
+  config.set("eps", eps_);
+  config.set("momentum", momentum_);
+  config.set("weight_decay", weight_decay_);
+}
+
+template <class T>
+std::unique_ptr<BasicRMSProp<T>> BasicRMSProp<T>::from_config(double lr, const Record& config) {
+  return std::make_unique<BasicRMSProp>(lr, config.number("rho"), config.number("eps"),
+                                        config.number("momentum"), config.number("weight_decay"));
+}
+
+template <class T>
+void BasicAdam<T>::save_config(Record& config) const {
+  config.set("beta1", beta1_);
+  config.set("beta2", beta2_);
+  config.set("eps", eps_);
+  config.set("weight_decay", weight_decay_);
+}
+
+template <class T>
+std::unique_ptr<BasicAdam<T>> BasicAdam<T>::from_config(double lr, const Record& config) {
+  return std::make_unique<BasicAdam>(lr, config.number("beta1"), config.number("beta2"),
+                                     config.number("eps"), config.number("weight_decay"));
+}
+
+template <class T>
+std::unique_ptr<BasicAdamW<T>> BasicAdamW<T>::from_config(double lr, const Record& config) {
+  return std::make_unique<BasicAdamW>(lr, config.number("beta1"), config.number("beta2"),
+                                      config.number("eps"), config.number("weight_decay"));
+}
+
+Registry<OptimizerFactory>& optimizer_registry() {
+  static Registry<OptimizerFactory> registry("optimizer");
+  return registry;
+}
+
+Record optimizer_record(Optimizer& optimizer) {
+  if (!optimizer_registry().registered_as(optimizer.name(), typeid(optimizer))) {
+    throw std::invalid_argument("optimizer " + optimizer.name() +
+                                " cannot be saved: its class is not registered under that name "
+                                "(RETROGRAD_REGISTER_OPTIMIZER; registered: " +
+                                optimizer_registry().joined_names() + ")");
+  }
+  Record record("optimizer " + optimizer.name());
+  record.set("name", optimizer.name());
+  record.set("learning_rate", optimizer.learning_rate());
+  record.set("clip_norm", optimizer.clip_norm());
+  record.set("iterations", static_cast<std::int64_t>(optimizer.iterations()));
+  Record config("optimizer " + optimizer.name() + " config");
+  optimizer.save_config(config);
+  record.set("config", nested(std::move(config)));
+  Record state("optimizer " + optimizer.name() + " state");
+  for (const NamedState<float>& s : optimizer.state()) state.set(s.name, *s.tensor);
+  record.set("state", nested(std::move(state)));
+  return record;
+}
+
+std::unique_ptr<Optimizer> build_optimizer(const Record& record) {
+  const std::string& name = record.text("name");
+  std::unique_ptr<Optimizer> optimizer;
+  try {
+    optimizer = optimizer_registry().get(name)(record.number("learning_rate"),
+                                               record.record("config"));
+    optimizer->set_clip_norm(record.number("clip_norm"));
+  } catch (const RecordError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    record.fail(e.what());
+  }
+  return optimizer;
+}
+
+void restore_optimizer_state(Optimizer& optimizer, const Record& record) {
+  if (record.text("name") != optimizer.name()) {
+    record.fail("saved for " + record.text("name") + ", restored into " + optimizer.name());
+  }
+  const Record& saved = record.record("state");
+  std::vector<NamedState<float>> state = optimizer.state();
+  if (saved.size() != state.size()) {
+    saved.fail(std::to_string(saved.size()) + " saved tensors for " +
+               std::to_string(state.size()) + " in the optimizer");
+  }
+  for (const NamedState<float>& s : state) {
+    const Tensor& t = saved.tensor(s.name);
+    if (t.shape() != s.tensor->shape()) {
+      saved.fail("'" + s.name + "' has shape " + shape_string(t.shape()) + ", the optimizer needs " +
+                 shape_string(s.tensor->shape()));
+    }
+  }
+  for (const NamedState<float>& s : state) *s.tensor = saved.tensor(s.name);
+  optimizer.set_learning_rate(record.number("learning_rate"));
+  optimizer.set_iterations(static_cast<std::size_t>(
+      record.count("iterations", std::numeric_limits<std::int64_t>::max())));
+}
 
 #define RETROGRAD_INSTANTIATE_OPTIMIZERS(T) \
   template class BasicOptimizer<T>;         \

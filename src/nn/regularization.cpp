@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "retrograd/engine.hpp"
+#include "random.hpp"
 #include "retrograd/ops.hpp"
 #include "xtensor_math.hpp"
 
@@ -41,9 +42,10 @@ BasicVar<T> BasicDropout<T>::forward(const BasicVar<T>& x) {
   // A fresh mask per call, moved into the graph: the node owns it until backward is done, and
   // the buffer cache makes the allocation a free-list pop.
   BasicTensor<T> mask = BasicTensor<T>::from_shape(x.shape());
-  std::bernoulli_distribution keep(1 - rate_);
-  const T scale = static_cast<T>(1 / (1 - rate_));
-  for (T& m : mask) m = keep(engine_) ? scale : T(0);
+  // Portable draws (src/random.hpp): the same seed gives the same masks with every library.
+  const double keep = 1 - rate_;
+  const T scale = static_cast<T>(1 / keep);
+  for (T& m : mask) m = detail::uniform01(engine_) < keep ? scale : T(0);
   return mul(x, BasicVar<T>(std::move(mask)));
 }
 
@@ -106,6 +108,27 @@ std::vector<NamedParameter<T>> BasicBatchNorm<T>::named_parameters() const {
 template <class T>
 std::vector<NamedBuffer<T>> BasicBatchNorm<T>::named_buffers() {
   return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
+}
+
+template <class T>
+std::unique_ptr<BasicDropout<T>> BasicDropout<T>::from_record(const LayerRecord& record) {
+  return std::make_unique<BasicDropout>(record.config.number("rate"), std::uint64_t{0});
+}
+
+template <class T>
+void BasicBatchNorm<T>::save_config(Record& config) const {
+  config.set("momentum", momentum_);
+  config.set("eps", eps_);
+}
+
+template <class T>
+std::unique_ptr<BasicBatchNorm<T>> BasicBatchNorm<T>::from_record(const LayerRecord& record) {
+  const Shape& gamma = record.tensors.tensor("gamma").shape();
+  if (gamma.size() != 1) {
+    record.tensors.fail("gamma of shape " + shape_string(gamma) + " is not a vector");
+  }
+  return std::make_unique<BasicBatchNorm>(gamma[0], record.config.number("momentum"),
+                                          record.config.number("eps"));
 }
 
 template BasicVar<float> weight_penalty(const std::vector<BasicVar<float>>&, double, double);

@@ -74,10 +74,49 @@ void ReduceLROnPlateau::step(double metric) {
   }
 }
 
-void ReduceLROnPlateau::on_epoch_end(Sequential&, std::size_t, const Logs& logs) {
+void ReduceLROnPlateau::on_epoch_end(Trainer&, std::size_t, const Logs& logs) {
   auto it = logs.find(monitor_);
   if (it == logs.end()) it = logs.find("loss");
   if (it != logs.end()) step(it->second);
+}
+
+namespace {
+std::int64_t as_integer(std::size_t v) { return static_cast<std::int64_t>(v); }
+std::size_t as_size(const Record& r, const char* key) {
+  return static_cast<std::size_t>(r.count(key, std::numeric_limits<std::int64_t>::max()));
+}
+}  // namespace
+
+void StepLR::save_state(Record& state) const {
+  state.set("initial_lr", initial_);
+  state.set("epochs", as_integer(epochs_));
+}
+
+void StepLR::load_state(const Record& state) {
+  initial_ = state.number("initial_lr");
+  epochs_ = as_size(state, "epochs");
+}
+
+void ExponentialLR::save_state(Record& state) const {
+  state.set("initial_lr", initial_);
+  state.set("epochs", as_integer(epochs_));
+}
+
+void ExponentialLR::load_state(const Record& state) {
+  initial_ = state.number("initial_lr");
+  epochs_ = as_size(state, "epochs");
+}
+
+void ReduceLROnPlateau::save_state(Record& state) const {
+  state.set("best", best_);
+  state.set("wait", as_integer(wait_));
+  state.set("cooldown_left", as_integer(cooldown_left_));
+}
+
+void ReduceLROnPlateau::load_state(const Record& state) {
+  best_ = state.number("best");
+  wait_ = as_size(state, "wait");
+  cooldown_left_ = as_size(state, "cooldown_left");
 }
 
 }  // namespace retrograd::nn

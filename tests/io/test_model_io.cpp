@@ -239,21 +239,27 @@ TEST_CASE("a model file with a valid checksum but inconsistent content is a clea
   const std::vector<std::uint8_t> bytes = io::serialize_model(model);
   REQUIRE(io::deserialize_model(bytes, "ok.rg").size() == 2);
 
-  SECTION("a layer width that does not match its weights") {
+  SECTION("a bias that does not match its weights") {
     std::vector<std::uint8_t> edited = bytes;
-    edited[after_string(edited, "dense_0")] = 3;  // the in width, a little-endian u64
+    // W's dimensions [2, 3] become [3, 2]: the same bytes, a layer whose b should have 2.
+    const std::size_t dims = after_string(edited, "W") + 2;  // past the tag and the rank
+    edited[dims] = 3;
+    edited[dims + 8] = 2;
     reseal(edited);
     CHECK_THROWS_WITH(io::deserialize_model(edited, "edited.rg"),
-                      Catch::Contains("edited.rg: corrupt: tensor 'dense_0.W' has shape [2, 3], "
-                                      "the model needs [3, 3] (at byte offset"));
+                      Catch::Contains("edited.rg: corrupt: layer 'dense_0' (Dense) tensors, "
+                                      "record at byte offset") &&
+                          Catch::Contains("tensor 'b' has shape [3], the layer needs [2]"));
   }
   SECTION("a setting out of range") {
     std::vector<std::uint8_t> edited = bytes;
     const double rate = 1.5;
-    std::memcpy(&edited[after_string(edited, "dropout_1")], &rate, 8);  // little-endian host
+    std::memcpy(&edited[after_string(edited, "rate") + 1], &rate, 8);  // little-endian host
     reseal(edited);
     CHECK_THROWS_WITH(io::deserialize_model(edited, "edited.rg"),
-                      Catch::Contains("edited.rg: corrupt: invalid settings of layer 'dropout_1'"));
+                      Catch::Contains("edited.rg: corrupt: layer 'dropout_1' (Dropout) config, "
+                                      "record at byte offset") &&
+                          Catch::Contains("invalid settings: Dropout: rate must be in [0, 1)"));
   }
   SECTION("a directory") {
     CHECK_THROWS_WITH(io::load_model(fs::temp_directory_path().string()),

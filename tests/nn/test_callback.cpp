@@ -11,18 +11,32 @@
 using namespace retrograd;
 using namespace retrograd::nn;
 
-TEST_CASE("EarlyStopping stops after `patience` epochs without improvement", "[nn][callback]") {
+namespace {
+/// A trainer to hand callbacks directly (no fit()).
+struct Harness {
   Sequential model;
-  model.add(Dense(2, 1, Activation::linear(), Initializer::constant(0.5)));
+  SGD sgd{0.1};
+  Trainer trainer;
+  explicit Harness(Dense layer)
+      : model(std::move(Sequential().add(std::move(layer)))),
+        trainer(model, Loss::mse(), sgd) {}
+  bool stopped() const { return trainer.state().stop_requested; }
+};
+}  // namespace
+
+TEST_CASE("EarlyStopping stops after `patience` epochs without improvement", "[nn][callback]") {
+  Harness h(Dense(2, 1, Activation::linear(), Initializer::constant(0.5)));
+  Sequential& model = h.model;
+  Trainer& trainer = h.trainer;
   EarlyStopping stop("val_loss", 2, 0.01, true);
-  stop.on_train_begin(model);
+  stop.on_train_begin(trainer);
   Var w = model.parameters()[0];
   const double losses[] = {1.0, 0.8, 0.795, 0.9, 0.85};
-  for (std::size_t epoch = 0; epoch < 5 && !model.stop_requested(); ++epoch) {
+  for (std::size_t epoch = 0; epoch < 5 && !h.stopped(); ++epoch) {
     w.value().fill(static_cast<float>(epoch));
-    stop.on_epoch_end(model, epoch, {{"val_loss", losses[epoch]}});
+    stop.on_epoch_end(trainer, epoch, {{"val_loss", losses[epoch]}});
   }
-  CHECK(model.stop_requested());
+  CHECK(h.stopped());
   CHECK(stop.stopped_epoch() == 3);
   CHECK(stop.best_epoch() == 1);
   // 0.795 improved on 0.8 by less than min_delta, so epoch 1's weights come back.
@@ -30,23 +44,21 @@ TEST_CASE("EarlyStopping stops after `patience` epochs without improvement", "[n
 }
 
 TEST_CASE("EarlyStopping watches accuracy upwards and falls back to loss", "[nn][callback]") {
-  Sequential model;
-  model.add(Dense(2, 1));
+  Harness h(Dense(2, 1));
   EarlyStopping on_accuracy("val_accuracy", 0);
-  on_accuracy.on_train_begin(model);
-  on_accuracy.on_epoch_end(model, 0, {{"val_accuracy", 0.5}});
-  on_accuracy.on_epoch_end(model, 1, {{"val_accuracy", 0.7}});
-  CHECK_FALSE(model.stop_requested());
-  on_accuracy.on_epoch_end(model, 2, {{"val_accuracy", 0.6}});
-  CHECK(model.stop_requested());
+  on_accuracy.on_train_begin(h.trainer);
+  on_accuracy.on_epoch_end(h.trainer, 0, {{"val_accuracy", 0.5}});
+  on_accuracy.on_epoch_end(h.trainer, 1, {{"val_accuracy", 0.7}});
+  CHECK_FALSE(h.stopped());
+  on_accuracy.on_epoch_end(h.trainer, 2, {{"val_accuracy", 0.6}});
+  CHECK(h.stopped());
 
-  Sequential other;
-  other.add(Dense(2, 1));
+  Harness other(Dense(2, 1));
   EarlyStopping fallback("val_loss", 0);
-  fallback.on_train_begin(other);
-  fallback.on_epoch_end(other, 0, {{"loss", 1.0}});
-  fallback.on_epoch_end(other, 1, {{"loss", 1.5}});
-  CHECK(other.stop_requested());
+  fallback.on_train_begin(other.trainer);
+  fallback.on_epoch_end(other.trainer, 0, {{"loss", 1.0}});
+  fallback.on_epoch_end(other.trainer, 1, {{"loss", 1.5}});
+  CHECK(other.stopped());
 }
 
 TEST_CASE("EarlyStopping ends fit and schedules step as callbacks", "[nn][callback]") {

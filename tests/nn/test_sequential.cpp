@@ -45,8 +45,8 @@ std::size_t xor_epochs(std::size_t hidden, Activation act, std::uint64_t seed,
   model.add(Dense(hidden, 1, Activation::sigmoid(), Initializer::glorot_uniform(), engine));
   model.compile(Loss::binary_cross_entropy(), SGD(0.5, 0.9), {"accuracy"});
   LambdaCallback done;
-  done.epoch_end = [](Sequential& m, std::size_t, const Logs& logs) {
-    if (logs.at("accuracy") == 1.0 && logs.at("loss") < 0.1) m.stop_training();
+  done.epoch_end = [](Trainer& t, std::size_t, const Logs& logs) {
+    if (logs.at("accuracy") == 1.0 && logs.at("loss") < 0.1) t.stop();
   };
   FitOptions o = quiet(max_epochs, 4);
   o.callbacks = {&done};
@@ -229,11 +229,11 @@ TEST_CASE("fit reports progress, history and callbacks", "[nn][sequential][progr
   o.validation_data = nullptr;
   std::size_t batches = 0, epochs = 0;
   LambdaCallback count;
-  count.batch_end = [&](Sequential&, std::size_t, const Logs& logs) {
+  count.batch_end = [&](Trainer&, std::size_t, const Logs& logs) {
     ++batches;
     CHECK(logs.count("loss") == 1);
   };
-  count.epoch_end = [&](Sequential&, std::size_t, const Logs& logs) {
+  count.epoch_end = [&](Trainer&, std::size_t, const Logs& logs) {
     ++epochs;
     CHECK(logs.count("val_loss") == 1);
   };
@@ -341,8 +341,8 @@ TEST_CASE("fit names every bad input", "[nn][sequential][errors]") {
     nan_run.shuffle = false;
     std::vector<Tensor> after_first_batch;
     LambdaCallback snapshot;
-    snapshot.batch_end = [&](Sequential& m, std::size_t, const Logs&) {
-      after_first_batch = weights(m);
+    snapshot.batch_end = [&](Trainer& t, std::size_t, const Logs&) {
+      after_first_batch = weights(t.model());
     };
     nan_run.callbacks = {&snapshot};
     REQUIRE_THROWS_WITH(model.fit(x, labels, nan_run),

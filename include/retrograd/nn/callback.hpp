@@ -1,7 +1,8 @@
 #pragma once
 /// @file callback.hpp
-/// Callbacks that fit() calls per batch and per epoch, the logs it passes them, and
-/// EarlyStopping.
+/// Callbacks: hooks into the Trainer's loop, the logs it passes them, and EarlyStopping. A
+/// callback with state to resume (counters, best values) saves it in checkpoints through
+/// save_state / load_state under its state_name().
 
 #include <functional>
 #include <limits>
@@ -9,47 +10,69 @@
 #include <string>
 #include <vector>
 
+#include "retrograd/nn/record.hpp"
 #include "retrograd/tensor.hpp"
 
 namespace retrograd::nn {
 
-class Sequential;
+class Trainer;
 
 /// Named numbers of a batch or an epoch: "loss", "accuracy", "val_loss", "val_accuracy".
 using Logs = std::map<std::string, double>;
 
-/// Hooks into fit(). Every method does nothing unless overridden. Callbacks may call
-/// model.stop_training() to end fit() after the current epoch.
+/// Hooks into the Trainer's loop (trainer.hpp shows where each runs). Every method does nothing
+/// unless overridden. Callbacks may call trainer.stop() to end the run after the current epoch.
 class Callback {
  public:
   virtual ~Callback() = default;
-  /// Before the first epoch.
-  virtual void on_train_begin(Sequential& /*model*/) {}
+  /// Before the first epoch, also when a restored run continues.
+  virtual void on_train_begin(Trainer& /*trainer*/) {}
   /// Before each epoch (counted from 0).
-  virtual void on_epoch_begin(Sequential& /*model*/, std::size_t /*epoch*/) {}
-  /// After each batch's update, with that batch's "loss" (and "accuracy" when compiled with it).
-  virtual void on_batch_end(Sequential& /*model*/, std::size_t /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_epoch_begin(Trainer& /*trainer*/, std::size_t /*epoch*/) {}
+  /// Before each batch (counted from 0 in its epoch).
+  virtual void on_batch_begin(Trainer& /*trainer*/, std::size_t /*batch*/) {}
+  /// After backward and before the optimizer step: every gradient is complete.
+  virtual void on_after_backward(Trainer& /*trainer*/, std::size_t /*batch*/) {}
+  /// After each batch's update, with that batch's "loss" (and "accuracy" when measured).
+  virtual void on_batch_end(Trainer& /*trainer*/, std::size_t /*batch*/, const Logs& /*logs*/) {}
   /// After each epoch, with the epoch's means and the validation results.
-  virtual void on_epoch_end(Sequential& /*model*/, std::size_t /*epoch*/, const Logs& /*logs*/) {}
+  virtual void on_epoch_end(Trainer& /*trainer*/, std::size_t /*epoch*/, const Logs& /*logs*/) {}
+  /// After every batch and every epoch, once all callbacks ran and the TrainState is complete:
+  /// the points where a run can be saved and resumed. `epoch_end` tells which.
+  virtual void on_checkpoint(Trainer& /*trainer*/, bool /*epoch_end*/) {}
   /// After the last epoch.
-  virtual void on_train_end(Sequential& /*model*/) {}
+  virtual void on_train_end(Trainer& /*trainer*/) {}
+
+  /// Name of this callback's state in checkpoints, unique among a run's callbacks; empty (the
+  /// default) when it keeps none.
+  virtual std::string state_name() const { return {}; }
+  /// Writes the state a resumed run needs.
+  virtual void save_state(Record& /*state*/) const {}
+  /// Reads what save_state() wrote.
+  virtual void load_state(const Record& /*state*/) {}
 };
 
 /// A callback made of functions (any may be empty).
 class LambdaCallback : public Callback {
  public:
   /// Called after each batch.
-  std::function<void(Sequential&, std::size_t, const Logs&)> batch_end;
+  std::function<void(Trainer&, std::size_t, const Logs&)> batch_end;
   /// Called after each epoch.
-  std::function<void(Sequential&, std::size_t, const Logs&)> epoch_end;
+  std::function<void(Trainer&, std::size_t, const Logs&)> epoch_end;
+  /// Called after backward, before the optimizer step.
+  std::function<void(Trainer&, std::size_t)> after_backward;
 
   /// Calls batch_end.
-  void on_batch_end(Sequential& model, std::size_t batch, const Logs& logs) override {
-    if (batch_end) batch_end(model, batch, logs);
+  void on_batch_end(Trainer& trainer, std::size_t batch, const Logs& logs) override {
+    if (batch_end) batch_end(trainer, batch, logs);
   }
   /// Calls epoch_end.
-  void on_epoch_end(Sequential& model, std::size_t epoch, const Logs& logs) override {
-    if (epoch_end) epoch_end(model, epoch, logs);
+  void on_epoch_end(Trainer& trainer, std::size_t epoch, const Logs& logs) override {
+    if (epoch_end) epoch_end(trainer, epoch, logs);
+  }
+  /// Calls after_backward.
+  void on_after_backward(Trainer& trainer, std::size_t batch) override {
+    if (after_backward) after_backward(trainer, batch);
   }
 };
 
@@ -62,10 +85,16 @@ class EarlyStopping : public Callback {
   /// Throws std::invalid_argument for a negative min_delta.
   explicit EarlyStopping(std::string monitor = "val_loss", std::size_t patience = 0,
                          double min_delta = 0, bool restore_best_weights = false);
-  /// Resets the watch.
-  void on_train_begin(Sequential& model) override;
+  /// Resets the watch at the start of a fresh run (a restored run keeps its counters).
+  void on_train_begin(Trainer& trainer) override;
   /// Compares, counts, and stops (restoring the best weights if asked).
-  void on_epoch_end(Sequential& model, std::size_t epoch, const Logs& logs) override;
+  void on_epoch_end(Trainer& trainer, std::size_t epoch, const Logs& logs) override;
+  /// "early_stopping".
+  std::string state_name() const override { return "early_stopping"; }
+  /// Best value, its epoch, the wait, the stop epoch and the best weights.
+  void save_state(Record& state) const override;
+  /// Reads what save_state() wrote.
+  void load_state(const Record& state) override;
   /// The epoch (from 0) at which it stopped training, or -1 when it did not.
   long stopped_epoch() const { return stopped_epoch_; }
   /// The best value seen.

@@ -6,6 +6,7 @@
 
 #include "retrograd/nn/activation.hpp"
 #include "retrograd/nn/init.hpp"
+#include "retrograd/nn/layer_registry.hpp"
 #include "retrograd/nn/module.hpp"
 #include "retrograd/nn/regularization.hpp"
 
@@ -48,6 +49,10 @@ class BasicDense : public BasicModule<T> {
 
   /// Sets the L1 / L2 penalty on W. Throws std::invalid_argument for negative coefficients.
   BasicDense& set_regularizer(Regularizer regularizer);
+  /// The activation and the regularizer (the widths come from the saved W).
+  void save_config(Record& config) const override;
+  /// A layer of the saved W's shape with the saved activation and regularizer.
+  static std::unique_ptr<BasicDense> from_record(const LayerRecord& record);
   /// The L1 / L2 penalty on W (inactive by default).
   const Regularizer& regularizer() const { return regularizer_; }
   /// Refills W by `weights` from `engine` and zeroes b.
@@ -81,5 +86,7 @@ using DenseD = BasicDense<double>;
 
 extern template class BasicDense<float>;
 extern template class BasicDense<double>;
+
+RETROGRAD_REGISTER_LAYER(Dense);
 
 }  // namespace retrograd::nn

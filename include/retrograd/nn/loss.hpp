@@ -81,6 +81,11 @@ class BasicLoss {
   bool sparse() const { return kind_ == Kind::sparse_categorical_cross_entropy; }
   /// "mse", "categorical_cross_entropy(from_logits)", ...
   std::string name() const;
+  /// "categorical_cross_entropy", without "(from_logits)".
+  std::string base_name() const;
+  /// The loss named `name` (base_name()'s form). Throws std::invalid_argument for an unknown
+  /// name, listing the known ones.
+  static BasicLoss from_name(const std::string& name, bool from_logits = false);
 
  private:
   BasicLoss(Kind kind, bool from_logits) : kind_(kind), from_logits_(from_logits) {}

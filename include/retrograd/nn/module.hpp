@@ -2,10 +2,19 @@
 /// @file module.hpp
 /// `BasicModule`: what every layer and model has in common. Parameters are ordinary leaf Vars;
 /// a module's forward is a composition of ops, so backward needs nothing from the module.
+///
+/// Threads (docs/design.md): a module trains on one thread at a time. Inference — infer(),
+/// Sequential::predict and evaluate — is const and may run on one module from many threads at
+/// once, because a forward pass in evaluation mode must not change the module: layers keep
+/// what training updates (running statistics, random engines) out of their evaluation path.
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "retrograd/engine.hpp"
+#include "retrograd/nn/record.hpp"
 #include "retrograd/var.hpp"
 
 namespace retrograd::nn {
@@ -29,6 +38,33 @@ struct NamedBuffer {
   BasicTensor<T>* tensor;
 };
 
+/// A random engine a module draws from while training (Dropout's masks), named like a
+/// parameter so that a checkpoint can save and restore its state.
+struct NamedEngine {
+  /// "engine", or "dropout_1.engine" inside a Sequential.
+  std::string name;
+  /// The module's engine.
+  std::mt19937_64* engine;
+};
+
+/// While one lives, every module on this thread runs in evaluation mode (training() is false)
+/// and no graph is recorded: what infer(), predict() and evaluate() use so that inference
+/// never flips a module's own train/eval flag, which other threads may be reading.
+class InferenceGuard {
+ public:
+  InferenceGuard();
+  ~InferenceGuard();
+  InferenceGuard(const InferenceGuard&) = delete;
+  InferenceGuard& operator=(const InferenceGuard&) = delete;
+
+ private:
+  bool previous_;
+  NoGradGuard no_grad_;
+};
+
+/// True while an InferenceGuard lives on this thread.
+bool inference_mode();
+
 /// Base of layers and models.
 template <class T>
 class BasicModule {
@@ -39,6 +75,9 @@ class BasicModule {
   virtual BasicVar<T> forward(const BasicVar<T>& x) = 0;
   /// Same as forward(x).
   BasicVar<T> operator()(const BasicVar<T>& x) { return forward(x); }
+  /// forward(x) in evaluation mode without a graph, on a const module: safe to call from many
+  /// threads at once (see the file comment).
+  BasicVar<T> infer(const BasicVar<T>& x) const;
 
   /// The kind of layer, as summary() shows it: "Dense", "Dropout", ...
   virtual std::string type() const = 0;
@@ -53,6 +92,20 @@ class BasicModule {
   virtual std::vector<NamedParameter<T>> named_parameters() const { return {}; }
   /// Non-trainable state with names (pointers into this module; valid while it lives).
   virtual std::vector<NamedBuffer<T>> named_buffers() { return {}; }
+  /// Random engines the module draws from in training, with names (pointers into this module).
+  virtual std::vector<NamedEngine> named_engines() { return {}; }
+  /// Modules this one is made of (Sequential's layers). Their parameters, buffers and engines
+  /// appear in this module's lists prefixed with "<child name>."; model files save each child
+  /// as a record of its own.
+  virtual std::vector<BasicModule*> children() { return {}; }
+
+  /// Writes the settings that rebuild this module through its registered factory
+  /// (nn/layer_registry.hpp): widths, activation, rates... — not its parameters and buffers,
+  /// which model files store by name.
+  virtual void save_config(Record& /*config*/) const {}
+  /// Layout version of save_config()'s record, saved beside it: bump it when the layout
+  /// changes, and let the factory read every older version.
+  virtual std::int64_t config_version() const { return 1; }
   /// The trainable parameters (the Vars named_parameters() names).
   std::vector<BasicVar<T>> parameters() const;
   /// Number of trainable scalars.
@@ -67,8 +120,8 @@ class BasicModule {
   virtual void train(bool on = true) { training_ = on; }
   /// Same as train(false).
   void eval() { train(false); }
-  /// True in training mode.
-  bool training() const { return training_; }
+  /// True in training mode and outside any InferenceGuard of this thread.
+  bool training() const { return training_ && !inference_mode(); }
 
   /// Shape of the output for an input of shape `input` (summary() uses it; no computation).
   virtual Shape output_shape(const Shape& input) const { return input; }

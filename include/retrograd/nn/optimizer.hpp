@@ -4,9 +4,13 @@
 /// outside any graph, into state buffers allocated once by attach(): a step allocates nothing.
 /// The formulas follow PyTorch's (torch.optim); each class states its own.
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "retrograd/nn/record.hpp"
+#include "retrograd/nn/registry.hpp"
 #include "retrograd/var.hpp"
 
 namespace retrograd::nn {
@@ -41,6 +45,9 @@ class OptimizerBase {
   void set_clip_norm(double max_norm);
   /// The clipping threshold (0: off).
   double clip_norm() const { return clip_norm_; }
+
+  /// Writes the hyperparameters besides the learning rate (what the registered factory reads).
+  virtual void save_config(Record& /*config*/) const {}
 
  protected:
   /// Checks and stores the learning rate; `name` names the optimizer in messages.
@@ -106,6 +113,11 @@ class BasicSGD : public BasicOptimizer<T> {
   /// L2 coefficient added to the gradient.
   double weight_decay() const { return weight_decay_; }
 
+  /// The hyperparameters.
+  void save_config(Record& config) const override;
+  /// An optimizer with learning rate `lr` and the hyperparameters of `config`.
+  static std::unique_ptr<BasicSGD> from_config(double lr, const Record& config);
+
  protected:
   std::vector<std::string> state_names() const override;
   void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
@@ -130,6 +142,11 @@ class BasicAdagrad : public BasicOptimizer<T> {
   double initial_accumulator() const { return initial_; }
   /// L2 coefficient added to the gradient.
   double weight_decay() const { return weight_decay_; }
+
+  /// The hyperparameters.
+  void save_config(Record& config) const override;
+  /// An optimizer with learning rate `lr` and the hyperparameters of `config`.
+  static std::unique_ptr<BasicAdagrad> from_config(double lr, const Record& config);
 
  protected:
   std::vector<std::string> state_names() const override { return {"sum_squares"}; }
@@ -160,6 +177,11 @@ class BasicRMSProp : public BasicOptimizer<T> {
   /// L2 coefficient added to the gradient.
   double weight_decay() const { return weight_decay_; }
 
+  /// The hyperparameters.
+  void save_config(Record& config) const override;
+  /// An optimizer with learning rate `lr` and the hyperparameters of `config`.
+  static std::unique_ptr<BasicRMSProp> from_config(double lr, const Record& config);
+
  protected:
   std::vector<std::string> state_names() const override;
   void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
@@ -189,6 +211,11 @@ class BasicAdam : public BasicOptimizer<T> {
   /// Weight decay coefficient (through the gradient for Adam, decoupled for AdamW).
   double weight_decay() const { return weight_decay_; }
 
+  /// The hyperparameters.
+  void save_config(Record& config) const override;
+  /// An optimizer with learning rate `lr` and the hyperparameters of `config`.
+  static std::unique_ptr<BasicAdam> from_config(double lr, const Record& config);
+
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }
   void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
@@ -212,6 +239,8 @@ class BasicAdamW : public BasicAdam<T> {
   /// Throws std::invalid_argument for bad values.
   explicit BasicAdamW(double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999,
                       double eps = 1e-8, double weight_decay = 0.01);
+  /// An optimizer with learning rate `lr` and the hyperparameters of `config`.
+  static std::unique_ptr<BasicAdamW> from_config(double lr, const Record& config);
 };
 
 /// The norm of all gradients of `params` together, sqrt(sum of squares); parameters without a
@@ -244,5 +273,44 @@ extern template class BasicAdam<float>;
 extern template class BasicAdam<double>;
 extern template class BasicAdamW<float>;
 extern template class BasicAdamW<double>;
+
+/// Builds an optimizer from its learning rate and save_config()'s record.
+using OptimizerFactory =
+    std::function<std::unique_ptr<Optimizer>(double lr, const Record& config)>;
+/// The registry of optimizers, by name() ("SGD", "Adam").
+Registry<OptimizerFactory>& optimizer_registry();
+
+/// Registers `Opt` under `name`; `Opt::from_config(lr, config)` builds it.
+template <class Opt>
+bool register_optimizer(const std::string& name) {
+  return optimizer_registry().add(name, typeid(Opt), [](double lr, const Record& config) {
+    return std::unique_ptr<Optimizer>(Opt::from_config(lr, config));
+  });
+}
+
+/// The optimizer as a record: name, learning rate, clip norm, step count, hyperparameters and
+/// state tensors. Throws std::invalid_argument when its class is not registered under name().
+Record optimizer_record(Optimizer& optimizer);
+/// A new, unattached optimizer of the kind and settings `record` holds (its state is restored
+/// by restore_optimizer_state() once attached).
+std::unique_ptr<Optimizer> build_optimizer(const Record& record);
+/// Puts the step count, learning rate and state tensors of `record` into an attached optimizer.
+/// Throws RecordError when names or shapes differ.
+void restore_optimizer_state(Optimizer& optimizer, const Record& record);
+
+}  // namespace retrograd::nn
+
+/// Registers an optimizer class under `name`, which its name() must return. Write it at
+/// namespace scope beside the class, with the class's unqualified name.
+#define RETROGRAD_REGISTER_OPTIMIZER(Opt, name)                              \
+  [[maybe_unused]] inline const bool retrograd_registered_optimizer_##Opt = \
+      ::retrograd::nn::register_optimizer<Opt>(name)
+
+namespace retrograd::nn {
+RETROGRAD_REGISTER_OPTIMIZER(SGD, "SGD");
+RETROGRAD_REGISTER_OPTIMIZER(Adagrad, "Adagrad");
+RETROGRAD_REGISTER_OPTIMIZER(RMSProp, "RMSProp");
+RETROGRAD_REGISTER_OPTIMIZER(Adam, "Adam");
+RETROGRAD_REGISTER_OPTIMIZER(AdamW, "AdamW");
 
 }  // namespace retrograd::nn

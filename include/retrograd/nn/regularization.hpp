@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "retrograd/nn/init.hpp"
+#include "retrograd/nn/layer_registry.hpp"
 #include "retrograd/nn/module.hpp"
 
 namespace retrograd::nn {
@@ -53,6 +54,12 @@ class BasicDropout : public BasicModule<T> {
   std::string type() const override { return "Dropout"; }
   /// The drop probability.
   double rate() const { return rate_; }
+  /// The engine the masks come from, as "engine".
+  std::vector<NamedEngine> named_engines() override { return {{"engine", &engine_}}; }
+  /// The rate.
+  void save_config(Record& config) const override { config.set("rate", rate_); }
+  /// A layer with the saved rate (its engine is restored by checkpoints, not model files).
+  static std::unique_ptr<BasicDropout> from_record(const LayerRecord& record);
 
  private:
   double rate_;
@@ -95,6 +102,10 @@ class BasicBatchNorm : public BasicModule<T> {
   double momentum() const { return momentum_; }
   /// Term added to the variance before the square root.
   double eps() const { return eps_; }
+  /// Momentum and eps (the width comes from the saved gamma).
+  void save_config(Record& config) const override;
+  /// A layer of the saved gamma's width with the saved momentum and eps.
+  static std::unique_ptr<BasicBatchNorm> from_record(const LayerRecord& record);
 
  private:
   std::size_t features_;
@@ -115,5 +126,8 @@ extern template class BasicDropout<float>;
 extern template class BasicDropout<double>;
 extern template class BasicBatchNorm<float>;
 extern template class BasicBatchNorm<double>;
+
+RETROGRAD_REGISTER_LAYER(Dropout);
+RETROGRAD_REGISTER_LAYER(BatchNorm);
 
 }  // namespace retrograd::nn

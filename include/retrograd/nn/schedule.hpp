@@ -19,7 +19,14 @@ class StepLR : public Callback {
   /// Ends one epoch.
   void step();
   /// Calls step().
-  void on_epoch_end(Sequential&, std::size_t, const Logs&) override { step(); }
+  void on_epoch_end(Trainer&, std::size_t, const Logs&) override { step(); }
+
+  /// "step_lr".
+  std::string state_name() const override { return "step_lr"; }
+  /// Its counters and the initial rate.
+  void save_state(Record& state) const override;
+  /// Reads what save_state() wrote.
+  void load_state(const Record& state) override;
 
  private:
   OptimizerBase& optimizer_;
@@ -37,7 +44,14 @@ class ExponentialLR : public Callback {
   /// Ends one epoch.
   void step();
   /// Calls step().
-  void on_epoch_end(Sequential&, std::size_t, const Logs&) override { step(); }
+  void on_epoch_end(Trainer&, std::size_t, const Logs&) override { step(); }
+
+  /// "exponential_lr".
+  std::string state_name() const override { return "exponential_lr"; }
+  /// Its counters and the initial rate.
+  void save_state(Record& state) const override;
+  /// Reads what save_state() wrote.
+  void load_state(const Record& state) override;
 
  private:
   OptimizerBase& optimizer_;
@@ -57,7 +71,14 @@ class ReduceLROnPlateau : public Callback {
   /// Ends one epoch whose monitored value was `metric`.
   void step(double metric);
   /// Calls step() with logs[monitor] (or logs["loss"] when the monitor is missing).
-  void on_epoch_end(Sequential& model, std::size_t epoch, const Logs& logs) override;
+  void on_epoch_end(Trainer& trainer, std::size_t epoch, const Logs& logs) override;
+
+  /// "reduce_lr_on_plateau".
+  std::string state_name() const override { return "reduce_lr_on_plateau"; }
+  /// Its counters and the initial rate.
+  void save_state(Record& state) const override;
+  /// Reads what save_state() wrote.
+  void load_state(const Record& state) override;
 
  private:
   OptimizerBase& optimizer_;

@@ -1,5 +1,5 @@
 #pragma once
-// Internal: portable random draws for the data layer. The standard distributions
+// Internal: portable random draws for data and nn (one randomness policy: docs/design.md). The standard distributions
 // (uniform_int_distribution, normal_distribution, std::shuffle) are implementation-defined, so
 // the same seed could give different data with another standard library. These helpers depend
 // only on std::mt19937_64, whose output sequence the standard fixes.
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace retrograd::data::detail {
+namespace retrograd::detail {
 
 /// Uniform integer in [0, n) without modulo bias (rejection sampling). `n` must be > 0.
 inline std::uint64_t uniform_index(std::mt19937_64& rng, std::uint64_t n) {

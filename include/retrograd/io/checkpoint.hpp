@@ -1,0 +1,61 @@
+#pragma once
+/// @file checkpoint.hpp
+/// Checkpoints: a model file (docs/io.md) that also holds a Trainer's whole state — the
+/// TrainState, the optimizer, every random engine and the callbacks' states — so that a run
+/// restored from it continues bit for bit (same seed and thread count) as if it had not stopped.
+/// `Checkpoint` writes them during training; restore_checkpoint() puts one back.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "retrograd/io/model_io.hpp"
+#include "retrograd/nn/callback.hpp"
+#include "retrograd/nn/trainer.hpp"
+
+namespace retrograd::io {
+
+/// The trainer's model, optimizer and state as bytes of a model file: load_model() reads its
+/// model (compiled), restore_checkpoint() its state.
+std::vector<std::uint8_t> serialize_checkpoint(nn::Trainer& trainer);
+
+/// Writes serialize_checkpoint(trainer) to `path` (atomically, like save_model).
+void save_checkpoint(nn::Trainer& trainer, const std::string& path);
+
+/// Restores a checkpoint into `trainer`: the model's parameters, buffers and random engines by
+/// name, the optimizer's state, the TrainState (whose plan must match the trainer's options,
+/// epochs aside) and the callbacks' states. The trainer's model must have the saved layout
+/// (load it with load_model from the same file). Throws ModelFileError for a damaged file or
+/// one without a training state, and std::invalid_argument naming what differs.
+void restore_checkpoint(nn::Trainer& trainer, const std::string& path);
+
+/// The TrainState a checkpoint holds (to read its run_info before building a trainer).
+nn::TrainState read_train_state(const std::string& path);
+
+/// The checkpoint files in `dir`, oldest first (by the step in their names).
+std::vector<std::string> list_checkpoints(const std::string& dir);
+/// The newest checkpoint in `dir`, if any.
+std::optional<std::string> latest_checkpoint(const std::string& dir);
+
+/// Writes a checkpoint into a directory every `every_batches` batches (0: at the end of every
+/// epoch only) and at the end of every epoch, named `checkpoint-<step>.rg` by the number of
+/// optimizer steps taken, keeping the newest `keep` files. Throws std::invalid_argument for a
+/// `keep` of 0.
+class Checkpoint : public nn::Callback {
+ public:
+  /// Checkpoints of the run into `dir` (created if missing).
+  explicit Checkpoint(std::string dir, std::size_t every_batches = 0, std::size_t keep = 3);
+  /// Saves when a batch count or an epoch end is due.
+  void on_checkpoint(nn::Trainer& trainer, bool epoch_end) override;
+  /// The last file written ("" before the first).
+  const std::string& last_path() const { return last_; }
+
+ private:
+  std::string dir_;
+  std::size_t every_;
+  std::size_t keep_;
+  std::string last_;
+};
+
+}  // namespace retrograd::io

@@ -1,0 +1,199 @@
+#include "retrograd/io/checkpoint.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "model_file.hpp"
+#include "retrograd/nn/init.hpp"
+
+namespace retrograd::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string engine_text(const std::mt19937_64& engine) {
+  std::ostringstream out;
+  out << engine;
+  return out.str();
+}
+
+void restore_engine(std::mt19937_64& engine, const nn::Record& engines, const std::string& name) {
+  std::istringstream in(engines.text(name));
+  std::mt19937_64 restored;
+  in >> restored;
+  if (!in) engines.fail("engine '" + name + "' is not a random engine's state");
+  engine = restored;
+}
+
+/// The step in a "checkpoint-<step>.rg" name, or nothing for other names.
+std::optional<std::uint64_t> step_of(const std::string& filename) {
+  const std::string prefix = "checkpoint-", suffix = ".rg";
+  if (filename.size() <= prefix.size() + suffix.size() ||
+      filename.compare(0, prefix.size(), prefix) != 0 ||
+      filename.compare(filename.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  const std::string digits =
+      filename.substr(prefix.size(), filename.size() - prefix.size() - suffix.size());
+  if (digits.empty() || digits.size() > 19 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(digits);
+}
+}  // namespace
+
+std::vector<std::uint8_t> serialize_checkpoint(nn::Trainer& trainer) {
+  nn::Module& model = trainer.model();
+  nn::Record root = detail::model_record(model);
+  if (!root.has("training")) {
+    // A model that is not a compiled Sequential: the trainer's loss and optimizer.
+    nn::Record training("training");
+    training.set("loss", trainer.loss().base_name());
+    training.set("from_logits", std::int64_t{trainer.loss().from_logits()});
+    training.set("accuracy", std::int64_t{trainer.measures_accuracy()});
+    training.set("optimizer", nn::nested(nn::optimizer_record(trainer.optimizer())));
+    root.set("training", nn::nested(std::move(training)));
+  }
+  nn::Record checkpoint("checkpoint");
+  nn::Record state("train state");
+  trainer.state().save(state);
+  checkpoint.set("train_state", nn::nested(std::move(state)));
+  nn::Record callbacks("callbacks");
+  trainer.save_callbacks(callbacks);
+  checkpoint.set("callbacks", nn::nested(std::move(callbacks)));
+  nn::Record engines("engines");
+  for (const nn::NamedEngine& e : model.named_engines()) engines.set(e.name, engine_text(*e.engine));
+  engines.set("default", engine_text(nn::default_engine()));
+  checkpoint.set("engines", nn::nested(std::move(engines)));
+  // The optimizer the trainer steps (also when the model is a compiled Sequential whose own
+  // optimizer is another object).
+  checkpoint.set("optimizer", nn::nested(nn::optimizer_record(trainer.optimizer())));
+  root.set("checkpoint", nn::nested(std::move(checkpoint)));
+  return detail::file_bytes(root);
+}
+
+void save_checkpoint(nn::Trainer& trainer, const std::string& path) {
+  detail::write_file(path, serialize_checkpoint(trainer));
+}
+
+namespace {
+const nn::Record& checkpoint_of(const nn::Record& root, const std::string& path) {
+  if (!root.has("checkpoint")) {
+    throw ModelFileError(path, "is a model file without a training state, not a checkpoint");
+  }
+  return root.record("checkpoint");
+}
+}  // namespace
+
+nn::TrainState read_train_state(const std::string& path) {
+  const nn::Record root = detail::file_record(detail::read_file(path), path);
+  try {
+    return nn::TrainState::load(checkpoint_of(root, path).record("train_state"));
+  } catch (const nn::RecordError& e) {
+    throw ModelFileError(path, std::string("corrupt: ") + e.what());
+  }
+}
+
+void restore_checkpoint(nn::Trainer& trainer, const std::string& path) {
+  const nn::Record root = detail::file_record(detail::read_file(path), path);
+  const nn::Record& checkpoint = checkpoint_of(root, path);
+  nn::TrainState state;
+  try {
+    state = nn::TrainState::load(checkpoint.record("train_state"));
+  } catch (const nn::RecordError& e) {
+    throw ModelFileError(path, std::string("corrupt: ") + e.what());
+  }
+  // Build the saved model and copy its tensors by name: the layouts must agree.
+  std::unique_ptr<nn::Module> saved = detail::build_model(root, path);
+  nn::Module& model = trainer.model();
+  auto params = model.named_parameters();
+  auto saved_params = saved->named_parameters();
+  auto buffers = model.named_buffers();
+  auto saved_buffers = saved->named_buffers();
+  const auto mismatch = [&](const std::string& what) {
+    throw std::invalid_argument("restore_checkpoint: " + path + " holds another model: " + what);
+  };
+  if (params.size() != saved_params.size() || buffers.size() != saved_buffers.size()) {
+    mismatch(std::to_string(saved_params.size()) + " parameters and " +
+             std::to_string(saved_buffers.size()) + " buffers, this model has " +
+             std::to_string(params.size()) + " and " + std::to_string(buffers.size()));
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (params[i].name != saved_params[i].name ||
+        params[i].var.shape() != saved_params[i].var.shape()) {
+      mismatch("'" + saved_params[i].name + "' " + shape_string(saved_params[i].var.shape()) +
+               " against '" + params[i].name + "' " + shape_string(params[i].var.shape()));
+    }
+  }
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    if (buffers[i].name != saved_buffers[i].name ||
+        buffers[i].tensor->shape() != saved_buffers[i].tensor->shape()) {
+      mismatch("buffer '" + saved_buffers[i].name + "' against '" + buffers[i].name + "'");
+    }
+  }
+  try {
+    const nn::Record& engines = checkpoint.record("engines");
+    for (const nn::NamedEngine& e : model.named_engines()) restore_engine(*e.engine, engines, e.name);
+    restore_engine(nn::default_engine(), engines, "default");
+    nn::restore_optimizer_state(trainer.optimizer(), checkpoint.record("optimizer"));
+    trainer.restore_callbacks(checkpoint.record("callbacks"));
+  } catch (const nn::RecordError& e) {
+    throw ModelFileError(path, std::string("corrupt: ") + e.what());
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    params[i].var.value() = saved_params[i].var.value();
+  }
+  for (std::size_t i = 0; i < buffers.size(); ++i) *buffers[i].tensor = *saved_buffers[i].tensor;
+  trainer.restore_state(std::move(state));
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<std::uint64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (const auto step = step_of(entry.path().filename().string())) {
+      found.emplace_back(*step, entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [step, path] : found) out.push_back(std::move(path));
+  return out;
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& dir) {
+  std::vector<std::string> all = list_checkpoints(dir);
+  if (all.empty()) return std::nullopt;
+  return all.back();
+}
+
+Checkpoint::Checkpoint(std::string dir, std::size_t every_batches, std::size_t keep)
+    : dir_(std::move(dir)), every_(every_batches), keep_(keep) {
+  if (keep == 0) throw std::invalid_argument("Checkpoint: keep must be at least 1");
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec || !fs::is_directory(dir_)) {
+    throw std::invalid_argument("Checkpoint: cannot create the directory " + dir_ + ": " +
+                                ec.message());
+  }
+}
+
+void Checkpoint::on_checkpoint(nn::Trainer& trainer, bool epoch_end) {
+  const nn::TrainState& s = trainer.state();
+  // The last batch of an epoch is saved by the epoch's end, one step later in the loop.
+  const bool batch_due = !epoch_end && every_ > 0 && s.step % every_ == 0 &&
+                         s.batch < trainer.batches_per_epoch();
+  if (!epoch_end && !batch_due) return;
+  const std::string name = "checkpoint-" + std::to_string(s.step) + ".rg";
+  const std::string path = (fs::path(dir_) / name).string();
+  save_checkpoint(trainer, path);
+  last_ = path;
+  std::vector<std::string> all = list_checkpoints(dir_);
+  for (std::size_t i = 0; i + keep_ < all.size(); ++i) std::remove(all[i].c_str());
+}
+
+}  // namespace retrograd::io
