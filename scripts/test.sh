@@ -2,6 +2,7 @@
 # Installs what is missing, builds everything and runs the whole test suite.
 #   scripts/test.sh             Release build in build/
 #   scripts/test.sh --sanitize  Debug build with AddressSanitizer + UBSan in build-sanitize/
+#   scripts/test.sh --tsan      ThreadSanitizer build in build-tsan/: the threaded tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -9,7 +10,17 @@ source scripts/blas-env.sh
 # Let ccache reuse objects across checkouts at other paths (CI clones afresh each time).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
-if [ "${1:-}" = "--sanitize" ]; then
+if [ "${1:-}" = "--tsan" ]; then
+  # Inference from many threads on one model (docs/design.md, "Threads"): TSan must stay silent.
+  dir=build-tsan
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRETROGRAD_TSAN=ON \
+    -DRETROGRAD_BUILD_BENCH=OFF -DRETROGRAD_BUILD_EXAMPLES=OFF -DRETROGRAD_BUILD_TOOLS=OFF
+  cmake --build "$dir" -j"$(nproc)" --target test_nn
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  # One BLAS thread per call: OpenBLAS's own workers are not instrumented.
+  OPENBLAS_NUM_THREADS=1 "$dir"/tests/test_nn "[threads]"
+  exit 0
+elif [ "${1:-}" = "--sanitize" ]; then
   dir=build-sanitize
   flags=(-DCMAKE_BUILD_TYPE=Debug -DRETROGRAD_SANITIZE=ON -DRETROGRAD_BUILD_BENCH=OFF)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0

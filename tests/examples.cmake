@@ -203,4 +203,46 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND ${cli} evaluate --model ${csv} --data ${csv}
     EXPECT "blobs.csv: not a retrograd model file (bad magic")
   set_tests_properties(cli_evaluate_foreign_model PROPERTIES FIXTURES_REQUIRED cli_data)
+
+  # Checkpoints and --resume (docs/io.md): 270 training images in batches of 16 make 17 steps
+  # per epoch.
+  # A fresh run refuses a directory holding another run's checkpoints: start from an empty one.
+  retrograd_output_test(NAME cli_train_checkpoint
+    COMMAND sh -c "rm -rf ckpt && $0 train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 2 \
+      --batch-size 16 --checkpoint-dir ckpt --checkpoint-every 5 --history '' --plot '' \
+      --verbose 0 && $0 train --data ${idx} --epochs 1 --checkpoint-dir ckpt" ${cli}
+    FAILS
+    EXPECT "model: model.rg" "feature_scaling_0 (FeatureScaling)"
+      "--checkpoint-dir: ckpt already holds the checkpoints of a run (ckpt/checkpoint-34.rg); continue it with --resume ckpt, or choose another directory"
+    EXPECT_FILES ckpt/checkpoint-25.rg ckpt/checkpoint-30.rg ckpt/checkpoint-34.rg
+    EXPECT_FILES ckpt/checkpoint-25.rg ckpt/checkpoint-30.rg ckpt/checkpoint-34.rg)
+  set_tests_properties(cli_train_checkpoint PROPERTIES FIXTURES_REQUIRED cli_data
+    FIXTURES_SETUP cli_checkpoint)
+  set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
+  retrograd_output_test(NAME cli_resume_more_epochs
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --verbose 2
+    EXPECT "resuming from ${checkpoints}/checkpoint-34.rg" "Epoch 3/3" "model: model.rg"
+    EXPECT_FILES model.rg)
+  retrograd_output_test(NAME cli_resume_contradiction FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
+    EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
+  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
+    EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
+  retrograd_output_test(NAME cli_train_bad_save FAILS
+    COMMAND ${cli} train --data ${idx} --save no/such/dir/model.rg
+    EXPECT "--save: the directory no/such/dir of no/such/dir/model.rg does not exist")
+  retrograd_output_test(NAME cli_train_bad_checkpoint_dir FAILS
+    COMMAND ${cli} train --data ${idx} --checkpoint-dir ${idx}/train-images-idx3-ubyte.gz
+    EXPECT "--checkpoint-dir: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")
+  set_tests_properties(cli_train_bad_save cli_train_bad_checkpoint_dir PROPERTIES
+    FIXTURES_REQUIRED cli_data)
+  # SIGKILLed at random moments and resumed again and again: the final model file is
+  # byte-identical to the uninterrupted run's (tests/tools/kill_resume.sh; 1,000 kills in the
+  # long run of docs/reliability.md).
+  add_test(NAME cli_kill_resume COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/kill_resume.sh
+    $<TARGET_FILE:retrograd_cli> ${idx} ${CMAKE_CURRENT_BINARY_DIR}/cli_kill_resume 30 300)
+  set_tests_properties(cli_kill_resume PROPERTIES FIXTURES_REQUIRED cli_data
+    PASS_REGULAR_EXPRESSION "resumed model identical to the uninterrupted run")
 endif()

@@ -1,5 +1,7 @@
 #include "cli_data.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <retrograd/data/csv.hpp>
 #include <retrograd/data/labels.hpp>
@@ -80,6 +82,30 @@ std::vector<int> argmax_rows(const Tensor& predictions) {
     out[i] = static_cast<int>(best);
   }
   return out;
+}
+
+}  // namespace retrograd::cli
+
+namespace retrograd::cli {
+
+std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
+                                           std::size_t classes) {
+  std::string lower = data.path;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::vector<std::string> names;
+  const bool fashion = directory && classes == 10 && lower.find("fashion") != std::string::npos;
+  for (std::size_t k = 0; k < classes; ++k) {
+    names.push_back(fashion ? std::to_string(k) + " " + data::fashion_mnist_classes()[k]
+                            : std::to_string(k));
+  }
+  return names;
+}
+
+void match_model_scaling(nn::Sequential& model, data::Dataset& set) {
+  if (model.size() > 0 && model.layer(0).type() == "FeatureScaling") {
+    set.set_scaler(data::FeatureScaler::identity(set.feature_count()));
+  }
 }
 
 }  // namespace retrograd::cli

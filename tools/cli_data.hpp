@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <retrograd/data/dataset.hpp>
+#include <retrograd/nn/sequential.hpp>
 #include <string>
 
 namespace retrograd::cli {
@@ -42,5 +43,15 @@ LoadedData load_data(const DataArgs& args);
 
 /// Class ids of the rows of `predictions` ([n, classes]): the index of each row's maximum.
 std::vector<int> argmax_rows(const Tensor& predictions);
+
+/// Fashion-MNIST's class names ("0 T-shirt/top", ...) for a directory whose path says it holds
+/// Fashion-MNIST; the class ids otherwise (plain MNIST has the same layout and ten classes).
+std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
+                                           std::size_t classes);
+
+/// Makes `set` give the features `model` expects: raw, when the model scales its input itself
+/// (a FeatureScaling first layer, as retrograd train makes since format version 2); the
+/// loader's default scaling (pixels / 255) for older models.
+void match_model_scaling(nn::Sequential& model, data::Dataset& set);
 
 }  // namespace retrograd::cli

@@ -23,21 +23,6 @@ struct EvaluateArgs {
   std::size_t batch_size = 256;
 };
 
-/// Fashion-MNIST's class names for a directory whose path says it holds Fashion-MNIST; the
-/// class ids otherwise (plain MNIST has the same layout and ten classes).
-std::vector<std::string> class_names(const DataArgs& data, bool directory, std::size_t classes) {
-  std::string lower = data.path;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::vector<std::string> names;
-  const bool fashion = directory && classes == 10 && lower.find("fashion") != std::string::npos;
-  for (std::size_t k = 0; k < classes; ++k) {
-    names.push_back(fashion ? std::to_string(k) + " " + data::fashion_mnist_classes()[k]
-                            : std::to_string(k));
-  }
-  return names;
-}
-
 void run_evaluate(const EvaluateArgs& a) {
   nn::Sequential model = io::load_model(a.model);
   if (!model.compiled()) {
@@ -45,9 +30,10 @@ void run_evaluate(const EvaluateArgs& a) {
                      ": the model was saved without a loss (not compiled); "
                      "evaluate needs one");
   }
-  const LoadedData loaded = load_data(a.data);
-  const data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  LoadedData loaded = load_data(a.data);
+  data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   if (!set.has_labels()) throw UsageError("--data: " + a.data.path + " has no labels");
+  match_model_scaling(model, set);
   if (set.feature_count() != model.input_features()) {
     throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
                      " features, the model " + a.model + " takes " +
@@ -80,7 +66,9 @@ void run_evaluate(const EvaluateArgs& a) {
 
   std::printf("loss: %.4f\n", logs.at("loss"));
   std::printf("accuracy: %.2f %% (%zu/%zu)\n", 100.0 * correct / set.size(), correct, set.size());
-  const std::vector<std::string> names = class_names(a.data, loaded.directory, classes);
+  const std::vector<std::string> names = model.class_names().size() == classes
+                                             ? model.class_names()
+                                             : guess_class_names(a.data, loaded.directory, classes);
   std::size_t width = 5;
   for (const auto& n : names) width = std::max(width, n.size());
   std::printf("\nper-class accuracy:\n");

@@ -35,8 +35,9 @@ LoadedData load_rows(const PredictArgs& a, std::size_t inputs) {
 void run_predict(const PredictArgs& a) {
   nn::Sequential model = io::load_model(a.model);
   const std::size_t inputs = model.input_features();
-  const LoadedData loaded = load_rows(a, inputs);
-  const data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  LoadedData loaded = load_rows(a, inputs);
+  data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  match_model_scaling(model, set);
   if (set.feature_count() != inputs) {
     throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
                      " features, the model " + a.model + " takes " + std::to_string(inputs));
@@ -48,9 +49,7 @@ void run_predict(const PredictArgs& a) {
   }
   std::ostream& out = a.output.empty() ? std::cout : file;
   // A regression model (mse with one output) prints its value; a classifier its class id.
-  const bool regression = model.compiled() && !model.loss().sparse() &&
-                          (model.loss().kind() == nn::Loss::Kind::mse ||
-                           model.loss().kind() == nn::Loss::Kind::quadratic) &&
+  const bool regression = model.compiled() && !model.measures_accuracy() &&
                           model.output_shape({1, inputs})[1] == 1;
   out << "row,prediction\n";
   Tensor x;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/nn/dense.hpp>
+#include <retrograd/nn/feature_scaling.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/schedule.hpp>
 #include <functional>
@@ -236,13 +238,21 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   check_output_path("--history", a.history);
   check_output_path("--plot", a.plot);
   check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+  if (!checkpoint && !a.checkpoint_dir.empty()) {
+    if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
+      throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
+                       " already holds the checkpoints of a run (" + *other +
+                       "); continue it with --resume " + a.checkpoint_dir +
+                       ", or choose another directory");
+    }
+  }
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
   }
 
   nn::manual_seed(a.seed);
-  const LoadedData loaded = load_data(a.data);
-  const data::Dataset& train = loaded.train;
+  LoadedData loaded = load_data(a.data);
+  data::Dataset& train = loaded.train;
   if (!train.has_labels()) {
     throw UsageError("--data: " + a.data.path + " has no labels to train on (--label-column)");
   }
@@ -280,6 +290,16 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (checkpoint) {
     model = io::load_model(*checkpoint);
   } else {
+    // The model scales its own input (pixels / 255 for IDX), so that a saved model predicts
+    // from raw features; the data then stays raw.
+    const data::FeatureScaler& scaler = train.scaler();
+    const bool identity =
+        std::all_of(scaler.offset.begin(), scaler.offset.end(), [](float v) { return v == 0; }) &&
+        std::all_of(scaler.scale.begin(), scaler.scale.end(), [](float v) { return v == 1; });
+    if (!identity) model.add(nn::FeatureScaling(scaler.offset, scaler.scale));
+    if (loaded.directory) {
+      model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
+    }
     // He initialization suits the relu family; Glorot the saturating functions.
     const nn::Initializer init = activation.rectifier() ? nn::Initializer::he_uniform()
                                                         : nn::Initializer::glorot_uniform();
@@ -290,6 +310,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     }
     model.compile(loss, make_optimizer(a), {"accuracy"});
   }
+  match_model_scaling(model, train);
   std::cout << model.summary();
 
   const io::DatasetSource source(train);

@@ -15,9 +15,7 @@
 
 #include "model_file.hpp"
 #include "record_codec.hpp"
-#include "retrograd/nn/activation.hpp"
-#include "retrograd/nn/dense.hpp"
-#include "retrograd/nn/regularization.hpp"
+#include "retrograd/nn/layers.hpp"
 
 namespace retrograd::io {
 
