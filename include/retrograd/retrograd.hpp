@@ -25,5 +25,6 @@
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/schedule.hpp"
 #include "retrograd/nn/sequential.hpp"
+#include "retrograd/io/atomic_file.hpp"
 #include "retrograd/io/dataset_source.hpp"
 #include "retrograd/io/model_io.hpp"
