@@ -28,3 +28,4 @@
 #include "retrograd/io/atomic_file.hpp"
 #include "retrograd/io/dataset_source.hpp"
 #include "retrograd/io/model_io.hpp"
+#include "retrograd/io/weights.hpp"
