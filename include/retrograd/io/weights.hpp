@@ -91,11 +91,12 @@ void save_weights(nn::Module& module, const std::string& path);
 /// Not strict: the arrays that match are loaded and the report lists the rest.
 ///
 /// Every claimed size (entry size, header length, shape times element size) is checked against
-/// the others and against the module's tensors before anything is allocated, so no file makes
-/// the loader allocate more than the module's own size plus npy_header_budget. The module is
-/// changed only when the load succeeds. Throws WeightsFileError naming the file and the entry
-/// for a missing, non-zip, truncated or corrupt file (CRC mismatch, bad `.npy` header,
-/// unsupported dtype or Fortran order, duplicate entry).
+/// the others and against the module's tensors before anything is allocated: whatever a file
+/// claims, the loader allocates at most one copy of the module's tensors, npy_header_budget
+/// and a 64 KiB buffer, besides libzip's copy of the archive's directory (checked against the
+/// file's size). The module is changed only when the load succeeds. Throws WeightsFileError
+/// naming the file and the entry for a missing, non-zip, truncated or corrupt file (CRC
+/// mismatch, bad `.npy` header, unsupported dtype or Fortran order, duplicate entry names).
 WeightsReport load_weights(nn::Module& module, const std::string& path, bool strict = true);
 
 }  // namespace retrograd::io
