@@ -485,21 +485,21 @@ WeightsReport load_weights(nn::Module& module, const std::string& path, bool str
   const auto archive = open_archive(path);
   const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
 
-  // Array name -> entry index; the archive's own order is kept for the report.
+  // Array name -> entry index. `listed` keeps the archive's order for the report: the array
+  // name of a `.npy` entry (true), the whole name of any other entry (false).
   std::map<std::string, zip_uint64_t> arrays;
-  WeightsReport report;
-  std::vector<std::string> array_order;
+  std::vector<std::pair<std::string, bool>> listed;
   for (zip_int64_t i = 0; i < entries; ++i) {
     const char* raw = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
     if (!raw) throw WeightsFileError(path, "", "corrupt zip archive: an entry has no name");
     const std::string name = raw;
     if (!ends_with(name, npy_suffix)) {
-      report.unexpected.push_back(name);
+      listed.emplace_back(name, false);
       continue;
     }
     const std::string array = name.substr(0, name.size() - (sizeof npy_suffix - 1));
     arrays.emplace(array, static_cast<zip_uint64_t>(i));
-    array_order.push_back(array);
+    listed.emplace_back(array, true);
   }
 
   // Every matching entry's header is checked before the strict verdict, so a corrupt file is
@@ -508,6 +508,7 @@ WeightsReport load_weights(nn::Module& module, const std::string& path, bool str
     Tensor* target;
     zip_uint64_t index;
   };
+  WeightsReport report;
   std::vector<Match> matches;
   std::set<std::string> known;
   for (const auto& [name, tensor] : tensors) {
@@ -526,8 +527,8 @@ WeightsReport load_weights(nn::Module& module, const std::string& path, bool str
     }
     matches.push_back({tensor, found->second});
   }
-  for (const std::string& array : array_order) {
-    if (!known.count(array)) report.unexpected.push_back(array);
+  for (const auto& [name, is_array] : listed) {
+    if (!is_array || !known.count(name)) report.unexpected.push_back(name);
   }
   if (strict && !report.complete()) throw WeightsMismatchError(path, report);
 

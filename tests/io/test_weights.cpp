@@ -281,12 +281,14 @@ TEST_CASE("a non-strict load takes what matches and reports the rest", "[io][wei
   CHECK(r.describe().rfind("wrong shape: dense_0.W is [3, 5] in the file, [3, 4] in the module",
                            0) == 0);
 
-  // Extra and foreign entries are listed, not loaded.
+  // Extra and foreign entries are listed in the archive's order, not loaded; "dense_0.b" without
+  // ".npy" is not the array dense_0.b.
   write_zip(dir / "extra.npz", {{"dense_2.b.npy", npy("<f4", "(2,)", raw({7.0f, 8.0f}))},
+                                {"optimizer.m.npy", npy("<f4", "(1,)", raw({1.0f}))},
                                 {"notes.txt", "hello"},
-                                {"optimizer.m.npy", npy("<f4", "(1,)", raw({1.0f}))}});
+                                {"dense_0.b", "not an array"}});
   const io::WeightsReport e = io::load_weights(narrow, (dir / "extra.npz").string(), false);
-  CHECK(e.unexpected == std::vector<std::string>{"notes.txt", "optimizer.m"});
+  CHECK(e.unexpected == std::vector<std::string>{"optimizer.m", "notes.txt", "dense_0.b"});
   CHECK(e.missing.size() == 7);
   CHECK(values(snapshot(narrow).at("dense_2.b")) == std::vector<float>{7.0f, 8.0f});
 }

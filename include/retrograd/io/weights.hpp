@@ -49,8 +49,8 @@ struct ShapeMismatch {
 struct WeightsReport {
   /// The module's tensors that the file lacks (left unchanged).
   std::vector<std::string> missing;
-  /// The file's arrays that the module has no tensor for (ignored); an entry that is not a
-  /// `.npy` is listed under its full name.
+  /// The file's arrays that the module has no tensor for (ignored), in the archive's order; an
+  /// entry that is not a `.npy` is listed under its full name.
   std::vector<std::string> unexpected;
   /// Names in both with different shapes (left unchanged).
   std::vector<ShapeMismatch> mismatched;
