@@ -42,7 +42,8 @@ if(RETROGRAD_MARCH)
 endif()
 retrograd_layer(retrograd_data DIR "data/" LINKS retrograd_core PRIVATE_LINKS ZLIB::ZLIB)
 retrograd_layer(retrograd_nn DIR "nn/" LINKS retrograd_core)
-retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data)
+retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data
+  PRIVATE_LINKS PkgConfig::LIBZIP)
 
 add_library(retrograd INTERFACE)
 add_library(retrograd::retrograd ALIAS retrograd)

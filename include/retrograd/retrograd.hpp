@@ -31,6 +31,8 @@
 #include "retrograd/nn/schedule.hpp"
 #include "retrograd/nn/sequential.hpp"
 #include "retrograd/nn/trainer.hpp"
+#include "retrograd/io/atomic_file.hpp"
 #include "retrograd/io/checkpoint.hpp"
 #include "retrograd/io/dataset_source.hpp"
 #include "retrograd/io/model_io.hpp"
+#include "retrograd/io/weights.hpp"

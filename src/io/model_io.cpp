@@ -15,6 +15,7 @@
 
 #include "model_file.hpp"
 #include "record_codec.hpp"
+#include "retrograd/io/atomic_file.hpp"
 #include "retrograd/nn/layers.hpp"
 
 namespace retrograd::io {
@@ -477,20 +478,10 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes,
                 const SaveOptions& options) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw ModelFileError(tmp, std::string("cannot create: ") + std::strerror(errno));
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw ModelFileError(tmp, "write failed (disk full?)");
-  }
-  if (options.before_rename) options.before_rename(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw ModelFileError(path, "cannot rename " + tmp + " to it: " + why);
+  try {
+    write_file_atomically(path, bytes, {options.before_rename});
+  } catch (const FileWriteError& e) {
+    throw ModelFileError(e.path(), e.reason());
   }
 }
 
@@ -537,15 +528,12 @@ std::unique_ptr<nn::Module> load_module(const std::string& path) {
 }
 
 void save_history_csv(const nn::History& history, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) {
-    throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-  }
   const std::vector<std::pair<const char*, const std::vector<double>*>> columns = {
       {"loss", &history.loss},
       {"accuracy", &history.accuracy},
       {"val_loss", &history.val_loss},
       {"val_accuracy", &history.val_accuracy}};
+  std::ostringstream out;
   out << "epoch";
   for (const auto& [name, values] : columns) {
     if (!values->empty()) out << ',' << name;
@@ -560,8 +548,8 @@ void save_history_csv(const nn::History& history, const std::string& path) {
     }
     out << '\n';
   }
-  out.close();
-  if (!out) throw std::runtime_error(path + ": write failed");
+  const std::string text = out.str();
+  write_file_atomically(path, text.data(), text.size());
 }
 
 }  // namespace retrograd::io
