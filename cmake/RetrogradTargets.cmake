@@ -7,8 +7,12 @@ add_library(retrograd_warnings INTERFACE)
 target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds -Wno-maybe-uninitialized)
 
 function(retrograd_layer name)
-  cmake_parse_arguments(L "" "DIR" "LINKS;PRIVATE_LINKS" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${L_DIR}*.cpp)
+  cmake_parse_arguments(L "" "DIR" "SUBDIRS;LINKS;PRIVATE_LINKS" ${ARGN})
+  set(patterns ${PROJECT_SOURCE_DIR}/src/${L_DIR}*.cpp)
+  foreach(subdir ${L_SUBDIRS})
+    list(APPEND patterns ${PROJECT_SOURCE_DIR}/src/${L_DIR}${subdir}*.cpp)
+  endforeach()
+  file(GLOB sources CONFIGURE_DEPENDS ${patterns})
   if(NOT sources)
     # A layer not written yet: an empty interface keeps the umbrella target valid.
     add_library(${name} INTERFACE)
@@ -31,7 +35,7 @@ function(retrograd_layer name)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
-retrograd_layer(retrograd_core DIR "" LINKS xtensor xtensor::use_xsimd BLAS::BLAS)
+retrograd_layer(retrograd_core DIR "" SUBDIRS "ops/" LINKS xtensor xtensor::use_xsimd BLAS::BLAS)
 # XTENSOR_USE_XSIMD changes the container allocator: it must be PUBLIC.
 target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
   $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)

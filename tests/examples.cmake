@@ -232,7 +232,7 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
   retrograd_output_test(NAME cli_train_bad_save FAILS
     COMMAND ${cli} train --data ${idx} --save no/such/dir/model.rg
-    EXPECT "--save: the directory no/such/dir of no/such/dir/model.rg does not exist")
+    EXPECT "--save: no/such/dir/model.rg: directory no/such/dir does not exist")
   retrograd_output_test(NAME cli_train_bad_checkpoint_dir FAILS
     COMMAND ${cli} train --data ${idx} --checkpoint-dir ${idx}/train-images-idx3-ubyte.gz
     EXPECT "--checkpoint-dir: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")

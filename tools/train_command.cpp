@@ -1,7 +1,5 @@
 // retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +7,7 @@
 #include <iostream>
 #include <filesystem>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/checkpoint.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
@@ -142,35 +141,22 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
   return a;
 }
 
-/// Fails now, before any training, when `path` could not be written later.
+/// Fails now, before any training, when `path` could not be written later; a checkpoint
+/// directory is created.
 void check_output_path(const char* flag, const std::string& path, bool directory = false) {
   namespace fs = std::filesystem;
   if (path.empty()) return;
-  std::error_code ec;
-  const fs::path p(path);
-  if (directory) {
-    if (fs::exists(p, ec) && !fs::is_directory(p, ec)) {
+  try {
+    if (!directory) return io::check_writable(path, flag);
+    std::error_code ec;
+    if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
       throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
     }
-    if (!fs::exists(p, ec)) {
-      fs::create_directories(p, ec);
-      if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
-    }
-    if (access(path.c_str(), W_OK) != 0) {
-      throw UsageError(std::string(flag) + ": " + path + " is not writable");
-    }
-    return;
-  }
-  if (fs::is_directory(p, ec)) {
-    throw UsageError(std::string(flag) + ": " + path + " is a directory, not a file name");
-  }
-  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) {
-    throw UsageError(std::string(flag) + ": the directory " + parent.string() + " of " + path +
-                     " does not exist");
-  }
-  if (access(parent.c_str(), W_OK) != 0 || (fs::exists(p, ec) && access(path.c_str(), W_OK) != 0)) {
-    throw UsageError(std::string(flag) + ": " + path + " is not writable");
+    fs::create_directories(path, ec);
+    if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
+    io::check_writable((fs::path(path) / "checkpoint-0.rg").string(), flag);
+  } catch (const io::FileWriteError& e) {
+    throw UsageError(e.what());
   }
 }
 
