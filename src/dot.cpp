@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -59,8 +60,11 @@ template <class T>
 std::string dot_text(const Trace<T>& trace, const std::vector<std::string>& gradients,
                      const std::map<EdgeKey, std::string>& edge_labels) {
   const auto& nodes = trace.nodes();
+  // Left to right, as the course draws gates; top to bottom when tensors make boxes wide.
+  const bool wide = std::any_of(nodes.begin(), nodes.end(),
+                                [](const auto& node) { return node->size() > 1; });
   std::ostringstream out;
-  out << "digraph retrograd {\n  rankdir=LR;\n  nodesep=0.3;\n"
+  out << "digraph retrograd {\n  rankdir=" << (wide ? "TB" : "LR") << ";\n  nodesep=0.3;\n"
       << "  node [shape=plain, fontname=\"Helvetica\", fontsize=12];\n"
       << "  edge [fontname=\"Helvetica\", fontsize=11, fontcolor=\"#c0392b\", "
          "color=\"#555555\"];\n";
@@ -140,7 +144,8 @@ namespace detail {
 template <class T>
 std::string box_string(const BasicTensor<T>& t) {
   constexpr std::size_t most = 12;
-  if (t.size() <= most) return tensor_string(t, most);
+  if (t.size() == 1) return tensor_string(t);
+  if (t.size() <= most) return tensor_string(t, most, 4);
   std::string shape;
   for (std::size_t a = 0; a < t.dimension(); ++a)
     shape += (a ? "x" : "") + std::to_string(t.shape()[a]);

@@ -154,7 +154,7 @@ p.help { margin: 0 0 .75rem; color: #555; font-size: .9rem; }
 #layout { display: flex; gap: 1rem; align-items: flex-start; flex-wrap: wrap; }
 #graph { flex: 1 1 480px; min-width: 0; overflow: auto; background: #fff;
   border: 1px solid #ddd; border-radius: 8px; padding: .5rem; }
-#graph svg { width: 100%; height: auto; max-height: 78vh; }
+#graph svg { display: block; height: auto; margin: 0 auto; }
 #side { flex: 0 1 430px; min-width: 300px; }
 .card { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: .6rem .8rem;
   margin-bottom: .8rem; }
@@ -169,9 +169,9 @@ td.formula, td.grad { font-family: ui-monospace, monospace; }
 .upstream { color: #c0392b; }
 .value { color: #1e7b34; }
 .hint { color: #555; font-size: .9rem; }
-#log { font-family: ui-monospace, monospace; font-size: .85rem; margin: 0; padding-left: 1.6rem;
-  max-height: 14rem; overflow: auto; }
-#log li { white-space: pre; color: #333; }
+#log { font-family: ui-monospace, monospace; font-size: .85rem; margin: 0; padding-left: 2.2rem;
+  max-height: 16rem; overflow: auto; }
+#log li { white-space: pre-wrap; color: #333; }
 #log li.current { background: #fff3b0; }
 #graph g.node.pending text { fill: #8a8a8a; }
 #graph g.node.input polygon { fill: #e3f4e1; }
@@ -200,18 +200,44 @@ const char* const page_script = R"js(
     return e;
   }
   // Graphviz places each text at its left end; centred, a text keeps its place when it changes.
+  // Its cell is the polygon drawn just before it.
   function centre(text) {
     const box = text.getBBox();
     text.setAttribute('text-anchor', 'middle');
     text.setAttribute('x', String(box.x + box.width / 2));
+    const cell = text.previousElementSibling;
+    text.dataset.room = String(cell && cell.tagName === 'polygon' ? cell.getBBox().width - 4 : 0);
+  }
+  // The browser's font may be wider than the one Graphviz measured: squeeze what overflows.
+  function setText(text, value) {
+    text.textContent = value;
+    text.removeAttribute('textLength');
+    const room = Number(text.dataset.room);
+    if (room > 0 && text.getComputedTextLength() > room) {
+      text.setAttribute('lengthAdjust', 'spacingAndGlyphs');
+      text.setAttribute('textLength', String(room));
+    }
   }
   const boxes = data.nodes.map((n) => {
     const g = byId(n.id);
     const texts = g ? Array.from(g.querySelectorAll('text')) : [];
     texts.forEach(centre);
+    texts.forEach((t) => setText(t, t.textContent));
     const cell = (k) => (n.kind === 'constant' ? null : texts[k] || null);
     return { g, value: cell(1), grad: cell(2) };
   });
+  // Small drawings grow to the width of their frame (up to twice their size); large ones keep
+  // a readable size and scroll.
+  function fit() {
+    const svg = document.querySelector('#graph svg');
+    const frame = byId('graph');
+    const natural = svg.viewBox.baseVal.width * 4 / 3;  // Graphviz sizes in points
+    const room = frame.clientWidth - 16;
+    const scale = Math.max(0.8, Math.min(2, room / natural));
+    svg.style.width = `${natural * scale}px`;
+  }
+  fit();
+  window.addEventListener('resize', fit);
   const edges = new Map();
   document.querySelectorAll('#graph g.edge').forEach((g) => edges.set(g.id, g));
 
@@ -255,8 +281,8 @@ const char* const page_script = R"js(
       box.g.classList.toggle('pending', !s.known.has(i));
       box.g.classList.toggle('current', i === s.current);
       box.g.classList.toggle('input', i !== s.current && s.inputs.includes(i));
-      if (box.value) box.value.textContent = s.known.has(i) ? n.box : '?';
-      if (box.grad) box.grad.textContent = s.latest[i] ? s.latest[i].box : n.blank;
+      if (box.value) setText(box.value, s.known.has(i) ? n.box : '?');
+      if (box.grad) setText(box.grad, s.latest[i] ? s.latest[i].box : n.blank);
     });
     edges.forEach((g, id) => {
       g.classList.toggle('sent', s.sent.has(id));

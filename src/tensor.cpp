@@ -166,9 +166,9 @@ void append_axis(std::ostringstream& out, const BasicTensor<T>& t, std::size_t a
 }  // namespace
 
 template <class T>
-std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements) {
+std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements, int precision) {
   std::ostringstream out;
-  out.precision(6);
+  out.precision(precision);
   if (t.dimension() == 0) {
     out << t();
     return out.str();
@@ -180,7 +180,7 @@ std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements) {
   return out.str();
 }
 
-template std::string tensor_string(const Tensor&, std::size_t);
-template std::string tensor_string(const TensorD&, std::size_t);
+template std::string tensor_string(const Tensor&, std::size_t, int);
+template std::string tensor_string(const TensorD&, std::size_t, int);
 
 }  // namespace retrograd

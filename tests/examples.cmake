@@ -23,7 +23,17 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "df/dw0 = -0.196612" "df/dw1 = -0.393224" "df/dw2 = 0.196612"
       "df/dx0 = 0.393224" "df/dx1 = -0.589836"
       "f = multiply_gate(q, z) = -12"
-    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot)
+    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot
+      gates_1.html gates_2.html gates_3.html gates_4.html)
+  # Issue 13: a tensor graph stepped through; dC/dz_i = (a_i - t_i) sigmoid'(z_i) / 4.
+  retrograd_output_test(NAME example_dense_neuron COMMAND $<TARGET_FILE:dense_neuron> .
+    EXPECT "X = [[0, 0], [0, 1], [1, 0], [1, 1]] (4x2)"
+      "a = sigmoid(z) = [[0.562177], [0.320821], [0.679179], [0.437823]] (4x1)"
+      "sum at e: [[0.0702721], [-0.0848973], [-0.0401027], [-0.0702721]] (4x1) + "
+      "to b: upstream x 1, summed to [1] = [-0.0544737] (1)"
+      "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
+      "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
+    EXPECT_FILES dense_neuron.html)
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)

@@ -10,7 +10,8 @@
 namespace retrograd {
 
 /// The graph of `root` in Graphviz DOT: one box per node (its name and expression, its value
-/// and its gradient, as "df/dx = -4") and an edge from each input to the node that uses it.
+/// and its gradient, as "df/dx = -4") and an edge from each input to the node that uses it;
+/// left to right, or top to bottom when some value is a tensor of several numbers.
 /// Node names are those of Trace (and step_through): x, q, n1, ...
 template <class T>
 std::string to_dot(const BasicVar<T>& root);
@@ -33,8 +34,8 @@ bool render_svg(const std::string& dot_path, const std::string& svg_path);
 std::string svg_from_dot(const std::string& dot);
 
 namespace detail {
-/// The text shown in a graph box for a value or gradient: every value of a small tensor,
-/// only the shape of a larger one.
+/// The text shown in a graph box for a value or gradient: a single number in full, the
+/// values of a small tensor to four digits, only the shape of a larger one.
 template <class T>
 std::string box_string(const BasicTensor<T>& t);
 

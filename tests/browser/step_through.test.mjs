@@ -1,7 +1,8 @@
 // The page of `retrograd trace --html` in a real browser: headless Chromium loads it, a student's
 // clicks step through the forward and the backward pass, and the gradients shown are checked.
 //
-//   RETROGRAD=build/tools/retrograd [SCREENSHOT=out.png] [CHROMIUM=/usr/bin/chromium] \
+//   RETROGRAD=build/tools/retrograd DENSE_NEURON=build/examples/dense_neuron \
+//     [SCREENSHOT=gates.png] [SCREENSHOT_DENSE=dense.png] [CHROMIUM=/usr/bin/chromium] \
 //     node --test step_through.test.mjs
 
 import { execFileSync } from 'node:child_process';
@@ -13,7 +14,10 @@ import assert from 'node:assert/strict';
 import puppeteer from 'puppeteer-core';
 
 const cli = process.env.RETROGRAD;
-if (!cli) throw new Error('set RETROGRAD to the retrograd command line binary');
+const denseNeuron = process.env.DENSE_NEURON;
+if (!cli || !denseNeuron) {
+  throw new Error('set RETROGRAD and DENSE_NEURON to the retrograd and dense_neuron binaries');
+}
 const work = mkdtempSync(path.join(tmpdir(), 'retrograd-browser-'));
 let browser;
 
@@ -32,11 +36,9 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Writes the page of an expression with the CLI and opens it; `problems` collects every console
- * error, page error and request that leaves the file. */
-async function openPage(name, expression, ...values) {
-  const file = path.join(work, `${name}.html`);
-  execFileSync(cli, ['trace', expression, ...values, '--html', file], { stdio: 'pipe' });
+/** Opens a page; `problems` collects every console error, page error and request that leaves
+ * the file. */
+async function open(file) {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 720 });
   const problems = [];
@@ -51,6 +53,13 @@ async function openPage(name, expression, ...values) {
   });
   await page.goto(`file://${file}`, { waitUntil: 'load' });
   return { page, problems };
+}
+
+/** Writes the page of an expression with the CLI and opens it. */
+async function openPage(name, expression, ...values) {
+  const file = path.join(work, `${name}.html`);
+  execFileSync(cli, ['trace', expression, ...values, '--html', file], { stdio: 'pipe' });
+  return open(file);
 }
 
 const isDisabled = (page, id) => page.$eval(`#${id}`, (button) => button.disabled);
@@ -123,5 +132,26 @@ test('x*y + x: x collects the gradients of two paths and the page shows their su
   assert.deepEqual(await box(page, 'x'), ['x', '3', 'df/dx = 3']);
   assert.match(await page.$eval('#step-body', (e) => e.innerText), /1 \+ 2 = 3 \(path 2 of 2\)/);
   assert.equal(await isDisabled(page, 'backward'), true);
+  assert.deepEqual(problems, []);
+});
+
+test('a dense neuron: tensors with their shapes, the bias summing its broadcast rows', async () => {
+  execFileSync(denseNeuron, [work], { stdio: 'pipe' });
+  const { page, problems } = await open(path.join(work, 'dense_neuron.html'));
+  await clickThrough(page, 'forward');
+  assert.deepEqual((await box(page, 'X')).slice(0, 2),
+    ['X', '[[0, 0], [0, 1], [1, 0], [1, 1]] (4x2)']);
+  assert.equal((await box(page, 'n1'))[1], '[[0], [-1], [0.5], [-0.5]] (4x1)');
+  assert.equal(await clickThrough(page, 'backward'), 8, 'the seed and seven gates');
+  // dC/dz_i = (a_i - t_i) sigmoid'(z_i) / 4; W sums them over the rows where its input is 1
+  assert.deepEqual(await gradients(page), {
+    'dC/dW': '[[-0.052069], [-0.0715901]] (2x1)',
+    'dC/db': '[-0.0544737] (1)',
+  });
+  assert.match(await page.$eval('#step-body', (e) => e.innerText),
+    /X\^T \. upstream = \[\[-0\.052069\], \[-0\.0715901\]\] \(2x1\)/);
+  if (process.env.SCREENSHOT_DENSE) {
+    await page.screenshot({ path: process.env.SCREENSHOT_DENSE, fullPage: true });
+  }
   assert.deepEqual(problems, []);
 });
