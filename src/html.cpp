@@ -106,6 +106,7 @@ std::string page_data(const Trace<T>& trace, const std::string& title) {
   const std::string seed =
       trace.derivative_name(root) + " = " + tensor_string(trace.gradient(root));
   out << "],\"seed\":{\"line\":" << json("seed: " + seed) << ",\"text\":" << json(seed)
+      << ",\"total\":" << json(tensor_string(trace.gradient(root)))
       << ",\"box\":" << json(detail::gradient_box(trace, root, trace.gradient(root), 1))
       << ",\"path\":1},\"gates\":[";
   for (std::size_t k = 0; k < trace.gates().size(); ++k) {
@@ -352,7 +353,7 @@ const char* const page_script = R"js(
     const table = byId('gradients');
     table.replaceChildren();
     data.nodes.forEach((n, i) => {
-      if (n.kind !== 'input' || n.paths === 0) return;
+      if (n.kind !== 'input' || (n.paths === 0 && i !== data.root)) return;
       const e = s.latest[i];
       let text = '?';
       if (e && e.path < n.paths) text = `${e.total} (${e.path} of ${n.paths} paths so far)`;
