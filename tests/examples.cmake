@@ -23,7 +23,17 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "df/dw0 = -0.196612" "df/dw1 = -0.393224" "df/dw2 = 0.196612"
       "df/dx0 = 0.393224" "df/dx1 = -0.589836"
       "f = multiply_gate(q, z) = -12"
-    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot)
+    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot
+      gates_1.html gates_2.html gates_3.html gates_4.html)
+  # Issue 13: a tensor graph stepped through; dC/dz_i = (a_i - t_i) sigmoid'(z_i) / 4.
+  retrograd_output_test(NAME example_dense_neuron COMMAND $<TARGET_FILE:dense_neuron> .
+    EXPECT "X = [[0, 0], [0, 1], [1, 0], [1, 1]] (4x2)"
+      "a = sigmoid(z) = [[0.562177], [0.320821], [0.679179], [0.437823]] (4x1)"
+      "sum at e: [[0.0702721], [-0.0848973], [-0.0401027], [-0.0702721]] (4x1) + "
+      "to b: upstream x 1, summed to [1] = [-0.0544737] (1)"
+      "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
+      "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
+    EXPECT_FILES dense_neuron.html)
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
@@ -46,6 +56,25 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck
     EXPECT "matmul " "softmax " "0 failed")
+  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow, sqrt is x^0.5.
+  retrograd_output_test(NAME cli_trace_leading_minus COMMAND ${cli} trace "-x * y" x=1 y=2
+    EXPECT "n1 = -x = -1" "f = n1 * y = -2" "df/dx = -2" "df/dy = -1")
+  retrograd_output_test(NAME cli_trace_power_sqrt COMMAND ${cli} trace "x^2 * sqrt(y) - -x" x=3 y=4
+    EXPECT "n1 = x^2 = 9" "n2 = y^0.5 = 2"
+      "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
+      "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
+  retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
+    EXPECT "column 5: sqrt of a negative number (-1)")
+  retrograd_output_test(NAME cli_trace_html
+    COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
+    EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  retrograd_output_test(NAME cli_gradcheck_expression
+    COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
+    EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
+  # relu at its kink: backward says 0, central differences 0.5
+  retrograd_output_test(NAME cli_gradcheck_expression_kink FAILS
+    COMMAND ${cli} gradcheck "relu(x)" x=0
+    EXPECT "FAILED" "1 variable checked, 1 failed" "gradcheck found wrong gradients")
   retrograd_output_test(NAME cli_bad_flag FAILS COMMAND ${cli} trace x x=1 --no-such-flag
     EXPECT "not expected: --no-such-flag" "Usage:")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")

@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1024));
   }
   try {
-    app.parse(argc, argv);
+    const std::vector<std::string> args = retrograd::cli::expression_arguments(app, argc, argv);
+    std::vector<const char*> pointers;
+    for (const std::string& arg : args) pointers.push_back(arg.c_str());
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const retrograd::cli::UsageError& e) {

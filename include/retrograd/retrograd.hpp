@@ -8,6 +8,7 @@
 #include "retrograd/dot.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/gradcheck.hpp"
+#include "retrograd/html.hpp"
 #include "retrograd/node.hpp"
 #include "retrograd/ops.hpp"
 #include "retrograd/tensor.hpp"
