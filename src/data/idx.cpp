@@ -286,6 +286,25 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   return labels;
 }
 
+std::optional<std::uint32_t> idx_magic(const std::string& path) {
+  GzHandle file(gzopen(path.c_str(), "rb"));
+  std::uint8_t b[4];
+  if (!file || gzread(file.get(), b, 4) != 4) return std::nullopt;
+  const bool type_known = b[2] == 0x08 || b[2] == 0x09 || (b[2] >= 0x0B && b[2] <= 0x0E);
+  if (b[0] != 0 || b[1] != 0 || !type_known || b[3] < 1 || b[3] > 4) return std::nullopt;
+  return (std::uint32_t(b[2]) << 8) | b[3];
+}
+
+std::string describe_idx_magic(std::uint32_t magic) {
+  static const char* const types[] = {"unsigned bytes", "signed bytes", "?",     "shorts",
+                                      "ints",           "floats",       "doubles"};
+  const std::uint32_t type = (magic >> 8) & 0xFF;
+  const std::string kind = type >= 0x08 && type <= 0x0E ? types[type - 0x08] : "unknown type";
+  const std::uint32_t dims = magic & 0xFF;
+  return "magic " + hex32(magic) + ": " + std::to_string(dims) + " dimension" +
+         (dims == 1 ? "" : "s") + " of " + kind;
+}
+
 void write_idx_images(const std::string& path, const IdxImages& images) {
   if (images.pixels.size() != images.count * images.rows * images.cols) {
     throw std::invalid_argument("write_idx_images: " + std::to_string(images.pixels.size()) +
