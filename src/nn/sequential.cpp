@@ -349,9 +349,19 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) {
     throw std::invalid_argument("Sequential::predict: x of shape " + shape_string(x.shape()) +
                                 " must be [samples, features]");
   }
+  const std::size_t n = x.shape()[0];
+  if (n == 0) {
+    // No row reaches forward(), which would have checked the width: check it here.
+    const std::size_t inputs = input_features();
+    if (inputs != 0 && x.shape()[1] != inputs) {
+      throw std::invalid_argument("Sequential::predict: x of shape " + shape_string(x.shape()) +
+                                  " but the model takes " + std::to_string(inputs) +
+                                  " features");
+    }
+    return Tensor::from_shape(output_shape(x.shape()));
+  }
   NoGradGuard no_grad;
   ModeGuard mode(*this, false);
-  const std::size_t n = x.shape()[0];
   std::vector<std::size_t> indices(n);
   std::iota(indices.begin(), indices.end(), std::size_t{0});
   Var x_in{Tensor()};

@@ -136,6 +136,7 @@ class Sequential : public Module {
   /// evaluate() on the rows of `x` and `y`.
   Logs evaluate(const Tensor& x, const Tensor& y, std::size_t batch_size = 32);
   /// Outputs for the rows of `x`, in evaluation mode under no-grad, `batch_size` rows at once.
+  /// No rows give no rows: [0, features] gives [0, outputs].
   Tensor predict(const Tensor& x, std::size_t batch_size = 256);
 
   /// Asks fit() to stop after the current epoch (callbacks call it).
