@@ -138,7 +138,7 @@ if(RETROGRAD_BUILD_TOOLS)
       "  2          0      0     20")
   retrograd_output_test(NAME cli_evaluate_bad_threads FAILS
     COMMAND ${cli} evaluate --model model.rg --data ${idx} --threads 0
-    EXPECT "--threads: Value 0 not in range 1 to 1024")
+    EXPECT "--threads: must be at least 1, got 0")
   retrograd_output_test(NAME cli_predict_idx
     COMMAND ${cli} predict --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
       --data ${idx} --output predictions.csv
@@ -170,7 +170,7 @@ if(RETROGRAD_BUILD_TOOLS)
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
     COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
-      --verbose 0
+      --verbose 2
     EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
     EXPECT_FILES model.rg history.csv)
   set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
