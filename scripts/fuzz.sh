@@ -6,6 +6,7 @@
 # finding stops the run with its input in build-fuzz/findings/<target>/. Copy that file into
 # tests/fuzz_regressions/<target>/, fix the bug, and the fuzz_replay_<target> ctest keeps it
 # fixed. Each target's last status line (executions, coverage, corpus) is printed at the end.
+# Before fuzzing, the fuzz_replay_* and clang_asan_buffer_cache ctests of build-fuzz/ run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
@@ -23,6 +24,8 @@ cmake --build build-fuzz -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OPENBLAS_NUM_THREADS=1
+# The recorded findings and seeds, once each, and the buffer cache check under clang's ASan.
+ctest --test-dir build-fuzz --output-on-failure
 
 summary=()
 for target in "${targets[@]}"; do
