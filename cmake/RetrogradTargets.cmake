@@ -4,7 +4,8 @@
 # Compile options for our own sources. xtensor headers trigger false GCC 12
 # warnings (-Warray-bounds, -Wmaybe-uninitialized), so no -Werror here.
 add_library(retrograd_warnings INTERFACE)
-target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds -Wno-maybe-uninitialized)
+target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 
 function(retrograd_layer name)
   cmake_parse_arguments(L "" "DIR" "SUBDIRS;LINKS;PRIVATE_LINKS" ${ARGN})

@@ -55,7 +55,14 @@ BufferCache::~BufferCache() {
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang does not and answers
+// __has_feature(address_sanitizer) instead.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RETROGRAD_ADDRESS_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(RETROGRAD_ADDRESS_SANITIZER)
 constexpr bool use_cache = false;
 #else
 constexpr bool use_cache = true;

@@ -167,7 +167,7 @@ if(RETROGRAD_BUILD_TOOLS)
       "  2          0      0     20")
   retrograd_output_test(NAME cli_evaluate_bad_threads FAILS
     COMMAND ${cli} evaluate --model model.rg --data ${idx} --threads 0
-    EXPECT "--threads: Value 0 not in range 1 to 1024")
+    EXPECT "--threads: must be at least 1, got 0")
   retrograd_output_test(NAME cli_predict_idx
     COMMAND ${cli} predict --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
       --data ${idx} --output predictions.csv
@@ -199,7 +199,7 @@ if(RETROGRAD_BUILD_TOOLS)
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
     COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
-      --verbose 0
+      --verbose 2
     EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
     EXPECT_FILES model.rg history.csv)
   set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
@@ -239,7 +239,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_checkpoint
     COMMAND sh -c "rm -rf ckpt && $0 train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 2 \
       --batch-size 16 --checkpoint-dir ckpt --checkpoint-every 5 --history '' --plot '' \
-      --verbose 0 && $0 train --data ${idx} --epochs 1 --checkpoint-dir ckpt" ${cli}
+      --verbose 2 && $0 train --data ${idx} --epochs 1 --checkpoint-dir ckpt" ${cli}
     FAILS
     EXPECT "model: model.rg" "feature_scaling_0 (FeatureScaling)"
       "--checkpoint-dir: ckpt already holds the checkpoints of a run (ckpt/checkpoint-34.rg); continue it with --resume ckpt, or choose another directory"

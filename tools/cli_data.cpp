@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <retrograd/data/csv.hpp>
+#include <retrograd/data/idx.hpp>
 #include <retrograd/data/labels.hpp>
 #include <retrograd/data/mnist.hpp>
 
@@ -15,7 +16,8 @@ void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_hel
   cmd->add_option("--data", args.path, data_help)->capture_default_str();
   cmd->add_option("--label-column", args.label_column,
                   "CSV: 0-based column of the class label, negative counts from the end "
-                  "(-1: last), or 'none'")
+                  "(-1: last), or 'none'; evaluate and predict also take 'auto' (the last column "
+                  "when the file is one column wider than the model's input, else none)")
       ->capture_default_str();
   cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
   cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
@@ -53,10 +55,21 @@ LoadedData load_data(const DataArgs& args) {
                       " train, " + std::to_string(out.test.size()) + " test images)";
     return out;
   }
+  if (const std::optional<std::uint32_t> magic = data::idx_magic(args.path)) {
+    const std::string dir = fs::path(args.path).parent_path().string();
+    throw UsageError("--data: " + args.path + " is an IDX file (" +
+                     data::describe_idx_magic(*magic) +
+                     "), not CSV; --data takes the directory that holds the IDX files "
+                     "(train-images-idx3-ubyte, train-labels-idx1-ubyte and the t10k-* test "
+                     "files, each raw or .gz): --data " +
+                     (dir.empty() ? "." : dir));
+  }
   data::CsvOptions options;
   options.header = !args.no_header;
   options.delimiter = args.delimiter;
   options.label_column = parse_label_column(args.label_column);
+  options.max_classes = args.max_classes;
+  options.max_classes_reason = args.max_classes_reason;
   data::CsvData csv = data::read_csv(args.path, options);
   const std::size_t rows = csv.features.shape()[0];
   if (csv.has_labels()) {
@@ -67,6 +80,17 @@ LoadedData load_data(const DataArgs& args) {
   }
   out.description = "CSV " + args.path + " (" + std::to_string(rows) + " rows)";
   return out;
+}
+
+LoadedData load_data_for_model(const DataArgs& args, std::size_t inputs) {
+  if (args.label_column != "auto") return load_data(args);
+  DataArgs plain = args;
+  plain.label_column = "none";
+  LoadedData loaded = load_data(plain);
+  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
+  DataArgs labelled = args;
+  labelled.label_column = "-1";
+  return load_data(labelled);
 }
 
 std::vector<int> argmax_rows(const Tensor& predictions) {

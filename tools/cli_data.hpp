@@ -8,18 +8,26 @@
 #include <retrograd/nn/sequential.hpp>
 #include <string>
 
+#include "cli_checks.hpp"
+
 namespace retrograd::cli {
 
 /// The --data source and the flags that say how to read a CSV file.
 struct DataArgs {
   /// An MNIST-format IDX directory or a CSV file.
   std::string path;
-  /// CSV: 0-based label column, negative from the end, or "none".
+  /// CSV: 0-based label column, negative from the end, "none", or (for a model's data, see
+  /// load_data_for_model) "auto".
   std::string label_column = "-1";
   /// CSV: the first line is data, not column names.
   bool no_header = false;
   /// CSV: field separator.
   char delimiter = ',';
+  /// CSV: labels must be class ids below this (checked while reading, with line and column).
+  std::size_t max_classes = cli::max_classes;
+  /// Why `max_classes` is the bound, for that error.
+  std::string max_classes_reason = "retrograd takes at most " + std::to_string(cli::max_classes) +
+                                   " classes";
 };
 
 /// Adds --data and the CSV flags to `cmd`; `data_help` describes --data for this command.
@@ -37,9 +45,14 @@ struct LoadedData {
   std::string description;
 };
 
-/// Reads --data. Throws UsageError for a missing path and lets the readers' errors (which name
-/// file, line, offset) through.
+/// Reads --data. Throws UsageError for a missing path or an IDX file given instead of its
+/// directory, and lets the readers' errors (which name file, line, offset) through.
 LoadedData load_data(const DataArgs& args);
+
+/// Reads --data for a model with `inputs` features. With --label-column auto a CSV file has a
+/// label column only when it is one column wider than the model's input (the file train read);
+/// a file exactly as wide has no labels.
+LoadedData load_data_for_model(const DataArgs& args, std::size_t inputs);
 
 /// Class ids of the rows of `predictions` ([n, classes]): the index of each row's maximum.
 std::vector<int> argmax_rows(const Tensor& predictions);

@@ -4,6 +4,7 @@
 
 #include <retrograd/blas.hpp>
 
+#include "cli_checks.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
             "--threads", [](int threads) { retrograd::set_blas_threads(threads); },
             "Threads for matrix products (OpenBLAS; default: OPENBLAS_NUM_THREADS, else every "
             "core)")
-        ->check(CLI::Range(1, 1024));
+        ->check(retrograd::cli::whole_number(1, retrograd::cli::max_threads));
   }
   try {
     const std::vector<std::string> args = retrograd::cli::expression_arguments(app, argc, argv);

@@ -159,6 +159,9 @@ class Reader {
 // then the compile settings. Its layers and optimizer are turned into records and built by the
 // registries like version 2's.
 
+/// Layer widths are bounded so that a corrupt size fails here, not in a huge allocation.
+constexpr std::uint64_t max_width = std::uint64_t(1) << 28;
+
 /// v1 stored activations and losses as indices into these lists.
 const char* const v1_activations[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"};
 const char* const v1_losses[] = {"mse", "quadratic", "categorical_cross_entropy",
@@ -178,8 +181,15 @@ nn::LayerRecord read_v1_layer(Reader& r) {
   layer.name = r.str();
   nn::Record& c = layer.config;
   if (layer.type == "Dense") {
-    r.u64();  // the widths: version 2 takes them from W
-    r.u64();
+    // Version 2 takes the widths from W; here they must agree with it (checked later) and fit
+    // in the bytes that follow.
+    const std::size_t in = r.size("Dense input width", max_width);
+    const std::size_t out = r.size("Dense output width", max_width);
+    if (in * out > r.remaining() / 4) {
+      r.fail("Dense layer '" + layer.name + "' of " + std::to_string(in) + " x " +
+             std::to_string(out) + " weights is larger than the file");
+    }
+    layer.config.set("v1_widths", std::vector<std::uint64_t>{in, out});
     read_v1_activation(r, c);
     c.set("l1", r.f64());
     c.set("l2", r.f64());
@@ -188,7 +198,7 @@ nn::LayerRecord read_v1_layer(Reader& r) {
   } else if (layer.type == "Dropout") {
     c.set("rate", r.f64());
   } else if (layer.type == "BatchNorm") {
-    r.u64();  // the width: version 2 takes it from gamma
+    r.size("BatchNorm width", max_width);  // version 2 takes it from gamma
     c.set("momentum", r.f64());
     c.set("eps", r.f64());
   } else {
@@ -262,6 +272,17 @@ nn::Record read_v1(const std::vector<std::uint8_t>& bytes, std::size_t begin, st
   for (std::uint32_t i = 0; i < count; ++i) root.children.push_back(read_v1_layer(r));
   distribute_v1_tensors(r, root.children, r.u32());
   distribute_v1_tensors(r, root.children, r.u32());
+  for (nn::LayerRecord& layer : root.children) {
+    if (!layer.config.has("v1_widths")) continue;
+    const auto& widths = layer.config.integers("v1_widths");
+    if (!layer.tensors.has("W") ||
+        layer.tensors.tensor("W").shape() != Shape{widths[0], widths[1]}) {
+      throw ModelFileError(source, "corrupt: Dense layer '" + layer.name + "' declares " +
+                                       std::to_string(widths[0]) + " x " +
+                                       std::to_string(widths[1]) +
+                                       " weights, its W tensor does not have that shape");
+    }
+  }
   nn::Record file("model file");
   file.set("model", nn::nested(detail::layer_to_record(root)));
   if (r.u8() != 0) file.set("training", nn::nested(read_v1_training(r)));
