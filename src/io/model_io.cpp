@@ -116,13 +116,17 @@ class Reader {
     }
     Shape shape(rank);
     std::uint64_t size = 1;
+    // As in the record decoder: the nonzero dimensions are bounded even when one is zero.
+    std::uint64_t nonzero = 1;
+    const std::uint64_t limit = remaining() / 4 + (std::uint64_t(1) << 20);
     for (auto& d : shape) {
       const std::uint64_t v = u64();
-      if (v != 0 && size > remaining() / 4 / v) {
+      if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
         pos_ = at;
         fail("tensor '" + name + "' claims more values than the bytes left");
       }
       size *= v;
+      if (v != 0) nonzero *= v;
       d = static_cast<std::size_t>(v);
     }
     const std::uint8_t* p = take(4 * size);
