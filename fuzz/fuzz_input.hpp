@@ -11,16 +11,18 @@
 
 namespace retrograd::fuzz {
 
+/// This process's scratch file, removed at exit.
+inline const std::string& input_path() {
+  static const std::string path = "/tmp/retrograd_fuzz_" + std::to_string(::getpid());
+  // Registered after `path` is built, so it runs before `path` is destroyed.
+  static const bool removed_at_exit = std::atexit([] { std::remove(path.c_str()); }) == 0;
+  (void)removed_at_exit;
+  return path;
+}
+
 /// Writes the input to this process's scratch file and returns its path.
-inline const std::string& write_input(const std::uint8_t* data, std::size_t size,
-                                      const char* suffix = "") {
-  static const std::string path = [suffix] {
-    std::string p = "/tmp/retrograd_fuzz_" + std::to_string(::getpid()) + suffix;
-    static std::string removed;
-    removed = p;
-    std::atexit([] { std::remove(removed.c_str()); });
-    return p;
-  }();
+inline const std::string& write_input(const std::uint8_t* data, std::size_t size) {
+  const std::string& path = input_path();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();
   if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();

@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ with clang (AddressSanitizer + UBSan) in build-fuzz/ and
 # runs each for SECONDS, one after the other (default 600: the long run; CI runs 20).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient
+#   FUZZ_FLAGS='-fork=1 -ignore_ooms=1' scripts/fuzz.sh 600 model   (extra libFuzzer flags)
 # New inputs that widen coverage go to build-fuzz/corpus/<target>/ (not the repository); a
 # finding stops the run with its input in build-fuzz/findings/<target>/. Copy that file into
 # tests/fuzz_regressions/<target>/, fix the bug, and the fuzz_replay_<target> ctest keeps it
@@ -35,7 +36,7 @@ for target in "${targets[@]}"; do
   echo "fuzz_$target: ${seconds} s"
   # -rss_limit_mb: a few KiB of input asking for a GiB is a finding, not a slow pass.
   if ! build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
-      -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" \
+      -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_FLAGS:-} \
       "$corpus" fuzz/corpus/"$target" tests/fuzz_regressions/"$target" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz_$target found a failing input: $(ls "$findings")"

@@ -174,11 +174,12 @@ std::vector<std::size_t> parse_layers(const std::string& text) {
       throw UsageError("--layers: '" + part + "' in '" + text +
                        "' is not a positive width (expected e.g. 784-256-10)");
     }
-    if (part.size() > 18 || std::stoull(part) > max_layer_width) {
+    const std::string significant = part.substr(part.find_first_not_of('0'));
+    if (significant.size() > 7 || std::stoull(significant) > max_layer_width) {
       throw UsageError("--layers: width " + part + " in '" + text + "' is above the limit of " +
                        std::to_string(max_layer_width));
     }
-    sizes.push_back(std::stoull(part));
+    sizes.push_back(std::stoull(significant));
   }
   if (sizes.size() < 2) {
     throw UsageError("--layers: '" + text + "' needs at least an input and an output width");
