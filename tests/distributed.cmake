@@ -52,13 +52,18 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND ${mpirun} 2 ${cli} train --resume ${CMAKE_CURRENT_BINARY_DIR}/cli_train_mpi/checkpoints
       --epochs 6 --verbose 2
     EXPECT "resuming from" "Epoch 6/6" "model: model.rg")
+  # An error ends every process (MPI_Abort) with the message of the first to fail, which says
+  # which process it is (the other may be ended before it prints its own).
+  retrograd_output_test(NAME cli_train_mpi_bad_data FAILS
+    COMMAND ${mpirun} 2 ${cli} train --data no/such/dir
+    EXPECT "of 2): --data: no/such/dir does not exist")
   retrograd_output_test(NAME cli_evaluate_mpi FAILS
     COMMAND ${mpirun} 2 ${cli} evaluate --model model.rg --data ${fixtures}/idx
     EXPECT "only 'retrograd train' runs on several processes; run 'retrograd evaluate' without")
   set_tests_properties(cli_train_mpi PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_model_mpi)
   set_tests_properties(cli_resume_mpi PROPERTIES FIXTURES_REQUIRED "cli_data;cli_model_mpi")
-  foreach(name cli_train_mpi cli_resume_mpi cli_evaluate_mpi)
+  foreach(name cli_train_mpi cli_resume_mpi cli_train_mpi_bad_data cli_evaluate_mpi)
     retrograd_mpi_test(${name} 2)
   endforeach()
 endif()

@@ -139,9 +139,15 @@ int compare(const std::string& a, const std::string& b, bool below, double toler
 }  // namespace
 
 int main(int argc, char** argv) {
+  ensure_fast_blas(argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() >= 3 && args[0] == "compare" && args.size() == 5) {
-    return compare(args[1], args[2], args[3] == "--below", std::stod(args[4]));
+  if (args.size() == 5 && args[0] == "compare") {
+    try {
+      return compare(args[1], args[2], args[3] == "--below", std::stod(args[4]));
+    } catch (const std::exception& e) {
+      std::cerr << "dp_check compare: " << e.what() << "\n";
+      return 2;
+    }
   }
   if (args.size() < 2 || args[0] != "train") {
     std::cerr << "usage: dp_check train OUT [options] | compare A B --below|--above TOL\n";
