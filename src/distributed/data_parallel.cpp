@@ -20,6 +20,13 @@ namespace retrograd::distributed {
 /// list, the order in which backward completes them for a stack of layers; every process
 /// starts the buckets' allreduces in bucket order (MPI needs the same order of collectives
 /// everywhere), each as soon as it and the buckets before it are complete.
+///
+/// With overlap, every bucket but the last starts a non-blocking allreduce. The last one holds
+/// the first layer's gradients, which backward completes at its very end: nothing is left to
+/// overlap it with, and Open MPI's blocking allreduce is faster than its non-blocking one
+/// (docs/distributed.md). Without overlap, all are blocking, after backward. The choice is made
+/// once per bucket, the same on every process: blocking and non-blocking collectives do not
+/// match each other.
 struct DataParallel::Reducer : BackwardObserver<float> {
   struct Bucket {
     /// Parameter indices.
@@ -30,11 +37,16 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     /// Members whose gradient is not complete yet in this step.
     std::size_t waiting = 0;
     MPI_Request request = MPI_REQUEST_NULL;
+    /// Summed by a blocking allreduce after backward.
+    bool blocking = true;
     bool fused() const { return members.size() > 1; }
+    float* data(std::vector<Var>& params) {
+      return fused() ? buffer.data() : params[members.front()].grad().data();
+    }
   };
 
   Reducer(const Communicator& comm, std::vector<Var> parameters, std::size_t bucket_bytes,
-          DataParallelStats& stats)
+          bool overlap, DataParallelStats& stats)
       : comm(comm), params(std::move(parameters)), stats(stats) {
     bucket_of.resize(params.size());
     offset_of.resize(params.size());
@@ -71,6 +83,7 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     close();
     for (Bucket& b : buckets) {
       if (b.fused()) b.buffer.resize(b.elements);
+      b.blocking = !overlap || &b == &buckets.back();
     }
   }
 
@@ -108,13 +121,14 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       std::copy(g.data(), g.data() + g.size(), b.buffer.data() + offset_of[i]);
     }
     --b.waiting;
-    while (next < buckets.size() && buckets[next].waiting == 0) start(buckets[next++]);
+    while (next < buckets.size() && buckets[next].waiting == 0 && !buckets[next].blocking) {
+      start(buckets[next++]);
+    }
   }
 
   void start(Bucket& b) {
-    float* data = b.fused() ? b.buffer.data() : params[b.members.front()].grad().data();
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(b.elements), MPI_FLOAT, MPI_SUM,
-                             comm.native(), &b.request),
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.data(params), static_cast<int>(b.elements), MPI_FLOAT,
+                             MPI_SUM, comm.native(), &b.request),
               "MPI_Iallreduce");
     ++stats.messages;
     if (watching) ++stats.messages_during_backward;
@@ -128,6 +142,13 @@ struct DataParallel::Reducer : BackwardObserver<float> {
         params[i].node()->accumulate_grad(zeros<float>(params[i].shape()), "DataParallel");
       }
       mark_complete(i);
+    }
+    for (; next < buckets.size(); ++next) {
+      Bucket& b = buckets[next];
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, b.data(params), static_cast<int>(b.elements), MPI_FLOAT,
+                              MPI_SUM, comm.native()),
+                "MPI_Allreduce");
+      ++stats.messages;
     }
     for (Bucket& b : buckets) {
       check_mpi(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait");
@@ -172,7 +193,8 @@ void DataParallel::on_train_begin(nn::Trainer& trainer) {
   reducer_.reset();
   nn::Module& model = trainer.model();
   broadcast_parameters(comm_, model, 0);
-  reducer_ = std::make_unique<Reducer>(comm_, model.parameters(), options_.bucket_bytes, stats_);
+  reducer_ = std::make_unique<Reducer>(comm_, model.parameters(), options_.bucket_bytes,
+                                       options_.overlap, stats_);
 }
 
 void DataParallel::on_batch_begin(nn::Trainer& /*trainer*/, std::size_t /*batch*/) {
