@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
         group ? group->messages_per_step() : 0, parameters * sizeof(float), epochs, epoch_s,
         mnist.train.size() / epoch_s, 1e3 * epoch_s / steps,
         group ? 1e3 * group->stats().seconds_after_backward / group->stats().steps : 0.0,
-        group ? group->stats().messages_during_backward : 0, 1e3 * allreduce_s, last.loss.back(),
-        last.accuracy.back(), blas_core_name().c_str());
+        group ? group->stats().messages_during_backward : 0, 1e3 * allreduce_s,
+        1e3 * median(updates), last.loss.back(), last.accuracy.back(), blas_core_name().c_str());
   }
   return 0;
 }
