@@ -27,3 +27,12 @@ run 2 ./build/bench/bench_gemm_floor c 2
 run 2 ./build/bench/bench_mlp c "$epochs" 2
 run 2 "$python" bench/mlp_torch.py c "$epochs" 2
 "$python" bench/table.py "$results"
+# Weights exported as .npz load into a PyTorch nn.Sequential and predict what retrograd predicts
+# (docs/io.md).
+if "$python" -c 'import torch' 2>/dev/null; then
+  cmake --build build -j"$(nproc)" --target retrograd_cli >/dev/null
+  fashion=/usr/share/datasets/fashion-mnist
+  OPENBLAS_NUM_THREADS=1 "$python" bench/npz_to_torch.py --retrograd ./build/tools/retrograd \
+    --workdir build/npz_to_torch \
+    $([ -d "$fashion" ] && echo --data "$fashion")
+fi

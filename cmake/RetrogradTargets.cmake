@@ -4,11 +4,16 @@
 # Compile options for our own sources. xtensor headers trigger false GCC 12
 # warnings (-Warray-bounds, -Wmaybe-uninitialized), so no -Werror here.
 add_library(retrograd_warnings INTERFACE)
-target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds -Wno-maybe-uninitialized)
+target_compile_options(retrograd_warnings INTERFACE -Wall -Wextra -Wno-array-bounds
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 
 function(retrograd_layer name)
-  cmake_parse_arguments(L "" "DIR" "LINKS;PRIVATE_LINKS" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${L_DIR}*.cpp)
+  cmake_parse_arguments(L "" "DIR" "SUBDIRS;LINKS;PRIVATE_LINKS" ${ARGN})
+  set(patterns ${PROJECT_SOURCE_DIR}/src/${L_DIR}*.cpp)
+  foreach(subdir ${L_SUBDIRS})
+    list(APPEND patterns ${PROJECT_SOURCE_DIR}/src/${L_DIR}${subdir}*.cpp)
+  endforeach()
+  file(GLOB sources CONFIGURE_DEPENDS ${patterns})
   if(NOT sources)
     # A layer not written yet: an empty interface keeps the umbrella target valid.
     add_library(${name} INTERFACE)
@@ -31,7 +36,7 @@ function(retrograd_layer name)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
-retrograd_layer(retrograd_core DIR "" LINKS xtensor xtensor::use_xsimd BLAS::BLAS)
+retrograd_layer(retrograd_core DIR "" SUBDIRS "ops/" LINKS xtensor xtensor::use_xsimd BLAS::BLAS)
 # XTENSOR_USE_XSIMD changes the container allocator: it must be PUBLIC.
 target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
   $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)
@@ -42,7 +47,8 @@ if(RETROGRAD_MARCH)
 endif()
 retrograd_layer(retrograd_data DIR "data/" LINKS retrograd_core PRIVATE_LINKS ZLIB::ZLIB)
 retrograd_layer(retrograd_nn DIR "nn/" LINKS retrograd_core)
-retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data)
+retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data
+  PRIVATE_LINKS PkgConfig::LIBZIP)
 
 add_library(retrograd INTERFACE)
 add_library(retrograd::retrograd ALIAS retrograd)

@@ -2,14 +2,21 @@
 # Regenerates the tutorial's outputs: builds the examples, runs every command a page names in a
 # `<!-- run: NAME ARGS -->` marker, and writes its real output between that marker and the next
 # `<!-- end run -->`. The images the pages show (`](img/NAME)`) are copied from the
-# examples' output to docs/tutorial/img/.
+# examples' output to docs/tutorial/img/, the step-through pages they link (`](html/NAME)`) to
+# docs/tutorial/html/. The browser test (scripts/browser-test.sh) takes the screenshots of
+# those pages.
 #
-#   docs/generate.sh [build-dir]      (default: build)
+#   docs/generate.sh [build-dir [page.md ...]]   (default: build, every page of docs/tutorial/)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$root" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
-pages=("$root"/docs/tutorial/*.md)
+if [ $# -gt 1 ]; then
+  pages=()
+  for page in "${@:2}"; do pages+=("$(realpath "$page")"); done
+else
+  pages=("$root"/docs/tutorial/*.md)
+fi
 
 # The examples the pages run, once each.
 examples=$(sed -n 's/^<!-- run: \([A-Za-z0-9_]*\).* -->$/\1/p' "${pages[@]}" | sort -u)
@@ -55,8 +62,17 @@ for page in "${pages[@]}"; do
   echo "updated ${page#"$root"/}"
 done
 
-# The images the pages show, as the examples just drew them.
+# The screenshots of the step-through pages, taken by the browser test.
+if grep -q '](img/\(step_through\|dense_neuron_page\)\.png)' "${pages[@]}"; then
+  "$root/scripts/browser-test.sh" --screenshots "$work" "$build"
+fi
+
+# The images the pages show and the step-through pages they link, as the examples just made them.
 sed -n 's/.*](img\/\([^)]*\)).*/\1/p' "${pages[@]}" | sort -u | while read -r image; do
   cp "$work/$image" "$root/docs/tutorial/img/$image"
+done
+mkdir -p "$root/docs/tutorial/html"
+sed -n 's/.*](html\/\([^)]*\)).*/\1/p' "${pages[@]}" | sort -u | while read -r page; do
+  cp "$work/$page" "$root/docs/tutorial/html/$page"
 done
 exit $status

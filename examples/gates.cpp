@@ -1,5 +1,6 @@
 // The gate examples of the backprop course, stepped through: forward values, then every gate's
-// upstream x local = downstream, then the graph as DOT (and SVG when Graphviz is installed).
+// upstream x local = downstream, then the graph as DOT (and SVG when Graphviz is installed) and
+// as an interactive page to step through in a browser.
 //
 //   gates [output-dir]     (default: the current directory)
 
@@ -15,11 +16,18 @@ namespace {
 std::string out_dir = ".";
 
 void show(const std::string& title, const std::string& file, const VarD& output) {
-  std::cout << "== " << title << " ==\n" << step_through(output);
+  const Trace<double> trace = traced_backward(output);
+  std::cout << "== " << title << " ==\n"
+            << trace.forward_text() << trace.backward_text() << trace.gradients_text();
   const std::string dot = out_dir + "/" + file + ".dot";
   write_dot(output, dot);
   std::cout << "graph: " << dot;
-  if (render_svg(dot, out_dir + "/" + file + ".svg")) std::cout << ", " << out_dir << "/" << file << ".svg";
+  if (render_svg(dot, out_dir + "/" + file + ".svg")) {
+    std::cout << ", " << out_dir << "/" << file << ".svg";
+    const std::string page = out_dir + "/" + file + ".html";
+    write_html(trace, page, title);
+    std::cout << "\npage: " << page;
+  }
   std::cout << "\n\n";
 }
 

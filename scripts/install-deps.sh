@@ -5,8 +5,8 @@ set -euo pipefail
 
 packages=(g++ cmake make ccache pkg-config
   libxtensor-dev libxsimd-dev libopenblas-dev catch2
-  zlib1g-dev libpng-dev libcli11-dev
-  graphviz gnuplot-nox dataset-fashion-mnist "$@")
+  zlib1g-dev libpng-dev libcli11-dev libzip-dev python3-numpy
+  graphviz gnuplot-nox dataset-fashion-mnist clang-format-14 "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -70,11 +70,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
         "backward: the output does not require a gradient (no input of its graph requires one, "
         "or it was computed under NoGradGuard)");
   }
-  if (root.released()) {
-    throw std::logic_error(std::string(root.op()) +
-                           ": backward through a graph that was already freed; pass "
-                           "retain_graph = true to the first backward to run it twice");
-  }
+  root.require_unreleased();
   std::vector<Node<T>*> order = topological_order(root);
   // Interior gradients belong to this pass only; leaf gradients accumulate across passes.
   for (Node<T>* node : order) {

@@ -35,42 +35,67 @@ TensorD evaluate(const GradcheckFn& f, const std::vector<TensorD>& values) {
 
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
                           const GradcheckOptions& options) {
+  return gradcheck(f, inputs, {}, options);
+}
+
+GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                          const std::vector<VarD>& parameters, const GradcheckOptions& options) {
+  std::vector<VarD> params = parameters;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    if (!params[k].defined()) {
+      throw std::invalid_argument("gradcheck: parameter " + std::to_string(k) + " is empty");
+    }
+    if (!params[k].requires_grad()) {
+      throw std::invalid_argument("gradcheck: parameter " + std::to_string(k) + " '" +
+                                  params[k].name() + "' does not require a gradient");
+    }
+  }
   std::vector<VarD> leaves = make_leaves(inputs);
   const VarD output = f(leaves);
   const std::size_t outputs = output.size();
   if (!output.requires_grad()) {
     throw std::invalid_argument("gradcheck: the output does not depend on any input");
   }
+  // What the check differentiates with respect to: the inputs' leaves, then the parameters.
+  std::vector<VarD> wrt = leaves;
+  wrt.insert(wrt.end(), params.begin(), params.end());
 
-  // analytic[i][j * n_i + e] = d output_j / d input_i[e]
-  std::vector<std::vector<double>> analytic(inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) analytic[i].assign(outputs * inputs[i].size(), 0);
+  // analytic[i][j * n_i + e] = d output_j / d wrt_i[e]
+  std::vector<std::vector<double>> analytic(wrt.size());
+  for (std::size_t i = 0; i < wrt.size(); ++i) analytic[i].assign(outputs * wrt[i].size(), 0);
   for (std::size_t j = 0; j < outputs; ++j) {
-    for (VarD& leaf : leaves) leaf.zero_grad();
+    for (VarD& v : wrt) v.zero_grad();
     TensorD seed = zeros<double>(output.shape());
     seed.data()[j] = 1;
     output.backward(seed, retain_graph);
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (!leaves[i].has_grad()) continue;
-      const TensorD& g = leaves[i].grad();
+    for (std::size_t i = 0; i < wrt.size(); ++i) {
+      if (!wrt[i].has_grad()) continue;
+      const TensorD& g = wrt[i].grad();
       for (std::size_t e = 0; e < g.size(); ++e) analytic[i][j * g.size() + e] = g.data()[e];
     }
   }
+  for (VarD& p : params) p.zero_grad();
+
+  // The values the numeric pass shifts: copies of the inputs, the parameters themselves.
+  std::vector<TensorD> shifted = inputs;
+  std::vector<TensorD*> values;
+  for (TensorD& t : shifted) values.push_back(&t);
+  for (VarD& p : params) values.push_back(&p.value());
 
   GradcheckResult result;
   double worst_ratio = -1;
-  std::vector<TensorD> shifted = inputs;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    for (std::size_t e = 0; e < inputs[i].size(); ++e) {
-      const double original = inputs[i].data()[e];
-      shifted[i].data()[e] = original + options.eps;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    TensorD& value = *values[i];
+    for (std::size_t e = 0; e < value.size(); ++e) {
+      const double original = value.data()[e];
+      value.data()[e] = original + options.eps;
       const TensorD plus = evaluate(f, shifted);
-      shifted[i].data()[e] = original - options.eps;
+      value.data()[e] = original - options.eps;
       const TensorD minus = evaluate(f, shifted);
-      shifted[i].data()[e] = original;
+      value.data()[e] = original;
       for (std::size_t j = 0; j < outputs; ++j) {
         const double numeric = (plus.data()[j] - minus.data()[j]) / (2 * options.eps);
-        const double exact = analytic[i][j * inputs[i].size() + e];
+        const double exact = analytic[i][j * value.size() + e];
         const double error = std::abs(exact - numeric);
         const double ratio = error / (options.atol + options.rtol * std::abs(numeric));
         result.max_abs_error = std::max(result.max_abs_error, error);

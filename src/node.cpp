@@ -65,12 +65,17 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
 }
 
 template <class T>
-GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
+void Node<T>::require_unreleased() const {
   if (released_) {
     throw std::logic_error(std::string(op_) +
                            ": backward through a graph that was already freed; pass "
                            "retain_graph = true to the first backward to run it twice");
   }
+}
+
+template <class T>
+GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
+  require_unreleased();
   if (scalar_rule_) {
     if (upstream.size() != 1) {
       throw std::logic_error(std::string(op_) + ": upstream gradient of shape " +

@@ -55,7 +55,14 @@ BufferCache::~BufferCache() {
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang does not and answers
+// __has_feature(address_sanitizer) instead.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RETROGRAD_ADDRESS_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(RETROGRAD_ADDRESS_SANITIZER)
 constexpr bool use_cache = false;
 #else
 constexpr bool use_cache = true;
@@ -138,5 +145,49 @@ std::string values_string(const BasicTensor<T>& t, std::size_t max_elements) {
 
 template std::string values_string(const Tensor&, std::size_t);
 template std::string values_string(const TensorD&, std::size_t);
+
+namespace {
+/// Appends the values of `t` from axis `axis` inward, starting at flat `offset`, as nested lists.
+template <class T>
+void append_axis(std::ostringstream& out, const BasicTensor<T>& t, std::size_t axis,
+                 std::size_t offset, bool summarize) {
+  constexpr std::size_t edge = 2;
+  const std::size_t length = t.shape()[axis];
+  std::size_t stride = 1;
+  for (std::size_t a = axis + 1; a < t.dimension(); ++a) stride *= t.shape()[a];
+  out << '[';
+  for (std::size_t i = 0; i < length; ++i) {
+    if (summarize && length > 2 * edge && i == edge) {
+      out << ", ...";
+      i = length - edge;
+    }
+    if (i > 0) out << ", ";
+    if (axis + 1 == t.dimension()) {
+      out << t.data()[offset + i];
+    } else {
+      append_axis(out, t, axis + 1, offset + i * stride, summarize);
+    }
+  }
+  out << ']';
+}
+}  // namespace
+
+template <class T>
+std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements, int precision) {
+  std::ostringstream out;
+  out.precision(precision);
+  if (t.dimension() == 0) {
+    out << t();
+    return out.str();
+  }
+  append_axis(out, t, 0, 0, t.size() > max_elements);
+  out << " (";
+  for (std::size_t a = 0; a < t.dimension(); ++a) out << (a ? "x" : "") << t.shape()[a];
+  out << ')';
+  return out.str();
+}
+
+template std::string tensor_string(const Tensor&, std::size_t, int);
+template std::string tensor_string(const TensorD&, std::size_t, int);
 
 }  // namespace retrograd

@@ -1,114 +1,327 @@
 #include "retrograd/trace.hpp"
 
 #include <map>
+#include <set>
+#include <stdexcept>
 
 namespace retrograd {
 
 namespace {
 const std::map<std::string, std::string, std::less<>>& infix_symbols() {
   static const std::map<std::string, std::string, std::less<>> symbols = {
-      {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}};
+      {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}, {"pow", "^"}};
   return symbols;
 }
 
-/// A plain number that met a Var (the 2 of `x * 2`): shown by its value, not listed.
+/// "No tensor here": the size-0 tensor that the gradient lists use for the same purpose.
 template <class T>
-bool is_constant_leaf(const Node<T>& n) {
-  return n.is_leaf() && !n.requires_grad() && n.op() == "leaf";
+BasicTensor<T> none() {
+  return BasicTensor<T>::from_shape({0});
+}
+
+/// A value inside a formula: negative numbers in parentheses, so that "3 * (-4)" reads right.
+template <class T>
+std::string operand(const BasicTensor<T>& value) {
+  const std::string text = tensor_string(value);
+  return !text.empty() && text[0] == '-' ? "(" + text + ")" : text;
 }
 }  // namespace
 
 template <class T>
+bool Trace<T>::is_constant(const Node<T>& node) {
+  return node.is_leaf() && !node.requires_grad() && node.op() == "leaf" && node.name().empty();
+}
+
+template <class T>
+bool Trace<T>::is_elementwise(const Node<T>& gate) {
+  static const std::set<std::string, std::less<>> elementwise = {
+      "add", "sub",  "mul",     "div",  "maximum", "minimum", "pow",
+      "neg", "relu", "sigmoid", "tanh", "exp",     "log",     "abs"};
+  return elementwise.count(gate.op()) > 0;
+}
+
+template <class T>
 Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
   if (!root.defined()) throw std::invalid_argument("Trace: empty Var");
-  std::unordered_map<const Node<T>*, std::shared_ptr<Node<T>>> owners = {{root.node().get(), root.node()}};
+  std::unordered_map<const Node<T>*, std::shared_ptr<Node<T>>> owners = {
+      {root.node().get(), root.node()}};
   const std::vector<Node<T>*> order = topological_order(*root.node(), /*include_constants=*/true);
   for (Node<T>* node : order) {
     for (const auto& input : node->inputs()) owners.emplace(input.get(), input);
   }
-  for (Node<T>* node : order) order_.push_back(owners.at(node));
-  int unnamed = 0;
-  for (const auto& node : order_) {
+  for (Node<T>* node : order) {
+    index_[node] = nodes_.size();
+    nodes_.push_back(owners.at(node));
+  }
+  int unnamed = 0, constants = 0;
+  for (const auto& node : nodes_) {
     if (!node->name().empty()) {
-      labels_[node.get()] = node->name();
-    } else if (is_constant_leaf(*node)) {
-      labels_[node.get()] = values_string(node->value(), 4);
+      labels_.push_back(node->name());
+    } else if (is_constant(*node)) {
+      labels_.push_back(node->size() == 1 ? values_string(node->value())
+                                          : "c" + std::to_string(++constants));
     } else {
-      labels_[node.get()] = "n" + std::to_string(++unnamed);
+      labels_.push_back("n" + std::to_string(++unnamed));
     }
   }
-  forward_ = "Forward pass:\n";
-  for (const auto& node : order_) {
-    if (is_constant_leaf(*node)) continue;
-    forward_ += "  " + label(*node) + " = ";
-    if (!node->inputs().empty()) forward_ += expression(*node) + " = ";
-    forward_ += values_string(node->value()) + "\n";
+  for (const auto& node : nodes_) {
+    std::vector<std::string> names, values;
+    bool single_numbers = !node->inputs().empty();
+    for (const auto& input : node->inputs()) {
+      names.push_back(label(*input));
+      values.push_back(operand(input->value()));
+      single_numbers = single_numbers && input->size() == 1;
+    }
+    expressions_.push_back(node->inputs().empty() ? "" : infix(*node, names));
+    value_expressions_.push_back(single_numbers ? infix(*node, values) : "");
   }
+  collected_.assign(nodes_.size(), none<T>());
+  received_.assign(nodes_.size(), 0);
+  paths_.assign(nodes_.size(), 0);
+  for (Node<T>* node : topological_order(*root.node())) {
+    if (node->is_leaf()) continue;
+    for (const auto& input : node->inputs()) {
+      if (input->requires_grad()) ++paths_[index(*input)];
+    }
+  }
+}
+
+template <class T>
+std::size_t Trace<T>::index(const Node<T>& node) const {
+  auto it = index_.find(&node);
+  if (it == index_.end()) throw std::out_of_range("Trace: the node is not in the traced graph");
+  return it->second;
 }
 
 template <class T>
 std::string Trace<T>::label(const Node<T>& node) const {
-  auto it = labels_.find(&node);
-  return it == labels_.end() ? "?" : it->second;
+  auto it = index_.find(&node);
+  return it == index_.end() ? "?" : labels_[it->second];
 }
 
 template <class T>
-std::string Trace<T>::expression(const Node<T>& node) const {
-  const auto& in = node.inputs();
+std::string Trace<T>::infix(const Node<T>& node, const std::vector<std::string>& operands) const {
   auto symbol = infix_symbols().find(node.op());
-  if (symbol != infix_symbols().end() && in.size() == 2) {
-    return label(*in[0]) + symbol->second + label(*in[1]);
+  if (symbol != infix_symbols().end() && operands.size() == 2) {
+    return operands[0] + symbol->second + operands[1];
   }
-  if (node.op() == "neg" && in.size() == 1) return "-" + label(*in[0]);
+  if (node.op() == "neg" && operands.size() == 1) return "-" + operands[0];
   std::string text = std::string(node.op()) + "(";
-  for (std::size_t i = 0; i < in.size(); ++i) text += (i ? ", " : "") + label(*in[i]);
+  for (std::size_t i = 0; i < operands.size(); ++i) text += (i ? ", " : "") + operands[i];
   return text + ")";
 }
 
 template <class T>
-void Trace<T>::on_step(const BackwardStep<T>& step) {
-  const Node<T>& node = step.node;
-  if (backward_.empty()) backward_ = "Backward pass (downstream = upstream x local):\n";
-  const std::string d = "d" + label(*root_.node()) + "/d";
-  backward_ += "  " + label(node) + " = " + expression(node) + "    upstream " + d +
-               label(node) + " = " + values_string(step.upstream) + "\n";
-  // For a scalar output the local gradient is the backward rule applied to an upstream of 1.
-  GradList<T> local;
-  if (step.upstream.size() == 1) local = node.apply_backward(full<T>(step.upstream.shape(), T(1)));
-  for (std::size_t i = 0; i < step.downstream.size(); ++i) {
-    if (step.downstream[i].size() == 0) continue;
-    backward_ += "    to " + label(*node.inputs()[i]) + ": ";
-    if (!local.empty()) {
-      backward_ += values_string(step.upstream) + " x " + values_string(local[i]) + " = ";
-    }
-    backward_ += values_string(step.downstream[i]) + "\n";
-  }
+std::string Trace<T>::derivative_name(std::size_t i) const {
+  return "d" + labels_.back() + "/d" + labels_.at(i);
 }
 
 template <class T>
-std::string Trace<T>::gradients_text() const {
-  std::string text = "Gradients:\n";
-  const std::string d = "d" + label(*root_.node()) + "/d";
-  for (const auto& node : order_) {
-    if (node->is_leaf() && node->requires_grad() && node->has_grad()) {
-      text += "  " + d + label(*node) + " = " + values_string(node->grad()) + "\n";
-    }
+std::string Trace<T>::rule(const Node<T>& gate, std::size_t slot) const {
+  const auto& in = gate.inputs();
+  const std::string a = in.size() > 0 ? label(*in[0]) : "?";
+  const std::string b = in.size() > 1 ? label(*in[1]) : "?";
+  const std::string y = label(gate);
+  const std::string_view op = gate.op();
+  const bool first = slot == 0;
+  // Local gradients of the elementwise ops (docs/ops.md; ties as the ops break them).
+  if (op == "add") return "1";
+  if (op == "sub") return first ? "1" : "-1";
+  if (op == "mul") return first ? b : a;
+  if (op == "div") return first ? "1 / " + b : "-" + a + " / " + b + "^2";
+  if (op == "maximum") return "1 if " + a + (first ? " > " : " <= ") + b + " else 0";
+  if (op == "minimum") return "1 if " + a + (first ? " < " : " >= ") + b + " else 0";
+  if (op == "pow" && in.size() == 1) return "p * " + a + "^(p - 1)";
+  if (op == "pow") return first ? b + " * " + a + "^(" + b + " - 1)" : y + " * ln(" + a + ")";
+  if (op == "neg") return "-1";
+  if (op == "relu") return "1 if " + a + " > 0 else 0";
+  if (op == "sigmoid") return y + " * (1 - " + y + ")";
+  if (op == "tanh") return "1 - " + y + "^2";
+  if (op == "exp") return y;
+  if (op == "log") return "1 / " + a;
+  if (op == "abs") return "sign(" + a + ")";
+  // The other ops: the formula of the gradient sent down.
+  if (op == "matmul") return first ? "upstream . " + b + "^T" : a + "^T . upstream";
+  if (op.substr(0, 6) == "linear") {
+    std::string dz = "upstream";
+    if (op == "linear_relu") dz = "(upstream * [" + y + " > 0])";
+    if (op == "linear_sigmoid") dz = "(upstream * " + y + " * (1 - " + y + "))";
+    if (op == "linear_tanh") dz = "(upstream * (1 - " + y + "^2))";
+    if (slot == 0) return dz + " . " + b + "^T";
+    if (slot == 1) return a + "^T . " + dz;
+    return dz + " summed over rows";
+  }
+  if (op == "transpose") return "transpose(upstream)";
+  if (op == "reshape") return "upstream reshaped to " + shape_string(in[0]->shape());
+  if (op == "sum") return "upstream copied to every summed element";
+  if (op == "mean") {
+    const std::size_t n = gate.size() ? in[0]->size() / gate.size() : 0;
+    return "upstream / " + std::to_string(n) + " at every averaged element";
+  }
+  if (op == "max") return "upstream to the first largest element, 0 elsewhere";
+  if (op == "softmax") return y + " * (upstream - sum(upstream * " + y + "))";
+  if (op == "log_softmax") return "upstream - exp(" + y + ") * sum(upstream)";
+  if (op == "softmax_cross_entropy" || op == "sparse_softmax_cross_entropy") {
+    return "upstream * (softmax(" + a + ") - targets " + b + ") / rows";
+  }
+  if (op == "sigmoid_binary_cross_entropy") {
+    return "upstream * (sigmoid(" + a + ") - " + b + ") / elements";
+  }
+  return "the backward rule of " + std::string(op);
+}
+
+template <class T>
+void Trace<T>::on_backward_begin(const Node<T>& root) {
+  recording_ = &root == root_.node().get();
+  if (!recording_) return;
+  gates_.clear();
+  collected_.assign(nodes_.size(), none<T>());
+  received_.assign(nodes_.size(), 0);
+  collected_.back() = root.grad();
+  received_.back() = 1;
+}
+
+template <class T>
+void Trace<T>::on_step(const BackwardStep<T>& step) {
+  if (!recording_ || index_.count(&step.node) == 0) return;
+  const Node<T>& node = step.node;
+  Gate gate{index(node), step.upstream, {}};
+  // The backward rule is linear in the upstream gradient: applied to ones it gives the local
+  // gradient, exactly for a one-element output and elementwise for an elementwise gate.
+  const bool one_output = step.upstream.size() == 1;
+  GradList<T> local;
+  if (one_output || is_elementwise(node)) {
+    local = node.apply_backward(full<T>(step.upstream.shape(), T(1)));
+  }
+  for (std::size_t slot = 0; slot < step.downstream.size(); ++slot) {
+    if (step.downstream[slot].size() == 0) continue;
+    const Node<T>& input = *node.inputs()[slot];
+    const std::size_t i = index(input);
+    const bool shown = !local.empty() && (one_output || input.shape() == node.shape());
+    Edge edge{i,
+              slot,
+              rule(node, slot),
+              shown ? local[slot] : none<T>(),
+              step.downstream[slot],
+              collected_[i],
+              none<T>(),
+              ++received_[i]};
+    edge.total =
+        edge.before.size() == 0 ? edge.downstream : BasicTensor<T>(edge.before + edge.downstream);
+    collected_[i] = edge.total;
+    gate.edges.push_back(std::move(edge));
+  }
+  gates_.push_back(std::move(gate));
+}
+
+template <class T>
+std::string Trace<T>::forward_line(std::size_t i) const {
+  const Node<T>& node = *nodes_.at(i);
+  if (is_constant(node)) return "";
+  std::string line = labels_[i] + " = ";
+  if (!expressions_[i].empty()) line += expressions_[i] + " = ";
+  return line + tensor_string(node.value());
+}
+
+template <class T>
+std::string Trace<T>::forward_text() const {
+  std::string text = "Forward pass:\n";
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const std::string line = forward_line(i);
+    if (!line.empty()) text += "  " + line + "\n";
   }
   return text;
 }
 
 template <class T>
-std::string step_through(const BasicVar<T>& root) {
+std::string Trace<T>::downstream_text(std::size_t k, std::size_t e) const {
+  const Gate& gate = gates_.at(k);
+  const Edge& edge = gate.edges.at(e);
+  std::string text;
+  if (edge.local.size() != 0) {
+    text = tensor_string(gate.upstream) + " x " + tensor_string(edge.local);
+  } else if (is_elementwise(*nodes_[gate.node])) {
+    text = "upstream x " + edge.rule + ", summed to " + shape_string(nodes_[edge.input]->shape());
+  } else {
+    text = edge.rule;
+  }
+  return text + " = " + tensor_string(edge.downstream);
+}
+
+template <class T>
+std::string Trace<T>::sum_text(std::size_t k, std::size_t e) const {
+  const Edge& edge = gates_.at(k).edges.at(e);
+  const std::size_t n = paths_[edge.input];
+  if (n < 2) return "";
+  std::string text;
+  if (edge.before.size() != 0) {
+    text = tensor_string(edge.before) + " + " + tensor_string(edge.downstream) + " = ";
+  }
+  return text + tensor_string(edge.total) + " (path " + std::to_string(edge.path) + " of " +
+         std::to_string(n) + ")";
+}
+
+template <class T>
+std::string Trace<T>::gate_text(std::size_t k) const {
+  const Gate& gate = gates_.at(k);
+  std::string text = "  " + labels_[gate.node] + " = " + expressions_[gate.node] + "    upstream " +
+                     derivative_name(gate.node) + " = " + tensor_string(gate.upstream) + "\n";
+  for (std::size_t e = 0; e < gate.edges.size(); ++e) {
+    const std::string& input = labels_[gate.edges[e].input];
+    text += "    to " + input + ": " + downstream_text(k, e);
+    const std::string sum = sum_text(k, e);
+    if (!sum.empty()) text += "    sum at " + input + ": " + sum;
+    text += "\n";
+  }
+  return text;
+}
+
+template <class T>
+std::string Trace<T>::backward_text() const {
+  if (gates_.empty()) return "";
+  std::string text = "Backward pass (downstream = upstream x local):\n";
+  for (std::size_t k = 0; k < gates_.size(); ++k) text += gate_text(k);
+  return text;
+}
+
+template <class T>
+std::string Trace<T>::gradients_text() const {
+  std::string text = "Gradients:\n";
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const Node<T>& node = *nodes_[i];
+    if (!node.is_leaf() || !node.requires_grad() || received_[i] == 0) {
+      continue;
+    }
+    text += "  " + derivative_name(i) + " = " + tensor_string(collected_[i]);
+    if (received_[i] > 1) text += " (sum of " + std::to_string(received_[i]) + " paths)";
+    text += "\n";
+  }
+  return text;
+}
+
+template <class T>
+Trace<T> traced_backward(const BasicVar<T>& root) {
   Trace<T> trace(root);
+  if (root.requires_grad()) {
+    for (Node<T>* node : topological_order(*root.node())) node->zero_grad();
+  }
   {
     ObserverScope<T> scope(trace);
     root.backward(retain_graph);
   }
+  return trace;
+}
+
+template <class T>
+std::string step_through(const BasicVar<T>& root) {
+  const Trace<T> trace = traced_backward(root);
   return trace.forward_text() + trace.backward_text() + trace.gradients_text();
 }
 
 template class Trace<float>;
 template class Trace<double>;
+template Trace<float> traced_backward(const Var&);
+template Trace<double> traced_backward(const VarD&);
 template std::string step_through(const Var&);
 template std::string step_through(const VarD&);
 

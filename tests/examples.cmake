@@ -23,7 +23,17 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "df/dw0 = -0.196612" "df/dw1 = -0.393224" "df/dw2 = 0.196612"
       "df/dx0 = 0.393224" "df/dx1 = -0.589836"
       "f = multiply_gate(q, z) = -12"
-    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot)
+    EXPECT_FILES gates_1.dot gates_2.dot gates_3.dot gates_4.dot
+      gates_1.html gates_2.html gates_3.html gates_4.html)
+  # Issue 13: a tensor graph stepped through; dC/dz_i = (a_i - t_i) sigmoid'(z_i) / 4.
+  retrograd_output_test(NAME example_dense_neuron COMMAND $<TARGET_FILE:dense_neuron> .
+    EXPECT "X = [[0, 0], [0, 1], [1, 0], [1, 1]] (4x2)"
+      "a = sigmoid(z) = [[0.562177], [0.320821], [0.679179], [0.437823]] (4x1)"
+      "sum at e: [[0.0702721], [-0.0848973], [-0.0401027], [-0.0702721]] (4x1) + "
+      "to b: upstream x 1, summed to [1] = [-0.0544737] (1)"
+      "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
+      "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
+    EXPECT_FILES dense_neuron.html)
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
@@ -46,6 +56,25 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck
     EXPECT "matmul " "softmax " "0 failed")
+  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow, sqrt is x^0.5.
+  retrograd_output_test(NAME cli_trace_leading_minus COMMAND ${cli} trace "-x * y" x=1 y=2
+    EXPECT "n1 = -x = -1" "f = n1 * y = -2" "df/dx = -2" "df/dy = -1")
+  retrograd_output_test(NAME cli_trace_power_sqrt COMMAND ${cli} trace "x^2 * sqrt(y) - -x" x=3 y=4
+    EXPECT "n1 = x^2 = 9" "n2 = y^0.5 = 2"
+      "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
+      "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
+  retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
+    EXPECT "column 5: sqrt of a negative number (-1)")
+  retrograd_output_test(NAME cli_trace_html
+    COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
+    EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  retrograd_output_test(NAME cli_gradcheck_expression
+    COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
+    EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
+  # relu at its kink: backward says 0, central differences 0.5
+  retrograd_output_test(NAME cli_gradcheck_expression_kink FAILS
+    COMMAND ${cli} gradcheck "relu(x)" x=0
+    EXPECT "FAILED" "1 variable checked, 1 failed" "gradcheck found wrong gradients")
   retrograd_output_test(NAME cli_bad_flag FAILS COMMAND ${cli} trace x x=1 --no-such-flag
     EXPECT "not expected: --no-such-flag" "Usage:")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
@@ -138,7 +167,7 @@ if(RETROGRAD_BUILD_TOOLS)
       "  2          0      0     20")
   retrograd_output_test(NAME cli_evaluate_bad_threads FAILS
     COMMAND ${cli} evaluate --model model.rg --data ${idx} --threads 0
-    EXPECT "--threads: Value 0 not in range 1 to 1024")
+    EXPECT "--threads: must be at least 1, got 0")
   retrograd_output_test(NAME cli_predict_idx
     COMMAND ${cli} predict --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg
       --data ${idx} --output predictions.csv
@@ -170,7 +199,7 @@ if(RETROGRAD_BUILD_TOOLS)
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
     COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
-      --verbose 0
+      --verbose 2
     EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
     EXPECT_FILES model.rg history.csv)
   set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
@@ -203,4 +232,46 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND ${cli} evaluate --model ${csv} --data ${csv}
     EXPECT "blobs.csv: not a retrograd model file (bad magic")
   set_tests_properties(cli_evaluate_foreign_model PROPERTIES FIXTURES_REQUIRED cli_data)
+
+  # Checkpoints and --resume (docs/io.md): 270 training images in batches of 16 make 17 steps
+  # per epoch.
+  # A fresh run refuses a directory holding another run's checkpoints: start from an empty one.
+  retrograd_output_test(NAME cli_train_checkpoint
+    COMMAND sh -c "rm -rf ckpt && $0 train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 2 \
+      --batch-size 16 --checkpoint-dir ckpt --checkpoint-every 5 --history '' --plot '' \
+      --verbose 2 && $0 train --data ${idx} --epochs 1 --checkpoint-dir ckpt" ${cli}
+    FAILS
+    EXPECT "model: model.rg" "feature_scaling_0 (FeatureScaling)"
+      "--checkpoint-dir: ckpt already holds the checkpoints of a run (ckpt/checkpoint-34.rg); continue it with --resume ckpt, or choose another directory"
+    EXPECT_FILES ckpt/checkpoint-25.rg ckpt/checkpoint-30.rg ckpt/checkpoint-34.rg
+    EXPECT_FILES ckpt/checkpoint-25.rg ckpt/checkpoint-30.rg ckpt/checkpoint-34.rg)
+  set_tests_properties(cli_train_checkpoint PROPERTIES FIXTURES_REQUIRED cli_data
+    FIXTURES_SETUP cli_checkpoint)
+  set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
+  retrograd_output_test(NAME cli_resume_more_epochs
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --verbose 2
+    EXPECT "resuming from ${checkpoints}/checkpoint-34.rg" "Epoch 3/3" "model: model.rg"
+    EXPECT_FILES model.rg)
+  retrograd_output_test(NAME cli_resume_contradiction FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
+    EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
+  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
+    EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
+  retrograd_output_test(NAME cli_train_bad_save FAILS
+    COMMAND ${cli} train --data ${idx} --save no/such/dir/model.rg
+    EXPECT "--save: no/such/dir/model.rg: directory no/such/dir does not exist")
+  retrograd_output_test(NAME cli_train_bad_checkpoint_dir FAILS
+    COMMAND ${cli} train --data ${idx} --checkpoint-dir ${idx}/train-images-idx3-ubyte.gz
+    EXPECT "--checkpoint-dir: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")
+  set_tests_properties(cli_train_bad_save cli_train_bad_checkpoint_dir PROPERTIES
+    FIXTURES_REQUIRED cli_data)
+  # SIGKILLed at random moments and resumed again and again: the final model file is
+  # byte-identical to the uninterrupted run's (tests/tools/kill_resume.sh; 1,000 kills in the
+  # long run of docs/reliability.md).
+  add_test(NAME cli_kill_resume COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/kill_resume.sh
+    $<TARGET_FILE:retrograd_cli> ${idx} ${CMAKE_CURRENT_BINARY_DIR}/cli_kill_resume 30 300)
+  set_tests_properties(cli_kill_resume PROPERTIES FIXTURES_REQUIRED cli_data
+    PASS_REGULAR_EXPRESSION "resumed model identical to the uninterrupted run")
 endif()

@@ -29,3 +29,32 @@ TEST_CASE("gradcheck rejects a function whose output ignores its inputs", "[grad
   auto constant = [](const std::vector<VarD>&) { return VarD(1.0); };
   CHECK_THROWS_WITH(gradcheck(constant, {TensorD{1.0}}), Catch::Contains("does not depend"));
 }
+
+TEST_CASE("gradcheck checks parameters that the function reads without receiving them",
+          "[gradcheck]") {
+  const TensorD x = {0.5, -1.0, 2.0};
+  VarD w(TensorD{1.5, -0.5, 0.25}, requires_grad, "w");
+  const TensorD w_before = w.value();
+  auto scaled = [&](const std::vector<VarD>& v) { return v[0] * w; };
+  const GradcheckResult good = gradcheck(scaled, {x}, {w});
+  CHECK(good.passed);
+  CHECK_THAT(w.value(), Equals(w_before));  // shifted during the check, restored after
+  CHECK_FALSE(w.has_grad());
+
+  // A rule that forgets w's gradient: the input passes, the parameter (input 1) fails.
+  auto wrong = [&](const std::vector<VarD>& v) {
+    return make_op<double>("wrong_scale", TensorD(v[0].value() * w.value()), {v[0], w},
+                           [](const Node<double>& n, const TensorD& g) -> GradList<double> {
+                             return {TensorD(g * n.input(1)), zeros<double>(n.input(1).shape())};
+                           });
+  };
+  CHECK(gradcheck(wrong, {x}).passed);
+  const GradcheckResult bad = gradcheck(wrong, {x}, {w});
+  CHECK_FALSE(bad.passed);
+  CHECK(bad.worst_input == 1);
+  CHECK(bad.worst_input_index == 2);
+  CHECK(bad.worst_numeric == Approx(2.0));
+
+  CHECK_THROWS_WITH(gradcheck(scaled, {x}, {VarD(TensorD{1.0}, false, "frozen")}),
+                    Catch::Contains("parameter 0 'frozen' does not require a gradient"));
+}

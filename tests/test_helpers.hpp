@@ -1,5 +1,6 @@
 #pragma once
-// Shared test helpers: seeded random tensors and gradcheck assertions.
+// Shared test helpers: seeded random tensors, tensor matchers and the gradient check of every
+// test suite.
 
 #include <catch2/catch.hpp>
 #include <random>
@@ -67,11 +68,36 @@ inline TensorD random_tensor(const Shape& shape, std::uint64_t seed, double lo =
   return t;
 }
 
+/// The gradient check of every test suite: gradcheck(f, inputs, parameters) in double must
+/// pass; when it does not, the worst element is reported. `parameters` are Vars that f reads
+/// without receiving them.
 inline void require_gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                              const std::vector<VarD>& parameters,
                               const GradcheckOptions& options = {}) {
-  const GradcheckResult result = gradcheck(f, inputs, options);
+  const GradcheckResult result = gradcheck(f, inputs, parameters, options);
   INFO(result.summary());
   REQUIRE(result.passed);
+}
+
+/// require_gradcheck for a function of its inputs alone.
+inline void require_gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                              const GradcheckOptions& options = {}) {
+  require_gradcheck(f, inputs, {}, options);
+}
+
+/// require_gradcheck for a module: the gradients of module(x) with respect to x (input 0) and
+/// to each of its parameters (inputs 1, 2, ... in named_parameters() order).
+inline void require_gradcheck(nn::BasicModule<double>& module, const TensorD& x,
+                              const GradcheckOptions& options = {}) {
+  std::vector<VarD> parameters;
+  std::string inputs = "input 0: x";
+  for (const nn::NamedParameter<double>& p : module.named_parameters()) {
+    parameters.push_back(p.var);
+    inputs += ", input " + std::to_string(parameters.size()) + ": " + p.name;
+  }
+  INFO(module.type() << " '" << module.name() << "', " << inputs);
+  require_gradcheck([&](const std::vector<VarD>& in) { return module(in[0]); }, {x}, parameters,
+                    options);
 }
 
 }  // namespace retrograd::testing

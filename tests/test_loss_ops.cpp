@@ -1,13 +1,12 @@
 // The fused loss ops: values and gradients against their unfused compositions, stability for
 // large logits, and the messages for bad shapes and labels.
 
-#include <catch2/catch.hpp>
 #include <cmath>
 
-#include "retrograd/gradcheck.hpp"
-#include "retrograd/ops.hpp"
+#include "test_helpers.hpp"
 
 using namespace retrograd;
+using retrograd::testing::require_gradcheck;
 
 namespace {
 TensorD logits_3x4() {
@@ -32,16 +31,10 @@ TEST_CASE("softmax_cross_entropy matches -mean(sum(t log_softmax(z)))", "[ops][l
   CHECK(softmax_cross_entropy(z, t).item() ==
         Approx(unfused_softmax_ce(z, t).item()).epsilon(1e-12));
 
-  const GradcheckResult fused =
-      gradcheck([](const std::vector<VarD>& in) { return softmax_cross_entropy(in[0], in[1]); },
-                {logits_3x4(), soft_targets_3x4()});
-  INFO(fused.summary());
-  REQUIRE(fused.passed);
-  const GradcheckResult unfused =
-      gradcheck([](const std::vector<VarD>& in) { return unfused_softmax_ce(in[0], in[1]); },
-                {logits_3x4(), soft_targets_3x4()});
-  INFO(unfused.summary());
-  REQUIRE(unfused.passed);
+  require_gradcheck([](const std::vector<VarD>& in) { return softmax_cross_entropy(in[0], in[1]); },
+                    {logits_3x4(), soft_targets_3x4()});
+  require_gradcheck([](const std::vector<VarD>& in) { return unfused_softmax_ce(in[0], in[1]); },
+                    {logits_3x4(), soft_targets_3x4()});
 }
 
 TEST_CASE("sparse_softmax_cross_entropy equals the one-hot version", "[ops][loss]") {
@@ -52,11 +45,9 @@ TEST_CASE("sparse_softmax_cross_entropy equals the one-hot version", "[ops][loss
   CHECK(sparse_softmax_cross_entropy(z, labels).item() ==
         Approx(softmax_cross_entropy(z, VarD(one_hot)).item()).epsilon(1e-12));
 
-  const GradcheckResult r = gradcheck(
+  require_gradcheck(
       [&](const std::vector<VarD>& in) { return sparse_softmax_cross_entropy(in[0], labels); },
       {logits_3x4()});
-  INFO(r.summary());
-  REQUIRE(r.passed);
 
   SECTION("labels as a [n, 1] column") {
     TensorD column = labels;
@@ -75,15 +66,10 @@ TEST_CASE("sigmoid_binary_cross_entropy matches its composition", "[ops][loss]")
   };
   CHECK(sigmoid_binary_cross_entropy(VarD(z), VarD(t)).item() ==
         Approx(unfused(VarD(z), VarD(t)).item()).epsilon(1e-12));
-  const GradcheckResult fused = gradcheck(
+  require_gradcheck(
       [](const std::vector<VarD>& in) { return sigmoid_binary_cross_entropy(in[0], in[1]); },
       {z, t});
-  INFO(fused.summary());
-  REQUIRE(fused.passed);
-  const GradcheckResult composed =
-      gradcheck([&](const std::vector<VarD>& in) { return unfused(in[0], in[1]); }, {z, t});
-  INFO(composed.summary());
-  REQUIRE(composed.passed);
+  require_gradcheck([&](const std::vector<VarD>& in) { return unfused(in[0], in[1]); }, {z, t});
 }
 
 TEST_CASE("fused losses stay finite for large logits", "[ops][loss]") {

@@ -267,7 +267,8 @@ TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops]
   const std::vector<std::pair<const char*, Unary>> unaries = {
       {"neg", retrograd::neg<double>},   {"sigmoid", retrograd::sigmoid<double>},
       {"tanh", retrograd::tanh<double>}, {"exp", retrograd::exp<double>},
-      {"log", retrograd::log<double>},   {"abs", retrograd::abs<double>}};
+      {"log", retrograd::log<double>},   {"abs", retrograd::abs<double>},
+      {"relu", retrograd::relu<double>}};
   const double a = 0.7, b = -1.3;
   auto one = [](double v) { return VarD(TensorD{v}, requires_grad); };
   for (const auto& [name, f] : binaries) {
@@ -292,6 +293,61 @@ TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops]
     zt.backward();
     CHECK(xs.grad_item() == Approx(xv.grad_item()).epsilon(1e-14));
   }
+}
+
+TEST_CASE("pow on single numbers agrees with the tensor path", "[ops][scalar][pow]") {
+  const auto check = [](double base, double exponent) {
+    INFO("pow(" << base << ", " << exponent << ")");
+    VarD as(base, requires_grad), bs(exponent, requires_grad);
+    VarD av(TensorD{base}, requires_grad), bv(TensorD{exponent}, requires_grad);
+    VarD zs = pow(as, bs), zt = pow(av, bv);
+    CHECK(zs.shape().empty());
+    CHECK(zs.item() == Approx(zt.item()).epsilon(1e-14));
+    zs.backward();
+    zt.backward();
+    CHECK(as.grad_item() == Approx(av.grad_item()).epsilon(1e-14));
+    CHECK(bs.grad_item() == Approx(bv.grad_item()).epsilon(1e-14));
+  };
+  check(0.7, -1.3);
+  check(1.3, 0.7);
+  VarD x(-1.5, requires_grad);
+  VarD cube = pow(x, 3.0);
+  CHECK(cube.shape().empty());
+  CHECK(cube.item() == -3.375);
+  cube.backward();
+  CHECK(x.grad_item() == 3 * 1.5 * 1.5);
+}
+
+TEST_CASE("pow: a negative base needs an integer exponent, a variable exponent a positive base",
+          "[ops][pow][errors]") {
+  const TensorD p = pow(VarD(TensorD{-2.0, 9.0}), VarD(TensorD{2.0, 0.5})).value();
+  CHECK(p(0) == Approx(4.0));
+  CHECK(p(1) == Approx(3.0));
+  CHECK_THROWS_WITH(pow(VarD(TensorD{-2.0, 3.0}), VarD(TensorD{0.5, 2.0})),
+                    Catch::Contains("pow") && Catch::Contains("non-integer exponent") &&
+                        Catch::Contains("element 0") && Catch::Contains("-2"));
+  // broadcast: [2, 1] against [2]; element 3 of the [2, 2] result would be (-8)^(1/3)
+  CHECK_THROWS_WITH(pow(VarD(shaped({1.0, -8.0}, {2, 1})), VarD(TensorD{2.0, 1.0 / 3})),
+                    Catch::Contains("element 3") && Catch::Contains("-8"));
+  CHECK_THROWS_AS(pow(VarD(-8.0), VarD(1.0 / 3)), std::domain_error);
+
+  // The gradient to the exponent, a^b ln a, needs a > 0: a variable exponent is refused at once.
+  VarD e(2.0, requires_grad);
+  CHECK_THROWS_WITH(pow(VarD(-2.0), e), Catch::Contains("pow") &&
+                                            Catch::Contains("positive base") &&
+                                            Catch::Contains("-2"));
+  CHECK_THROWS_WITH(pow(VarD(TensorD{1.0, 0.0}), VarD(TensorD{2.0, 2.0}, requires_grad)),
+                    Catch::Contains("positive base") && Catch::Contains("element 1 is 0"));
+  {
+    NoGradGuard no_grad;
+    CHECK(pow(VarD(-2.0), e).item() == 4.0);
+  }
+  // A constant exponent: the base's gradient alone, defined for a negative base.
+  VarD base(-2.0, requires_grad);
+  VarD y = pow(base, VarD(3.0));
+  CHECK(y.item() == -8.0);
+  y.backward();
+  CHECK(base.grad_item() == 12.0);
 }
 
 TEST_CASE("scalar graphs: gradcheck, numbers on either side, ties and errors", "[ops][scalar]") {

@@ -1,7 +1,10 @@
 #include "cli_data.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <retrograd/data/csv.hpp>
+#include <retrograd/data/idx.hpp>
 #include <retrograd/data/labels.hpp>
 #include <retrograd/data/mnist.hpp>
 
@@ -13,7 +16,8 @@ void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_hel
   cmd->add_option("--data", args.path, data_help)->capture_default_str();
   cmd->add_option("--label-column", args.label_column,
                   "CSV: 0-based column of the class label, negative counts from the end "
-                  "(-1: last), or 'none'")
+                  "(-1: last), or 'none'; evaluate and predict also take 'auto' (the last column "
+                  "when the file is one column wider than the model's input, else none)")
       ->capture_default_str();
   cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
   cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
@@ -51,10 +55,21 @@ LoadedData load_data(const DataArgs& args) {
                       " train, " + std::to_string(out.test.size()) + " test images)";
     return out;
   }
+  if (const std::optional<std::uint32_t> magic = data::idx_magic(args.path)) {
+    const std::string dir = fs::path(args.path).parent_path().string();
+    throw UsageError("--data: " + args.path + " is an IDX file (" +
+                     data::describe_idx_magic(*magic) +
+                     "), not CSV; --data takes the directory that holds the IDX files "
+                     "(train-images-idx3-ubyte, train-labels-idx1-ubyte and the t10k-* test "
+                     "files, each raw or .gz): --data " +
+                     (dir.empty() ? "." : dir));
+  }
   data::CsvOptions options;
   options.header = !args.no_header;
   options.delimiter = args.delimiter;
   options.label_column = parse_label_column(args.label_column);
+  options.max_classes = args.max_classes;
+  options.max_classes_reason = args.max_classes_reason;
   data::CsvData csv = data::read_csv(args.path, options);
   const std::size_t rows = csv.features.shape()[0];
   if (csv.has_labels()) {
@@ -65,6 +80,17 @@ LoadedData load_data(const DataArgs& args) {
   }
   out.description = "CSV " + args.path + " (" + std::to_string(rows) + " rows)";
   return out;
+}
+
+LoadedData load_data_for_model(const DataArgs& args, std::size_t inputs) {
+  if (args.label_column != "auto") return load_data(args);
+  DataArgs plain = args;
+  plain.label_column = "none";
+  LoadedData loaded = load_data(plain);
+  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
+  DataArgs labelled = args;
+  labelled.label_column = "-1";
+  return load_data(labelled);
 }
 
 std::vector<int> argmax_rows(const Tensor& predictions) {
@@ -80,6 +106,30 @@ std::vector<int> argmax_rows(const Tensor& predictions) {
     out[i] = static_cast<int>(best);
   }
   return out;
+}
+
+}  // namespace retrograd::cli
+
+namespace retrograd::cli {
+
+std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
+                                           std::size_t classes) {
+  std::string lower = data.path;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::vector<std::string> names;
+  const bool fashion = directory && classes == 10 && lower.find("fashion") != std::string::npos;
+  for (std::size_t k = 0; k < classes; ++k) {
+    names.push_back(fashion ? std::to_string(k) + " " + data::fashion_mnist_classes()[k]
+                            : std::to_string(k));
+  }
+  return names;
+}
+
+void match_model_scaling(nn::Sequential& model, data::Dataset& set) {
+  if (model.size() > 0 && model.layer(0).type() == "FeatureScaling") {
+    set.set_scaler(data::FeatureScaler::identity(set.feature_count()));
+  }
 }
 
 }  // namespace retrograd::cli

@@ -2,7 +2,12 @@
 // The subcommands of the `retrograd` command line. Each adds itself to the app and runs when
 // its subcommand is parsed.
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
+#include <retrograd/var.hpp>
 
 namespace retrograd::cli {
 
@@ -11,10 +16,29 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The variables of `trace` and `gradcheck`: NAME=VALUE arguments, each a named leaf that
+/// requires a gradient. Throws UsageError (naming `command`) for a malformed one.
+std::map<std::string, VarD> parse_assignments(const std::string& command,
+                                              const std::vector<std::string>& assignments);
+
+/// The graph of `expression` over the variables `assignments`; a syntax error becomes a
+/// UsageError naming `command` and pointing at the column.
+VarD build_expression(const std::string& command, const std::string& expression,
+                      const std::vector<std::string>& assignments);
+
+/// argv as CLI11 should read it. CLI11 takes every argument that begins with '-' for an
+/// option, so `retrograd trace "-x * y" x=1 y=2` would fail: for a command that has an
+/// `--expression` option, a first positional argument that begins with a single '-' and names
+/// none of the command's options becomes `--expression=ARGUMENT`. Arguments after `--` and
+/// unknown `--flags` are left alone.
+std::vector<std::string> expression_arguments(const CLI::App& app, int argc,
+                                              const char* const* argv);
+
 void add_trace_command(CLI::App& app);
 void add_gradcheck_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace retrograd::cli

@@ -10,6 +10,7 @@
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
 
+#include "cli_checks.hpp"
 #include "cli_data.hpp"
 #include "commands.hpp"
 
@@ -19,24 +20,9 @@ namespace {
 
 struct EvaluateArgs {
   std::string model = "model.rg";
-  DataArgs data{std::string(data::fashion_mnist_dir)};
+  DataArgs data{std::string(data::fashion_mnist_dir), "auto"};
   std::size_t batch_size = 256;
 };
-
-/// Fashion-MNIST's class names for a directory whose path says it holds Fashion-MNIST; the
-/// class ids otherwise (plain MNIST has the same layout and ten classes).
-std::vector<std::string> class_names(const DataArgs& data, bool directory, std::size_t classes) {
-  std::string lower = data.path;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::vector<std::string> names;
-  const bool fashion = directory && classes == 10 && lower.find("fashion") != std::string::npos;
-  for (std::size_t k = 0; k < classes; ++k) {
-    names.push_back(fashion ? std::to_string(k) + " " + data::fashion_mnist_classes()[k]
-                            : std::to_string(k));
-  }
-  return names;
-}
 
 void run_evaluate(const EvaluateArgs& a) {
   nn::Sequential model = io::load_model(a.model);
@@ -45,15 +31,29 @@ void run_evaluate(const EvaluateArgs& a) {
                      ": the model was saved without a loss (not compiled); "
                      "evaluate needs one");
   }
-  const LoadedData loaded = load_data(a.data);
-  const data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
-  if (!set.has_labels()) throw UsageError("--data: " + a.data.path + " has no labels");
-  if (set.feature_count() != model.input_features()) {
-    throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
-                     " features, the model " + a.model + " takes " +
-                     std::to_string(model.input_features()));
+  const std::size_t inputs = model.input_features();
+  const std::size_t classes = model.output_shape({1, inputs})[1];
+  DataArgs data_args = a.data;
+  data_args.max_classes = classes;
+  data_args.max_classes_reason = "the model " + a.model + " has " + std::to_string(classes) +
+                                 " outputs";
+  LoadedData loaded = load_data_for_model(data_args, inputs);
+  data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  match_model_scaling(model, set);
+  if (!set.has_labels()) {
+    // An unlabelled file as wide as the model's input: its last column is a feature, not a label.
+    throw UsageError("--data: " + a.data.path + " has no label column" +
+                     (set.feature_count() == inputs
+                          ? ": its " + std::to_string(inputs) + " columns are the model's " +
+                                std::to_string(inputs) + " inputs"
+                          : "") +
+                     " (evaluate needs class labels: a last column of class ids, one column "
+                     "more than the model's inputs, or name it with --label-column)");
   }
-  const std::size_t classes = model.output_shape({1, model.input_features()})[1];
+  if (set.feature_count() != inputs) {
+    throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
+                     " features, the model " + a.model + " takes " + std::to_string(inputs));
+  }
   if (set.num_classes() > classes) {
     throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.num_classes()) +
                      " classes, the model predicts " + std::to_string(classes));
@@ -80,7 +80,9 @@ void run_evaluate(const EvaluateArgs& a) {
 
   std::printf("loss: %.4f\n", logs.at("loss"));
   std::printf("accuracy: %.2f %% (%zu/%zu)\n", 100.0 * correct / set.size(), correct, set.size());
-  const std::vector<std::string> names = class_names(a.data, loaded.directory, classes);
+  const std::vector<std::string> names = model.class_names().size() == classes
+                                             ? model.class_names()
+                                             : guess_class_names(a.data, loaded.directory, classes);
   std::size_t width = 5;
   for (const auto& n : names) width = std::max(width, n.size());
   std::printf("\nper-class accuracy:\n");
@@ -115,10 +117,12 @@ void add_evaluate_command(CLI::App& app) {
       ->capture_default_str();
   add_data_options(cmd, a->data,
                    "Labelled data: an MNIST-format IDX directory (its t10k-* test files) or a "
-                   "CSV file with a label column");
+                   "CSV file with a label column ('auto' label column: the last one when the "
+                   "file is one column wider than the model's input; a file as wide as the "
+                   "input has no labels and is an error)");
   cmd->add_option("--batch-size", a->batch_size, "Rows per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, max_batch_size));
   cmd->callback([a] { run_evaluate(*a); });
 }
 

@@ -1,5 +1,6 @@
 #include "expression.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
@@ -25,8 +26,10 @@ namespace {
 // Recursive descent over:
 //   sum     := product (('+' | '-') product)*
 //   product := unary (('*' | '/') unary)*
-//   unary   := '-' unary | primary
+//   unary   := '-' unary | power
+//   power   := primary ('^' unary)?          (right-associative: x^-1, 2^x^2 = 2^(x^2))
 //   primary := number | name | name '(' sum (',' sum)* ')' | '(' sum ')'
+// As in mathematics, -x^2 is -(x^2).
 class Parser {
  public:
   Parser(const std::string& source, const std::map<std::string, VarD>& variables)
@@ -108,7 +111,13 @@ class Parser {
   VarD unary_expr() {
     DepthGuard guard(*this);
     if (accept('-')) return -unary_expr();
-    return primary_expr();
+    return power_expr();
+  }
+
+  VarD power_expr() {
+    VarD base = primary_expr();
+    if (accept('^')) return pow(base, unary_expr());
+    return base;
   }
 
   VarD primary_expr() {
@@ -160,7 +169,9 @@ class Parser {
         {"tanh", [](const VarD& a) { return tanh(a); }},
         {"exp", [](const VarD& a) { return exp(a); }},
         {"log", [](const VarD& a) { return log(a); }},
-        {"abs", [](const VarD& a) { return abs(a); }}};
+        {"abs", [](const VarD& a) { return abs(a); }},
+        // No sqrt op: x^0.5, which the trace shows as such.
+        {"sqrt", [](const VarD& a) { return pow(a, VarD(0.5)); }}};
     static const std::map<std::string, Binary> binary = {
         {"max", [](const VarD& a, const VarD& b) { return maximum(a, b); }},
         {"min", [](const VarD& a, const VarD& b) { return minimum(a, b); }},
@@ -169,7 +180,7 @@ class Parser {
     if (!is_unary && binary.count(name) == 0) {
       pos_ = start;
       fail("unknown function '" + name +
-           "' (known: max, min, relu, sigmoid, tanh, exp, log, abs, pow)");
+           "' (known: max, min, relu, sigmoid, tanh, exp, log, abs, sqrt, pow)");
     }
     expect('(');
     std::vector<VarD> args{sum_expr()};
@@ -180,6 +191,12 @@ class Parser {
            ", got " + std::to_string(args.size()));
     }
     expect(')');
+    const TensorD& argument = args[0].value();
+    const auto negative = [](double v) { return v < 0; };
+    if (name == "sqrt" && std::any_of(argument.begin(), argument.end(), negative)) {
+      pos_ = start;
+      fail("sqrt of a negative number (" + values_string(args[0].value()) + ")");
+    }
     return is_unary ? unary.at(name)(args[0]) : binary.at(name)(args[0], args[1]);
   }
 

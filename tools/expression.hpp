@@ -1,6 +1,7 @@
 #pragma once
-// A small expression language for `retrograd trace`: numbers, variables, + - * / and unary
-// minus, parentheses, and the functions max, min, relu, sigmoid, tanh, exp, log, abs, pow.
+// A small expression language for `retrograd trace` and `retrograd gradcheck`: numbers,
+// variables, + - * / ^ and unary minus, parentheses, and the functions max, min, relu, sigmoid,
+// tanh, exp, log, abs, sqrt, pow.
 
 #include <map>
 #include <stdexcept>

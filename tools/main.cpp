@@ -4,10 +4,12 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
-#include <retrograd/blas.hpp>
 #include <string>
 #include <thread>
 
+#include <retrograd/blas.hpp>
+
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "launch.hpp"
 
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   retrograd::cli::add_train_command(app);
   retrograd::cli::add_evaluate_command(app);
   retrograd::cli::add_predict_command(app);
+  retrograd::cli::add_export_command(app);
   retrograd::cli::add_trace_command(app);
   retrograd::cli::add_gradcheck_command(app);
   for (const char* name : {"train", "evaluate", "predict"}) {
@@ -68,11 +71,14 @@ int main(int argc, char** argv) {
             "--threads", [](int threads) { retrograd::set_blas_threads(threads); },
             "Threads for matrix products (OpenBLAS; default: OPENBLAS_NUM_THREADS, else every "
             "core, shared among the processes of an MPI job on one machine)")
-        ->check(CLI::Range(1, 1024));
+        ->check(retrograd::cli::whole_number(1, retrograd::cli::max_threads));
   }
   int code = 0;
   try {
-    app.parse(argc, argv);
+    const std::vector<std::string> args = retrograd::cli::expression_arguments(app, argc, argv);
+    std::vector<const char*> pointers;
+    for (const std::string& arg : args) pointers.push_back(arg.c_str());
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     code = app.exit(e);
   } catch (const retrograd::cli::UsageError& e) {

@@ -5,6 +5,7 @@
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/model_io.hpp>
 
+#include "cli_checks.hpp"
 #include "cli_data.hpp"
 #include "commands.hpp"
 
@@ -19,24 +20,12 @@ struct PredictArgs {
   std::size_t batch_size = 256;
 };
 
-/// The rows to predict. A CSV read with --label-column auto has a label column only when it is
-/// one column wider than the model's input (the same file train and evaluate read).
-LoadedData load_rows(const PredictArgs& a, std::size_t inputs) {
-  if (a.data.label_column != "auto") return load_data(a.data);
-  DataArgs plain = a.data;
-  plain.label_column = "none";
-  LoadedData loaded = load_data(plain);
-  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
-  DataArgs labelled = a.data;
-  labelled.label_column = "-1";
-  return load_data(labelled);
-}
-
 void run_predict(const PredictArgs& a) {
   nn::Sequential model = io::load_model(a.model);
   const std::size_t inputs = model.input_features();
-  const LoadedData loaded = load_rows(a, inputs);
-  const data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  LoadedData loaded = load_data_for_model(a.data, inputs);
+  data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
+  match_model_scaling(model, set);
   if (set.feature_count() != inputs) {
     throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
                      " features, the model " + a.model + " takes " + std::to_string(inputs));
@@ -48,9 +37,7 @@ void run_predict(const PredictArgs& a) {
   }
   std::ostream& out = a.output.empty() ? std::cout : file;
   // A regression model (mse with one output) prints its value; a classifier its class id.
-  const bool regression = model.compiled() && !model.loss().sparse() &&
-                          (model.loss().kind() == nn::Loss::Kind::mse ||
-                           model.loss().kind() == nn::Loss::Kind::quadratic) &&
+  const bool regression = model.compiled() && !model.measures_accuracy() &&
                           model.output_shape({1, inputs})[1] == 1;
   out << "row,prediction\n";
   Tensor x;
@@ -86,7 +73,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--output", a->output, "Write the predictions to this CSV file, not stdout");
   cmd->add_option("--batch-size", a->batch_size, "Rows per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, max_batch_size));
   cmd->callback([a] { run_predict(*a); });
 }
 

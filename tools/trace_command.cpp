@@ -1,9 +1,15 @@
-// retrograd trace "(x + y) * z" x=-2 y=5 z=-4 [--dot graph.svg]
+// retrograd trace "(x + y) * z" x=-2 y=5 z=-4 [--dot graph.svg] [--html page.html]
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
-
 #include <retrograd/dot.hpp>
+#include <retrograd/engine.hpp>
+#include <retrograd/html.hpp>
 #include <retrograd/trace.hpp>
 
 #include "commands.hpp"
@@ -16,67 +22,223 @@ struct TraceArgs {
   std::string expression;
   std::vector<std::string> assignments;
   std::string dot_path;
+  std::string html_path;
 };
 
-std::map<std::string, VarD> parse_assignments(const std::vector<std::string>& assignments) {
+void write_graph(const Trace<double>& trace, const std::string& path) {
+  const bool svg = path.size() > 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+  const std::string dot_file = svg ? path.substr(0, path.size() - 4) + ".dot" : path;
+  {
+    std::ofstream file(dot_file);
+    if (!file) throw std::runtime_error("trace: cannot open '" + dot_file + "' for writing");
+    file << to_dot(trace);
+    if (!file.flush()) throw std::runtime_error("trace: failed writing '" + dot_file + "'");
+  }
+  if (!svg) {
+    std::cout << "graph: " << dot_file << "\n";
+  } else if (render_svg(dot_file, path)) {
+    std::cout << "graph: " << path << "\n";
+  } else {
+    std::cout << "graph: " << dot_file << " (install graphviz to render " << path << ")\n";
+  }
+}
+
+// Note [trace: finite numbers only]: trace shows a student every number of a pass, so every
+// number must be finite. One rule covers them all: a value given on the command line, a number
+// written in the expression, the forward value of every node and every gradient of the
+// backward pass. The first that is not finite is an error naming it (and the op and inputs
+// that made it); so are the ops' own domain errors (log(-1), x/0).
+
+/// Throws for a number in `source` beyond double's range (1e309): the parser reads it as inf.
+void check_literals(const std::string& source) {
+  std::size_t i = 0;
+  while (i < source.size()) {
+    const unsigned char c = static_cast<unsigned char>(source[i]);
+    if (std::isalpha(c) || c == '_') {  // a name, whose digits are not a number
+      while (i < source.size() &&
+             (std::isalnum(static_cast<unsigned char>(source[i])) || source[i] == '_')) {
+        ++i;
+      }
+    } else if (std::isdigit(c) || c == '.') {
+      char* end = nullptr;
+      const double value = std::strtod(source.c_str() + i, &end);
+      const std::size_t length = static_cast<std::size_t>(end - (source.c_str() + i));
+      if (length > 0 && !std::isfinite(value)) {
+        throw UsageError("trace: the number " + source.substr(i, length) + " at column " +
+                         std::to_string(i + 1) + " is beyond the range of a double (1.8e308)");
+      }
+      i += std::max<std::size_t>(length, 1);
+    } else {
+      ++i;
+    }
+  }
+}
+
+bool finite(const TensorD& t) {
+  return std::all_of(t.begin(), t.end(), [](double v) { return std::isfinite(v); });
+}
+
+/// "n1 = x * 500": a node as the forward pass prints it, with the trace's labels.
+std::string definition(const Node<double>& node, const Trace<double>& trace) {
+  const auto& in = node.inputs();
+  std::string text = trace.label(node) + " = ";
+  static const std::map<std::string, std::string, std::less<>> infix = {
+      {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}};
+  const auto symbol = infix.find(node.op());
+  if (symbol != infix.end() && in.size() == 2) {
+    return text + trace.label(*in[0]) + symbol->second + trace.label(*in[1]);
+  }
+  if (node.op() == "neg" && in.size() == 1) return text + "-" + trace.label(*in[0]);
+  text += std::string(node.op()) + "(";
+  for (std::size_t i = 0; i < in.size(); ++i) text += (i ? ", " : "") + trace.label(*in[i]);
+  return text + ")";
+}
+
+/// The inputs of `node` that are not plain numbers, each with its definition and value:
+/// "(n1 = x * 500 = 1000)".
+std::string inputs_text(const Node<double>& node, const Trace<double>& trace) {
+  std::string text;
+  const auto& in = node.inputs();
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    const auto& input = *it;
+    if (input->is_leaf() && !input->requires_grad()) continue;  // shown by its value already
+    if (std::find(in.begin(), it, input) != it) continue;       // x * x: say x once
+    text += text.empty() ? " (" : ", ";
+    text += (input->is_leaf() ? trace.label(*input) : definition(*input, trace)) + " = " +
+            values_string(input->value());
+  }
+  return text.empty() ? text : text + ")";
+}
+
+/// Throws for the first node, inputs before their users, whose value is not finite.
+void check_forward(const VarD& root, const Trace<double>& trace) {
+  for (Node<double>* node : topological_order(*root.node(), /*include_constants=*/true)) {
+    if (finite(node->value())) continue;
+    if (node->is_leaf()) {
+      throw UsageError("trace: " + trace.label(*node) + " is " + values_string(node->value()) +
+                       ", not a finite number");
+    }
+    throw UsageError("trace: " + definition(*node, trace) + " = " + values_string(node->value()) +
+                     " is not finite" + inputs_text(*node, trace));
+  }
+}
+
+/// Remembers the first backward step that sends a gradient that is not finite.
+class GradientCheck : public BackwardObserver<double> {
+ public:
+  explicit GradientCheck(const Trace<double>& trace) : trace_(trace) {}
+
+  void on_step(const BackwardStep<double>& step) override {
+    if (!problem_.empty()) return;
+    for (std::size_t i = 0; i < step.downstream.size(); ++i) {
+      if (step.downstream[i].size() == 0 || finite(step.downstream[i])) continue;
+      const Node<double>& node = step.node;
+      std::string inputs = inputs_text(node, trace_);  // " (a = 1, b = 2)"
+      if (!inputs.empty()) inputs = ", " + inputs.substr(2, inputs.size() - 3);
+      problem_ = "trace: the gradient that " + definition(node, trace_) + " sends to " +
+                 trace_.label(*node.inputs()[i]) + " is " + values_string(step.downstream[i]) +
+                 ", not finite (upstream d" + trace_.label(*root_) + "/d" + trace_.label(node) +
+                 " = " + values_string(step.upstream) + inputs + ")";
+      return;
+    }
+  }
+  void on_backward_begin(const Node<double>& root) override { root_ = &root; }
+
+  /// The error, or "" if every gradient was finite.
+  const std::string& problem() const { return problem_; }
+
+ private:
+  const Trace<double>& trace_;
+  const Node<double>* root_ = nullptr;
+  std::string problem_;
+};
+
+void run_trace(const TraceArgs& args) {
+  VarD result;
+  try {
+    result = build_expression("trace", args.expression, args.assignments);
+  } catch (const std::domain_error& e) {
+    throw UsageError(std::string("trace: ") + e.what());
+  }
+  if (!result.requires_grad()) {
+    throw UsageError("trace: the expression has no variables to differentiate");
+  }
+  result.named("f");
+  check_literals(args.expression);
+  const Trace<double> labels(result);
+  check_forward(result, labels);
+  GradientCheck gradients(labels);
+  const Trace<double> trace = [&] {
+    try {
+      ObserverScope<double> scope(gradients);
+      return traced_backward(result);
+    } catch (const std::domain_error& e) {
+      throw UsageError(std::string("trace: ") + e.what());
+    }
+  }();
+  if (!gradients.problem().empty()) throw UsageError(gradients.problem());
+  for (Node<double>* node : topological_order(*result.node())) {
+    // Finite gradients from two paths can still sum to inf at a leaf used twice.
+    if (node->is_leaf() && node->has_grad() && !finite(node->grad())) {
+      throw UsageError("trace: df/d" + labels.label(*node) + " is " + values_string(node->grad()) +
+                       ", not finite (the sum of its finite gradients overflows)");
+    }
+  }
+  std::cout << trace.forward_text() << trace.backward_text() << trace.gradients_text();
+  if (!args.dot_path.empty()) write_graph(trace, args.dot_path);
+  if (!args.html_path.empty()) {
+    write_html(trace, args.html_path, "f = " + args.expression);
+    std::cout << "page: " << args.html_path << "\n";
+  }
+}
+}  // namespace
+
+std::map<std::string, VarD> parse_assignments(const std::string& command,
+                                              const std::vector<std::string>& assignments) {
   std::map<std::string, VarD> variables;
   for (const std::string& a : assignments) {
     const std::size_t eq = a.find('=');
     if (eq == std::string::npos || eq == 0) {
-      throw UsageError("trace: expected NAME=VALUE, got '" + a + "'");
+      throw UsageError(command + ": expected NAME=VALUE, got '" + a + "'");
     }
     const std::string name = a.substr(0, eq);
     const std::string text = a.substr(eq + 1);
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0') {
-      throw UsageError("trace: value of " + name + " is not a number: '" + text + "'");
+      throw UsageError(command + ": value of " + name + " is not a number: '" + text + "'");
+    }
+    if (!std::isfinite(value)) {
+      throw UsageError(command + ": value of " + name + " is not finite: '" + text + "'");
     }
     variables[name] = VarD(value, requires_grad, name);
   }
   return variables;
 }
 
-void run_trace(const TraceArgs& args) {
-  VarD result;
+VarD build_expression(const std::string& command, const std::string& expression,
+                      const std::vector<std::string>& assignments) {
   try {
-    result = parse_expression(args.expression, parse_assignments(args.assignments));
+    return parse_expression(expression, parse_assignments(command, assignments));
   } catch (const ExpressionError& e) {
-    throw UsageError(std::string("trace: syntax error at ") + e.what());
-  }
-  if (!result.requires_grad()) {
-    throw UsageError("trace: the expression has no variables to differentiate");
-  }
-  result.named("f");
-  std::cout << step_through(result);
-  if (args.dot_path.empty()) return;
-  const bool svg = args.dot_path.size() > 4 &&
-                   args.dot_path.compare(args.dot_path.size() - 4, 4, ".svg") == 0;
-  const std::string dot_file = svg ? args.dot_path.substr(0, args.dot_path.size() - 4) + ".dot"
-                                   : args.dot_path;
-  write_dot(result, dot_file);
-  if (!svg) {
-    std::cout << "graph: " << dot_file << "\n";
-  } else if (render_svg(dot_file, args.dot_path)) {
-    std::cout << "graph: " << args.dot_path << "\n";
-  } else {
-    std::cout << "graph: " << dot_file << " (install graphviz to render " << args.dot_path
-              << ")\n";
+    throw UsageError(command + ": syntax error at " + e.what());
   }
 }
-}  // namespace
 
 void add_trace_command(CLI::App& app) {
   auto args = std::make_shared<TraceArgs>();
   CLI::App* cmd = app.add_subcommand(
       "trace", "Build the graph of an expression and step through its backward pass");
-  cmd->add_option("expression", args->expression,
-                  "Expression: numbers, variables, + - * /, unary -, parentheses, and max min "
-                  "relu sigmoid tanh exp log abs pow")
+  cmd->add_option("expression,--expression", args->expression,
+                  "Expression: numbers, variables, + - * / ^, unary -, parentheses, and max min "
+                  "relu sigmoid tanh exp log abs sqrt pow (it may begin with -)")
       ->required();
   cmd->add_option("values", args->assignments, "Variable values, NAME=VALUE (e.g. x=-2 y=5)");
   cmd->add_option("--dot", args->dot_path,
                   "Write the graph: FILE.dot, or FILE.svg (rendered with Graphviz)");
+  cmd->add_option("--html", args->html_path,
+                  "Write an interactive page: step through the forward and backward passes in a "
+                  "browser (one self-contained file)");
   cmd->callback([args] { run_trace(*args); });
 }
 

@@ -1,23 +1,26 @@
 // retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <filesystem>
+#include <limits>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/checkpoint.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/nn/dense.hpp>
+#include <retrograd/nn/feature_scaling.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/schedule.hpp>
 #include <functional>
 #include <optional>
 #include <sstream>
 
+#include "cli_checks.hpp"
 #include "cli_data.hpp"
 #include "commands.hpp"
 #include "launch.hpp"
@@ -145,58 +148,53 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
   return a;
 }
 
-/// Fails now, before any training, when `path` could not be written later.
+/// Fails now, before any training, when `path` could not be written later; a checkpoint
+/// directory is created.
 void check_output_path(const char* flag, const std::string& path, bool directory = false) {
   namespace fs = std::filesystem;
   if (path.empty()) return;
-  std::error_code ec;
-  const fs::path p(path);
-  if (directory) {
-    if (fs::exists(p, ec) && !fs::is_directory(p, ec)) {
+  try {
+    if (!directory) return io::check_writable(path, flag);
+    std::error_code ec;
+    if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
       throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
     }
-    if (!fs::exists(p, ec)) {
-      fs::create_directories(p, ec);
-      if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
-    }
-    if (access(path.c_str(), W_OK) != 0) {
-      throw UsageError(std::string(flag) + ": " + path + " is not writable");
-    }
-    return;
-  }
-  if (fs::is_directory(p, ec)) {
-    throw UsageError(std::string(flag) + ": " + path + " is a directory, not a file name");
-  }
-  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) {
-    throw UsageError(std::string(flag) + ": the directory " + parent.string() + " of " + path +
-                     " does not exist");
-  }
-  if (access(parent.c_str(), W_OK) != 0 || (fs::exists(p, ec) && access(path.c_str(), W_OK) != 0)) {
-    throw UsageError(std::string(flag) + ": " + path + " is not writable");
+    fs::create_directories(path, ec);
+    if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
+    io::check_writable((fs::path(path) / "checkpoint-0.rg").string(), flag);
+  } catch (const io::FileWriteError& e) {
+    throw UsageError(e.what());
   }
 }
 
+/// The widths of --layers, each from 1 to max_layer_width, with at most max_parameters weights
+/// and biases in all: a typo cannot ask for gigabytes.
 std::vector<std::size_t> parse_layers(const std::string& text) {
   std::vector<std::size_t> sizes;
   std::stringstream in(text);
   std::string part;
   while (std::getline(in, part, '-')) {
-    std::size_t used = 0;
-    unsigned long v = 0;
-    try {
-      v = std::stoul(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (part.empty() || used != part.size() || v == 0) {
+    const bool digits = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || part.find_first_not_of('0') == std::string::npos) {
       throw UsageError("--layers: '" + part + "' in '" + text +
                        "' is not a positive width (expected e.g. 784-256-10)");
     }
-    sizes.push_back(v);
+    if (part.size() > 18 || std::stoull(part) > max_layer_width) {
+      throw UsageError("--layers: width " + part + " in '" + text + "' is above the limit of " +
+                       std::to_string(max_layer_width));
+    }
+    sizes.push_back(std::stoull(part));
   }
   if (sizes.size() < 2) {
     throw UsageError("--layers: '" + text + "' needs at least an input and an output width");
+  }
+  std::uint64_t parameters = 0;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    parameters += (std::uint64_t(sizes[i]) + 1) * sizes[i + 1];  // < 2^41 per layer
+    if (parameters > max_parameters) {
+      throw UsageError("--layers: '" + text + "' has more than " +
+                       std::to_string(max_parameters) + " weights and biases (the limit)");
+    }
   }
   return sizes;
 }
@@ -244,14 +242,22 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     check_output_path("--history", a.history);
     check_output_path("--plot", a.plot);
     check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+    if (!checkpoint && !a.checkpoint_dir.empty()) {
+      if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
+        throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
+                         " already holds the checkpoints of a run (" + *other +
+                         "); continue it with --resume " + a.checkpoint_dir +
+                         ", or choose another directory");
+      }
+    }
   }
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
   }
 
   nn::manual_seed(a.seed);
-  const LoadedData loaded = load_data(a.data);
-  const data::Dataset& train = loaded.train;
+  LoadedData loaded = load_data(a.data);
+  data::Dataset& train = loaded.train;
   if (!train.has_labels()) {
     throw UsageError("--data: " + a.data.path + " has no labels to train on (--label-column)");
   }
@@ -289,6 +295,16 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (checkpoint) {
     model = io::load_model(*checkpoint);
   } else {
+    // The model scales its own input (pixels / 255 for IDX), so that a saved model predicts
+    // from raw features; the data then stays raw.
+    const data::FeatureScaler& scaler = train.scaler();
+    const bool identity =
+        std::all_of(scaler.offset.begin(), scaler.offset.end(), [](float v) { return v == 0; }) &&
+        std::all_of(scaler.scale.begin(), scaler.scale.end(), [](float v) { return v == 1; });
+    if (!identity) model.add(nn::FeatureScaling(scaler.offset, scaler.scale));
+    if (loaded.directory) {
+      model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
+    }
     // He initialization suits the relu family; Glorot the saturating functions.
     const nn::Initializer init = activation.rectifier() ? nn::Initializer::he_uniform()
                                                         : nn::Initializer::glorot_uniform();
@@ -299,6 +315,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     }
     model.compile(loss, make_optimizer(a), {"accuracy"});
   }
+  match_model_scaling(model, train);
   std::cout << model.summary();
 
   const io::DatasetSource source(train);
@@ -385,7 +402,19 @@ void add_train_command(CLI::App& app) {
                    "test files are for evaluate) or a CSV file with a label column");
   cmd->add_option("--layers", a->layers,
                   "Layer widths, input to output, e.g. 784-256-10 (default: <features>-" +
-                      std::to_string(default_hidden) + "-<classes> of the data)");
+                      std::to_string(default_hidden) + "-<classes> of the data); each at most " +
+                      std::to_string(max_layer_width) + ", at most " +
+                      std::to_string(max_parameters) + " weights in all")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              parse_layers(text);
+            } catch (const UsageError& e) {
+              return std::string(e.what()).substr(std::string("--layers: ").size());
+            }
+            return "";
+          },
+          "W-W-..."));
   cmd->add_option("--activation", a->activation,
                   "Hidden activation: relu, leaky_relu, sigmoid, tanh")
       ->capture_default_str();
@@ -395,22 +424,29 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--lr", a->lr,
                   "Initial learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam "
-                  "0.002)");
+                  "0.002)")
+      ->check(positive_number());
   cmd->add_option("--momentum", a->momentum, "Momentum factor of --optimizer momentum")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(number_between(0, 1, Ends::open_high));
   cmd->add_option("--lr-decay", a->lr_decay,
                   "Factor applied to the learning rate after every epoch; 1 keeps it constant "
                   "(default: the factor that brings it to 1/16 of --lr by the last epoch, 0.5 "
-                  "for 5 epochs)");
-  cmd->add_option("--epochs", a->epochs, "Passes over the training data")->capture_default_str();
+                  "for 5 epochs)")
+      ->check(number_between(0, 1, Ends::open_low));
+  cmd->add_option("--epochs", a->epochs, "Passes over the training data")
+      ->capture_default_str()
+      ->check(whole_number(1, max_epochs));
   cmd->add_option("--batch-size", a->batch_size, "Samples per update")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, max_batch_size));
   cmd->add_option("--seed", a->seed, "Seed of the initial weights and the shuffling")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()));
   cmd->add_option("--validation-split", a->validation_split,
                   "Fraction of the training rows (the last ones) held out for validation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(number_between(0, 1, Ends::open_high));
   cmd->add_option("--save", a->save, "Where to save the trained model ('' to skip)")
       ->capture_default_str();
   cmd->add_option("--history", a->history, "Loss and accuracy per epoch as CSV ('' to skip)")
@@ -419,19 +455,25 @@ void add_train_command(CLI::App& app) {
                   "Plot of loss and accuracy per epoch, .png or .svg, drawn with gnuplot "
                   "('' to skip)")
       ->capture_default_str();
-  cmd->add_option("--verbose", a->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
-      ->capture_default_str();
+  cmd->add_option("--verbose", a->verbose,
+                  "0 silent (errors only, on stderr), 1 progress bar, 2 one line per epoch")
+      ->capture_default_str()
+      ->check(whole_number(0, 2));
   cmd->add_option("--checkpoint-dir", a->checkpoint_dir,
                   "Directory for checkpoints of the run (the newest 3 are kept): at the end of "
                   "every epoch, and every --checkpoint-every batches");
   cmd->add_option("--checkpoint-every", a->checkpoint_every,
                   "Also checkpoint every N batches (0: at the end of every epoch only)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, std::numeric_limits<std::uint32_t>::max()));
   cmd->add_option("--resume", a->resume,
                   "Continue the run whose checkpoints are in DIR, from its newest checkpoint, to "
                   "its planned number of epochs (or --epochs); its other flags are taken from the "
                   "checkpoint, and a flag given with another value is an error");
-  cmd->callback([a, cmd] { run_train(*a, *cmd); });
+  cmd->callback([a, cmd] {
+    const QuietStdout quiet(a->verbose == 0);
+    run_train(*a, *cmd);
+  });
 }
 
 }  // namespace retrograd::cli

@@ -27,7 +27,7 @@ struct GradcheckResult {
   bool passed = true;
   /// Largest |analytic - numeric| over all elements.
   double max_abs_error = 0;
-  /// Which input holds the worst element.
+  /// Which input holds the worst element (parameters are numbered after the inputs).
   std::size_t worst_input = 0;
   /// Flat index of the output element of the worst entry.
   std::size_t worst_output_index = 0;
@@ -47,6 +47,14 @@ using GradcheckFn = std::function<VarD(const std::vector<VarD>& inputs)>;
 /// Builds the Jacobian of `f` at `inputs` twice: analytically (one backward per output element,
 /// seeded one-hot) and by central differences, and compares every element.
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                          const GradcheckOptions& options = {});
+
+/// As above, and with respect to `parameters` too: Vars that `f` reads without receiving them,
+/// such as a module's weights. Each must require a gradient (std::invalid_argument otherwise).
+/// Their values are shifted in place during the check and restored exactly; their gradients
+/// are left cleared. In the result, parameter k counts as input `inputs.size() + k`.
+GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
+                          const std::vector<VarD>& parameters,
                           const GradcheckOptions& options = {});
 
 }  // namespace retrograd

@@ -231,6 +231,8 @@ class Node {
   bool is_leaf() const { return !backward_ && !scalar_rule_ && !released_; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
   bool released() const { return released_; }
+  /// Throws std::logic_error naming the op when released(): backward cannot run through it.
+  void require_unreleased() const;
 
   /// The op's inputs, in argument order (empty for leaves and constants).
   const InputList<T>& inputs() const { return inputs_; }

@@ -1,7 +1,8 @@
 #pragma once
 /// @file ops.hpp
-/// Every differentiable op. Forward and backward of each live side by side in src/ops.cpp;
-/// docs/ops.md lists their formulas and conventions.
+/// Every differentiable op. Forward and backward of each live side by side in src/ops/, one file
+/// per family (elementwise, activation, linalg, reduce, losses); docs/ops.md lists their
+/// formulas and conventions.
 ///
 /// Binary elementwise ops broadcast with numpy rules; their gradients are summed back to each
 /// input's shape. Axes may be negative (counted from the end). Element types: float and double.
@@ -15,7 +16,8 @@ namespace retrograd {
 
 /// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
 /// per input, shaped like that input). When no input needs a gradient, or under NoGradGuard,
-/// the result is a constant and `backward` is dropped. The built-in ops use this same call.
+/// the result is a constant and `backward` is dropped. A custom op takes part in backward,
+/// tracing, DOT export and gradcheck exactly as the built-in ops do.
 template <class T>
 BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<BasicVar<T>>& inputs,
                     BackwardFn<T> backward);
@@ -34,10 +36,12 @@ template <class T> BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
 template <class T> BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b);
 /// Elementwise min; ties send the gradient to b, as in maximum.
 template <class T> BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b);
-/// a ** b elementwise. The gradient with respect to b needs a > 0.
+/// a ** b elementwise. Throws std::domain_error naming the element for a negative base with a
+/// non-integer exponent, and for a base <= 0 when b requires a gradient (it is b's gradient,
+/// a^b ln a, that needs a > 0).
 template <class T> BasicVar<T> pow(const BasicVar<T>& a, const BasicVar<T>& b);
-/// x ** p for a constant exponent; throws std::domain_error for a negative base with a
-/// non-integer p.
+/// x ** p for a constant exponent, as pow(x, constant(p)): a negative base with a non-integer
+/// p throws std::domain_error.
 template <class T> BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p);
 
 // --- elementwise, one input ---
@@ -109,6 +113,13 @@ BasicVar<T> softmax_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& 
 /// or not an integer, or when the shapes do not fit. No gradient flows to the labels.
 template <class T>
 BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>& logits, const BasicTensor<T>& labels);
+/// The class ids held by `labels`, [n] or [n, 1] whole numbers in [0, classes), for scores of
+/// shape [n, classes] that messages call `scores` ("logits", "predictions"). Throws
+/// std::invalid_argument naming `op` and the row and label, or both shapes. The sparse losses
+/// of ops and nn share it.
+template <class T>
+std::vector<std::size_t> class_ids(const char* op, const BasicTensor<T>& labels,
+                                   const Shape& scores_shape, const char* scores);
 /// Binary cross-entropy of sigmoid(logits) against `targets` of the same shape, the mean over
 /// all elements of max(z, 0) - z t + log(1 + exp(-|z|)): exact where log(sigmoid(z)) underflows.
 template <class T>

@@ -80,6 +80,14 @@ BasicTensor<T> scalar_tensor(T value) {
 template <class T>
 std::string values_string(const BasicTensor<T>& t, std::size_t max_elements = 8);
 
+/// A tensor's values nested by axis, followed by its shape, as traces and pages show them:
+/// "-4" for a single number (0-d), "[1, 2, 3] (3)", "[[1, 2], [3, 4]] (2x2)". Above
+/// `max_elements` values, every axis longer than four shows its first two and last two entries
+/// around "...", as NumPy prints large arrays. Numbers keep `precision` significant digits.
+template <class T>
+std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements = 16,
+                          int precision = 6);
+
 namespace detail {
 /// Blocks template argument deduction, so `var + 2.0` converts 2.0 to the Var's element type.
 template <class T>

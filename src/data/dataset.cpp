@@ -70,6 +70,11 @@ Dataset::Dataset(Tensor features) : rng_(0) {
   }
   const std::size_t n = features.shape()[0];
   const Shape sample = tail_shape(features.shape());
+  if (n > 0 && shape_size(sample) == 0) {
+    throw std::invalid_argument("Dataset: features of shape " + shape_string(features.shape()) +
+                                " give each of the " + std::to_string(n) +
+                                " samples no feature");
+  }
   floats_ = std::move(features);
   init_features(sample, n);
   if (floats_.dimension() != 2 || floats_.shape()[1] != features_per_sample_) {
@@ -88,6 +93,11 @@ Dataset::Dataset(Tensor features, Tensor targets) : Dataset(std::move(features))
                                 " samples but targets of shape " + shape_string(targets.shape()));
   }
   const std::size_t outputs = shape_size(tail_shape(targets.shape()));
+  if (size_ > 0 && outputs == 0) {
+    throw std::invalid_argument("Dataset: targets of shape " + shape_string(targets.shape()) +
+                                " give each of the " + std::to_string(size_) +
+                                " samples no target");
+  }
   targets_ = std::move(targets);
   if (targets_.dimension() != 2) targets_.reshape({size_, outputs});
   has_targets_ = true;

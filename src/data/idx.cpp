@@ -1,5 +1,8 @@
 #include "retrograd/data/idx.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -8,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 
 namespace retrograd::data {
 
@@ -34,17 +38,27 @@ struct GzCloser {
 };
 using GzHandle = std::unique_ptr<gzFile_s, GzCloser>;
 
+/// The most a deflate stream expands: 258 bytes from about 2 bits (zlib's technical notes).
+constexpr std::uint64_t max_deflate_ratio = 1032;
+
 /// Sequential reader over a gzip or raw file that knows its offset in the uncompressed stream.
 class IdxReader {
  public:
   explicit IdxReader(const std::string& path) : path_(path) {
     errno = 0;
-    file_.reset(gzopen(path.c_str(), "rb"));
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw IdxError(path, std::string("cannot open file: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      file_size_ = static_cast<std::uint64_t>(st.st_size);
+    }
+    file_.reset(gzdopen(fd, "rb"));
     if (!file_) {
-      const std::string why = errno ? std::strerror(errno) : "out of memory";
-      throw IdxError(path, "cannot open file: " + why);
+      ::close(fd);
+      throw IdxError(path, "cannot open file: out of memory");
     }
     gzbuffer(file_.get(), 1 << 17);
+    direct_ = gzdirect(file_.get()) != 0;
   }
 
   std::size_t offset() const { return offset_; }
@@ -82,11 +96,29 @@ class IdxReader {
            std::uint32_t(b[3]);
   }
 
-  /// Reads a payload of `n` bytes, growing the buffer as data arrives, so a corrupt header that
-  /// claims terabytes fails with "truncated" instead of a huge allocation.
+  /// Reads a payload of `n` bytes that must end the file. Sizes are checked against the bytes
+  /// the file holds before anything is allocated: exactly for a raw file (its size tells both
+  /// a short payload and trailing bytes without reading them), as a bound for a gzip file
+  /// (deflate expands at most 1032:1), whose buffer then grows only as data arrives.
   std::vector<std::uint8_t> read_payload(std::size_t n, const std::string& what) {
     const std::size_t start = offset_;
-    std::vector<std::uint8_t> data(std::min<std::size_t>(n, std::size_t(1) << 26));
+    if (direct_ && file_size_) {
+      const std::uint64_t left = *file_size_ > start ? *file_size_ - start : 0;
+      if (left < n) truncated(what, start, n, static_cast<std::size_t>(left));
+      if (left > n) trailing(what, start + n, std::to_string(left - n));
+      std::vector<std::uint8_t> data(n);
+      const std::size_t got = read_some(data.data(), n);
+      if (got < n) truncated(what, start, n, got);  // the file shrank while we read it
+      return data;
+    }
+    if (!direct_ && file_size_ && n / max_deflate_ratio > *file_size_) {
+      throw IdxError(path_, "the header claims " + std::to_string(n) + " byte(s) of " + what +
+                                " from offset " + std::to_string(start) +
+                                ", more than a gzip file of " + std::to_string(*file_size_) +
+                                " byte(s) can hold (deflate expands at most " +
+                                std::to_string(max_deflate_ratio) + ":1)");
+    }
+    std::vector<std::uint8_t> data(std::min<std::size_t>(n, std::size_t(1) << 20));
     std::size_t got = 0;
     while (true) {
       const std::size_t want = data.size() - got;
@@ -96,21 +128,27 @@ class IdxReader {
       if (got == n) break;
       data.resize(std::min(n, data.size() * 2));
     }
+    expect_end(what);
     return data;
   }
 
-  /// Throws if any byte follows the payload (this also lets zlib check the gzip CRC).
+  /// Throws if any byte follows the payload of a gzip file (reading to the end also lets zlib
+  /// check the gzip CRC). Counts at most 1 MiB of them: the count only has to show the mismatch.
   void expect_end(const std::string& what) {
-    std::uint8_t extra[256];
+    std::uint8_t extra[4096];
     const std::size_t end = offset_;
+    constexpr std::size_t most = std::size_t(1) << 20;
     std::size_t count = 0;
     std::size_t r;
-    while ((r = read_some(extra, sizeof extra)) > 0) count += r;
-    if (count) {
-      throw IdxError(path_, std::to_string(count) + " unexpected byte(s) after the " + what +
-                                " at offset " + std::to_string(end) +
-                                " (the header's dimensions do not match the payload size)");
-    }
+    while (count < most && (r = read_some(extra, sizeof extra)) > 0) count += r;
+    if (count) trailing(what, end, count < most ? std::to_string(count) : "1 MiB or more");
+  }
+
+  [[noreturn]] void trailing(const std::string& what, std::size_t end,
+                             const std::string& count) const {
+    throw IdxError(path_, count + " unexpected byte(s) after the " + what + " at offset " +
+                              std::to_string(end) +
+                              " (the header's dimensions do not match the payload size)");
   }
 
   [[noreturn]] void truncated(const std::string& what, std::size_t start, std::size_t n,
@@ -139,6 +177,10 @@ class IdxReader {
   std::string path_;
   GzHandle file_;
   std::size_t offset_ = 0;
+  /// Size of a regular file on disk (compressed for gzip); unknown for pipes and devices.
+  std::optional<std::uint64_t> file_size_;
+  /// True for a raw file, false for gzip.
+  bool direct_ = true;
 };
 
 /// Reads and checks the magic number; returns the dimensions that follow it.
@@ -232,7 +274,6 @@ IdxImages read_idx_images(const std::string& path) {
   images.pixels = in.read_payload(total, "pixel data (" + std::to_string(images.count) + " x " +
                                              std::to_string(images.rows) + " x " +
                                              std::to_string(images.cols) + ")");
-  in.expect_end("pixel data");
   return images;
 }
 
@@ -242,8 +283,26 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
       read_header(in, idx_labels_magic, "idx1 unsigned-byte labels", "labels");
   std::vector<std::uint8_t> labels =
       in.read_payload(dims[0], "label data (" + std::to_string(dims[0]) + " labels)");
-  in.expect_end("label data");
   return labels;
+}
+
+std::optional<std::uint32_t> idx_magic(const std::string& path) {
+  GzHandle file(gzopen(path.c_str(), "rb"));
+  std::uint8_t b[4];
+  if (!file || gzread(file.get(), b, 4) != 4) return std::nullopt;
+  const bool type_known = b[2] == 0x08 || b[2] == 0x09 || (b[2] >= 0x0B && b[2] <= 0x0E);
+  if (b[0] != 0 || b[1] != 0 || !type_known || b[3] < 1 || b[3] > 4) return std::nullopt;
+  return (std::uint32_t(b[2]) << 8) | b[3];
+}
+
+std::string describe_idx_magic(std::uint32_t magic) {
+  static const char* const types[] = {"unsigned bytes", "signed bytes", "?",     "shorts",
+                                      "ints",           "floats",       "doubles"};
+  const std::uint32_t type = (magic >> 8) & 0xFF;
+  const std::string kind = type >= 0x08 && type <= 0x0E ? types[type - 0x08] : "unknown type";
+  const std::uint32_t dims = magic & 0xFF;
+  return "magic " + hex32(magic) + ": " + std::to_string(dims) + " dimension" +
+         (dims == 1 ? "" : "s") + " of " + kind;
 }
 
 void write_idx_images(const std::string& path, const IdxImages& images) {

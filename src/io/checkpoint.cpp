@@ -182,6 +182,15 @@ Checkpoint::Checkpoint(std::string dir, std::size_t every_batches, std::size_t k
   }
 }
 
+void Checkpoint::on_train_begin(nn::Trainer& trainer) {
+  // Another run's newer files would push this run's out of the newest `keep`.
+  if (!trainer.state().fresh()) return;
+  if (const auto other = latest_checkpoint(dir_)) {
+    throw std::invalid_argument("Checkpoint: " + dir_ + " already holds the checkpoints of a run (" +
+                                *other + "); restore it, or write to another directory");
+  }
+}
+
 void Checkpoint::on_checkpoint(nn::Trainer& trainer, bool epoch_end) {
   // The processes of a data-parallel run hold the same state: shard 0 writes for all.
   const nn::ShardGroup* group = trainer.options().shards;

@@ -15,9 +15,8 @@
 
 #include "model_file.hpp"
 #include "record_codec.hpp"
-#include "retrograd/nn/activation.hpp"
-#include "retrograd/nn/dense.hpp"
-#include "retrograd/nn/regularization.hpp"
+#include "retrograd/io/atomic_file.hpp"
+#include "retrograd/nn/layers.hpp"
 
 namespace retrograd::io {
 
@@ -117,13 +116,17 @@ class Reader {
     }
     Shape shape(rank);
     std::uint64_t size = 1;
+    // As in the record decoder: the nonzero dimensions are bounded even when one is zero.
+    std::uint64_t nonzero = 1;
+    const std::uint64_t limit = remaining() / 4 + (std::uint64_t(1) << 20);
     for (auto& d : shape) {
       const std::uint64_t v = u64();
-      if (v != 0 && size > remaining() / 4 / v) {
+      if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
         pos_ = at;
         fail("tensor '" + name + "' claims more values than the bytes left");
       }
       size *= v;
+      if (v != 0) nonzero *= v;
       d = static_cast<std::size_t>(v);
     }
     const std::uint8_t* p = take(4 * size);
@@ -160,6 +163,9 @@ class Reader {
 // then the compile settings. Its layers and optimizer are turned into records and built by the
 // registries like version 2's.
 
+/// Layer widths are bounded so that a corrupt size fails here, not in a huge allocation.
+constexpr std::uint64_t max_width = std::uint64_t(1) << 28;
+
 /// v1 stored activations and losses as indices into these lists.
 const char* const v1_activations[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"};
 const char* const v1_losses[] = {"mse", "quadratic", "categorical_cross_entropy",
@@ -179,8 +185,15 @@ nn::LayerRecord read_v1_layer(Reader& r) {
   layer.name = r.str();
   nn::Record& c = layer.config;
   if (layer.type == "Dense") {
-    r.u64();  // the widths: version 2 takes them from W
-    r.u64();
+    // Version 2 takes the widths from W; here they must agree with it (checked later) and fit
+    // in the bytes that follow.
+    const std::size_t in = r.size("Dense input width", max_width);
+    const std::size_t out = r.size("Dense output width", max_width);
+    if (in * out > r.remaining() / 4) {
+      r.fail("Dense layer '" + layer.name + "' of " + std::to_string(in) + " x " +
+             std::to_string(out) + " weights is larger than the file");
+    }
+    layer.config.set("v1_widths", std::vector<std::uint64_t>{in, out});
     read_v1_activation(r, c);
     c.set("l1", r.f64());
     c.set("l2", r.f64());
@@ -189,7 +202,7 @@ nn::LayerRecord read_v1_layer(Reader& r) {
   } else if (layer.type == "Dropout") {
     c.set("rate", r.f64());
   } else if (layer.type == "BatchNorm") {
-    r.u64();  // the width: version 2 takes it from gamma
+    r.size("BatchNorm width", max_width);  // version 2 takes it from gamma
     c.set("momentum", r.f64());
     c.set("eps", r.f64());
   } else {
@@ -263,6 +276,17 @@ nn::Record read_v1(const std::vector<std::uint8_t>& bytes, std::size_t begin, st
   for (std::uint32_t i = 0; i < count; ++i) root.children.push_back(read_v1_layer(r));
   distribute_v1_tensors(r, root.children, r.u32());
   distribute_v1_tensors(r, root.children, r.u32());
+  for (nn::LayerRecord& layer : root.children) {
+    if (!layer.config.has("v1_widths")) continue;
+    const auto& widths = layer.config.integers("v1_widths");
+    if (!layer.tensors.has("W") ||
+        layer.tensors.tensor("W").shape() != Shape{widths[0], widths[1]}) {
+      throw ModelFileError(source, "corrupt: Dense layer '" + layer.name + "' declares " +
+                                       std::to_string(widths[0]) + " x " +
+                                       std::to_string(widths[1]) +
+                                       " weights, its W tensor does not have that shape");
+    }
+  }
   nn::Record file("model file");
   file.set("model", nn::nested(detail::layer_to_record(root)));
   if (r.u8() != 0) file.set("training", nn::nested(read_v1_training(r)));
@@ -479,20 +503,10 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes,
                 const SaveOptions& options) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw ModelFileError(tmp, std::string("cannot create: ") + std::strerror(errno));
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw ModelFileError(tmp, "write failed (disk full?)");
-  }
-  if (options.before_rename) options.before_rename(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw ModelFileError(path, "cannot rename " + tmp + " to it: " + why);
+  try {
+    write_file_atomically(path, bytes, {options.before_rename});
+  } catch (const FileWriteError& e) {
+    throw ModelFileError(e.path(), e.reason());
   }
 }
 
@@ -539,15 +553,12 @@ std::unique_ptr<nn::Module> load_module(const std::string& path) {
 }
 
 void save_history_csv(const nn::History& history, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) {
-    throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-  }
   const std::vector<std::pair<const char*, const std::vector<double>*>> columns = {
       {"loss", &history.loss},
       {"accuracy", &history.accuracy},
       {"val_loss", &history.val_loss},
       {"val_accuracy", &history.val_accuracy}};
+  std::ostringstream out;
   out << "epoch";
   for (const auto& [name, values] : columns) {
     if (!values->empty()) out << ',' << name;
@@ -562,8 +573,8 @@ void save_history_csv(const nn::History& history, const std::string& path) {
     }
     out << '\n';
   }
-  out.close();
-  if (!out) throw std::runtime_error(path + ": write failed");
+  const std::string text = out.str();
+  write_file_atomically(path, text.data(), text.size());
 }
 
 }  // namespace retrograd::io

@@ -173,14 +173,19 @@ class Decoder {
     }
     Shape shape(rank);
     std::uint64_t size = 1;
+    // The product of the nonzero dimensions is bounded too: a zero dimension makes the size 0,
+    // but the strides are still products of the others and must not overflow.
+    std::uint64_t nonzero = 1;
+    const std::uint64_t limit = remaining() / 4 + (std::uint64_t(1) << 20);
     for (auto& d : shape) {
       const std::uint64_t v = u64();
       // Compare before multiplying: the product of corrupt dimensions may overflow.
-      if (v != 0 && size > remaining() / 4 / v) {
+      if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
         fail(at, "tensor '" + key + "' claims more values than the " +
                      std::to_string(remaining()) + " bytes left");
       }
       size *= v;
+      if (v != 0) nonzero *= v;
       d = static_cast<std::size_t>(v);
     }
     if (size > remaining() / 4) {

@@ -67,25 +67,11 @@ BasicVar<T> categorical_cross_entropy_with_logits(const BasicVar<T>& logits,
 template <class T>
 BasicVar<T> sparse_categorical_cross_entropy(const BasicVar<T>& probs,
                                              const BasicTensor<T>& labels) {
-  require_matrix("sparse_categorical_cross_entropy", probs);
-  const std::size_t n = probs.shape()[0], c = probs.shape()[1];
-  const Shape& ls = labels.shape();
-  if (!((ls.size() == 1 && ls[0] == n) || (ls.size() == 2 && ls[0] == n && ls[1] == 1))) {
-    throw std::invalid_argument("sparse_categorical_cross_entropy: labels of shape " +
-                                shape_string(ls) + " must be [n] or [n, 1] class ids for " +
-                                "predictions of shape " + shape_string(probs.shape()));
-  }
-  BasicTensor<T> one_hot = zeros<T>({n, c});
-  for (std::size_t i = 0; i < n; ++i) {
-    const T label = labels.data()[i];
-    if (!(label >= T(0) && label < T(c)) || std::trunc(label) != label) {
-      throw std::invalid_argument(
-          "sparse_categorical_cross_entropy: label " + values_string(scalar_tensor(label)) +
-          " at row " + std::to_string(i) + " is not a class id in [0, " + std::to_string(c) +
-          ") (predictions " + shape_string(probs.shape()) + ", labels " + shape_string(ls) + ")");
-    }
-    one_hot(i, static_cast<std::size_t>(label)) = T(1);
-  }
+  const char* loss = "sparse_categorical_cross_entropy";
+  require_matrix(loss, probs);
+  const std::vector<std::size_t> ids = class_ids(loss, labels, probs.shape(), "predictions");
+  BasicTensor<T> one_hot = zeros<T>(probs.shape());
+  for (std::size_t i = 0; i < ids.size(); ++i) one_hot(i, ids[i]) = T(1);
   return categorical_cross_entropy(probs, BasicVar<T>(std::move(one_hot)));
 }
 

@@ -220,8 +220,14 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) const {
   }
   const std::size_t n = x.shape()[0];
   if (n == 0) {
-    Shape shape = output_shape(x.shape());
-    return Tensor::from_shape(shape);
+    // No row reaches forward(), which would have checked the width: check it here.
+    const std::size_t inputs = input_features();
+    if (inputs != 0 && x.shape()[1] != inputs) {
+      throw std::invalid_argument("Sequential::predict: x of shape " + shape_string(x.shape()) +
+                                  " but the model takes " + std::to_string(inputs) +
+                                  " features");
+    }
+    return Tensor::from_shape(output_shape(x.shape()));
   }
   const std::vector<std::size_t> indices = retrograd::detail::iota(n);
   Var x_in{Tensor()};

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "retrograd/data/csv.hpp"
+#include "retrograd/data/idx.hpp"
 #include "retrograd/data/labels.hpp"
 
 namespace fs = std::filesystem;
@@ -135,4 +137,115 @@ TEST_CASE("to_labels rejects values that are not class ids", "[data][csv][labels
                                                    Catch::Contains("2.5"));
   v(1) = -1;
   REQUIRE_THROWS_WITH(to_labels(v), Catch::Contains("index 1"));
+}
+
+TEST_CASE("CSV numbers: one '+', underflow reads as zero or subnormal, overflow is an error",
+          "[data][csv]") {
+  CsvOptions features_only;
+  features_only.label_column = std::nullopt;
+  const CsvData d = read_csv(
+      write_text("tiny.csv", "a,b,c,d\n1e-50,-1e-50,1e-40,+2.5\n1e-400,3.4e38,+0,-0\n"),
+      features_only);
+  CHECK(d.features(0, 0) == 0.0f);
+  CHECK(d.features(0, 1) == 0.0f);
+  CHECK(std::signbit(d.features(0, 1)));
+  CHECK(d.features(0, 2) == Approx(1e-40f).margin(1e-45f));
+  CHECK(d.features(0, 2) > 0.0f);
+  CHECK(d.features(0, 3) == 2.5f);
+  CHECK(d.features(1, 0) == 0.0f);
+  CHECK(d.features(1, 1) == 3.4e38f);
+
+  for (const std::string cell : {"+-2", "++2", "+", "-", "2+", "--2"}) {
+    INFO(cell);
+    const std::string p = write_text("sign.csv", "a,b\n1," + cell + "\n");
+    REQUIRE_THROWS_AS(read_csv(p, features_only), CsvError);
+    REQUIRE_THROWS_WITH(read_csv(p, features_only),
+                        Catch::Contains("sign.csv:2:2") && Catch::Contains("'" + cell + "'") &&
+                            Catch::Contains("not a number"));
+  }
+  for (const std::string cell : {"1e39", "-1e39", "1e400"}) {
+    INFO(cell);
+    const std::string p = write_text("huge.csv", "a,b\n1," + cell + "\n");
+    REQUIRE_THROWS_WITH(read_csv(p, features_only),
+                        Catch::Contains("huge.csv:2:2") && Catch::Contains(cell) &&
+                            Catch::Contains("out of float range"));
+  }
+}
+
+TEST_CASE("CSV: a UTF-8 byte-order mark is skipped", "[data][csv]") {
+  const CsvData d = read_csv(write_text("bom.csv", "\xEF\xBB\xBFx,label\n0.5,1\n"));
+  CHECK(d.feature_names == std::vector<std::string>{"x"});
+  CHECK(d.features(0, 0) == 0.5f);
+  CsvOptions no_header;
+  no_header.header = false;
+  const CsvData plain = read_csv(write_text("bom_data.csv", "\xEF\xBB\xBF" "7,1\n"), no_header);
+  CHECK(plain.features(0, 0) == 7.0f);
+}
+
+TEST_CASE("CSV messages escape control bytes and cut long fields", "[data][csv]") {
+  const std::string p = write_text("nul.csv", std::string("a,b\n1,2\0x\n", 11));
+  try {
+    read_csv(p);
+    FAIL("no exception");
+  } catch (const CsvError& e) {
+    const std::string what = e.what();
+    CHECK(what.find('\0') == std::string::npos);
+    CHECK_THAT(what, Catch::Contains("nul.csv:2:2") && Catch::Contains("'2\\x00x'") &&
+                         Catch::EndsWith("is not a number"));
+  }
+  const std::string long_field(1000, '7');
+  const std::string q = write_text("long.csv", "a,b\n1," + long_field + "z\n");
+  REQUIRE_THROWS_WITH(read_csv(q), Catch::Contains("'" + std::string(40, '7') + "...'") &&
+                                       !Catch::Contains(std::string(41, '7')));
+}
+
+TEST_CASE("CSV class labels are checked with their line and column", "[data][csv][labels]") {
+  CsvOptions classes;
+  classes.max_classes = 10;
+  classes.max_classes_reason = "the model has 10 outputs";
+  CHECK(to_labels(read_csv(write_text("ok.csv", "x,y\n1,0\n2,9\n"), classes).labels) ==
+        std::vector<Label>{0, 9});
+  for (const std::string label : {"10", "1e6", "-1", "2.5", "1e-3"}) {
+    INFO(label);
+    const std::string p = write_text("labels.csv", "x,y\n1,0\n\n2," + label + "\n3,1\n");
+    REQUIRE_THROWS_AS(read_csv(p, classes), CsvError);
+    REQUIRE_THROWS_WITH(read_csv(p, classes),
+                        Catch::Contains("labels.csv:4:2") && Catch::Contains("'" + label + "'") &&
+                            Catch::Contains("from 0 to 9") &&
+                            Catch::Contains("the model has 10 outputs"));
+  }
+  // Without max_classes the label column holds any finite value (regression targets).
+  CHECK(read_csv(write_text("targets.csv", "x,y\n1,2.5\n")).labels(0) == 2.5f);
+}
+
+TEST_CASE("CSV: a file that is only a label column has no features", "[data][csv]") {
+  REQUIRE_THROWS_WITH(read_csv(write_text("only_label.csv", "label\n1\n0\n")),
+                      Catch::Contains("only_label.csv: no feature columns") &&
+                          Catch::Contains("'label'"));
+}
+
+TEST_CASE("CSV reader names gzip and IDX files instead of parsing them", "[data][csv]") {
+  const fs::path dir = fs::temp_directory_path() / "retrograd_test_csv";
+  const std::string images = (dir / "t-images-idx3-ubyte").string();
+  IdxImages im;
+  im.count = 2;
+  im.rows = 2;
+  im.cols = 2;
+  im.pixels = {10, 20, 30, 40, 50, 60, 70, 80};
+  write_idx_images(images, im);
+  write_idx_images(images + ".gz", im);
+  write_idx_labels((dir / "t-labels-idx1-ubyte.gz").string(), {1, 2});
+  REQUIRE_THROWS_WITH(read_csv(images), Catch::Contains(images + ": an IDX file (magic "
+                                                                 "0x00000803: 3 dimensions of "
+                                                                 "unsigned bytes), not CSV text"));
+  REQUIRE_THROWS_WITH(read_csv(images + ".gz"),
+                      Catch::Contains("a gzip-compressed IDX file (magic 0x00000803"));
+  REQUIRE_THROWS_WITH(read_csv((dir / "t-labels-idx1-ubyte.gz").string()),
+                      Catch::Contains("(magic 0x00000801: 1 dimension of unsigned bytes)"));
+  const std::string gz_text = write_text("text.csv.gz", "\x1f\x8b\x08 not really");
+  REQUIRE_THROWS_WITH(read_csv(gz_text), Catch::Contains("gzip-compressed data"));
+  CHECK(idx_magic(images) == idx_images_magic);
+  CHECK(idx_magic(images + ".gz") == idx_images_magic);
+  CHECK_FALSE(idx_magic(gz_text));
+  CHECK_FALSE(idx_magic(write_text("zeros.csv", std::string(8, '\0'))));
 }

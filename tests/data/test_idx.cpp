@@ -1,4 +1,9 @@
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +44,37 @@ void write_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+}
+
+/// A number from a "Name: value" line of a /proc file (VmHWM in kB, rchar in bytes); -1 if
+/// the file or the line is missing.
+long long proc_value(const char* file, const std::string& name) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, name.size() + 1, name + ":") == 0) {
+      return std::stoll(line.substr(name.size() + 1));
+    }
+  }
+  return -1;
+}
+
+/// Resets the process's peak resident set (VmHWM) to its current size (Linux 4.0+).
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
+/// `bytes` gzip-compressed, as a .gz file holds them.
+std::vector<std::uint8_t> gzip_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
+  gzFile f = gzopen(p.string().c_str(), "wb");
+  REQUIRE(f != nullptr);
+  REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) ==
+          static_cast<int>(bytes.size()));
+  REQUIRE(gzclose(f) == Z_OK);
+  return file_bytes(p);
 }
 
 }  // namespace
@@ -192,4 +228,102 @@ TEST_CASE("IDX reader rejects zero images and a size mismatch", "[data][idx]") {
     write_bytes(path, {0, 0, 8, 3, 0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3});
     REQUIRE_THROWS_WITH(read_idx_images(path.string()), Catch::Contains("truncated at offset 19"));
   }
+}
+
+// Issue 11: a few header bytes must not cost memory or time in proportion to what they claim.
+TEST_CASE("an 8-byte IDX file claiming 4 G items is rejected in under 10 ms and 1 MiB of RSS",
+          "[data][idx][budget]") {
+  const fs::path dir = scratch_dir("budget_" + std::to_string(::getpid()));
+  struct Claim {
+    std::string file;
+    std::vector<std::uint8_t> bytes;
+    bool images;
+  };
+  const std::vector<std::uint8_t> labels_header = {0, 0, 8, 1, 0xFF, 0xFF, 0xFF, 0xFF};
+  const std::vector<std::uint8_t> images_header = {0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF,
+                                                   0, 0, 0, 28,   0, 0,    0,    28};
+  const std::vector<Claim> claims = {
+      {"labels", labels_header, false},
+      {"images", images_header, true},
+      {"labels.gz", gzip_bytes(dir / "tmp.gz", labels_header), false},
+      {"images.gz", gzip_bytes(dir / "tmp.gz", images_header), true},
+  };
+  for (const Claim& claim : claims) {
+    INFO(claim.file << ": " << claim.bytes.size() << " bytes");
+    const fs::path path = dir / claim.file;
+    write_bytes(path, claim.bytes);
+    const auto read = [&] {
+      if (claim.images) {
+        read_idx_images(path.string());
+      } else {
+        read_idx_labels(path.string());
+      }
+    };
+    REQUIRE_THROWS_AS(read(), IdxError);
+    REQUIRE_THROWS_WITH(read(), Catch::Contains(path.string()) && Catch::Contains("offset"));
+
+    // Peak RSS: the rejection may not touch a MiB (the old reader zero-filled 64 MiB).
+    REQUIRE(reset_peak_rss());
+    const long long peak_before = proc_value("/proc/self/status", "VmHWM");
+    REQUIRE(peak_before > 0);
+    CHECK_THROWS_AS(read(), IdxError);
+    const long long peak_growth_kib = proc_value("/proc/self/status", "VmHWM") - peak_before;
+    CHECK(peak_growth_kib < 1024);
+
+    // Time: the median of 9 runs, so that one preempted run on a busy machine cannot fail it.
+    std::vector<double> ms;
+    for (int run = 0; run < 9; ++run) {
+      const auto start = std::chrono::steady_clock::now();
+      try {
+        read();
+      } catch (const IdxError&) {
+      }
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+    }
+    std::nth_element(ms.begin(), ms.begin() + 4, ms.end());
+    INFO("median " << ms[4] << " ms");
+    CHECK(ms[4] < 10.0);
+  }
+}
+
+TEST_CASE("IDX trailing bytes are counted from the file size, not read", "[data][idx][budget]") {
+  const fs::path dir = scratch_dir("sparse_" + std::to_string(::getpid()));
+  const fs::path path = dir / "labels";
+  write_idx_labels(path.string(), {1, 2, 3});
+  // 8 GiB of zeros after the three labels, as a hole: nothing is written to the disk.
+  constexpr std::uintmax_t eight_gib = std::uintmax_t(8) << 30;
+  fs::resize_file(path, 11 + eight_gib);
+  const long long read_before = proc_value("/proc/self/io", "rchar");
+  REQUIRE_THROWS_WITH(read_idx_labels(path.string()),
+                      Catch::Contains(std::to_string(eight_gib) + " unexpected byte(s)") &&
+                          Catch::Contains("offset 11"));
+  if (read_before >= 0) {
+    // The old reader read all 8 GiB to count them (18 s); now a few KiB are read at most.
+    CHECK(proc_value("/proc/self/io", "rchar") - read_before < (1 << 20));
+  }
+  fs::remove(path);
+}
+
+TEST_CASE("IDX gzip payloads are bounded by what the compressed file can hold",
+          "[data][idx][budget]") {
+  const fs::path dir = scratch_dir("gzbound_" + std::to_string(::getpid()));
+  // A plausible claim for its size (100,000 labels in a small gzip of zeros) still reads.
+  std::vector<std::uint8_t> labels(100000, 0);
+  write_idx_labels((dir / "zeros.gz").string(), labels);
+  CHECK(read_idx_labels((dir / "zeros.gz").string()) == labels);
+  // A claim beyond 1032 bytes per compressed byte is refused before reading.
+  const fs::path big = dir / "big.gz";
+  gzip_bytes(big, {0, 0, 8, 1, 0x10, 0, 0, 0, 7});
+  REQUIRE_THROWS_WITH(read_idx_labels(big.string()),
+                      Catch::Contains("claims 268435456 byte(s) of label data") &&
+                          Catch::Contains("from offset 8") && Catch::Contains("1032:1"));
+  // Bytes after the payload of a gzip file are found by reading (counted up to 1 MiB).
+  std::vector<std::uint8_t> padded = {0, 0, 8, 1, 0, 0, 0, 2, 5, 6};
+  padded.resize(padded.size() + (3 << 20));
+  gzip_bytes(big, padded);
+  REQUIRE_THROWS_WITH(read_idx_labels(big.string()),
+                      Catch::Contains("1 MiB or more unexpected byte(s)") &&
+                          Catch::Contains("offset 10"));
 }

@@ -1,13 +1,10 @@
 // Activations as functions and as layers: values, the leaky relu kink, names, bad slopes.
 
-#include <catch2/catch.hpp>
-
-#include "retrograd/gradcheck.hpp"
-#include "retrograd/nn/activation.hpp"
-#include "retrograd/ops.hpp"
+#include "../test_helpers.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
+using retrograd::testing::require_gradcheck;
 
 TEST_CASE("activations compute their functions", "[nn][activation]") {
   const VarD x(TensorD{-2.0, 0.0, 3.0});
@@ -26,11 +23,8 @@ TEST_CASE("leaky relu has slope `a` at and below 0, and 1 above", "[nn][activati
   VarD x(TensorD{-1.0, 0.0, 1.0}, requires_grad);
   sum(leaky_relu(x, 0.25)).backward();
   CHECK((x.grad() == TensorD{0.25, 0.25, 1.0}));
-  const GradcheckResult r =
-      gradcheck([](const std::vector<VarD>& in) { return leaky_relu(in[0], 0.3); },
-                {TensorD{{-1.5, 0.7}, {2.0, -0.2}}});
-  INFO(r.summary());
-  REQUIRE(r.passed);
+  require_gradcheck([](const std::vector<VarD>& in) { return leaky_relu(in[0], 0.3); },
+                    {TensorD{{-1.5, 0.7}, {2.0, -0.2}}});
   REQUIRE_THROWS_WITH(Activation::leaky_relu(1.5), Catch::Contains("got 1.5"));
 }
 
@@ -39,11 +33,9 @@ TEST_CASE("ActivationLayer applies its activation", "[nn][activation]") {
   CHECK(layer.type() == "Activation");
   CHECK(layer.parameters().empty());
   CHECK((layer(Var(Tensor{-1.f, 2.f})).value() == Tensor{0.f, 2.f}));
-  const GradcheckResult r = gradcheck(
+  require_gradcheck(
       [](const std::vector<VarD>& in) {
         return BasicActivationLayer<double>(Activation::tanh())(in[0]);
       },
       {TensorD{{-1.5, 0.7}, {2.0, -0.2}}});
-  INFO(r.summary());
-  REQUIRE(r.passed);
 }

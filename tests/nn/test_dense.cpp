@@ -1,15 +1,11 @@
 // Dense: shapes, initialization, values, gradients (gradcheck in double for every activation)
 // and the input-width message.
 
-#include <catch2/catch.hpp>
-
-#include "module_check.hpp"
-#include "retrograd/gradcheck.hpp"
-#include "retrograd/nn/dense.hpp"
-#include "retrograd/ops.hpp"
+#include "../test_helpers.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
+using retrograd::testing::require_gradcheck;
 
 namespace {
 // Inputs kept away from 0 after the affine map, so relu and leaky relu meet no kink.
@@ -45,16 +41,11 @@ TEST_CASE("Dense gradients match finite differences for every activation", "[nn]
                                     Activation::leaky_relu(0.1), Activation::softmax()};
   for (const Activation& act : activations) {
     INFO(act.name());
-    const GradcheckResult r =
-        gradcheck([&](const std::vector<VarD>& in) { return DenseD(in[1], in[2], act)(in[0]); },
-                  {x_2x3(), w_3x4(), b_4()});
-    INFO(r.summary());
-    REQUIRE(r.passed);
+    require_gradcheck([&](const std::vector<VarD>& in) { return DenseD(in[1], in[2], act)(in[0]); },
+                      {x_2x3(), w_3x4(), b_4()});
   }
   DenseD seeded(3, 4, Activation::sigmoid(), Initializer::he_normal(), std::uint64_t{3});
-  const test::ModuleCheck m = test::check_module_gradients(seeded, x_2x3());
-  INFO(m.summary);
-  REQUIRE(m.passed);
+  require_gradcheck(seeded, x_2x3());
 }
 
 TEST_CASE("Dense names the layer and the shapes on a width mismatch", "[nn][dense]") {

@@ -1,14 +1,11 @@
 // Losses: closed-form values, gradcheck of every loss in double, the fused (from logits) forms
 // against their unfused compositions, and the messages for bad shapes and labels.
 
-#include <catch2/catch.hpp>
-
-#include "retrograd/gradcheck.hpp"
-#include "retrograd/nn/loss.hpp"
-#include "retrograd/ops.hpp"
+#include "../test_helpers.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
+using retrograd::testing::require_gradcheck;
 
 namespace {
 TensorD logits() {
@@ -16,12 +13,6 @@ TensorD logits() {
 }
 TensorD one_hot() { return {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}}; }
 TensorD labels() { return {2, 0, 1, 2}; }
-
-void require_gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.summary());
-  REQUIRE(r.passed);
-}
 }  // namespace
 
 TEST_CASE("mse and the course's quadratic cost", "[nn][loss]") {

@@ -1,29 +1,24 @@
 // Penalties, Dropout and BatchNorm: values, gradients, train vs eval, running statistics, and
 // the messages for bad inputs.
 
-#include <catch2/catch.hpp>
 #include <cmath>
 
-#include "module_check.hpp"
-#include "retrograd/gradcheck.hpp"
-#include "retrograd/nn/regularization.hpp"
-#include "retrograd/ops.hpp"
+#include "../test_helpers.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
+using retrograd::testing::require_gradcheck;
 
 TEST_CASE("L1 and L2 penalties", "[nn][regularization]") {
   const VarD a(TensorD{1.0, -2.0}), b(TensorD{0.5});
   CHECK(l1_penalty<double>({a, b}, 0.1).item() == Approx(0.1 * 3.5));
   CHECK(l2_penalty<double>({a, b}, 0.1).item() == Approx(0.1 * 5.25));
   CHECK(weight_penalty<double>({a, b}, 0.1, 0.2).item() == Approx(0.35 + 0.2 * 5.25));
-  const GradcheckResult r = gradcheck(
+  require_gradcheck(
       [](const std::vector<VarD>& in) {
         return weight_penalty<double>({in[0], in[1]}, 0.3, 0.7);
       },
       {TensorD{1.0, -2.0}, TensorD{0.5, 0.25}});
-  INFO(r.summary());
-  REQUIRE(r.passed);
   REQUIRE_THROWS_WITH(l2_penalty<double>({a}, -1.0), Catch::Contains("l2 -1"));
 }
 
@@ -94,13 +89,9 @@ TEST_CASE("BatchNorm gradients in training and eval mode", "[nn][batchnorm]") {
   gamma.value() = TensorD{1.5, 0.5, -1.0};
   beta.value() = TensorD{0.1, -0.2, 0.3};
   const TensorD x = {{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}, {-0.3, 0.8, 0.1}, {1.0, 2.0, -1.0}};
-  test::ModuleCheck train = test::check_module_gradients(bn, x);
-  INFO(train.summary);
-  REQUIRE(train.passed);
+  require_gradcheck(bn, x);
   bn.eval();
-  test::ModuleCheck eval = test::check_module_gradients(bn, x);
-  INFO(eval.summary);
-  REQUIRE(eval.passed);
+  require_gradcheck(bn, x);
 }
 
 TEST_CASE("BatchNorm names the layer on bad input", "[nn][batchnorm]") {

@@ -44,6 +44,13 @@ struct CsvOptions {
   /// If not empty, the label is the column with this header name (overrides label_column;
   /// requires `header`).
   std::string label_name;
+  /// When not 0, the label column holds class ids: every label must be a whole number below
+  /// `max_classes`, or read_csv throws naming its line and column (so that a bad label is
+  /// found in the file, before any training, and a label of 1e6 cannot ask for a million
+  /// classes). 0 accepts any finite value (regression targets).
+  std::size_t max_classes = 0;
+  /// Why `max_classes` is the bound, added to that error (e.g. "the model has 3 outputs").
+  std::string max_classes_reason;
 };
 
 /// What read_csv() returns: the numeric table split into features and label.
@@ -62,10 +69,13 @@ struct CsvData {
 };
 
 /// Reads a numeric CSV file. Fields may be surrounded by spaces or double quotes; blank lines
-/// are skipped; CR LF line ends are accepted. Throws CsvError (naming file, line and column)
-/// for a missing file, an empty file (or a header with no data rows), a missing (empty) field,
-/// a non-numeric or non-finite field, a row with a different number of fields than the first,
-/// or a label column that does not exist.
+/// are skipped; CR LF line ends and a UTF-8 byte-order mark are accepted. A number may start
+/// with one '+'; one too small for a float reads as the nearest subnormal or zero. Throws
+/// CsvError (naming file, line and column) for a missing file, a gzip or IDX file, an empty
+/// file (or a header with no data rows), a missing (empty) field, a non-numeric, non-finite or
+/// too large (above 3.4e38) field, a row with a different number of fields than the first, a
+/// label column that does not exist or is the only column, or a label that is not a class id
+/// below `options.max_classes`. Field text in messages is quoted with control bytes escaped.
 CsvData read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace retrograd::data

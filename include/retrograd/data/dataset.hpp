@@ -47,13 +47,16 @@ class Dataset {
   Dataset();
   /// A labelled dataset: `features` is [n, ...] (each sample is flattened to one row; a 1-D
   /// tensor is n samples of one feature), `labels` holds n class ids. `num_classes` 0 means
-  /// largest label + 1. Throws std::invalid_argument on a count mismatch, std::out_of_range for
-  /// a negative label or one not below a given `num_classes`.
+  /// largest label + 1. Throws std::invalid_argument on a count mismatch or for samples without
+  /// a feature (shape [n, 0]), std::out_of_range for a negative label or one not below a given
+  /// `num_classes`.
   Dataset(Tensor features, std::vector<Label> labels, std::size_t num_classes = 0);
   /// A regression dataset: `targets` is [n] (one output) or [n, outputs]. Throws
-  /// std::invalid_argument on a sample count mismatch.
+  /// std::invalid_argument on a sample count mismatch, or for samples without a feature or
+  /// without a target.
   Dataset(Tensor features, Tensor targets);
-  /// A dataset of features only (for predict()).
+  /// A dataset of features only (for predict()). Throws std::invalid_argument for samples
+  /// without a feature (shape [n, 0]).
   explicit Dataset(Tensor features);
   /// A labelled dataset stored as bytes: `bytes` holds n samples of shape `sample_shape`
   /// (e.g. {28, 28}) one after the other; batches divide them by 255 unless another scaler is

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,15 @@ IdxImages read_idx_images(const std::string& path);
 /// Reads an idx1 unsigned-byte label file, gzip or raw. Throws IdxError on the same problems as
 /// read_idx_images.
 std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+
+/// The IDX magic number that `path` starts with (after gzip decompression for a gzip file):
+/// bytes 00 00, a data type from 0x08 (unsigned byte) to 0x0E (double), and 1 to 4 dimensions.
+/// std::nullopt for any other start, a shorter file, or a file that cannot be read. Lets a
+/// reader that expects another format say what it was given instead.
+std::optional<std::uint32_t> idx_magic(const std::string& path);
+
+/// "magic 0x00000803: 3 dimensions of unsigned bytes": a magic number in words.
+std::string describe_idx_magic(std::uint32_t magic);
 
 /// Writes `images` as an idx3 unsigned-byte file; gzip-compressed when `path` ends in ".gz".
 /// Throws IdxError if the file cannot be written and std::invalid_argument if

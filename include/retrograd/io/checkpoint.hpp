@@ -46,6 +46,9 @@ class Checkpoint : public nn::Callback {
  public:
   /// Checkpoints of the run into `dir` (created if missing).
   explicit Checkpoint(std::string dir, std::size_t every_batches = 0, std::size_t keep = 3);
+  /// Refuses to start a fresh run in a directory that holds another run's checkpoints (throws
+  /// std::invalid_argument): they would crowd this run's out of the newest `keep`.
+  void on_train_begin(nn::Trainer& trainer) override;
   /// Saves when a batch count or an epoch end is due.
   void on_checkpoint(nn::Trainer& trainer, bool epoch_end) override;
   /// The last file written ("" before the first).

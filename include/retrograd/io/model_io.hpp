@@ -36,9 +36,10 @@ class ModelFileError : public std::runtime_error {
 
 /// Options of save_model().
 struct SaveOptions {
-  /// Called after the temporary file `<path>.tmp` is complete and before it is renamed over
-  /// `path`; its argument is the temporary file's name. Tests throw from it to simulate a crash
-  /// between write and rename.
+  /// Called after the uniquely named temporary file next to `path` is complete and flushed,
+  /// before it is renamed over `path`; its argument is the temporary file's name. If it throws,
+  /// the temporary file is removed, `path` is left as it was and the exception propagates
+  /// (tests use it to stop a save between write and rename).
   std::function<void(const std::string& tmp_path)> before_rename;
 };
 
@@ -57,8 +58,10 @@ nn::Sequential deserialize_model(const std::vector<std::uint8_t>& bytes,
 std::unique_ptr<nn::Module> deserialize_module(const std::vector<std::uint8_t>& bytes,
                                                const std::string& source = "<memory>");
 
-/// Writes serialize_model(model) to `path` so that a crash mid-save leaves any previous file
-/// intact. Throws ModelFileError when the file cannot be written.
+/// Writes serialize_model(model) to `path` with write_file_atomically() (atomic_file.hpp): a
+/// crash, a full disk or a concurrent save never leaves a partial file, and a failed save
+/// leaves any previous `path` intact. Throws ModelFileError naming `path` and the reason when
+/// it cannot be written.
 void save_model(nn::Module& model, const std::string& path, const SaveOptions& options = {});
 
 /// Reads a Sequential saved by save_model(). Predictions of the loaded model are bit-identical
@@ -71,8 +74,8 @@ nn::Sequential load_model(const std::string& path);
 std::unique_ptr<nn::Module> load_module(const std::string& path);
 
 /// Writes `history` as CSV: a header `epoch,loss[,accuracy][,val_loss][,val_accuracy]` (only
-/// the measured columns) and one row per epoch, epochs numbered from 1. Throws
-/// std::runtime_error naming the file when it cannot be written.
+/// the measured columns) and one row per epoch, epochs numbered from 1, with
+/// write_file_atomically(). Throws FileWriteError naming the file when it cannot be written.
 void save_history_csv(const nn::History& history, const std::string& path);
 
 }  // namespace retrograd::io

@@ -13,7 +13,8 @@
 namespace retrograd::nn {
 
 /// Y = act(X W + b): X is [n, in], W is [in, out], b has out entries (broadcast over rows).
-/// A composition of matmul, add and the activation's ops.
+/// One `linear` node, with relu, sigmoid and tanh applied inside it; any other activation
+/// follows as an op of its own.
 template <class T>
 class BasicDense : public BasicModule<T> {
  public:

@@ -1,0 +1,242 @@
+// libFuzzer target, differential: the bytes build a random expression over three [2, 3]
+// variables (elementwise ops, broadcasting reductions, softmax, matmul, reshape), and the
+// gradients backward() gives are compared with central finite differences in double. A
+// mismatch is a finding: the program, the point and both gradients are printed, then abort.
+//
+// Points where finite differences cannot see the derivative are skipped, not reported: near a
+// kink or tie (relu, abs, max, min, an axis max), near a domain edge (log, div, pow), where a
+// value is large (roundoff) or not finite, and where two step sizes disagree (not smooth).
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <retrograd/ops.hpp>
+#include <stdexcept>
+#include <vector>
+
+#include "fuzz_input.hpp"
+
+namespace {
+
+using namespace retrograd;
+
+/// Thrown when the point is one finite differences cannot check.
+struct Skip {};
+
+constexpr std::size_t rows = 2, cols = 3;
+constexpr int op_count = 22;
+constexpr double kink_margin = 1e-3;
+constexpr double domain_margin = 1e-2;
+constexpr double largest = 1e4;
+
+struct Instruction {
+  int op;
+  std::size_t a, b, c;
+  int axis;
+  double power;
+};
+
+struct Program {
+  std::vector<TensorD> inputs;  // three [2, 3] points
+  std::vector<Instruction> code;
+  TensorD weights;  // the output is sum(weights * last value)
+};
+
+double min_abs(const TensorD& t) {
+  double m = INFINITY;
+  for (double v : t) m = std::min(m, std::fabs(v));
+  return m;
+}
+
+void require_moderate(const TensorD& t) {
+  for (double v : t) {
+    if (!std::isfinite(v) || std::fabs(v) > largest) throw Skip();
+  }
+}
+
+/// The gap between the two largest entries of each slice along `axis` must exceed the margin.
+void require_no_tie_along(const TensorD& t, int axis) {
+  const std::size_t outer = axis == 0 ? cols : rows, inner = axis == 0 ? rows : cols;
+  for (std::size_t o = 0; o < outer; ++o) {
+    double first = -INFINITY, second = -INFINITY;
+    for (std::size_t i = 0; i < inner; ++i) {
+      const double v = axis == 0 ? t(i, o) : t(o, i);
+      if (v > first) {
+        second = first;
+        first = v;
+      } else if (v > second) {
+        second = v;
+      }
+    }
+    if (first - second < kink_margin) throw Skip();
+  }
+}
+
+Program decode(const std::uint8_t* data, std::size_t size) {
+  fuzz::Cursor in(data, size);
+  Program p;
+  for (int v = 0; v < 3; ++v) {
+    TensorD t = TensorD::from_shape({rows, cols});
+    for (double& x : t) x = (static_cast<int>(in.u16()) - 32768) / 8192.0;  // [-4, 4)
+    p.inputs.push_back(t);
+  }
+  p.weights = TensorD::from_shape({rows, cols});
+  for (double& w : p.weights) w = (static_cast<int>(in.byte()) - 128) / 64.0;
+  const std::size_t length = 1 + in.byte() % 12;
+  static const double powers[] = {2, 3, 0.5, -1, 1.5, -2};
+  for (std::size_t k = 0; k < length; ++k) {
+    const std::size_t live = 3 + k;
+    p.code.push_back({in.byte() % op_count, in.byte() % live, in.byte() % live, in.byte() % live,
+                      in.byte() % 2, powers[in.byte() % 6]});
+  }
+  return p;
+}
+
+/// Runs the program on `point`; `check` rejects (throws Skip) the points finite differences
+/// cannot judge, and is only asked at the point itself (its margins cover the small steps).
+VarD run(const Program& p, const std::vector<TensorD>& point, std::vector<VarD>* leaves,
+         bool check) {
+  std::vector<VarD> values;
+  for (const TensorD& t : point) values.emplace_back(t, requires_grad);
+  if (leaves) *leaves = values;
+  for (const Instruction& in : p.code) {
+    const VarD& a = values[in.a];
+    const VarD& b = values[in.b];
+    const VarD& c = values[in.c];
+    const TensorD& av = a.value();
+    const TensorD& bv = b.value();
+    auto require = [&](bool fine) {
+      if (check && !fine) throw Skip();
+    };
+    VarD out;
+    switch (in.op) {
+      case 0:
+        out = a + b;
+        break;
+      case 1:
+        out = a - b;
+        break;
+      case 2:
+        out = a * b;
+        break;
+      case 3:
+        require(min_abs(bv) > domain_margin);
+        out = a / b;
+        break;
+      case 4:
+        out = -a;
+        break;
+      case 5:
+        require(min_abs(TensorD(av - bv)) > kink_margin);
+        out = maximum(a, b);
+        break;
+      case 6:
+        require(min_abs(TensorD(av - bv)) > kink_margin);
+        out = minimum(a, b);
+        break;
+      case 7:
+        require(min_abs(av) > kink_margin);
+        out = relu(a);
+        break;
+      case 8:
+        out = sigmoid(a);
+        break;
+      case 9:
+        out = tanh(a);
+        break;
+      case 10:
+        out = exp(a);
+        break;
+      case 11:
+        require(xt::amin(av)() > domain_margin);
+        out = log(a);
+        break;
+      case 12:
+        require(min_abs(av) > kink_margin);
+        out = abs(a);
+        break;
+      case 13:
+        require(std::trunc(in.power) == in.power ? min_abs(av) > domain_margin
+                                                 : xt::amin(av)() > domain_margin);
+        out = pow(a, in.power);
+        break;
+      case 14:
+        require(xt::amin(av)() > domain_margin);
+        out = pow(a, b);
+        break;
+      case 15:
+        out = a * sum(b, in.axis, true);
+        break;
+      case 16:
+        out = a - mean(b, in.axis, true);
+        break;
+      case 17:
+        if (check) require_no_tie_along(bv, in.axis);
+        out = a + max(b, in.axis, true);
+        break;
+      case 18:
+        out = softmax(a, in.axis);
+        break;
+      case 19:
+        out = log_softmax(a, in.axis);
+        break;
+      case 20:
+        out = matmul(matmul(a, transpose(b)), c);
+        break;
+      default:
+        out = reshape(transpose(a), Shape{rows, cols}) * mean(b);
+        break;
+    }
+    if (check) require_moderate(out.value());
+    values.push_back(out);
+  }
+  return sum(values.back() * VarD(p.weights));
+}
+
+[[noreturn]] void report(const Program& p, std::size_t input, std::size_t element, double analytic,
+                         double numeric) {
+  std::fprintf(stderr,
+               "gradient mismatch: d/d input %zu element %zu: backward %.17g, finite "
+               "differences %.17g\nprogram (op a b c axis power):\n",
+               input, element, analytic, numeric);
+  for (const Instruction& in : p.code) {
+    std::fprintf(stderr, "  %d %zu %zu %zu %d %g\n", in.op, in.a, in.b, in.c, in.axis, in.power);
+  }
+  for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+    std::fprintf(stderr, "input %zu: %s\n", i, values_string(p.inputs[i], 6).c_str());
+  }
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const Program p = decode(data, size);
+  try {
+    std::vector<VarD> leaves;
+    VarD f = run(p, p.inputs, &leaves, /*check=*/true);
+    f.backward();
+    for (std::size_t i = 0; i < leaves.size(); ++i) {
+      const TensorD analytic = leaves[i].has_grad() ? leaves[i].grad() : TensorD(p.inputs[i] * 0.0);
+      for (std::size_t e = 0; e < rows * cols; ++e) {
+        auto difference = [&](double h) {
+          std::vector<TensorD> up = p.inputs, down = p.inputs;
+          up[i].data()[e] += h;
+          down[i].data()[e] -= h;
+          return (run(p, up, nullptr, false).item() - run(p, down, nullptr, false).item()) /
+                 (2 * h);
+        };
+        const double coarse = difference(1e-5), fine = difference(2.5e-6);
+        const double g = analytic.data()[e];
+        const double scale = std::max({1.0, std::fabs(g), std::fabs(fine)});
+        if (!std::isfinite(coarse) || !std::isfinite(fine)) throw Skip();
+        if (std::fabs(coarse - fine) > 1e-5 * scale) continue;  // not smooth enough here
+        if (std::fabs(g - fine) > 1e-4 * scale) report(p, i, e, g, fine);
+      }
+    }
+  } catch (const Skip&) {
+  } catch (const std::domain_error&) {
+    // An op refused its input (a negative base in pow's backward): not a gradient to compare.
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+#pragma once
+/// @file feature_scaling.hpp
+/// `FeatureScaling`: y = (x - offset) * scale per feature, as a model's first layer, so that a
+/// saved model carries the input scaling it was trained with and predict() takes raw input
+/// (pixels 0..255, unscaled CSV columns). Its offset and scale are buffers: saved, not trained.
+
+#include <memory>
+#include <vector>
+
+#include "retrograd/nn/layer_registry.hpp"
+#include "retrograd/nn/module.hpp"
+
+namespace retrograd::nn {
+
+/// Per-feature affine input scaling (see the file comment).
+template <class T>
+class BasicFeatureScaling : public BasicModule<T> {
+ public:
+  /// Scaling with these per-feature offsets and scales (equal, positive lengths, finite
+  /// values). Throws std::invalid_argument naming the first bad entry.
+  BasicFeatureScaling(std::vector<T> offset, std::vector<T> scale);
+  /// (x - offset) * scale; x is [batch, features].
+  BasicVar<T> forward(const BasicVar<T>& x) override;
+  /// "FeatureScaling".
+  std::string type() const override { return "FeatureScaling"; }
+  /// "offset" and "scale".
+  std::vector<NamedBuffer<T>> named_buffers() override;
+  /// The number of features.
+  std::size_t input_features() const override { return offset_.size(); }
+  /// A layer of the saved offset's width.
+  static std::unique_ptr<BasicFeatureScaling> from_record(const LayerRecord& record);
+
+ private:
+  BasicTensor<T> offset_;
+  BasicTensor<T> scale_;
+};
+
+/// Single-precision feature scaling.
+using FeatureScaling = BasicFeatureScaling<float>;
+
+extern template class BasicFeatureScaling<float>;
+extern template class BasicFeatureScaling<double>;
+
+RETROGRAD_REGISTER_LAYER(FeatureScaling);
+
+}  // namespace retrograd::nn

@@ -1,0 +1,176 @@
+// The activations relu, sigmoid and tanh, and linear: a dense layer's node, which applies them
+// to x W + b in place. Each activation's forward and derivative are written once and serve both
+// ops; the derivative is written in the output y because the fused node keeps only y.
+
+#include <algorithm>
+
+#include "blas_kernels.hpp"
+#include "ops/op_machinery.hpp"
+#include "retrograd/blas.hpp"
+#include "retrograd/ops.hpp"
+
+namespace retrograd {
+using namespace detail;
+
+namespace {
+// Each activation as a forward f(x) and a derivative d(g, y) = dL/dx from g = dL/dy and y.
+
+// relu(x) = max(x, 0);  relu'(x) = [y > 0], so relu'(0) = 0 (Note [ties] in elementwise.cpp)
+template <class T>
+constexpr auto relu_forward = [](const auto& x) { return math::maximum(x, T(0)); };
+template <class T>
+constexpr auto relu_backward =
+    [](const auto& g, const auto& y) { return math::where(y > T(0), g, T(0)); };
+
+// sigmoid(x) = 1 / (1 + e^-x);  sigmoid'(x) = y (1 - y)
+template <class T>
+constexpr auto sigmoid_forward = [](const auto& x) { return T(1) / (T(1) + math::exp(-x)); };
+template <class T>
+constexpr auto sigmoid_backward = [](const auto& g, const auto& y) { return g * (y * (T(1) - y)); };
+
+// tanh(x);  tanh'(x) = 1 - y^2
+template <class T>
+constexpr auto tanh_forward = [](const auto& x) { return math::tanh(x); };
+template <class T>
+constexpr auto tanh_backward = [](const auto& g, const auto& y) { return g * (T(1) - y * y); };
+}  // namespace
+
+template <class T>
+BasicVar<T> relu(const BasicVar<T>& x) {
+  return unary<T>("relu", x, relu_forward<T>, from_output(relu_backward<T>));
+}
+
+template <class T>
+BasicVar<T> sigmoid(const BasicVar<T>& x) {
+  return unary<T>("sigmoid", x, sigmoid_forward<T>, from_output(sigmoid_backward<T>));
+}
+
+template <class T>
+BasicVar<T> tanh(const BasicVar<T>& x) {
+  return unary<T>("tanh", x, tanh_forward<T>, from_output(tanh_backward<T>));
+}
+
+namespace {
+const char* linear_op_name(LinearActivation activation) {
+  switch (activation) {
+    case LinearActivation::relu:
+      return "linear_relu";
+    case LinearActivation::sigmoid:
+      return "linear_sigmoid";
+    case LinearActivation::tanh:
+      return "linear_tanh";
+    case LinearActivation::none:
+      break;
+  }
+  return "linear";
+}
+
+/// dz = backward(g, y), the activation's derivative applied to g, and db = column sums of dz,
+/// in one pass (rows x cols, row-major). Restrict pointers and a derivative known at compile
+/// time let GCC vectorize the inner loop.
+template <class T, class Backward>
+void activation_backward(const T* __restrict g, const T* __restrict y, T* __restrict dz,
+                         T* __restrict db, std::size_t rows, std::size_t cols, Backward backward) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      const T v = backward(g[r * cols + c], y[r * cols + c]);
+      dz[r * cols + c] = v;
+      db[c] += v;
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b) {
+  return linear(x, w, b, LinearActivation::none);
+}
+
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   LinearActivation activation) {
+  const char* op = linear_op_name(activation);
+  const Shape& sx = x.shape();
+  const Shape& sw = w.shape();
+  if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0] || b.shape() != Shape{sw[1]}) {
+    throw std::invalid_argument(std::string(op) + ": x " + shape_string(sx) + ", W " +
+                                shape_string(sw) + ", b " + shape_string(b.shape()) +
+                                " do not fit x [n, in] W [in, out] b [out]");
+  }
+  require_nonempty(op, x.value());
+  require_nonempty(op, w.value());
+  warn_if_slow_blas();
+  const std::size_t n = sx[0], in = sx[1], out = sw[1];
+  // The bias is written into every row first, then BLAS accumulates X W on top (beta = 1):
+  // one pass and one buffer fewer than matmul followed by add.
+  BasicTensor<T> y = BasicTensor<T>::from_shape({n, out});
+  for (std::size_t r = 0; r < n; ++r) {
+    std::copy(b.value().data(), b.value().data() + out, y.data() + r * out);
+  }
+  detail::gemm<T>(false, false, n, out, in, T(1), x.value().data(), w.value().data(), T(1),
+                  y.data());
+  switch (activation) {
+    case LinearActivation::relu:
+      xt::noalias(y) = relu_forward<T>(y);
+      break;
+    case LinearActivation::sigmoid:
+      xt::noalias(y) = sigmoid_forward<T>(y);
+      break;
+    case LinearActivation::tanh:
+      xt::noalias(y) = tanh_forward<T>(y);
+      break;
+    case LinearActivation::none:
+      break;
+  }
+  return record<T>(
+      op, std::move(y), {x.node(), w.node(), b.node()},
+      [n, in, out, activation](const Node<T>& node, Grad<T> g) -> GradList<T> {
+        // y = act(z), z = x W + b;  dz = act's backward(g, y) (identity for none);
+        // dx = dz W^T : [n,in],  dW = x^T dz : [in,out],  db = sum_rows(dz) : [out]
+        BasicTensor<T> dx = none<T>(), dw = none<T>(), dz = none<T>();
+        BasicTensor<T> db = zeros<T>({out});
+        if (activation != LinearActivation::none) dz = BasicTensor<T>::from_shape({n, out});
+        const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
+        const T* y = node.value().data();
+        switch (activation) {
+          case LinearActivation::relu:
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out, relu_backward<T>);
+            break;
+          case LinearActivation::sigmoid:
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out, sigmoid_backward<T>);
+            break;
+          case LinearActivation::tanh:
+            activation_backward(g.data(), y, dz.data(), db.data(), n, out, tanh_backward<T>);
+            break;
+          case LinearActivation::none:
+            for (std::size_t r = 0; r < n; ++r) {
+              const T* row = g.data() + r * out;
+              for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
+            }
+            break;
+        }
+        if (node.input_needs_grad(0)) {
+          dx = BasicTensor<T>::from_shape({n, in});
+          detail::gemm<T>(false, true, n, in, out, T(1), gz, node.input(1).data(), T(0), dx.data());
+        }
+        if (node.input_needs_grad(1)) {
+          dw = BasicTensor<T>::from_shape({in, out});
+          detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), gz, T(0), dw.data());
+        }
+        if (!node.input_needs_grad(2)) db = none<T>();
+        return {std::move(dx), std::move(dw), std::move(db)};
+      });
+}
+
+#define RETROGRAD_INSTANTIATE_ACTIVATIONS(T)                                               \
+  template BasicVar<T> relu(const BasicVar<T>&);                                           \
+  template BasicVar<T> sigmoid(const BasicVar<T>&);                                        \
+  template BasicVar<T> tanh(const BasicVar<T>&);                                           \
+  template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&); \
+  template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&,  \
+                              LinearActivation);
+
+RETROGRAD_INSTANTIATE_ACTIVATIONS(float)
+RETROGRAD_INSTANTIATE_ACTIVATIONS(double)
+
+}  // namespace retrograd

@@ -1,0 +1,33 @@
+# retrograd export, and the .npz it writes read with numpy (Debian's python3-numpy): names,
+# shapes, values, the forward pass against retrograd predict, and numpy-written files loaded.
+if(RETROGRAD_BUILD_TOOLS)
+  set(RETROGRAD_PYTHON3 /usr/bin/python3 CACHE FILEPATH
+    "Python interpreter with numpy (Debian's python3-numpy) for the .npz test")
+  add_executable(weights_probe tools/weights_probe.cpp)
+  target_link_libraries(weights_probe PRIVATE retrograd::retrograd retrograd_warnings)
+  set(csv_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_csv/model.rg)
+
+  retrograd_output_test(NAME cli_export
+    COMMAND ${cli} export --model ${csv_model} --output weights.npz
+    EXPECT "dense_0.W  [2, 16]" "dense_0.b  [16]" "dense_1.W  [16, 3]" "dense_1.b  [3]"
+      "weights: weights.npz (4 float32 arrays, 99 values"
+    EXPECT_FILES weights.npz)
+  set_tests_properties(cli_export PROPERTIES FIXTURES_REQUIRED "cli_data;cli_model_csv"
+    FIXTURES_SETUP cli_weights)
+  # The output path is checked before the model is read.
+  retrograd_output_test(NAME cli_export_bad_output FAILS
+    COMMAND ${cli} export --model nope.rg --output no/such/dir/w.npz
+    EXPECT "--output: no/such/dir/w.npz: directory no/such/dir does not exist")
+  retrograd_output_test(NAME cli_export_missing_model FAILS
+    COMMAND ${cli} export --model nope.rg --output w.npz
+    EXPECT "nope.rg: cannot open: No such file or directory")
+
+  add_test(NAME cli_export_numpy
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_npz.py
+      --retrograd $<TARGET_FILE:retrograd_cli> --probe $<TARGET_FILE:weights_probe>
+      --model ${csv_model} --npz ${CMAKE_CURRENT_BINARY_DIR}/cli_export/weights.npz
+      --data ${csv} --workdir ${CMAKE_CURRENT_BINARY_DIR}/cli_export_numpy)
+  set_tests_properties(cli_export_numpy PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_model_csv;cli_weights"
+    PASS_REGULAR_EXPRESSION "npz check passed")
+endif()
