@@ -55,11 +55,22 @@ add_library(retrograd::retrograd ALIAS retrograd)
 target_link_libraries(retrograd INTERFACE retrograd_core retrograd_data retrograd_nn retrograd_io)
 
 set(RETROGRAD_EXPORTED retrograd retrograd_core retrograd_data retrograd_nn retrograd_io)
+if(RETROGRAD_MPI)
+  # Optional: data-parallel training over MPI (nn <- distributed). Without it the headers of
+  # include/retrograd/distributed are not installed.
+  retrograd_layer(retrograd_distributed DIR "distributed/" LINKS retrograd_nn MPI::MPI_CXX)
+  target_link_libraries(retrograd INTERFACE retrograd_distributed)
+  list(APPEND RETROGRAD_EXPORTED retrograd_distributed)
+  set(exclude_distributed)
+else()
+  set(exclude_distributed PATTERN distributed EXCLUDE PATTERN distributed.hpp EXCLUDE)
+endif()
 install(TARGETS ${RETROGRAD_EXPORTED} EXPORT retrogradTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/retrograd DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/retrograd DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  ${exclude_distributed})
 install(EXPORT retrogradTargets NAMESPACE retrograd::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/retrograd)
 

@@ -3,12 +3,29 @@
 #   scripts/test.sh             Release build in build/
 #   scripts/test.sh --sanitize  Debug build with AddressSanitizer + UBSan in build-sanitize/
 #   scripts/test.sh --tsan      ThreadSanitizer build in build-tsan/: the threaded tests only
+#   scripts/test.sh --mpi       the distributed component (RETROGRAD_MPI) in build-mpi/: only
+#                               what its tests (label "mpi") need is built
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+if [ "${1:-}" = "--mpi" ]; then
+  scripts/install-deps.sh libopenmpi-dev openmpi-bin
+else
+  scripts/install-deps.sh
+fi
 source scripts/blas-env.sh
 # Let ccache reuse objects across checkouts at other paths (CI clones afresh each time).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
+if [ "${1:-}" = "--mpi" ]; then
+  dir=build-mpi
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_MPI=ON -DRETROGRAD_BUILD_BENCH=OFF \
+    -DRETROGRAD_BUILD_EXAMPLES=OFF
+  cmake --build "$dir" -j"$(nproc)" --target test_distributed dp_check retrograd_cli \
+    make_cli_fixtures
+  # Each test starts its own processes (PROCESSORS tells ctest how many).
+  ctest --test-dir "$dir" -L mpi -j"$(nproc)" --output-on-failure --timeout 600
+  exit 0
+fi
 
 if [ "${1:-}" = "--tsan" ]; then
   # Inference from many threads on one model (docs/design.md, "Threads"): TSan must stay silent.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <unordered_map>
 #include <utility>
 
 namespace retrograd {
@@ -79,9 +80,34 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
 
   auto& watchers = observers<T>();
   for (BackwardObserver<T>* w : watchers) w->on_backward_begin(root);
+  // For observers: how many nodes of this pass have yet to send each leaf its share. A leaf
+  // is ready when its count reaches zero, long before the pass ends for the first layers'.
+  std::unordered_map<const Node<T>*, std::size_t> pending;
+  if (!watchers.empty()) {
+    for (Node<T>* node : order) {
+      if (node->is_leaf()) continue;
+      for (const auto& input : node->inputs()) {
+        if (input->is_leaf() && input->requires_grad()) ++pending[input.get()];
+      }
+    }
+    if (root.is_leaf()) {
+      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(root);
+    }
+  }
+  const auto announce_ready_inputs = [&](const Node<T>& node) {
+    for (const auto& input : node.inputs()) {
+      const auto found = pending.find(input.get());
+      if (found == pending.end() || --found->second != 0) continue;
+      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(*input);
+    }
+  };
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node<T>& node = **it;
-    if (node.is_leaf() || !node.has_grad()) continue;
+    if (node.is_leaf()) continue;
+    if (!node.has_grad()) {
+      if (!pending.empty()) announce_ready_inputs(node);
+      continue;
+    }
     if (node.scalar_rule() && watchers.empty()) {
       // Note [scalar nodes]: numbers in, numbers out, no tensor built.
       T grads[ScalarRule<T>::max_inputs];
@@ -100,6 +126,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
         input.accumulate_grad(std::move(grads[i]), node.op());
       }
     }
+    if (!pending.empty()) announce_ready_inputs(node);
   }
   for (BackwardObserver<T>* w : watchers) w->on_backward_end(root);
 

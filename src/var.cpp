@@ -33,6 +33,12 @@ const BasicTensor<T>& BasicVar<T>::grad() const {
 }
 
 template <class T>
+BasicTensor<T>& BasicVar<T>::grad() {
+  // The node owns the tensor and is never const itself; the const accessor does the checks.
+  return const_cast<BasicTensor<T>&>(static_cast<const BasicVar&>(*this).grad());
+}
+
+template <class T>
 T BasicVar<T>::item() const {
   const Node<T>& node = checked();
   if (node.size() != 1) {

@@ -141,6 +141,76 @@ TEST_CASE("observers see every step in backward order while registered", "[engin
   CHECK(recorder.ops.size() == 2);
 }
 
+namespace {
+/// Records steps and ready leaves in the order the engine reports them.
+struct ReadyRecorder : BackwardObserver<double> {
+  std::vector<std::string> events;
+  std::vector<double> grads_when_ready;
+  void on_step(const BackwardStep<double>& step) override {
+    events.emplace_back(step.node.op());
+  }
+  void on_gradient_ready(const Node<double>& leaf) override {
+    events.push_back("ready " + leaf.name());
+    grads_when_ready.push_back(leaf.grad()());
+  }
+};
+}  // namespace
+
+TEST_CASE("observers learn that a leaf's gradient is complete as soon as its last user ran",
+          "[engine][observer]") {
+  VarD x(-2.0, requires_grad, "x"), y(5.0, requires_grad, "y"), z(-4.0, requires_grad, "z");
+  ReadyRecorder recorder;
+  {
+    ObserverScope<double> scope(recorder);
+    ((x + y) * z).backward();
+  }
+  // z is complete after the product, before the sum runs; x and y after the sum.
+  CHECK(recorder.events ==
+        std::vector<std::string>{"mul", "ready z", "add", "ready x", "ready y"});
+  CHECK(recorder.grads_when_ready == std::vector<double>{3.0, -4.0, -4.0});
+}
+
+TEST_CASE("a leaf used at several depths is ready once, with its whole gradient",
+          "[engine][observer]") {
+  VarD w(3.0, requires_grad, "w"), x(2.0, requires_grad, "x");
+  ReadyRecorder recorder;
+  {
+    ObserverScope<double> scope(recorder);
+    // f = (w x + 1) w w: w reaches f through three uses, the last one deepest in the graph.
+    VarD f = (w * x + 1.0) * w * w;
+    f.backward();
+  }
+  // w's first two uses come early in backward; it waits for the third, with x.
+  CHECK(recorder.events ==
+        std::vector<std::string>{"mul", "mul", "add", "mul", "ready w", "ready x"});
+  // df/dw = 3 w^2 x + 2 w = 54 + 6, df/dx = w^3 = 27.
+  CHECK(recorder.grads_when_ready == std::vector<double>{60.0, 27.0});
+  CHECK(w.grad_item() == 60.0);
+}
+
+TEST_CASE("a leaf whose gradient already holds earlier passes is ready with the sum",
+          "[engine][observer]") {
+  VarD w(3.0, requires_grad, "w");
+  (w * 2.0).backward();
+  ReadyRecorder recorder;
+  {
+    ObserverScope<double> scope(recorder);
+    (w * 5.0).backward();
+    VarD(7.0, requires_grad, "leaf").backward();  // a leaf as the output is ready at once
+  }
+  CHECK(recorder.events == std::vector<std::string>{"mul", "ready w", "ready leaf"});
+  CHECK(recorder.grads_when_ready == std::vector<double>{7.0, 1.0});
+}
+
+TEST_CASE("a gradient can be changed in place between backward and its use", "[engine]") {
+  VarD w(TensorD{1.0, 2.0}, requires_grad, "w");
+  sum(w * 3.0).backward();
+  w.grad() *= 0.5;
+  CHECK_THAT(w.grad(), Equals(TensorD{1.5, 1.5}));
+  VarD unused(TensorD{1.0}, requires_grad, "unused");
+  CHECK_THROWS_WITH(unused.grad(), Catch::Contains("'unused'") && Catch::Contains("run backward"));
+}
+
 TEST_CASE("scalar nodes build their tensors only when asked, and keep working after",
           "[engine][scalar]") {
   VarD x(2.0, requires_grad, "x");

@@ -23,7 +23,12 @@
 #include "cli_checks.hpp"
 #include "cli_data.hpp"
 #include "commands.hpp"
+#include "launch.hpp"
 #include "plot.hpp"
+
+#ifdef RETROGRAD_CLI_MPI
+#include <retrograd/distributed/data_parallel.hpp>
+#endif
 
 namespace retrograd::cli {
 
@@ -230,17 +235,21 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     a = resumed_args(given, cmd, io::read_train_state(*checkpoint).run_info, *checkpoint);
     std::cout << "resuming from " << *checkpoint << "\n";
   }
+  // Under mpirun every process trains; process 0 alone writes.
+  const bool writer = detect_launch().rank == 0;
   // Every output is checked before training: a typo must not cost the trained model.
-  check_output_path("--save", a.save);
-  check_output_path("--history", a.history);
-  check_output_path("--plot", a.plot);
-  check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
-  if (!checkpoint && !a.checkpoint_dir.empty()) {
-    if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
-      throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
-                       " already holds the checkpoints of a run (" + *other +
-                       "); continue it with --resume " + a.checkpoint_dir +
-                       ", or choose another directory");
+  if (writer) {
+    check_output_path("--save", a.save);
+    check_output_path("--history", a.history);
+    check_output_path("--plot", a.plot);
+    check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+    if (!checkpoint && !a.checkpoint_dir.empty()) {
+      if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
+        throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
+                         " already holds the checkpoints of a run (" + *other +
+                         "); continue it with --resume " + a.checkpoint_dir +
+                         ", or choose another directory");
+      }
     }
   }
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
@@ -331,6 +340,15 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     checkpoints.emplace(a.checkpoint_dir, a.checkpoint_every);
     options.callbacks.push_back(&*checkpoints);
   }
+#ifdef RETROGRAD_CLI_MPI
+  std::optional<distributed::DataParallel> group;
+  if (detect_launch().size > 1) {
+    group.emplace(distributed::Communicator::current("retrograd train"));
+    options.shards = &*group;
+    std::cout << "data parallel: " << group->size() << " processes, each on 1/" << group->size()
+              << " of every batch of " << a.batch_size << "\n";
+  }
+#endif
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
   trainer.state().run_info = run_info_of(a);
   if (checkpoint) {
@@ -356,6 +374,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     std::cout << "\n";
   }
   std::cout << "trained in " << fit_seconds << " s\n";
+  if (!writer) return;
   if (!a.save.empty()) {
     io::save_model(model, a.save);
     std::cout << "model: " << a.save << "\n";

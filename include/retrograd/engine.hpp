@@ -46,6 +46,11 @@ class BackwardObserver {
   virtual void on_backward_begin(const Node<T>& /*root*/) {}
   /// Called for each node, in backward order, after its gradients are computed.
   virtual void on_step(const BackwardStep<T>& step) = 0;
+  /// Called as soon as a leaf's gradient is complete for this pass: every node of the pass that
+  /// uses the leaf has added its share, while backward goes on through the rest of the graph
+  /// (data-parallel training starts sending a parameter's gradient here). Once per leaf that
+  /// requires a gradient, after the step of its last user.
+  virtual void on_gradient_ready(const Node<T>& /*leaf*/) {}
   /// Called once the pass has finished.
   virtual void on_backward_end(const Node<T>& /*root*/) {}
 };

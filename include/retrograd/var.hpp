@@ -46,6 +46,9 @@ class BasicVar {
   BasicTensor<T>& value() { return checked().value(); }
   /// The accumulated gradient; throws std::logic_error naming the Var when none has arrived.
   const BasicTensor<T>& grad() const;
+  /// The accumulated gradient, for changes in place between backward and the optimizer step
+  /// (clipping, averaging over processes); throws like the const overload.
+  BasicTensor<T>& grad();
   /// True once a backward pass has reached this Var.
   bool has_grad() const { return checked().has_grad(); }
   /// The value's shape.

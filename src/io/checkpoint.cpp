@@ -192,6 +192,9 @@ void Checkpoint::on_train_begin(nn::Trainer& trainer) {
 }
 
 void Checkpoint::on_checkpoint(nn::Trainer& trainer, bool epoch_end) {
+  // The processes of a data-parallel run hold the same state: shard 0 writes for all.
+  const nn::ShardGroup* group = trainer.options().shards;
+  if (group && group->rank() != 0) return;
   const nn::TrainState& s = trainer.state();
   // The last batch of an epoch is saved by the epoch's end, one step later in the loop.
   const bool batch_due = !epoch_end && every_ > 0 && s.step % every_ == 0 &&

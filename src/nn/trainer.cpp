@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "progress.hpp"
 #include "random.hpp"
@@ -139,7 +140,12 @@ Trainer::Trainer(Module& model, Loss loss, Optimizer& optimizer, FitOptions opti
     throw std::invalid_argument("Trainer: validation_split must be in [0, 1) (got " +
                                 number(options_.validation_split) + ")");
   }
+  if (options_.shards && options_.shards->size() == 0) {
+    throw std::invalid_argument("Trainer: the shard group has no process (size 0)");
+  }
   if (optimizer_.parameters().empty()) optimizer_.attach(model_.parameters());
+  if (options_.shards) callbacks_.push_back(options_.shards);
+  callbacks_.insert(callbacks_.end(), options_.callbacks.begin(), options_.callbacks.end());
   state_.epochs = options_.epochs;
   state_.batch_size = options_.batch_size;
   state_.validation_split = options_.validation_split;
@@ -170,7 +176,7 @@ void Trainer::restore_state(TrainState state) {
 }
 
 void Trainer::save_callbacks(Record& record) const {
-  for (const Callback* c : options_.callbacks) {
+  for (const Callback* c : callbacks_) {
     const std::string name = c->state_name();
     if (name.empty()) continue;
     if (record.has(name)) {
@@ -185,7 +191,7 @@ void Trainer::save_callbacks(Record& record) const {
 
 void Trainer::restore_callbacks(const Record& record) {
   std::size_t restored = 0;
-  for (Callback* c : options_.callbacks) {
+  for (Callback* c : callbacks_) {
     const std::string name = c->state_name();
     if (name.empty() || !record.has(name)) continue;
     c->load_state(record.record(name));
@@ -199,29 +205,105 @@ void Trainer::restore_callbacks(const Record& record) {
   }
 }
 
+namespace {
+struct EvaluationSums {
+  double loss = 0;
+  std::size_t correct = 0;
+};
+
+EvaluationSums evaluation_sums(const Module& model, const Loss& loss, bool accuracy,
+                               const BatchSource& data, const std::size_t* indices,
+                               std::size_t count, std::size_t batch_size) {
+  InferenceGuard inference;
+  Var x_in{Tensor()}, y_in{Tensor()};
+  EvaluationSums sums;
+  for (std::size_t start = 0; start < count; start += batch_size) {
+    const std::size_t n = std::min(batch_size, count - start);
+    data.fill_batch(indices + start, n, x_in.value(), y_in.value());
+    const Var pred = model.infer(x_in);
+    Var total = loss(pred, y_in);
+    const Var penalty = model.penalty();
+    if (penalty.defined()) total = total + penalty;
+    sums.loss += total.item() * n;
+    if (accuracy) sums.correct += count_correct(pred.value(), y_in.value(), loss.from_logits());
+  }
+  return sums;
+}
+
+/// Samples [first, last) of a batch of `count` samples starting at `start` that shard `rank`
+/// of `size` computes: shares differ by at most one and cover the batch in order.
+std::pair<std::size_t, std::size_t> shard_range(std::size_t start, std::size_t count,
+                                                std::size_t rank, std::size_t size) {
+  return {start + count * rank / size, start + count * (rank + 1) / size};
+}
+
+/// Shard 0's `values` on every shard (the others add zeros).
+std::vector<double> values_of_first_shard(ShardGroup& group, std::vector<double> values) {
+  if (group.rank() != 0) std::fill(values.begin(), values.end(), 0.0);
+  group.sum(values.data(), values.size());
+  return values;
+}
+}  // namespace
+
 Logs evaluate_model(const Module& model, const Loss& loss, bool accuracy, const BatchSource& data,
                     const std::vector<std::size_t>& indices, std::size_t batch_size) {
   if (batch_size == 0) {
     throw std::invalid_argument("evaluate: batch_size must be positive (got 0)");
   }
   if (indices.empty()) throw std::invalid_argument("evaluate: no samples");
-  InferenceGuard inference;
-  Var x_in{Tensor()}, y_in{Tensor()};
-  double loss_sum = 0;
-  std::size_t correct = 0;
-  for (std::size_t start = 0; start < indices.size(); start += batch_size) {
-    const std::size_t count = std::min(batch_size, indices.size() - start);
-    data.fill_batch(indices.data() + start, count, x_in.value(), y_in.value());
-    const Var pred = model.infer(x_in);
-    Var total = loss(pred, y_in);
-    const Var penalty = model.penalty();
-    if (penalty.defined()) total = total + penalty;
-    loss_sum += total.item() * count;
-    if (accuracy) correct += count_correct(pred.value(), y_in.value(), loss.from_logits());
-  }
-  Logs logs{{"loss", loss_sum / indices.size()}};
-  if (accuracy) logs["accuracy"] = static_cast<double>(correct) / indices.size();
+  const EvaluationSums sums =
+      evaluation_sums(model, loss, accuracy, data, indices.data(), indices.size(), batch_size);
+  Logs logs{{"loss", sums.loss / indices.size()}};
+  if (accuracy) logs["accuracy"] = static_cast<double>(sums.correct) / indices.size();
   return logs;
+}
+
+void Trainer::agree_with_shards(std::size_t n_train) {
+  ShardGroup& group = *options_.shards;
+  TrainState& s = state_;
+  // Shard 0's seed in 16-bit pieces: each is exact in a double, whatever the seed.
+  if (s.fresh() && !options_.seed) {
+    std::vector<double> pieces(4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      pieces[i] = static_cast<double>((s.seed >> (16 * i)) & 0xffff);
+    }
+    pieces = values_of_first_shard(group, std::move(pieces));
+    s.seed = 0;
+    for (std::size_t i = 0; i < 4; ++i) s.seed |= static_cast<std::uint64_t>(pieces[i]) << (16 * i);
+    s.shuffle_engine.seed(s.seed);
+  }
+  // Every shard must walk the same batches: the same data size, plan and position.
+  const std::vector<std::pair<const char*, double>> mine = {
+      {"training samples", static_cast<double>(n_train)},
+      {"batch_size", static_cast<double>(s.batch_size)},
+      {"epochs", static_cast<double>(s.epochs)},
+      {"shuffle", s.shuffle ? 1.0 : 0.0},
+      {"epoch", static_cast<double>(s.epoch)},
+      {"batch", static_cast<double>(s.batch)},
+      {"step", static_cast<double>(s.step)},
+      {"seed's low 32 bits", static_cast<double>(s.seed & 0xffffffff)},
+      {"seed's high 32 bits", static_cast<double>(s.seed >> 32)}};
+  std::vector<double> values;
+  for (const auto& [what, value] : mine) values.push_back(value);
+  const std::vector<double> first = values_of_first_shard(group, values);
+  std::string difference;
+  for (std::size_t i = 0; i < mine.size() && difference.empty(); ++i) {
+    if (first[i] != values[i]) {
+      const auto text = [](double v) { return std::to_string(static_cast<std::uint64_t>(v)); };
+      difference = std::string(mine[i].first) + " is " + text(values[i]) + " on shard " +
+                   std::to_string(group.rank()) + " and " + text(first[i]) + " on shard 0";
+    }
+  }
+  double differing = difference.empty() ? 0 : 1;
+  group.sum(&differing, 1);
+  if (differing > 0) {
+    throw std::invalid_argument(
+        "Trainer::fit: the " + std::to_string(group.size()) +
+        " processes of the data-parallel group do not train alike: " +
+        (difference.empty() ? std::string("another shard differs from shard 0") : difference) +
+        " (give every process the same data and options, and resume every one from the same "
+        "checkpoint)");
+  }
 }
 
 History Trainer::fit(const BatchSource& train) {
@@ -247,6 +329,11 @@ History Trainer::fit(const BatchSource& train) {
                                 std::to_string(batches_));
   }
 
+  if (o.shards) agree_with_shards(n_train);
+  const std::size_t shard = o.shards ? o.shards->rank() : 0;
+  const std::size_t shards = o.shards ? o.shards->size() : 1;
+  const int verbose = shard == 0 ? o.verbose : 0;
+
   std::ostream& out = o.out ? *o.out : std::cout;
   const bool terminal = (o.out == nullptr || o.out == &std::cout) && isatty(STDOUT_FILENO);
   // The batch leaves live across steps: fill_batch writes into their values in place, and each
@@ -254,31 +341,23 @@ History Trainer::fit(const BatchSource& train) {
   Var x_in{Tensor()}, y_in{Tensor()};
   Logs batch_logs;  // reused: after the first batch, assigning its entries allocates nothing
   ModeGuard mode(model_, true);
-  for (Callback* c : o.callbacks) c->on_train_begin(*this);
+  for (Callback* c : callbacks_) c->on_train_begin(*this);
   while (s.epoch < s.epochs && !s.stop_requested) {
     const std::size_t epoch = s.epoch;
     if (s.order.empty()) {
-      for (Callback* c : o.callbacks) c->on_epoch_begin(*this, epoch);
+      for (Callback* c : callbacks_) c->on_epoch_begin(*this, epoch);
       s.order = retrograd::detail::iota(n_train);
       if (o.shuffle) retrograd::detail::shuffle(s.order, s.shuffle_engine);
     }
-    detail::Progress progress(out, o.verbose, terminal, epoch, s.epochs, batches_);
+    detail::Progress progress(out, verbose, terminal, epoch, s.epochs, batches_);
     Logs logs;
     const auto epoch_means = [&] {
       logs["loss"] = s.seen ? s.loss_sum / s.seen : NAN;
       if (accuracy_) logs["accuracy"] = s.seen ? static_cast<double>(s.correct) / s.seen : NAN;
     };
     for (std::size_t b = s.batch; b < batches_; ++b) {
-      for (Callback* c : o.callbacks) c->on_batch_begin(*this, b);
-      const std::size_t start = b * o.batch_size;
-      const std::size_t count = std::min(o.batch_size, n_train - start);
-      train.fill_batch(s.order.data() + start, count, x_in.value(), y_in.value());
-      const Var pred = model_.forward(x_in);
-      Var loss = loss_(pred, y_in);
-      const Var penalty = model_.penalty();
-      if (penalty.defined()) loss = loss + penalty;
-      const double value = loss.item();
-      if (!std::isfinite(value)) {
+      const auto require_finite = [&](double value) {
+        if (std::isfinite(value)) return;
         progress.abort();
         throw std::runtime_error(
             "Trainer::fit: the loss is " + number(value) + " at epoch " +
@@ -286,26 +365,60 @@ History Trainer::fit(const BatchSource& train) {
             std::to_string(b + 1) + "/" + std::to_string(batches_) +
             "; training stopped before that batch's update, so the weights are those after the "
             "previous batch (lower the learning rate, or check the data for NaN or inf)");
+      };
+      for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
+      const std::size_t start = b * o.batch_size;
+      const std::size_t count = std::min(o.batch_size, n_train - start);
+      const auto [first, last] = shard_range(start, count, shard, shards);
+      // This shard's loss sum, correct predictions and samples; over the group after the sum.
+      double totals[3] = {0, 0, static_cast<double>(last - first)};
+      double value = 0;
+      if (last > first) {
+        train.fill_batch(s.order.data() + first, last - first, x_in.value(), y_in.value());
+        const Var pred = model_.forward(x_in);
+        Var loss = loss_(pred, y_in);
+        const Var penalty = model_.penalty();
+        if (penalty.defined()) loss = loss + penalty;
+        value = loss.item();
+        if (!o.shards) require_finite(value);
+        optimizer_.zero_grad();
+        if (last - first == count) {
+          loss.backward();
+        } else {
+          // The shard's mean weighed by its share: the group's sum of gradients is then the
+          // gradient of the whole batch's mean.
+          loss.backward(scalar_tensor(static_cast<float>(last - first) / count));
+        }
+        totals[0] = value * (last - first);
+        if (accuracy_) {
+          totals[1] = static_cast<double>(
+              count_correct(pred.value(), y_in.value(), loss_.from_logits()));
+        }
+      } else {
+        optimizer_.zero_grad();  // no sample here: the group gives these parameters the sum
       }
-      optimizer_.zero_grad();
-      loss.backward();
-      for (Callback* c : o.callbacks) c->on_after_backward(*this, b);
+      for (Callback* c : callbacks_) c->on_after_backward(*this, b);
+      if (o.shards) {
+        o.shards->sum(totals, 3);
+        value = totals[0] / totals[2];
+        require_finite(value);
+      }
       optimizer_.step();
 
       batch_logs["loss"] = value;
-      s.loss_sum += value * count;
+      s.loss_sum += totals[0];
       s.seen += count;
       if (accuracy_) {
-        const std::size_t right = count_correct(pred.value(), y_in.value(), loss_.from_logits());
+        const auto right = static_cast<std::size_t>(totals[1]);
         s.correct += right;
         batch_logs["accuracy"] = static_cast<double>(right) / count;
       }
       s.batch = b + 1;
       ++s.step;
       epoch_means();
-      for (Callback* c : o.callbacks) c->on_batch_end(*this, b, batch_logs);
+      for (Callback* c : callbacks_) c->on_batch_end(*this, b, batch_logs);
       progress.update(b + 1, logs);
-      for (Callback* c : o.callbacks) c->on_checkpoint(*this, false);
+      for (Callback* c : callbacks_) c->on_checkpoint(*this, false);
     }
     epoch_means();
     s.history.loss.push_back(logs["loss"]);
@@ -320,33 +433,44 @@ History Trainer::fit(const BatchSource& train) {
       }
     }
     progress.finish(logs);
-    for (Callback* c : o.callbacks) c->on_epoch_end(*this, epoch, logs);
+    for (Callback* c : callbacks_) c->on_epoch_end(*this, epoch, logs);
     s.epoch = epoch + 1;
     s.batch = 0;
     s.order.clear();
     s.loss_sum = 0;
     s.correct = 0;
     s.seen = 0;
-    for (Callback* c : o.callbacks) c->on_checkpoint(*this, true);
+    for (Callback* c : callbacks_) c->on_checkpoint(*this, true);
   }
-  for (Callback* c : o.callbacks) c->on_train_end(*this);
+  for (Callback* c : callbacks_) c->on_train_end(*this);
   return s.history;
 }
 
 Logs Trainer::validate(const BatchSource& train) {
   const FitOptions& o = options_;
-  if (o.validation_data) {
-    if (o.validation_data->size() == 0) return {};
-    return evaluate_model(model_, loss_, accuracy_, *o.validation_data,
-                          retrograd::detail::iota(o.validation_data->size()), o.batch_size);
+  const BatchSource* data = o.validation_data;
+  std::vector<std::size_t> indices;
+  if (data) {
+    indices = retrograd::detail::iota(data->size());
+  } else {
+    data = &train;
+    const std::size_t n = train.size();
+    const std::size_t n_val = static_cast<std::size_t>(std::floor(n * o.validation_split));
+    // Keras takes the validation split from the end, before any shuffling.
+    indices = retrograd::detail::iota(n_val);
+    for (std::size_t& i : indices) i += n - n_val;
   }
-  const std::size_t n = train.size();
-  const std::size_t n_val = static_cast<std::size_t>(std::floor(n * o.validation_split));
-  if (n_val == 0) return {};
-  // Keras takes the validation split from the end, before any shuffling.
-  std::vector<std::size_t> indices = retrograd::detail::iota(n_val);
-  for (std::size_t& i : indices) i += n - n_val;
-  return evaluate_model(model_, loss_, accuracy_, train, indices, o.batch_size);
+  if (indices.empty()) return {};
+  if (!o.shards) return evaluate_model(model_, loss_, accuracy_, *data, indices, o.batch_size);
+  // Each shard evaluates its share of the samples; the sums make the whole set's means.
+  const auto [first, last] = shard_range(0, indices.size(), o.shards->rank(), o.shards->size());
+  const EvaluationSums sums = evaluation_sums(model_, loss_, accuracy_, *data,
+                                              indices.data() + first, last - first, o.batch_size);
+  double totals[2] = {sums.loss, static_cast<double>(sums.correct)};
+  o.shards->sum(totals, 2);
+  Logs logs{{"loss", totals[0] / indices.size()}};
+  if (accuracy_) logs["accuracy"] = totals[1] / indices.size();
+  return logs;
 }
 
 }  // namespace retrograd::nn

@@ -40,8 +40,8 @@ std::optional<std::string> latest_checkpoint(const std::string& dir);
 
 /// Writes a checkpoint into a directory every `every_batches` batches (0: at the end of every
 /// epoch only) and at the end of every epoch, named `checkpoint-<step>.rg` by the number of
-/// optimizer steps taken, keeping the newest `keep` files. Throws std::invalid_argument for a
-/// `keep` of 0.
+/// optimizer steps taken, keeping the newest `keep` files. In a data-parallel run
+/// (FitOptions::shards) only shard 0 writes. Throws std::invalid_argument for a `keep` of 0.
 class Checkpoint : public nn::Callback {
  public:
   /// Checkpoints of the run into `dir` (created if missing).

@@ -11,6 +11,10 @@
 ///     on_batch_begin -> fill batch -> forward -> loss (+ penalties) -> zero_grad -> backward
 ///       -> on_after_backward (gradients complete: clipping, checks, allreduce)
 ///       -> optimizer step -> on_batch_end -> on_checkpoint
+///
+/// With FitOptions::shards, "fill batch" takes this process's shard of the batch, backward
+/// weighs the shard's loss by its share of the batch, and the batch's statistics are summed
+/// over the group after on_after_backward (nn/shard_group.hpp).
 
 #include <cstdint>
 #include <iosfwd>
@@ -25,6 +29,7 @@
 #include "retrograd/nn/module.hpp"
 #include "retrograd/nn/optimizer.hpp"
 #include "retrograd/nn/record.hpp"
+#include "retrograd/nn/shard_group.hpp"
 
 namespace retrograd::nn {
 
@@ -44,12 +49,17 @@ struct FitOptions {
   /// Called per batch and per epoch, in order (not owned).
   std::vector<Callback*> callbacks;
   /// 0: silent. 1: a progress bar per epoch, redrawn in place on a terminal and printed once
-  /// per epoch otherwise. 2: one line per epoch.
+  /// per epoch otherwise. 2: one line per epoch. Only shard 0 of a data-parallel group prints.
   int verbose = 1;
   /// Seed of the shuffling engine; without one it is seeded from default_engine().
   std::optional<std::uint64_t> seed;
   /// Where progress goes; std::cout when null.
   std::ostream* out = nullptr;
+  /// Data-parallel training (nn/shard_group.hpp, not owned): this process computes only its
+  /// shard of every batch, whose size stays the global batch_size, and the group sums the
+  /// gradients and statistics, so the run follows the one-process run on the same batches.
+  /// The group runs as the first callback. Null: one process.
+  ShardGroup* shards = nullptr;
 };
 
 /// Per-epoch results. Lists stay empty for what was not measured (accuracy without the metric,
@@ -163,6 +173,7 @@ class Trainer {
 
  private:
   Logs validate(const BatchSource& train);
+  void agree_with_shards(std::size_t n_train);
 
   Module& model_;
   Loss loss_;
@@ -171,6 +182,8 @@ class Trainer {
   bool accuracy_;
   TrainState state_;
   std::size_t batches_ = 0;
+  /// options_.shards (if any), then options_.callbacks.
+  std::vector<Callback*> callbacks_;
 };
 
 /// Loss (with the model's penalties) and, with `accuracy`, the accuracy of `model` over the

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Medians and ratios of bench/data_parallel.sh results: data_parallel_table.py FILE...
+
+Each line of the files is one run (variant=... load=... then bench_data_parallel's pairs). The
+ratios are of medians over all runs of a variant; the load column is the median 1-minute load
+average when the runs started."""
+import statistics
+import sys
+
+runs = {}
+for name in sys.argv[1:]:
+    for line in open(name):
+        pairs = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        if "variant" in pairs and "samples_per_s" in pairs:
+            runs.setdefault(pairs["variant"], []).append(pairs)
+
+
+def med(variant, key):
+    return statistics.median(float(r[key]) for r in runs[variant])
+
+
+print(f"{'variant':16} {'runs':>4} {'samples/s':>10} {'step ms':>8} {'after bwd ms':>12} "
+      f"{'allreduce ms':>12} {'update ms':>9} {'messages':>8} {'load':>5}")
+for v in runs:
+    print(f"{v:16} {len(runs[v]):4} {med(v, 'samples_per_s'):10.0f} {med(v, 'step_ms'):8.3f} "
+          f"{med(v, 'after_backward_ms'):12.3f} {med(v, 'allreduce_ms'):12.3f} "
+          f"{med(v, 'update_ms'):9.3f} {runs[v][0]['messages']:>8} {med(v, 'load'):5.2f}")
+speed = {v: med(v, "samples_per_s") for v in runs}
+if "1x1" in speed and "2x1" in speed:
+    print(f"2 processes / 1 process, 1 thread each: {speed['2x1'] / speed['1x1']:.2f}x (goal 1.7x)")
+if "1x2" in speed and "2x1" in speed:
+    print(f"2 processes x 1 thread / 1 process x 2 threads: {speed['2x1'] / speed['1x2']:.2f}x "
+          "(goal >= 1)")
+for v in ("2x1-no-overlap", "2x1-no-fusion", "2x1-neither"):
+    if v in speed and "2x1" in speed:
+        print(f"2x1 / {v}: {speed['2x1'] / speed[v]:.3f}")

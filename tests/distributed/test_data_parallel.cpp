@@ -1,0 +1,153 @@
+// DataParallel: the Trainer on every process as one run (under mpirun -np 2 and -np 3). Each
+// process also trains the one-process reference itself, on the same data, to compare.
+
+#include <limits>
+#include <retrograd/io/dataset_source.hpp>
+#include <sstream>
+
+#include "../test_helpers.hpp"
+#include "mpi_world.hpp"
+
+using namespace retrograd;
+using retrograd::testing::world;
+
+namespace {
+
+nn::Sequential make_model(std::uint64_t seed) {
+  nn::manual_seed(seed);
+  nn::Sequential model;
+  model.add(nn::Dense(4, 16, nn::Activation::relu()));
+  model.add(nn::Dense(16, 3));
+  model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.1, 0.9), {"accuracy"});
+  return model;
+}
+
+struct Run {
+  std::vector<Tensor> weights;
+  nn::History history;
+  std::string output;
+};
+
+Run train(const nn::BatchSource& data, nn::FitOptions options, nn::ShardGroup* group,
+          std::uint64_t model_seed = 7) {
+  nn::Sequential model = make_model(model_seed);
+  std::ostringstream out;
+  options.out = &out;
+  options.shards = group;
+  nn::Trainer trainer(model, model.loss(), model.optimizer(), options, true);
+  Run run;
+  run.history = trainer.fit(data);
+  for (const Var& p : model.parameters()) run.weights.push_back(p.value());
+  run.output = out.str();
+  return run;
+}
+
+float max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  float worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t k = 0; k < a[i].size(); ++k) {
+      worst = std::max(worst, std::abs(a[i].data()[k] - b[i].data()[k]));
+    }
+  }
+  return worst;
+}
+
+/// The largest difference of `weights` from rank 0's (0 on every process when all agree).
+float spread_over_processes(const std::vector<Tensor>& weights) {
+  std::vector<float> flat;
+  for (const Tensor& w : weights) flat.insert(flat.end(), w.begin(), w.end());
+  std::vector<float> first = flat;
+  distributed::check_mpi(
+      MPI_Bcast(first.data(), static_cast<int>(first.size()), MPI_FLOAT, 0, world().native()),
+      "MPI_Bcast");
+  float worst = 0;
+  for (std::size_t i = 0; i < flat.size(); ++i)
+    worst = std::max(worst, std::abs(flat[i] - first[i]));
+  distributed::check_mpi(
+      MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_FLOAT, MPI_MAX, world().native()),
+      "MPI_Allreduce");
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("DataParallel trains like one process on the same global batches", "[distributed]") {
+  distributed::Communicator& comm = world();
+  // 203 samples, 10 % held out: batches of 20 and a last one of 3 (uneven over 2 processes,
+  // one sample each over 3); batches of 2 leave a process without a sample when there are 3.
+  const data::Dataset blobs = data::make_blobs(203, 3, 4, 1.5, 11);
+  const io::DatasetSource source(blobs);
+  for (const std::size_t batch : {20, 2}) {
+    nn::FitOptions options;
+    options.epochs = 3;
+    options.batch_size = batch;
+    options.validation_split = 0.1;
+    options.seed = 5;
+    options.verbose = 2;
+    const Run one = train(source, options, nullptr);
+    for (const bool overlap : {true, false}) {
+      for (const std::size_t bucket_bytes :
+           {std::size_t{0}, std::size_t{200}, std::numeric_limits<std::size_t>::max()}) {
+        CAPTURE(batch, overlap, bucket_bytes);
+        distributed::DataParallel group(comm, {overlap, bucket_bytes});
+        // Each process starts from other weights: the group starts them all from rank 0's.
+        const Run run = train(source, options, &group, comm.rank() == 0 ? 7 : 100 + comm.rank());
+        // Float sums in another order: a few ulps per step, over up to 276 steps.
+        CHECK(max_difference(run.weights, one.weights) < 1e-5f);
+        CHECK(spread_over_processes(run.weights) == 0.0f);
+        for (std::size_t e = 0; e < 3; ++e) {
+          CHECK(run.history.loss[e] == Approx(one.history.loss[e]).epsilon(1e-5));
+          CHECK(run.history.val_loss[e] == Approx(one.history.val_loss[e]).epsilon(1e-5));
+          CHECK(std::abs(run.history.accuracy[e] - one.history.accuracy[e]) <= 1.0 / 183);
+        }
+        CHECK((run.output.find("Epoch 3/3") != std::string::npos) == (comm.rank() == 0));
+        CHECK(group.stats().steps == 3 * ((183 + batch - 1) / batch));
+        if (overlap && bucket_bytes == 0 && batch == 20) {
+          CHECK(group.stats().messages_during_backward > 0);
+        }
+        if (!overlap) CHECK(group.stats().messages_during_backward == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("DataParallel fuses small gradients into buckets and sends large ones alone",
+          "[distributed]") {
+  distributed::Communicator& comm = world();
+  const data::Dataset blobs = data::make_blobs(40, 3, 4, 1.5, 1);
+  const io::DatasetSource source(blobs);
+  nn::FitOptions options;
+  options.verbose = 0;
+  options.seed = 1;
+  options.batch_size = 40;
+  // Parameters, last first: b1 12 bytes, W1 192, b0 64, W0 256 (524 in all).
+  const std::vector<std::pair<std::size_t, std::size_t>> plans = {
+      {0, 4},                                         // every gradient alone
+      {200, 3},                                       // [b1 W1] [b0] [W0]
+      {std::numeric_limits<std::size_t>::max(), 1}};  // one bucket
+  for (const auto& [bucket_bytes, messages] : plans) {
+    CAPTURE(bucket_bytes);
+    distributed::DataParallel group(comm, {true, bucket_bytes});
+    train(source, options, &group);
+    CHECK(group.messages_per_step() == messages);
+    CHECK(group.bytes_per_step() == 524);
+    CHECK(group.stats().messages == messages);
+  }
+}
+
+TEST_CASE("a NaN loss on one process stops every process at the same batch",
+          "[distributed][errors]") {
+  distributed::Communicator& comm = world();
+  Tensor x = xt::ones<float>({12, 4});
+  Tensor y = xt::zeros<float>({12, 3});
+  for (std::size_t i = 0; i < 12; ++i) y(i, i % 3) = 1;
+  y(11, 0) = std::numeric_limits<float>::quiet_NaN();  // in the last process's shard
+  const nn::TensorBatchSource source(x, y);
+  nn::FitOptions options;
+  options.verbose = 0;
+  options.shuffle = false;
+  options.batch_size = 12;
+  distributed::DataParallel group(comm);
+  CHECK_THROWS_WITH(train(source, options, &group),
+                    Catch::Contains("the loss is NaN at epoch 1/1, batch 1/1"));
+}
