@@ -7,9 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
-
 #include <retrograd/retrograd.hpp>
+#include <vector>
 
 using namespace retrograd;
 using Clock = std::chrono::steady_clock;
@@ -19,10 +18,18 @@ Var build_chain(const Var& x, int nodes) {
   Var y = x;
   for (int i = 0; i < nodes; ++i) {
     switch (i % 4) {
-      case 0: y = y + 0.5f; break;
-      case 1: y = y * 0.9f; break;
-      case 2: y = maximum(y, 0.1f); break;
-      default: y = sigmoid(y); break;
+      case 0:
+        y = y + 0.5f;
+        break;
+      case 1:
+        y = y * 0.9f;
+        break;
+      case 2:
+        y = maximum(y, 0.1f);
+        break;
+      default:
+        y = sigmoid(y);
+        break;
     }
   }
   return y;
@@ -54,8 +61,9 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("impl=retrograd bench=chain nodes=%d runs=%d forward_ns=%.0f backward_ns=%.0f "
-              "total_ns=%.0f\n",
-              nodes, runs, median(forward_ns), median(backward_ns), median(total_ns));
+  std::printf(
+      "impl=retrograd bench=chain nodes=%d runs=%d forward_ns=%.0f backward_ns=%.0f "
+      "total_ns=%.0f\n",
+      nodes, runs, median(forward_ns), median(backward_ns), median(total_ns));
   return 0;
 }

@@ -10,10 +10,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <retrograd/blas.hpp>
 #include <string>
 #include <vector>
-
-#include <retrograd/blas.hpp>
 
 int main(int argc, char** argv) {
   retrograd::ensure_fast_blas(argv);
@@ -62,8 +61,8 @@ int main(int argc, char** argv) {
       }
       for (std::size_t l = layers; l-- > 0;) {  // backward
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, sizes[l], sizes[l + 1], m, 1.0f,
-                    act[l].data(), sizes[l], grad[l + 1].data(), sizes[l + 1], 0.0f,
-                    dw[l].data(), sizes[l + 1]);
+                    act[l].data(), sizes[l], grad[l + 1].data(), sizes[l + 1], 0.0f, dw[l].data(),
+                    sizes[l + 1]);
         if (l > 0) {
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, sizes[l], sizes[l + 1], 1.0f,
                       grad[l + 1].data(), sizes[l + 1], w[l].data(), sizes[l + 1], 0.0f,
@@ -71,8 +70,7 @@ int main(int argc, char** argv) {
         }
       }
     }
-    seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
   std::printf("impl=gemm_floor config=%s threads=%d median_s=%.4f blas=%s\n", config.c_str(),

@@ -11,12 +11,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-
+#include <random>
 #include <retrograd/retrograd.hpp>
+#include <string>
 
 using namespace retrograd;
 
@@ -76,8 +75,7 @@ int main(int argc, char** argv) {
     model.add(nn::Dense(784, 512, nn::Activation::relu()));
     model.add(nn::Dense(512, 512, nn::Activation::relu()));
     model.add(nn::Dense(512, 10));
-    model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.05, 0.9),
-                  {"accuracy"});
+    model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.05, 0.9), {"accuracy"});
     batch = 128;
   } else {
     std::fprintf(stderr, "bench_mlp: unknown configuration '%s' (a, b or c)\n", config.c_str());
@@ -107,9 +105,10 @@ int main(int argc, char** argv) {
   std::vector<double> sorted = seconds;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
-  std::printf("impl=retrograd config=%s threads=%d epochs=%zu median_s=%.4f samples_per_s=%.0f "
-              "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s seed=%lu\n",
-              config.c_str(), threads, epochs, median, mnist.train.size() / median, accuracy_1,
-              accuracy_last, peak_rss_mib(), blas_core_name().c_str(), seed);
+  std::printf(
+      "impl=retrograd config=%s threads=%d epochs=%zu median_s=%.4f samples_per_s=%.0f "
+      "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s seed=%lu\n",
+      config.c_str(), threads, epochs, median, mnist.train.size() / median, accuracy_1,
+      accuracy_last, peak_rss_mib(), blas_core_name().c_str(), seed);
   return 0;
 }

@@ -7,7 +7,6 @@
 //   classification      (exits 1 unless the final training accuracy reaches 90%)
 
 #include <cstdio>
-
 #include <retrograd/retrograd.hpp>
 
 using namespace retrograd;

@@ -7,7 +7,6 @@
 //   custom_loop      (exits 1 unless the test accuracy reaches 95%)
 
 #include <cstdio>
-
 #include <retrograd/retrograd.hpp>
 
 using namespace retrograd;

@@ -5,9 +5,8 @@
 //   gates [output-dir]     (default: the current directory)
 
 #include <iostream>
-#include <string>
-
 #include <retrograd/retrograd.hpp>
+#include <string>
 
 using namespace retrograd;
 

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
-
 #include <retrograd/retrograd.hpp>
 #include <xtensor/xview.hpp>
 

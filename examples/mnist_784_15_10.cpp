@@ -20,10 +20,9 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <retrograd/retrograd.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <retrograd/retrograd.hpp>
 #include <xtensor/xview.hpp>
 
 using namespace retrograd;

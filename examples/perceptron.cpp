@@ -9,9 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
-#include <vector>
-
 #include <retrograd/retrograd.hpp>
+#include <vector>
 
 using namespace retrograd;
 

@@ -9,7 +9,6 @@
 //   regression      (exits 1 unless the final loss is below half the variance of y)
 
 #include <cstdio>
-
 #include <retrograd/retrograd.hpp>
 
 using namespace retrograd;

@@ -10,9 +10,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <string>
-
 #include <retrograd/retrograd.hpp>
+#include <string>
 
 using namespace retrograd;
 

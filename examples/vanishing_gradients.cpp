@@ -16,10 +16,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <retrograd/retrograd.hpp>
 #include <string>
 #include <vector>
-
-#include <retrograd/retrograd.hpp>
 
 using namespace retrograd;
 

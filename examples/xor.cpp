@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-
 #include <retrograd/retrograd.hpp>
 
 using namespace retrograd;

@@ -42,7 +42,7 @@ check_format() {
   fi
   local files
   mapfile -t files < <({
-    find include src tests tools examples bench -type f \( -name '*.cpp' -o -name '*.hpp' \) \
+    find include src tests tools examples bench fuzz -type f \( -name '*.cpp' -o -name '*.hpp' \) \
       2> /dev/null
     find . -maxdepth 1 -type f \( -name '*.cpp' -o -name '*.hpp' \)
   } | sed 's|^\./||' | sort)

@@ -1,3 +1,5 @@
+#include "retrograd/blas.hpp"
+
 #include <cblas.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "blas_kernels.hpp"
-#include "retrograd/blas.hpp"
 
 namespace retrograd {
 

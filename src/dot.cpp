@@ -61,8 +61,8 @@ std::string dot_text(const Trace<T>& trace, const std::vector<std::string>& grad
                      const std::map<EdgeKey, std::string>& edge_labels) {
   const auto& nodes = trace.nodes();
   // Left to right, as the course draws gates; top to bottom when tensors make boxes wide.
-  const bool wide = std::any_of(nodes.begin(), nodes.end(),
-                                [](const auto& node) { return node->size() > 1; });
+  const bool wide =
+      std::any_of(nodes.begin(), nodes.end(), [](const auto& node) { return node->size() > 1; });
   std::ostringstream out;
   out << "digraph retrograd {\n  rankdir=" << (wide ? "TB" : "LR") << ";\n  nodesep=0.3;\n"
       << "  node [shape=plain, fontname=\"Helvetica\", fontsize=12];\n"

@@ -1,8 +1,8 @@
 #pragma once
-// Internal: portable random draws for data and nn (one randomness policy: docs/design.md). The standard distributions
-// (uniform_int_distribution, normal_distribution, std::shuffle) are implementation-defined, so
-// the same seed could give different data with another standard library. These helpers depend
-// only on std::mt19937_64, whose output sequence the standard fixes.
+// Internal: portable random draws for data and nn (one randomness policy: docs/design.md). The
+// standard distributions (uniform_int_distribution, normal_distribution, std::shuffle) are
+// implementation-defined, so the same seed could give different data with another standard library.
+// These helpers depend only on std::mt19937_64, whose output sequence the standard fixes.
 
 #include <cmath>
 #include <cstddef>
@@ -56,4 +56,4 @@ inline std::vector<std::size_t> iota(std::size_t n) {
   return v;
 }
 
-}  // namespace retrograd::data::detail
+}  // namespace retrograd::detail

@@ -23,7 +23,7 @@ constexpr std::size_t cache_limit = std::size_t(512) << 20;
 
 std::size_t size_class(std::size_t bytes) {
   if (bytes <= alignment) return 0;
-  const int top = 63 - __builtin_clzll(bytes - 1);  // bytes - 1 < 2^(top + 1)
+  const int top = 63 - __builtin_clzll(bytes - 1);             // bytes - 1 < 2^(top + 1)
   const std::size_t quarter = ((bytes - 1) >> (top - 2)) & 3;  // which quarter above 2^top
   return static_cast<std::size_t>(top - 5) * 4 + quarter;
 }

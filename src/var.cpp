@@ -25,9 +25,9 @@ template <class T>
 const BasicTensor<T>& BasicVar<T>::grad() const {
   const Node<T>& node = checked();
   if (!node.has_grad()) {
-    throw std::logic_error(describe(node) + " has no gradient: " +
-                           (node.requires_grad() ? "run backward() first"
-                                                 : "it does not require one"));
+    throw std::logic_error(
+        describe(node) + " has no gradient: " +
+        (node.requires_grad() ? "run backward() first" : "it does not require one"));
   }
   return node.grad();
 }

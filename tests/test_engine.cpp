@@ -38,8 +38,8 @@ TEST_CASE("interior gradients belong to the latest pass; retain_graph allows a s
   VarD f = q * z;
   f.backward(retain_graph);
   f.backward(retain_graph);
-  CHECK(q.grad_item() == -4.0);   // not -8: interior gradients are not summed over passes
-  CHECK(x.grad_item() == -8.0);   // leaves accumulate: two passes of -4
+  CHECK(q.grad_item() == -4.0);  // not -8: interior gradients are not summed over passes
+  CHECK(x.grad_item() == -8.0);  // leaves accumulate: two passes of -4
   CHECK(z.grad_item() == 6.0);
 }
 
@@ -47,17 +47,16 @@ TEST_CASE("backward through a freed graph is a clear error", "[engine][errors]")
   VarD x(2.0, requires_grad);
   VarD f = exp(x) * x;
   f.backward();
-  CHECK_THROWS_WITH(f.backward(), Catch::Contains("already freed") &&
-                                      Catch::Contains("retain_graph"));
+  CHECK_THROWS_WITH(f.backward(),
+                    Catch::Contains("already freed") && Catch::Contains("retain_graph"));
 }
 
-TEST_CASE("backward needs a scalar output or a seed of the output's shape",
-          "[engine][errors]") {
+TEST_CASE("backward needs a scalar output or a seed of the output's shape", "[engine][errors]") {
   VarD x(TensorD{1.0, 2.0, 3.0}, requires_grad, "x");
   VarD y = x * 2.0;
   CHECK_THROWS_WITH(y.backward(), Catch::Contains("[3]") && Catch::Contains("seed"));
-  CHECK_THROWS_WITH(y.backward(TensorD{1.0, 1.0}), Catch::Contains("[2]") &&
-                                                        Catch::Contains("[3]"));
+  CHECK_THROWS_WITH(y.backward(TensorD{1.0, 1.0}),
+                    Catch::Contains("[2]") && Catch::Contains("[3]"));
   y.backward(TensorD{1.0, 0.5, 0.0});
   CHECK_THAT(x.grad(), Equals(TensorD{2.0, 1.0, 0.0}));
   CHECK_THROWS_WITH(VarD(1.0).backward(), Catch::Contains("does not require a gradient"));
@@ -84,9 +83,7 @@ TEST_CASE("NoGradGuard records no graph", "[engine]") {
     CHECK(y.item() == 4.0);
     CHECK_FALSE(y.requires_grad());
     CHECK(y.node()->inputs().empty());
-    {
-      NoGradGuard nested;
-    }
+    { NoGradGuard nested; }
     CHECK_FALSE(grad_enabled());
   }
   CHECK(grad_enabled());
@@ -146,9 +143,7 @@ namespace {
 struct ReadyRecorder : BackwardObserver<double> {
   std::vector<std::string> events;
   std::vector<double> grads_when_ready;
-  void on_step(const BackwardStep<double>& step) override {
-    events.emplace_back(step.node.op());
-  }
+  void on_step(const BackwardStep<double>& step) override { events.emplace_back(step.node.op()); }
   void on_gradient_ready(const Node<double>& leaf) override {
     events.push_back("ready " + leaf.name());
     grads_when_ready.push_back(leaf.grad()());
@@ -165,8 +160,7 @@ TEST_CASE("observers learn that a leaf's gradient is complete as soon as its las
     ((x + y) * z).backward();
   }
   // z is complete after the product, before the sum runs; x and y after the sum.
-  CHECK(recorder.events ==
-        std::vector<std::string>{"mul", "ready z", "add", "ready x", "ready y"});
+  CHECK(recorder.events == std::vector<std::string>{"mul", "ready z", "add", "ready x", "ready y"});
   CHECK(recorder.grads_when_ready == std::vector<double>{3.0, -4.0, -4.0});
 }
 

@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 #include <random>
-
 #include <retrograd/retrograd.hpp>
 
 namespace Catch {
@@ -51,7 +50,6 @@ BasicTensor<T> shaped(std::vector<T> values, const Shape& shape) {
   std::copy(values.begin(), values.end(), t.begin());
   return t;
 }
-
 
 /// Uniform values in [lo, hi), or in +-[min_magnitude, hi) when min_magnitude > 0 (keeps inputs
 /// away from kinks such as relu's 0).

@@ -7,9 +7,9 @@
 
 using namespace retrograd;
 using retrograd::testing::Equals;
-using retrograd::testing::shaped;
 using retrograd::testing::random_tensor;
 using retrograd::testing::require_gradcheck;
+using retrograd::testing::shaped;
 using Inputs = std::vector<VarD>;
 
 TEST_CASE("binary elementwise ops: values and gradients", "[ops][binary]") {
@@ -29,8 +29,7 @@ TEST_CASE("binary elementwise ops: values and gradients", "[ops][binary]") {
   CHECK_THAT(pow(y, VarD(TensorD{0.5, 2.0})).value(), Equals(TensorD{2.0, 64.0}));
 }
 
-TEST_CASE("maximum and minimum: values, gradients away from ties, and the tie rule",
-          "[ops][max]") {
+TEST_CASE("maximum and minimum: values, gradients away from ties, and the tie rule", "[ops][max]") {
   const TensorD a = random_tensor({2, 5}, 3);
   TensorD b = random_tensor({2, 5}, 4);
   require_gradcheck([](const Inputs& v) { return maximum(v[0], v[1]); }, {a, b});
@@ -105,7 +104,8 @@ TEST_CASE("linear equals matmul plus bias, with gradients for x, W and b", "[ops
   require_gradcheck([](const Inputs& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
   const TensorD fused = linear(VarD(x), VarD(w), VarD(b)).value();
   const TensorD composed = add(matmul(VarD(x), VarD(w)), VarD(b)).value();
-  for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.data()[i] == Approx(composed.data()[i]));
+  for (std::size_t i = 0; i < fused.size(); ++i)
+    CHECK(fused.data()[i] == Approx(composed.data()[i]));
   CHECK_THROWS_WITH(linear(VarD(x), VarD(w), VarD(TensorD{1.0, 2.0})),
                     Catch::Contains("linear") && Catch::Contains("[2]"));
   CHECK_THROWS_WITH(linear(VarD(w), VarD(w), VarD(b)), Catch::Contains("[4, 3]"));
@@ -203,8 +203,7 @@ TEST_CASE("max reductions send a tie's gradient to the first largest element", "
   CHECK_THAT(y.grad(), Equals(TensorD{1.0, 0.0, 0.0}));
 }
 
-TEST_CASE("softmax and log_softmax: stable values and gradients along any axis",
-          "[ops][softmax]") {
+TEST_CASE("softmax and log_softmax: stable values and gradients along any axis", "[ops][softmax]") {
   const TensorD a = random_tensor({3, 4}, 12);
   const TensorD w = random_tensor({3, 4}, 13);  // weights make the output non-trivial
   for (int axis : {0, 1, -1}) {
@@ -384,8 +383,7 @@ TEST_CASE("scalar graphs: gradcheck, numbers on either side, ties and errors", "
                     Catch::Contains("log") && Catch::Contains("negative"));
 }
 
-TEST_CASE("a node used twice and a diamond accumulate gradients over paths",
-          "[ops][engine]") {
+TEST_CASE("a node used twice and a diamond accumulate gradients over paths", "[ops][engine]") {
   require_gradcheck([](const Inputs& v) { return v[0] * v[0]; }, {random_tensor({3}, 18)});
   require_gradcheck(
       [](const Inputs& v) {
@@ -403,12 +401,13 @@ TEST_CASE("bad inputs raise clear errors naming the op and the shapes", "[ops][e
   VarD a(TensorD::from_shape({2, 3})), b(TensorD::from_shape({4}));
   a.value().fill(1.0);
   b.value().fill(1.0);
-  CHECK_THROWS_WITH(a + b, Catch::Contains("add") && Catch::Contains("[2, 3]") &&
-                               Catch::Contains("[4]"));
+  CHECK_THROWS_WITH(a + b,
+                    Catch::Contains("add") && Catch::Contains("[2, 3]") && Catch::Contains("[4]"));
   CHECK_THROWS_AS(a * b, std::invalid_argument);
   CHECK_THROWS_WITH(matmul(a, a), Catch::Contains("matmul") && Catch::Contains("[2, 3]"));
   CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("2-d"));
-  CHECK_THROWS_WITH(reshape(a, {4, 2}), Catch::Contains("reshape") && Catch::Contains("6 elements") &&
+  CHECK_THROWS_WITH(reshape(a, {4, 2}), Catch::Contains("reshape") &&
+                                            Catch::Contains("6 elements") &&
                                             Catch::Contains("[4, 2]"));
   CHECK_THROWS_WITH(sum(a, 2), Catch::Contains("sum") && Catch::Contains("axis 2"));
   CHECK_THROWS_AS(max(a, -3), std::out_of_range);
@@ -418,7 +417,8 @@ TEST_CASE("bad inputs raise clear errors naming the op and the shapes", "[ops][e
   CHECK_THROWS_WITH(max(empty), Catch::Contains("empty"));
   CHECK_THROWS_WITH(softmax(empty), Catch::Contains("empty"));
   CHECK_THROWS_WITH(matmul(empty, VarD(TensorD::from_shape({3, 2}))), Catch::Contains("empty"));
-  CHECK_THROWS_WITH(log(VarD(TensorD{1.0, -1.0})), Catch::Contains("log") && Catch::Contains("element 1"));
+  CHECK_THROWS_WITH(log(VarD(TensorD{1.0, -1.0})),
+                    Catch::Contains("log") && Catch::Contains("element 1"));
   CHECK_THROWS_AS(VarD(1.0) / VarD(0.0), std::domain_error);
   CHECK_THROWS_WITH(pow(VarD(-2.0), 0.5), Catch::Contains("non-integer"));
   CHECK(pow(VarD(-2.0), 3.0).item() == -8.0);
@@ -437,10 +437,10 @@ TEST_CASE("custom ops plug into the graph through make_op", "[ops][custom]") {
                     {random_tensor({3}, 21), random_tensor({3}, 22)});
   // a wrong-shaped gradient from a custom backward is reported, not accumulated
   VarD x(TensorD{1.0, 2.0}, requires_grad);
-  VarD bad = make_op<double>("bad_gate", TensorD(x.value() * 2.0), {x},
-                             [](const Node<double>&, const TensorD&) -> GradList<double> {
-                               return {zeros<double>({3})};
-                             });
-  CHECK_THROWS_WITH(bad.backward(TensorD{1.0, 1.0}),
-                    Catch::Contains("bad_gate") && Catch::Contains("[3]") && Catch::Contains("[2]"));
+  VarD bad = make_op<double>(
+      "bad_gate", TensorD(x.value() * 2.0), {x},
+      [](const Node<double>&, const TensorD&) -> GradList<double> { return {zeros<double>({3})}; });
+  CHECK_THROWS_WITH(bad.backward(TensorD{1.0, 1.0}), Catch::Contains("bad_gate") &&
+                                                         Catch::Contains("[3]") &&
+                                                         Catch::Contains("[2]"));
 }

@@ -26,8 +26,8 @@ struct DataArgs {
   /// CSV: labels must be class ids below this (checked while reading, with line and column).
   std::size_t max_classes = cli::max_classes;
   /// Why `max_classes` is the bound, for that error.
-  std::string max_classes_reason = "retrograd takes at most " + std::to_string(cli::max_classes) +
-                                   " classes";
+  std::string max_classes_reason =
+      "retrograd takes at most " + std::to_string(cli::max_classes) + " classes";
 };
 
 /// Adds --data and the CSV flags to `cmd`; `data_help` describes --data for this command.

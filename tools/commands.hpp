@@ -2,12 +2,11 @@
 // The subcommands of the `retrograd` command line. Each adds itself to the app and runs when
 // its subcommand is parsed.
 
+#include <CLI/CLI.hpp>
 #include <map>
+#include <retrograd/var.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <retrograd/var.hpp>
 
 namespace retrograd::cli {
 

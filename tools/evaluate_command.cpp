@@ -35,8 +35,8 @@ void run_evaluate(const EvaluateArgs& a) {
   const std::size_t classes = model.output_shape({1, inputs})[1];
   DataArgs data_args = a.data;
   data_args.max_classes = classes;
-  data_args.max_classes_reason = "the model " + a.model + " has " + std::to_string(classes) +
-                                 " outputs";
+  data_args.max_classes_reason =
+      "the model " + a.model + " has " + std::to_string(classes) + " outputs";
   LoadedData loaded = load_data_for_model(data_args, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   match_model_scaling(model, set);

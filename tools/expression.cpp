@@ -4,14 +4,14 @@
 #include <cctype>
 #include <cstdlib>
 #include <functional>
-#include <vector>
-
 #include <retrograd/ops.hpp>
+#include <vector>
 
 namespace retrograd::cli {
 
 namespace {
-std::string pointed_message(const std::string& source, std::size_t column, const std::string& what) {
+std::string pointed_message(const std::string& source, std::size_t column,
+                            const std::string& what) {
   return "column " + std::to_string(column) + ": " + what + "\n  " + source + "\n  " +
          std::string(column - 1, ' ') + "^";
 }

@@ -4,10 +4,9 @@
 // tanh, exp, log, abs, sqrt, pow.
 
 #include <map>
+#include <retrograd/var.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <retrograd/var.hpp>
 
 namespace retrograd::cli {
 

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <map>
 #include <random>
-
 #include <retrograd/gradcheck.hpp>
 #include <retrograd/ops.hpp>
 
@@ -50,10 +49,15 @@ std::vector<OpCheck> op_checks() {
       {"log", [](In v) { return log(v[0]); }, {m(true)}},
       {"abs", [](In v) { return abs(v[0]); }, {m()}},
       {"matmul", [](In v) { return matmul(v[0], v[1]); }, {m(), sample({4, 2}, engine)}},
-      {"linear", [](In v) { return linear(v[0], v[1], v[2]); },
+      {"linear",
+       [](In v) { return linear(v[0], v[1], v[2]); },
        {m(), sample({4, 2}, engine), sample({2}, engine)}},
       {"transpose", [](In v) { return transpose(v[0]) * 1.0; }, {m()}},
-      {"reshape", [](In v) { return reshape(v[0], {2, 6}) * 1.0; }, {m()}},
+      {"reshape",
+       [](In v) {
+         return reshape(v[0], {2, 6}) * 1.0;
+       },
+       {m()}},
       {"sum", [](In v) { return sum(v[0]); }, {m()}},
       {"sum (axis 0)", [](In v) { return sum(v[0], 0); }, {m()}},
       {"mean", [](In v) { return mean(v[0]); }, {m()}},
@@ -64,12 +68,14 @@ std::vector<OpCheck> op_checks() {
       {"log_softmax", [](In v) { return log_softmax(v[0]) * v[1]; }, {m(), m()}},
       {"softmax_cross_entropy",
        [](In v) {
-         return softmax_cross_entropy(v[0], VarD(TensorD{{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}}));
+         return softmax_cross_entropy(v[0],
+                                      VarD(TensorD{{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}}));
        },
        {m()}},
       {"sigmoid_binary_cross_entropy",
        [](In v) {
-         return sigmoid_binary_cross_entropy(v[0], VarD(TensorD{{0, 1, 1, 0}, {1, 0, 0, 1}, {1, 1, 0, 0}}));
+         return sigmoid_binary_cross_entropy(
+             v[0], VarD(TensorD{{0, 1, 1, 0}, {1, 0, 0, 1}, {1, 1, 0, 0}}));
        },
        {m()}},
   };
@@ -119,9 +125,8 @@ int run_expression_gradcheck(const ExpressionArgs& args) {
     const GradcheckResult r = gradcheck(with_only, {variable.value()});
     ++checked;
     failures += r.passed ? 0 : 1;
-    std::printf("%-12s %14.6g %16.9g %16.9g %14.3e  %s\n", name.c_str(),
-                variable.value().data()[0], r.worst_analytic, r.worst_numeric, r.max_abs_error,
-                r.passed ? "ok" : "FAILED");
+    std::printf("%-12s %14.6g %16.9g %16.9g %14.3e  %s\n", name.c_str(), variable.value().data()[0],
+                r.worst_analytic, r.worst_numeric, r.max_abs_error, r.passed ? "ok" : "FAILED");
   }
   std::printf("%d variable%s checked, %d failed (central differences in double, eps 1e-6)\n",
               checked, checked == 1 ? "" : "s", failures);

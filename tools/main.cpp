@@ -4,10 +4,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <retrograd/blas.hpp>
 #include <string>
 #include <thread>
-
-#include <retrograd/blas.hpp>
 
 #include "cli_checks.hpp"
 #include "commands.hpp"

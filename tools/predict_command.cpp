@@ -37,8 +37,8 @@ void run_predict(const PredictArgs& a) {
   }
   std::ostream& out = a.output.empty() ? std::cout : file;
   // A regression model (mse with one output) prints its value; a classifier its class id.
-  const bool regression = model.compiled() && !model.measures_accuracy() &&
-                          model.output_shape({1, inputs})[1] == 1;
+  const bool regression =
+      model.compiled() && !model.measures_accuracy() && model.output_shape({1, inputs})[1] == 1;
   out << "row,prediction\n";
   Tensor x;
   std::size_t row = 0;

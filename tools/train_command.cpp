@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <filesystem>
+#include <functional>
+#include <iostream>
 #include <limits>
+#include <optional>
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/checkpoint.hpp>
@@ -16,8 +18,6 @@
 #include <retrograd/nn/feature_scaling.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/schedule.hpp>
-#include <functional>
-#include <optional>
 #include <sstream>
 
 #include "cli_checks.hpp"
@@ -137,8 +137,10 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
   for (const SavedFlag& f : saved_flags()) {
     const std::string saved = info.text(f.flag);
     if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
-      throw UsageError(std::string(f.flag) + " " + f.get(given) + " contradicts the run being "
-                       "resumed, which has " + f.flag + " " + saved + " (" + checkpoint +
+      throw UsageError(std::string(f.flag) + " " + f.get(given) +
+                       " contradicts the run being "
+                       "resumed, which has " +
+                       f.flag + " " + saved + " (" + checkpoint +
                        "); leave the flag out to continue that run");
     }
     f.set(a, saved);
@@ -193,8 +195,8 @@ std::vector<std::size_t> parse_layers(const std::string& text) {
   for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
     parameters += (std::uint64_t(sizes[i]) + 1) * sizes[i + 1];  // < 2^41 per layer
     if (parameters > max_parameters) {
-      throw UsageError("--layers: '" + text + "' has more than " +
-                       std::to_string(max_parameters) + " weights and biases (the limit)");
+      throw UsageError("--layers: '" + text + "' has more than " + std::to_string(max_parameters) +
+                       " weights and biases (the limit)");
     }
   }
   return sizes;
@@ -307,8 +309,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
       model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
     }
     // He initialization suits the relu family; Glorot the saturating functions.
-    const nn::Initializer init = activation.rectifier() ? nn::Initializer::he_uniform()
-                                                        : nn::Initializer::glorot_uniform();
+    const nn::Initializer init =
+        activation.rectifier() ? nn::Initializer::he_uniform() : nn::Initializer::glorot_uniform();
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
       const bool last = i + 2 == sizes.size();
       model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : activation,

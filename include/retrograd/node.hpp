@@ -271,8 +271,8 @@ class Node {
   };
   static std::unique_ptr<Tensors, TensorsDeleter> make_tensors(BasicTensor<T>&& value) {
     void* memory = detail::acquire_buffer(sizeof(Tensors));
-    return std::unique_ptr<Tensors, TensorsDeleter>(
-        new (memory) Tensors{std::move(value), std::nullopt});
+    return std::unique_ptr<Tensors, TensorsDeleter>(new (memory)
+                                                        Tensors{std::move(value), std::nullopt});
   }
   Tensors& tensors() const {
     if (!tensors_) materialize();

@@ -24,46 +24,62 @@ BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<Basi
 
 // --- elementwise, two inputs (broadcasting) ---
 /// a + b elementwise.
-template <class T> BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b);
 /// a - b elementwise.
-template <class T> BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b);
 /// a * b elementwise.
-template <class T> BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b);
 /// a / b; throws std::domain_error when b holds a zero.
-template <class T> BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
 /// Elementwise max. Note [ties]: where a == b the whole gradient goes to b, so that
 /// maximum(x, 0) and relu(x) have the same gradient at 0.
-template <class T> BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b);
 /// Elementwise min; ties send the gradient to b, as in maximum.
-template <class T> BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b);
 /// a ** b elementwise. Throws std::domain_error naming the element for a negative base with a
 /// non-integer exponent, and for a base <= 0 when b requires a gradient (it is b's gradient,
 /// a^b ln a, that needs a > 0).
-template <class T> BasicVar<T> pow(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> pow(const BasicVar<T>& a, const BasicVar<T>& b);
 /// x ** p for a constant exponent, as pow(x, constant(p)): a negative base with a non-integer
 /// p throws std::domain_error.
-template <class T> BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p);
+template <class T>
+BasicVar<T> pow(const BasicVar<T>& x, detail::identity_t<T> p);
 
 // --- elementwise, one input ---
 /// -x.
-template <class T> BasicVar<T> neg(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> neg(const BasicVar<T>& x);
 /// max(x, 0); relu'(0) = 0.
-template <class T> BasicVar<T> relu(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> relu(const BasicVar<T>& x);
 /// 1 / (1 + exp(-x)); the gradient is written in the output, y (1 - y).
-template <class T> BasicVar<T> sigmoid(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> sigmoid(const BasicVar<T>& x);
 /// tanh(x); the gradient is written in the output, 1 - y^2.
-template <class T> BasicVar<T> tanh(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> tanh(const BasicVar<T>& x);
 /// e^x.
-template <class T> BasicVar<T> exp(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> exp(const BasicVar<T>& x);
 /// Natural log; throws std::domain_error for a negative input (log 0 = -inf is allowed).
-template <class T> BasicVar<T> log(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> log(const BasicVar<T>& x);
 /// |x|; abs'(0) = 0.
-template <class T> BasicVar<T> abs(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> abs(const BasicVar<T>& x);
 
 // --- linear algebra and shape ---
 /// Matrix product of 2-d tensors [m, k] x [k, n] through BLAS; the backward passes transpose
 /// flags to BLAS instead of copying transposes.
-template <class T> BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
+template <class T>
+BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
 /// x W + b for x [n, in], W [in, out], b [out]: a dense layer's affine map as one node (the bias
 /// is written first and BLAS accumulates onto it), equal to add(matmul(x, W), b).
 template <class T>
@@ -78,29 +94,39 @@ template <class T>
 BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
                    LinearActivation activation);
 /// Reverses the axes (the matrix transpose for 2-d).
-template <class T> BasicVar<T> transpose(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> transpose(const BasicVar<T>& x);
 /// Same values, new shape of the same size.
-template <class T> BasicVar<T> reshape(const BasicVar<T>& x, const Shape& shape);
+template <class T>
+BasicVar<T> reshape(const BasicVar<T>& x, const Shape& shape);
 
 // --- reductions ---
 /// Sum of all elements (a scalar).
-template <class T> BasicVar<T> sum(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> sum(const BasicVar<T>& x);
 /// Sum along `axis`; keepdims keeps that axis with size 1.
-template <class T> BasicVar<T> sum(const BasicVar<T>& x, int axis, bool keepdims = false);
+template <class T>
+BasicVar<T> sum(const BasicVar<T>& x, int axis, bool keepdims = false);
 /// Mean of all elements; throws for an empty tensor.
-template <class T> BasicVar<T> mean(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> mean(const BasicVar<T>& x);
 /// Mean along `axis`; keepdims keeps that axis with size 1.
-template <class T> BasicVar<T> mean(const BasicVar<T>& x, int axis, bool keepdims = false);
+template <class T>
+BasicVar<T> mean(const BasicVar<T>& x, int axis, bool keepdims = false);
 /// Largest element. Note [ties]: the gradient goes to the first largest element.
-template <class T> BasicVar<T> max(const BasicVar<T>& x);
+template <class T>
+BasicVar<T> max(const BasicVar<T>& x);
 /// Largest element along `axis`; a tie's gradient goes to the first largest.
-template <class T> BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims = false);
+template <class T>
+BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims = false);
 
 // --- normalisation ---
 /// exp(x) / sum(exp(x)) along `axis`, computed stably (the max is subtracted first).
-template <class T> BasicVar<T> softmax(const BasicVar<T>& x, int axis = -1);
+template <class T>
+BasicVar<T> softmax(const BasicVar<T>& x, int axis = -1);
 /// log(softmax(x)) along `axis`, computed stably.
-template <class T> BasicVar<T> log_softmax(const BasicVar<T>& x, int axis = -1);
+template <class T>
+BasicVar<T> log_softmax(const BasicVar<T>& x, int axis = -1);
 
 // --- fused losses (stable, one pass each way); each is a scalar mean ---
 /// Cross-entropy of softmax(logits) against probability rows `targets` (one-hot or soft), both
@@ -127,38 +153,86 @@ BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicV
 
 // --- operators, between Vars and with plain numbers ---
 /// add(a, b).
-template <class T> BasicVar<T> operator+(const BasicVar<T>& a, const BasicVar<T>& b) { return add(a, b); }
+template <class T>
+BasicVar<T> operator+(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return add(a, b);
+}
 /// sub(a, b).
-template <class T> BasicVar<T> operator-(const BasicVar<T>& a, const BasicVar<T>& b) { return sub(a, b); }
+template <class T>
+BasicVar<T> operator-(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return sub(a, b);
+}
 /// mul(a, b).
-template <class T> BasicVar<T> operator*(const BasicVar<T>& a, const BasicVar<T>& b) { return mul(a, b); }
+template <class T>
+BasicVar<T> operator*(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return mul(a, b);
+}
 /// div(a, b).
-template <class T> BasicVar<T> operator/(const BasicVar<T>& a, const BasicVar<T>& b) { return div(a, b); }
+template <class T>
+BasicVar<T> operator/(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return div(a, b);
+}
 /// neg(x).
-template <class T> BasicVar<T> operator-(const BasicVar<T>& x) { return neg(x); }
+template <class T>
+BasicVar<T> operator-(const BasicVar<T>& x) {
+  return neg(x);
+}
 
 /// A constant (no gradient) scalar Var, used when a plain number meets a Var.
-template <class T> BasicVar<T> constant(detail::identity_t<T> value) { return BasicVar<T>(value); }
+template <class T>
+BasicVar<T> constant(detail::identity_t<T> value) {
+  return BasicVar<T>(value);
+}
 
 /// a + number.
-template <class T> BasicVar<T> operator+(const BasicVar<T>& a, detail::identity_t<T> b) { return add(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> operator+(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return add(a, constant<T>(b));
+}
 /// number + b.
-template <class T> BasicVar<T> operator+(detail::identity_t<T> a, const BasicVar<T>& b) { return add(constant<T>(a), b); }
+template <class T>
+BasicVar<T> operator+(detail::identity_t<T> a, const BasicVar<T>& b) {
+  return add(constant<T>(a), b);
+}
 /// a - number.
-template <class T> BasicVar<T> operator-(const BasicVar<T>& a, detail::identity_t<T> b) { return sub(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> operator-(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return sub(a, constant<T>(b));
+}
 /// number - b.
-template <class T> BasicVar<T> operator-(detail::identity_t<T> a, const BasicVar<T>& b) { return sub(constant<T>(a), b); }
+template <class T>
+BasicVar<T> operator-(detail::identity_t<T> a, const BasicVar<T>& b) {
+  return sub(constant<T>(a), b);
+}
 /// a * number.
-template <class T> BasicVar<T> operator*(const BasicVar<T>& a, detail::identity_t<T> b) { return mul(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> operator*(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return mul(a, constant<T>(b));
+}
 /// number * b.
-template <class T> BasicVar<T> operator*(detail::identity_t<T> a, const BasicVar<T>& b) { return mul(constant<T>(a), b); }
+template <class T>
+BasicVar<T> operator*(detail::identity_t<T> a, const BasicVar<T>& b) {
+  return mul(constant<T>(a), b);
+}
 /// a / number.
-template <class T> BasicVar<T> operator/(const BasicVar<T>& a, detail::identity_t<T> b) { return div(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> operator/(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return div(a, constant<T>(b));
+}
 /// number / b.
-template <class T> BasicVar<T> operator/(detail::identity_t<T> a, const BasicVar<T>& b) { return div(constant<T>(a), b); }
+template <class T>
+BasicVar<T> operator/(detail::identity_t<T> a, const BasicVar<T>& b) {
+  return div(constant<T>(a), b);
+}
 /// maximum(a, number); a tie sends the gradient to the number, so nothing reaches a.
-template <class T> BasicVar<T> maximum(const BasicVar<T>& a, detail::identity_t<T> b) { return maximum(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> maximum(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return maximum(a, constant<T>(b));
+}
 /// minimum(a, number).
-template <class T> BasicVar<T> minimum(const BasicVar<T>& a, detail::identity_t<T> b) { return minimum(a, constant<T>(b)); }
+template <class T>
+BasicVar<T> minimum(const BasicVar<T>& a, detail::identity_t<T> b) {
+  return minimum(a, constant<T>(b));
+}
 
 }  // namespace retrograd

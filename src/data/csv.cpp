@@ -239,8 +239,9 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
 
   const std::size_t n_features = columns - (has_label ? 1 : 0);
   if (n_features == 0) {
-    throw CsvError(path, 0, 0, "no feature columns: the only column, " + quoted(names[label]) +
-                                   ", is the label");
+    throw CsvError(
+        path, 0, 0,
+        "no feature columns: the only column, " + quoted(names[label]) + ", is the label");
   }
   CsvData out;
   out.labels = Tensor::from_shape({0});

@@ -72,8 +72,7 @@ Dataset::Dataset(Tensor features) : rng_(0) {
   const Shape sample = tail_shape(features.shape());
   if (n > 0 && shape_size(sample) == 0) {
     throw std::invalid_argument("Dataset: features of shape " + shape_string(features.shape()) +
-                                " give each of the " + std::to_string(n) +
-                                " samples no feature");
+                                " give each of the " + std::to_string(n) + " samples no feature");
   }
   floats_ = std::move(features);
   init_features(sample, n);

@@ -296,7 +296,7 @@ std::optional<std::uint32_t> idx_magic(const std::string& path) {
 }
 
 std::string describe_idx_magic(std::uint32_t magic) {
-  static const char* const types[] = {"unsigned bytes", "signed bytes", "?",     "shorts",
+  static const char* const types[] = {"unsigned bytes", "signed bytes", "?",      "shorts",
                                       "ints",           "floats",       "doubles"};
   const std::uint32_t type = (magic >> 8) & 0xFF;
   const std::string kind = type >= 0x08 && type <= 0x0E ? types[type - 0x08] : "unknown type";

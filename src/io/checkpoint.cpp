@@ -66,7 +66,8 @@ std::vector<std::uint8_t> serialize_checkpoint(nn::Trainer& trainer) {
   trainer.save_callbacks(callbacks);
   checkpoint.set("callbacks", nn::nested(std::move(callbacks)));
   nn::Record engines("engines");
-  for (const nn::NamedEngine& e : model.named_engines()) engines.set(e.name, engine_text(*e.engine));
+  for (const nn::NamedEngine& e : model.named_engines())
+    engines.set(e.name, engine_text(*e.engine));
   engines.set("default", engine_text(nn::default_engine()));
   checkpoint.set("engines", nn::nested(std::move(engines)));
   // The optimizer the trainer steps (also when the model is a compiled Sequential whose own
@@ -137,7 +138,8 @@ void restore_checkpoint(nn::Trainer& trainer, const std::string& path) {
   }
   try {
     const nn::Record& engines = checkpoint.record("engines");
-    for (const nn::NamedEngine& e : model.named_engines()) restore_engine(*e.engine, engines, e.name);
+    for (const nn::NamedEngine& e : model.named_engines())
+      restore_engine(*e.engine, engines, e.name);
     restore_engine(nn::default_engine(), engines, "default");
     nn::restore_optimizer_state(trainer.optimizer(), checkpoint.record("optimizer"));
     trainer.restore_callbacks(checkpoint.record("callbacks"));
@@ -186,8 +188,9 @@ void Checkpoint::on_train_begin(nn::Trainer& trainer) {
   // Another run's newer files would push this run's out of the newest `keep`.
   if (!trainer.state().fresh()) return;
   if (const auto other = latest_checkpoint(dir_)) {
-    throw std::invalid_argument("Checkpoint: " + dir_ + " already holds the checkpoints of a run (" +
-                                *other + "); restore it, or write to another directory");
+    throw std::invalid_argument("Checkpoint: " + dir_ +
+                                " already holds the checkpoints of a run (" + *other +
+                                "); restore it, or write to another directory");
   }
 }
 
@@ -197,8 +200,8 @@ void Checkpoint::on_checkpoint(nn::Trainer& trainer, bool epoch_end) {
   if (group && group->rank() != 0) return;
   const nn::TrainState& s = trainer.state();
   // The last batch of an epoch is saved by the epoch's end, one step later in the loop.
-  const bool batch_due = !epoch_end && every_ > 0 && s.step % every_ == 0 &&
-                         s.batch < trainer.batches_per_epoch();
+  const bool batch_due =
+      !epoch_end && every_ > 0 && s.step % every_ == 0 && s.batch < trainer.batches_per_epoch();
   if (!epoch_end && !batch_due) return;
   const std::string name = "checkpoint-" + std::to_string(s.step) + ".rg";
   const std::string path = (fs::path(dir_) / name).string();

@@ -226,7 +226,8 @@ void distribute_v1_tensors(Reader& r, std::vector<nn::LayerRecord>& layers, std:
       }
     }
     if (!placed) {
-      throw ModelFileError(r.source(), "corrupt: tensor '" + name + "' belongs to no layer (at byte offset " +
+      throw ModelFileError(r.source(), "corrupt: tensor '" + name +
+                                           "' belongs to no layer (at byte offset " +
                                            std::to_string(at) + ")");
     }
   }
@@ -353,7 +354,8 @@ nn::Record model_record(nn::Module& model) {
 
 std::vector<std::uint8_t> file_bytes(const nn::Record& root) {
   std::vector<std::uint8_t> bytes(std::begin(model_magic), std::end(model_magic));
-  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(model_format_version >> (8 * i)));
+  for (int i = 0; i < 4; ++i)
+    bytes.push_back(static_cast<std::uint8_t>(model_format_version >> (8 * i)));
   bytes.resize(header_size);  // the payload size, patched below
   encode_record(root, bytes);
   const std::uint64_t payload = bytes.size() - header_size;
@@ -403,8 +405,8 @@ nn::Record file_record(const std::vector<std::uint8_t>& bytes, const std::string
   std::size_t pos = header_size;
   nn::Record root = decode_record(bytes.data(), pos, end, source);
   if (pos != end) {
-    throw ModelFileError(source, "corrupt: unexpected bytes after the model at byte offset " +
-                                     std::to_string(pos));
+    throw ModelFileError(
+        source, "corrupt: unexpected bytes after the model at byte offset " + std::to_string(pos));
   }
   return root;
 }
@@ -441,8 +443,7 @@ void compile_from(nn::Sequential& model, const nn::Record& root, const std::stri
     }
     if (!root.has("training")) return;
     const nn::Record& training = root.record("training");
-    const nn::Loss loss =
-        nn::Loss::from_name(training.text("loss"), training.flag("from_logits"));
+    const nn::Loss loss = nn::Loss::from_name(training.text("loss"), training.flag("from_logits"));
     const nn::Record& opt = training.record("optimizer");
     model.compile(loss, nn::build_optimizer(opt),
                   training.flag("accuracy") ? std::vector<std::string>{"accuracy"}

@@ -99,8 +99,8 @@ class Decoder {
       : bytes_(bytes), pos_(pos), end_(end), source_(source) {}
 
   [[noreturn]] void fail(std::size_t at, const std::string& what) const {
-    throw ModelFileError(source_, "corrupt: " + what + " (at byte offset " + std::to_string(at) +
-                                      ")");
+    throw ModelFileError(source_,
+                         "corrupt: " + what + " (at byte offset " + std::to_string(at) + ")");
   }
   std::size_t pos() const { return pos_; }
 
@@ -181,8 +181,8 @@ class Decoder {
       const std::uint64_t v = u64();
       // Compare before multiplying: the product of corrupt dimensions may overflow.
       if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
-        fail(at, "tensor '" + key + "' claims more values than the " +
-                     std::to_string(remaining()) + " bytes left");
+        fail(at, "tensor '" + key + "' claims more values than the " + std::to_string(remaining()) +
+                     " bytes left");
       }
       size *= v;
       if (v != 0) nonzero *= v;

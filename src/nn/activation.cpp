@@ -9,27 +9,39 @@ namespace retrograd::nn {
 
 struct Linear {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double) { return x; }
+  static BasicVar<T> apply(const BasicVar<T>& x, double) {
+    return x;
+  }
 };
 struct Sigmoid {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double) { return retrograd::sigmoid(x); }
+  static BasicVar<T> apply(const BasicVar<T>& x, double) {
+    return retrograd::sigmoid(x);
+  }
 };
 struct Tanh {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double) { return retrograd::tanh(x); }
+  static BasicVar<T> apply(const BasicVar<T>& x, double) {
+    return retrograd::tanh(x);
+  }
 };
 struct Relu {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double) { return retrograd::relu(x); }
+  static BasicVar<T> apply(const BasicVar<T>& x, double) {
+    return retrograd::relu(x);
+  }
 };
 struct LeakyRelu {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double p) { return nn::leaky_relu(x, p); }
+  static BasicVar<T> apply(const BasicVar<T>& x, double p) {
+    return nn::leaky_relu(x, p);
+  }
 };
 struct Softmax {
   template <class T>
-  static BasicVar<T> apply(const BasicVar<T>& x, double) { return retrograd::softmax(x, -1); }
+  static BasicVar<T> apply(const BasicVar<T>& x, double) {
+    return retrograd::softmax(x, -1);
+  }
 };
 
 namespace {

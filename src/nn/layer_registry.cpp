@@ -35,11 +35,11 @@ std::vector<std::pair<std::string, Tensor*>> own_tensors(Module& module) {
 
 LayerRecord layer_record(Module& layer) {
   if (!layer_registry().registered_as(layer.type(), typeid(layer))) {
-    throw std::invalid_argument("layer '" + layer.name() + "' of type " + layer.type() +
-                                " cannot be saved: its class is not registered under that name "
-                                "(write RETROGRAD_REGISTER_LAYER(" + layer.type() +
-                                ") beside it; registered: " + layer_registry().joined_names() +
-                                ")");
+    throw std::invalid_argument(
+        "layer '" + layer.name() + "' of type " + layer.type() +
+        " cannot be saved: its class is not registered under that name "
+        "(write RETROGRAD_REGISTER_LAYER(" +
+        layer.type() + ") beside it; registered: " + layer_registry().joined_names() + ")");
   }
   LayerRecord record;
   record.type = layer.type();
@@ -78,8 +78,8 @@ std::unique_ptr<Module> build_layer(const LayerRecord& record) {
     }
   }
   if (record.tensors.size() != own.size() && problems.empty()) {
-    add(std::to_string(record.tensors.size()) + " saved tensors for " +
-        std::to_string(own.size()) + " in the layer");
+    add(std::to_string(record.tensors.size()) + " saved tensors for " + std::to_string(own.size()) +
+        " in the layer");
   }
   if (!problems.empty()) record.tensors.fail(problems);
   for (const auto& [name, tensor] : own) *tensor = record.tensors.tensor(name);

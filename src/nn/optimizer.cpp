@@ -371,8 +371,8 @@ std::unique_ptr<Optimizer> build_optimizer(const Record& record) {
   const std::string& name = record.text("name");
   std::unique_ptr<Optimizer> optimizer;
   try {
-    optimizer = optimizer_registry().get(name)(record.number("learning_rate"),
-                                               record.record("config"));
+    optimizer =
+        optimizer_registry().get(name)(record.number("learning_rate"), record.record("config"));
     optimizer->set_clip_norm(record.number("clip_norm"));
   } catch (const RecordError&) {
     throw;
@@ -389,14 +389,14 @@ void restore_optimizer_state(Optimizer& optimizer, const Record& record) {
   const Record& saved = record.record("state");
   std::vector<NamedState<float>> state = optimizer.state();
   if (saved.size() != state.size()) {
-    saved.fail(std::to_string(saved.size()) + " saved tensors for " +
-               std::to_string(state.size()) + " in the optimizer");
+    saved.fail(std::to_string(saved.size()) + " saved tensors for " + std::to_string(state.size()) +
+               " in the optimizer");
   }
   for (const NamedState<float>& s : state) {
     const Tensor& t = saved.tensor(s.name);
     if (t.shape() != s.tensor->shape()) {
-      saved.fail("'" + s.name + "' has shape " + shape_string(t.shape()) + ", the optimizer needs " +
-                 shape_string(s.tensor->shape()));
+      saved.fail("'" + s.name + "' has shape " + shape_string(t.shape()) +
+                 ", the optimizer needs " + shape_string(s.tensor->shape()));
     }
   }
   for (const NamedState<float>& s : state) *s.tensor = saved.tensor(s.name);

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "retrograd/engine.hpp"
 #include "random.hpp"
+#include "retrograd/engine.hpp"
 #include "retrograd/ops.hpp"
 #include "xtensor_math.hpp"
 

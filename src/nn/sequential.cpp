@@ -224,8 +224,7 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) const {
     const std::size_t inputs = input_features();
     if (inputs != 0 && x.shape()[1] != inputs) {
       throw std::invalid_argument("Sequential::predict: x of shape " + shape_string(x.shape()) +
-                                  " but the model takes " + std::to_string(inputs) +
-                                  " features");
+                                  " but the model takes " + std::to_string(inputs) + " features");
     }
     return Tensor::from_shape(output_shape(x.shape()));
   }

@@ -126,8 +126,7 @@ TrainState TrainState::load(const Record& record) {
   return s;
 }
 
-Trainer::Trainer(Module& model, Loss loss, Optimizer& optimizer, FitOptions options,
-                 bool accuracy)
+Trainer::Trainer(Module& model, Loss loss, Optimizer& optimizer, FitOptions options, bool accuracy)
     : model_(model),
       loss_(std::move(loss)),
       optimizer_(optimizer),
@@ -319,8 +318,8 @@ History Trainer::fit(const BatchSource& train) {
   }
   if (!s.order.empty() && s.order.size() != n_train) {
     throw std::invalid_argument("Trainer::fit: the restored run shuffled " +
-                                std::to_string(s.order.size()) + " training samples, this data has " +
-                                std::to_string(n_train));
+                                std::to_string(s.order.size()) +
+                                " training samples, this data has " + std::to_string(n_train));
   }
   batches_ = (n_train + o.batch_size - 1) / o.batch_size;
   if (s.batch > batches_) {
@@ -391,8 +390,8 @@ History Trainer::fit(const BatchSource& train) {
         }
         totals[0] = value * (last - first);
         if (accuracy_) {
-          totals[1] = static_cast<double>(
-              count_correct(pred.value(), y_in.value(), loss_.from_logits()));
+          totals[1] =
+              static_cast<double>(count_correct(pred.value(), y_in.value(), loss_.from_logits()));
         }
       } else {
         optimizer_.zero_grad();  // no sample here: the group gives these parameters the sum

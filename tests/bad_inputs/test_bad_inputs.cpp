@@ -465,8 +465,7 @@ std::vector<Case> api_cases() {
                                  s.scale[1] = INFINITY;
                                  d.set_scaler(s);
                                }),
-      expect<std::runtime_error>("inf in the features",
-                                 {"Trainer::fit", "the loss is", "epoch 1"},
+      expect<std::runtime_error>("inf in the features", {"Trainer::fit", "the loss is", "epoch 1"},
                                  [] {
                                    nn::manual_seed(1);
                                    nn::Sequential m;

@@ -1,6 +1,5 @@
 #include <filesystem>
 #include <iostream>
-
 #include <retrograd/retrograd.hpp>
 
 int main() {

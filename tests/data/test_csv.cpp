@@ -143,9 +143,9 @@ TEST_CASE("CSV numbers: one '+', underflow reads as zero or subnormal, overflow 
           "[data][csv]") {
   CsvOptions features_only;
   features_only.label_column = std::nullopt;
-  const CsvData d = read_csv(
-      write_text("tiny.csv", "a,b,c,d\n1e-50,-1e-50,1e-40,+2.5\n1e-400,3.4e38,+0,-0\n"),
-      features_only);
+  const CsvData d =
+      read_csv(write_text("tiny.csv", "a,b,c,d\n1e-50,-1e-50,1e-40,+2.5\n1e-400,3.4e38,+0,-0\n"),
+               features_only);
   CHECK(d.features(0, 0) == 0.0f);
   CHECK(d.features(0, 1) == 0.0f);
   CHECK(std::signbit(d.features(0, 1)));
@@ -159,16 +159,16 @@ TEST_CASE("CSV numbers: one '+', underflow reads as zero or subnormal, overflow 
     INFO(cell);
     const std::string p = write_text("sign.csv", "a,b\n1," + cell + "\n");
     REQUIRE_THROWS_AS(read_csv(p, features_only), CsvError);
-    REQUIRE_THROWS_WITH(read_csv(p, features_only),
-                        Catch::Contains("sign.csv:2:2") && Catch::Contains("'" + cell + "'") &&
-                            Catch::Contains("not a number"));
+    REQUIRE_THROWS_WITH(read_csv(p, features_only), Catch::Contains("sign.csv:2:2") &&
+                                                        Catch::Contains("'" + cell + "'") &&
+                                                        Catch::Contains("not a number"));
   }
   for (const std::string cell : {"1e39", "-1e39", "1e400"}) {
     INFO(cell);
     const std::string p = write_text("huge.csv", "a,b\n1," + cell + "\n");
-    REQUIRE_THROWS_WITH(read_csv(p, features_only),
-                        Catch::Contains("huge.csv:2:2") && Catch::Contains(cell) &&
-                            Catch::Contains("out of float range"));
+    REQUIRE_THROWS_WITH(read_csv(p, features_only), Catch::Contains("huge.csv:2:2") &&
+                                                        Catch::Contains(cell) &&
+                                                        Catch::Contains("out of float range"));
   }
 }
 
@@ -178,7 +178,10 @@ TEST_CASE("CSV: a UTF-8 byte-order mark is skipped", "[data][csv]") {
   CHECK(d.features(0, 0) == 0.5f);
   CsvOptions no_header;
   no_header.header = false;
-  const CsvData plain = read_csv(write_text("bom_data.csv", "\xEF\xBB\xBF" "7,1\n"), no_header);
+  const CsvData plain = read_csv(write_text("bom_data.csv",
+                                            "\xEF\xBB\xBF"
+                                            "7,1\n"),
+                                 no_header);
   CHECK(plain.features(0, 0) == 7.0f);
 }
 
@@ -209,19 +212,19 @@ TEST_CASE("CSV class labels are checked with their line and column", "[data][csv
     INFO(label);
     const std::string p = write_text("labels.csv", "x,y\n1,0\n\n2," + label + "\n3,1\n");
     REQUIRE_THROWS_AS(read_csv(p, classes), CsvError);
-    REQUIRE_THROWS_WITH(read_csv(p, classes),
-                        Catch::Contains("labels.csv:4:2") && Catch::Contains("'" + label + "'") &&
-                            Catch::Contains("from 0 to 9") &&
-                            Catch::Contains("the model has 10 outputs"));
+    REQUIRE_THROWS_WITH(read_csv(p, classes), Catch::Contains("labels.csv:4:2") &&
+                                                  Catch::Contains("'" + label + "'") &&
+                                                  Catch::Contains("from 0 to 9") &&
+                                                  Catch::Contains("the model has 10 outputs"));
   }
   // Without max_classes the label column holds any finite value (regression targets).
   CHECK(read_csv(write_text("targets.csv", "x,y\n1,2.5\n")).labels(0) == 2.5f);
 }
 
 TEST_CASE("CSV: a file that is only a label column has no features", "[data][csv]") {
-  REQUIRE_THROWS_WITH(read_csv(write_text("only_label.csv", "label\n1\n0\n")),
-                      Catch::Contains("only_label.csv: no feature columns") &&
-                          Catch::Contains("'label'"));
+  REQUIRE_THROWS_WITH(
+      read_csv(write_text("only_label.csv", "label\n1\n0\n")),
+      Catch::Contains("only_label.csv: no feature columns") && Catch::Contains("'label'"));
 }
 
 TEST_CASE("CSV reader names gzip and IDX files instead of parsing them", "[data][csv]") {

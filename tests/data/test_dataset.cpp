@@ -79,13 +79,13 @@ TEST_CASE("Dataset construction checks counts and labels", "[data][dataset]") {
 // Issue 11: samples without features used to reach memcpy with a null source (UBSan).
 TEST_CASE("Dataset rejects samples without features or targets", "[data][dataset]") {
   REQUIRE_THROWS_AS(Dataset(Tensor::from_shape({3, 0})), std::invalid_argument);
-  REQUIRE_THROWS_WITH(Dataset(Tensor::from_shape({3, 0}), std::vector<Label>{0, 1, 0}),
-                      Catch::Contains("features of shape [3, 0]") &&
-                          Catch::Contains("3 samples no feature"));
+  REQUIRE_THROWS_WITH(
+      Dataset(Tensor::from_shape({3, 0}), std::vector<Label>{0, 1, 0}),
+      Catch::Contains("features of shape [3, 0]") && Catch::Contains("3 samples no feature"));
   REQUIRE_THROWS_WITH(Dataset(Tensor::from_shape({2, 4, 0})), Catch::Contains("[2, 4, 0]"));
-  REQUIRE_THROWS_WITH(Dataset(Tensor::from_shape({2, 1}), Tensor::from_shape({2, 0})),
-                      Catch::Contains("targets of shape [2, 0]") &&
-                          Catch::Contains("2 samples no target"));
+  REQUIRE_THROWS_WITH(
+      Dataset(Tensor::from_shape({2, 1}), Tensor::from_shape({2, 0})),
+      Catch::Contains("targets of shape [2, 0]") && Catch::Contains("2 samples no target"));
   // No samples at all stays a valid (empty) set.
   const Dataset empty(Tensor::from_shape({0, 0}));
   CHECK(empty.empty());

@@ -240,8 +240,8 @@ TEST_CASE("an 8-byte IDX file claiming 4 G items is rejected in under 10 ms and 
     bool images;
   };
   const std::vector<std::uint8_t> labels_header = {0, 0, 8, 1, 0xFF, 0xFF, 0xFF, 0xFF};
-  const std::vector<std::uint8_t> images_header = {0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF,
-                                                   0, 0, 0, 28,   0, 0,    0,    28};
+  const std::vector<std::uint8_t> images_header = {0, 0, 8, 3,  0xFF, 0xFF, 0xFF, 0xFF,
+                                                   0, 0, 0, 28, 0,    0,    0,    28};
   const std::vector<Claim> claims = {
       {"labels", labels_header, false},
       {"images", images_header, true},
@@ -323,7 +323,7 @@ TEST_CASE("IDX gzip payloads are bounded by what the compressed file can hold",
   std::vector<std::uint8_t> padded = {0, 0, 8, 1, 0, 0, 0, 2, 5, 6};
   padded.resize(padded.size() + (3 << 20));
   gzip_bytes(big, padded);
-  REQUIRE_THROWS_WITH(read_idx_labels(big.string()),
-                      Catch::Contains("1 MiB or more unexpected byte(s)") &&
-                          Catch::Contains("offset 10"));
+  REQUIRE_THROWS_WITH(
+      read_idx_labels(big.string()),
+      Catch::Contains("1 MiB or more unexpected byte(s)") && Catch::Contains("offset 10"));
 }

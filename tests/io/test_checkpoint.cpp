@@ -35,7 +35,8 @@ bool identical(const Tensor& a, const Tensor& b) {
 
 Tensor rows(std::size_t n, std::size_t features) {
   Tensor x = Tensor::from_shape({n, features});
-  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = 0.2f * static_cast<float>((i * 37) % 11) - 1.f;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x.data()[i] = 0.2f * static_cast<float>((i * 37) % 11) - 1.f;
   return x;
 }
 
@@ -111,8 +112,8 @@ TEST_CASE("a run killed and restored from its checkpoints ends bit-identical", "
   nn::ExponentialLR straight_decay(straight.optimizer(), 0.9);
   nn::FitOptions o = options(4);
   o.callbacks = {&straight_decay};
-  const nn::History full = nn::Trainer(straight, straight.loss(), straight.optimizer(), o, true)
-                               .fit(data);
+  const nn::History full =
+      nn::Trainer(straight, straight.loss(), straight.optimizer(), o, true).fit(data);
 
   const fs::path dir = temp_dir("resume");
   // Killed at steps 3 (mid-epoch 1), 5 (an epoch end: 5 batches per epoch) and 13.

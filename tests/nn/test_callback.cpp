@@ -18,8 +18,7 @@ struct Harness {
   SGD sgd{0.1};
   Trainer trainer;
   explicit Harness(Dense layer)
-      : model(std::move(Sequential().add(std::move(layer)))),
-        trainer(model, Loss::mse(), sgd) {}
+      : model(std::move(Sequential().add(std::move(layer)))), trainer(model, Loss::mse(), sgd) {}
   bool stopped() const { return trainer.state().stop_requested; }
 };
 }  // namespace

@@ -357,7 +357,8 @@ TEST_CASE("fit names every bad input", "[nn][sequential][errors]") {
 }
 
 // Issue 11: an input without rows gave a 0-d tensor of garbage.
-TEST_CASE("predict on zero rows gives zero rows of the output width", "[nn][sequential][reliability]") {
+TEST_CASE("predict on zero rows gives zero rows of the output width",
+          "[nn][sequential][reliability]") {
   manual_seed(4);
   Sequential model;
   model.add(Dense(3, 5, Activation::relu()));
@@ -366,9 +367,9 @@ TEST_CASE("predict on zero rows gives zero rows of the output width", "[nn][sequ
   CHECK(none.shape() == Shape{0, 2});
   CHECK(none.size() == 0);
   REQUIRE_THROWS_AS(model.predict(Tensor::from_shape({0, 4})), std::invalid_argument);
-  REQUIRE_THROWS_WITH(model.predict(Tensor::from_shape({0, 4})),
-                      Catch::Contains("x of shape [0, 4]") &&
-                          Catch::Contains("the model takes 3 features"));
+  REQUIRE_THROWS_WITH(
+      model.predict(Tensor::from_shape({0, 4})),
+      Catch::Contains("x of shape [0, 4]") && Catch::Contains("the model takes 3 features"));
   // One row still predicts as before.
   CHECK(model.predict(Tensor::from_shape({1, 3})).shape() == Shape{1, 2});
 }

@@ -37,15 +37,23 @@ class Recorder : public Callback {
   std::vector<std::string> calls;
   std::vector<Tensor> weights_after_backward;
   void on_train_begin(Trainer&) override { calls.push_back("train_begin"); }
-  void on_epoch_begin(Trainer&, std::size_t e) override { calls.push_back("epoch_begin " + std::to_string(e)); }
-  void on_batch_begin(Trainer&, std::size_t b) override { calls.push_back("batch_begin " + std::to_string(b)); }
+  void on_epoch_begin(Trainer&, std::size_t e) override {
+    calls.push_back("epoch_begin " + std::to_string(e));
+  }
+  void on_batch_begin(Trainer&, std::size_t b) override {
+    calls.push_back("batch_begin " + std::to_string(b));
+  }
   void on_after_backward(Trainer& t, std::size_t b) override {
     calls.push_back("after_backward " + std::to_string(b));
     for (const Var& p : t.model().parameters()) REQUIRE(p.has_grad());
     weights_after_backward.push_back(t.model().parameters()[0].value());
   }
-  void on_batch_end(Trainer&, std::size_t b, const Logs&) override { calls.push_back("batch_end " + std::to_string(b)); }
-  void on_epoch_end(Trainer&, std::size_t e, const Logs&) override { calls.push_back("epoch_end " + std::to_string(e)); }
+  void on_batch_end(Trainer&, std::size_t b, const Logs&) override {
+    calls.push_back("batch_end " + std::to_string(b));
+  }
+  void on_epoch_end(Trainer&, std::size_t e, const Logs&) override {
+    calls.push_back("epoch_end " + std::to_string(e));
+  }
   void on_checkpoint(Trainer& t, bool epoch_end) override {
     calls.push_back(std::string("checkpoint ") + (epoch_end ? "epoch" : "batch") + " " +
                     std::to_string(t.state().step));
@@ -55,7 +63,8 @@ class Recorder : public Callback {
 
 Tensor rows(std::size_t n, std::size_t features, float scale) {
   Tensor x = Tensor::from_shape({n, features});
-  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = scale * static_cast<float>((i * 37) % 11) - 1.f;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x.data()[i] = scale * static_cast<float>((i * 37) % 11) - 1.f;
   return x;
 }
 
@@ -113,9 +122,9 @@ TEST_CASE("the Trainer calls every hook in order, after_backward before the step
   const History h = trainer.fit(TensorBatchSource(x, y));
   CHECK(h.epochs() == 1);
   const std::vector<std::string> expected = {
-      "train_begin",      "epoch_begin 0",    "batch_begin 0",       "after_backward 0",
-      "batch_end 0",      "checkpoint batch 1", "batch_begin 1",     "after_backward 1",
-      "batch_end 1",      "checkpoint batch 2", "epoch_end 0",       "checkpoint epoch 2",
+      "train_begin", "epoch_begin 0",      "batch_begin 0", "after_backward 0",
+      "batch_end 0", "checkpoint batch 1", "batch_begin 1", "after_backward 1",
+      "batch_end 1", "checkpoint batch 2", "epoch_end 0",   "checkpoint epoch 2",
       "train_end"};
   CHECK(rec.calls == expected);
   // The first after_backward saw the weights before any step; the model then moved.
@@ -144,7 +153,8 @@ TEST_CASE("a run restored from its TrainState mid-epoch ends bit-identical", "[n
     t.save_callbacks(callbacks_at_halt);
     optimizer_at_halt = optimizer_record(t.optimizer());
     for (const Var& p : t.model().parameters()) params_at_halt.push_back(p.value());
-    for (const NamedBuffer<float>& b : t.model().named_buffers()) params_at_halt.push_back(*b.tensor);
+    for (const NamedBuffer<float>& b : t.model().named_buffers())
+      params_at_halt.push_back(*b.tensor);
     for (const NamedEngine& e : t.model().named_engines()) {
       std::ostringstream out;
       out << *e.engine;
@@ -273,8 +283,8 @@ TEST_CASE("8 threads predicting with one model agree with one thread and leave i
   for (std::size_t t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 1000; ++i) {
-        const Tensor p = i % 100 == 99 ? shared.evaluate(x, y, 16), shared.predict(x, 16)
-                                       : shared.predict(x, 16);
+        const Tensor p = i % 100 == 99     ? shared.evaluate(x, y, 16),
+                     shared.predict(x, 16) : shared.predict(x, 16);
         if (!identical(p, expected)) ++wrong[t];
       }
     });
@@ -285,7 +295,8 @@ TEST_CASE("8 threads predicting with one model agree with one thread and leave i
   const Logs again = model.evaluate(x, y, 16);
   CHECK(again.at("loss") == expected_logs.at("loss"));
   std::size_t k = 0;
-  for (const NamedBuffer<float>& b : model.named_buffers()) CHECK(identical(*b.tensor, buffers_before[k++]));
+  for (const NamedBuffer<float>& b : model.named_buffers())
+    CHECK(identical(*b.tensor, buffers_before[k++]));
 }
 
 TEST_CASE("predict on zero rows gives zero rows of outputs", "[nn][trainer]") {

@@ -72,6 +72,6 @@ bool register_layer(const std::string& type) {
 /// namespace scope beside the class, with the class's unqualified name.
 #define RETROGRAD_REGISTER_LAYER(Layer) RETROGRAD_REGISTER_LAYER_AS(Layer, #Layer)
 /// Registers a layer class under `type`, which its type() must return.
-#define RETROGRAD_REGISTER_LAYER_AS(Layer, type)                            \
+#define RETROGRAD_REGISTER_LAYER_AS(Layer, type)                          \
   [[maybe_unused]] inline const bool retrograd_registered_layer_##Layer = \
       ::retrograd::nn::register_layer<Layer>(type)

@@ -275,8 +275,7 @@ extern template class BasicAdamW<float>;
 extern template class BasicAdamW<double>;
 
 /// Builds an optimizer from its learning rate and save_config()'s record.
-using OptimizerFactory =
-    std::function<std::unique_ptr<Optimizer>(double lr, const Record& config)>;
+using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(double lr, const Record& config)>;
 /// The registry of optimizers, by name() ("SGD", "Adam").
 Registry<OptimizerFactory>& optimizer_registry();
 
@@ -302,7 +301,7 @@ void restore_optimizer_state(Optimizer& optimizer, const Record& record);
 
 /// Registers an optimizer class under `name`, which its name() must return. Write it at
 /// namespace scope beside the class, with the class's unqualified name.
-#define RETROGRAD_REGISTER_OPTIMIZER(Opt, name)                              \
+#define RETROGRAD_REGISTER_OPTIMIZER(Opt, name)                             \
   [[maybe_unused]] inline const bool retrograd_registered_optimizer_##Opt = \
       ::retrograd::nn::register_optimizer<Opt>(name)
 

@@ -41,8 +41,8 @@ class Registry {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = entries_.find(name);
     if (it == entries_.end()) {
-      throw std::invalid_argument("unknown " + kind_ + " '" + name + "' (registered: " +
-                                  joined() + ")");
+      throw std::invalid_argument("unknown " + kind_ + " '" + name + "' (registered: " + joined() +
+                                  ")");
     }
     return it->second.entry;
   }
