@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data-parallel throughput of configuration (c) (docs/performance.md, "Data-parallel training"):
 # 1 process x 1 BLAS thread, 2 processes x 1 thread, 1 process x 2 threads, and the two
-# processes without overlap, without fusion and without either, interleaved round after round
-# (the machine's speed drifts), then the medians and ratios. Run it on an otherwise idle machine.
+# processes without overlap, without fusion and without either, and two independent 1-process
+# runs of batch 64 at once (each process's share, computed with nothing sent: the ceiling of
+# 2x1 on this machine), interleaved round after round (the machine's speed drifts), then the
+# medians and ratios. Run it on an otherwise idle machine.
 #   bench/data_parallel.sh [rounds=3] [epochs=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,22 @@ run() {
 }
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(grep -m1 'model name' /proc/cpuinfo);" \
   "single copy: ${OMPI_MCA_btl_vader_single_copy_mechanism:-default}"
+# Two 1-process runs side by side, each on batch 64: what two processes compute when nothing is
+# sent. Each writes its own line.
+run_pair() {
+  local out=() i
+  for i in 1 2; do
+    out+=("$(mktemp)")
+    OPENBLAS_NUM_THREADS=1 mpirun -n 1 --bind-to none "$bench" "$epochs" 1 1 1048576 64 \
+      >"${out[-1]}" &
+  done
+  wait
+  for i in "${out[@]}"; do
+    printf 'variant=pair-64 load=%s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$(cat "$i")" |
+      tee -a "$results"
+    rm -f "$i"
+  done
+}
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds"
   run 1x1 1 1
@@ -37,6 +55,7 @@ for round in $(seq "$rounds"); do
   run 2x1-no-overlap 2 1 0
   run 2x1-no-fusion 2 1 1 0
   run 2x1-neither 2 1 0 0
+  run_pair
 done
 cp "$results" "${DP_RESULTS:-/dev/null}"
 python3 bench/data_parallel_table.py "$results"

@@ -31,6 +31,10 @@ if "1x1" in speed and "2x1" in speed:
 if "1x2" in speed and "2x1" in speed:
     print(f"2 processes x 1 thread / 1 process x 2 threads: {speed['2x1'] / speed['1x2']:.2f}x "
           "(goal >= 1)")
+if "pair-64" in speed and "2x1" in speed:
+    ceiling = 2 * speed["pair-64"]
+    print(f"ceiling (two batch-64 processes side by side, nothing sent): {ceiling:.0f} samples/s, "
+          f"{ceiling / speed['1x1']:.2f}x 1x1; 2x1 reaches {speed['2x1'] / ceiling:.0%} of it")
 for v in ("2x1-no-overlap", "2x1-no-fusion", "2x1-neither"):
     if v in speed and "2x1" in speed:
         print(f"2x1 / {v}: {speed['2x1'] / speed[v]:.3f}")

@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
   const double median = sorted[sorted.size() / 2];
   std::printf(
       "impl=retrograd config=%s threads=%d epochs=%zu median_s=%.4f samples_per_s=%.0f "
-      "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s seed=%lu\n",
+      "acc1=%.4f acc_last=%.4f peak_rss_mib=%.1f blas=%s gemm=%s seed=%lu\n",
       config.c_str(), threads, epochs, median, mnist.train.size() / median, accuracy_1,
-      accuracy_last, peak_rss_mib(), blas_core_name().c_str(), seed);
+      accuracy_last, peak_rss_mib(), blas_core_name().c_str(), gemm_backend().c_str(), seed);
   return 0;
 }

@@ -9,7 +9,8 @@ scripts/install-deps.sh python3-torch
 source scripts/blas-env.sh
 export OMP_WAIT_POLICY=PASSIVE  # torch's OpenMP workers would otherwise spin and starve OpenBLAS
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain >/dev/null
+cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain bench_inference \
+  >/dev/null
 python=/usr/bin/python3  # Debian's interpreter, where python3-torch is installed
 results=$(mktemp)
 # OPENBLAS_NUM_THREADS pins both sides: torch.set_num_threads does not reach OpenBLAS's own
@@ -26,6 +27,8 @@ done
 run 2 ./build/bench/bench_gemm_floor c 2
 run 2 ./build/bench/bench_mlp c "$epochs" 2
 run 2 "$python" bench/mlp_torch.py c "$epochs" 2
+run 1 ./build/bench/bench_inference 20000 1
+run 1 "$python" bench/inference_torch.py 20000 1
 "$python" bench/table.py "$results"
 # Weights exported as .npz load into a PyTorch nn.Sequential and predict what retrograd predicts
 # (docs/io.md).

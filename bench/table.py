@@ -42,6 +42,23 @@ def main():
               f"{float(ours['acc1']):.4f} / {float(ours['acc_last']):.4f} | "
               f"{float(torch.get('acc1', 'nan')):.4f} / {float(torch.get('acc_last', 'nan')):.4f} | "
               f"{float(ours['peak_rss_mib']):.0f} | {float(torch.get('peak_rss_mib', 'nan')):.0f} |")
+    inference = {r["impl"]: r for r in rows if r.get("bench") == "inference"}
+    if "retrograd" in inference:
+        floor = inference.get("blas_floor", {})
+        torch = inference.get("pytorch", {})
+        print()
+        print("| inference, 784-256-10 | one row p50 us | one row p99 us | batch 256 rows/s |"
+              " one row vs floor | one row vs PyTorch |")
+        print("|---|---|---|---|---|---|")
+        for name, key in (("retrograd", "retrograd"), ("BLAS floor", "blas_floor"),
+                          ("PyTorch (inference_mode)", "pytorch")):
+            r = inference.get(key)
+            if not r:
+                continue
+            p50 = float(r["row_p50_us"])
+            print(f"| {name} | {p50:.2f} | {float(r['row_p99_us']):.2f} | "
+                  f"{float(r['rows_per_s']):,.0f} | {p50 / float(floor['row_p50_us']):.2f}x | "
+                  f"{float(torch['row_p50_us']) / p50 if torch else float('nan'):.1f}x faster |")
     if "retrograd" in chains and "pytorch" in chains:
         ours, torch = chains["retrograd"], chains["pytorch"]
         print()

@@ -40,6 +40,10 @@ retrograd_layer(retrograd_core DIR "" SUBDIRS "ops/" LINKS xtensor xtensor::use_
 # XTENSOR_USE_XSIMD changes the container allocator: it must be PUBLIC.
 target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
   $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)
+if(RETROGRAD_ONEDNN)
+  target_link_libraries(retrograd_core PRIVATE DNNL::dnnl OpenMP::OpenMP_CXX)
+  target_compile_definitions(retrograd_core PRIVATE RETROGRAD_ONEDNN)
+endif()
 # xsimd picks its instruction set at compile time and the allocator alignment
 # follows it, so users of the library must compile with the same -march.
 if(RETROGRAD_MARCH)

@@ -3,6 +3,11 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#ifdef RETROGRAD_ONEDNN
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -65,6 +70,17 @@ void set_blas_threads(int threads) {
                                 std::to_string(threads) + ")");
   }
   openblas_set_num_threads(threads);
+#ifdef RETROGRAD_ONEDNN
+  omp_set_num_threads(threads);
+#endif
+}
+
+std::string gemm_backend() {
+#ifdef RETROGRAD_ONEDNN
+  return "oneDNN";
+#else
+  return "OpenBLAS";
+#endif
 }
 
 namespace detail {
@@ -74,9 +90,22 @@ void gemm<float>(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
                  float alpha, const float* a, const float* b, float beta, float* c) {
   const int lda = static_cast<int>(transpose_a ? m : k);
   const int ldb = static_cast<int>(transpose_b ? k : n);
+#ifdef RETROGRAD_ONEDNN
+  // Row-major like cblas. It fails only on invalid arguments, which the ops rule out.
+  const dnnl_status_t status =
+      dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', static_cast<dnnl_dim_t>(m),
+                 static_cast<dnnl_dim_t>(n), static_cast<dnnl_dim_t>(k), alpha, a, lda, b, ldb,
+                 beta, c, static_cast<dnnl_dim_t>(n));
+  if (status != dnnl_success) {
+    throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status) + " for " +
+                             std::to_string(m) + " x " + std::to_string(k) + " times " +
+                             std::to_string(k) + " x " + std::to_string(n));
+  }
+#else
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
               transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), alpha, a, lda, b, ldb, beta, c, static_cast<int>(n));
+#endif
 }
 
 template <>

@@ -30,8 +30,13 @@ void ensure_fast_blas(char** argv);
 /// The library calls it on its first matrix product.
 void warn_if_slow_blas();
 
-/// Sets the number of threads OpenBLAS uses for the rest of the process; throws
-/// std::invalid_argument for a count below 1.
+/// Sets the number of threads matrix products use for the rest of the process (OpenBLAS's, and
+/// oneDNN's OpenMP pool in a RETROGRAD_ONEDNN build); throws std::invalid_argument for a count
+/// below 1.
 void set_blas_threads(int threads);
+
+/// The library float32 matrix products go through: "OpenBLAS", or "oneDNN" in a build with
+/// RETROGRAD_ONEDNN (double precision always uses OpenBLAS).
+std::string gemm_backend();
 
 }  // namespace retrograd

@@ -99,7 +99,7 @@ class IdxReader {
   /// Reads a payload of `n` bytes that must end the file. Sizes are checked against the bytes
   /// the file holds before anything is allocated: exactly for a raw file (its size tells both
   /// a short payload and trailing bytes without reading them), as a bound for a gzip file
-  /// (deflate expands at most 1032:1), whose buffer then grows only as data arrives.
+  /// (deflate expands at most 1032:1), whose buffer then fills only as data arrives.
   std::vector<std::uint8_t> read_payload(std::size_t n, const std::string& what) {
     const std::size_t start = offset_;
     if (direct_ && file_size_) {
@@ -118,15 +118,18 @@ class IdxReader {
                                 " byte(s) can hold (deflate expands at most " +
                                 std::to_string(max_deflate_ratio) + ":1)");
     }
-    std::vector<std::uint8_t> data(std::min<std::size_t>(n, std::size_t(1) << 20));
+    // Reserved, not filled: the pages are touched only as data arrives (a false claim costs
+    // address space, not memory), and the buffer never moves, so a real payload is held once.
+    std::vector<std::uint8_t> data;
+    data.reserve(n);
+    constexpr std::size_t chunk = std::size_t(1) << 20;
     std::size_t got = 0;
-    while (true) {
-      const std::size_t want = data.size() - got;
+    while (got < n) {
+      const std::size_t want = std::min(chunk, n - got);
+      data.resize(got + want);
       const std::size_t r = read_some(data.data() + got, want);
       got += r;
       if (r < want) truncated(what, start, n, got);
-      if (got == n) break;
-      data.resize(std::min(n, data.size() * 2));
     }
     expect_end(what);
     return data;
