@@ -41,7 +41,8 @@ retrograd_layer(retrograd_core DIR "" SUBDIRS "ops/" LINKS xtensor xtensor::use_
 target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
   $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)
 if(RETROGRAD_ONEDNN)
-  target_link_libraries(retrograd_core PRIVATE DNNL::dnnl OpenMP::OpenMP_CXX)
+  target_include_directories(retrograd_core PRIVATE ${RETROGRAD_DNNL_INCLUDE_DIR})
+  target_link_libraries(retrograd_core PRIVATE ${RETROGRAD_DNNL_LIBRARY} OpenMP::OpenMP_CXX)
   target_compile_definitions(retrograd_core PRIVATE RETROGRAD_ONEDNN)
 endif()
 # xsimd picks its instruction set at compile time and the allocator alignment

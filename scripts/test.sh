@@ -5,10 +5,14 @@
 #   scripts/test.sh --tsan      ThreadSanitizer build in build-tsan/: the threaded tests only
 #   scripts/test.sh --mpi       the distributed component (RETROGRAD_MPI) in build-mpi/: only
 #                               what its tests (label "mpi") need is built
+#   scripts/test.sh --onednn    the graph and nn tests with oneDNN's sgemm (RETROGRAD_ONEDNN) in
+#                               build-onednn/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--mpi" ]; then
   scripts/install-deps.sh libopenmpi-dev openmpi-bin
+elif [ "${1:-}" = "--onednn" ]; then
+  scripts/install-deps.sh libdnnl-dev
 else
   scripts/install-deps.sh
 fi
@@ -24,6 +28,17 @@ if [ "${1:-}" = "--mpi" ]; then
     make_cli_fixtures
   # Each test starts its own processes (PROCESSORS tells ctest how many).
   ctest --test-dir "$dir" -L mpi -j"$(nproc)" --output-on-failure --timeout 600
+  exit 0
+fi
+
+if [ "${1:-}" = "--onednn" ]; then
+  dir=build-onednn
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_ONEDNN=ON \
+    -DRETROGRAD_BUILD_BENCH=OFF -DRETROGRAD_BUILD_EXAMPLES=OFF -DRETROGRAD_BUILD_TOOLS=OFF
+  cmake --build "$dir" -j"$(nproc)" --target test_core test_nn
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+  "$dir"/tests/test_core
+  "$dir"/tests/test_nn
   exit 0
 fi
 
