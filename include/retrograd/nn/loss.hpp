@@ -15,6 +15,7 @@
 /// broadcasting): a [n] target against [n, 1] predictions throws.
 
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 #include "retrograd/nn/registry.hpp"

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 #include "retrograd/nn/callback.hpp"
