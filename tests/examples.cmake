@@ -206,7 +206,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
     EXPECT "train" "evaluate" "predict")
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
-    EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--epochs"
+    EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--schedule" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
       "--label-column")
   retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3
@@ -223,7 +223,42 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_bad_optimizer FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer lbfgs
     EXPECT "--optimizer: unknown 'lbfgs' (sgd, momentum, adam)")
-  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer PROPERTIES
+  retrograd_output_test(NAME cli_train_bad_loss FAILS
+    COMMAND ${cli} train --data ${csv} --layers 2-16-3 --loss hinge
+    EXPECT "--loss: unknown 'hinge' (cross_entropy, or a registered loss: binary_cross_entropy, categorical_cross_entropy, mse, quadratic, sparse_categorical_cross_entropy)")
+  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer cli_train_bad_loss PROPERTIES
+    FIXTURES_REQUIRED cli_data)
+  # Losses and schedules by their registered names (docs/nn.md, "Registries").
+  retrograd_output_test(NAME cli_train_sparse_loss
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-16-3 --loss sparse_categorical_cross_entropy \
+      --epochs 3 --verbose 2 --history '' --plot '' && $0 evaluate --model model.rg --data ${csv}"
+      ${cli}
+    EXPECT "loss sparse_categorical_cross_entropy(from_logits), 3 epochs" "Epoch 3/3"
+      "model: model.rg" "accuracy: " "/150)")
+  retrograd_output_test(NAME cli_train_schedule
+    COMMAND ${cli} train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 3 --batch-size 16
+      --schedule step_lr:step_size=2,gamma=0.5 --verbose 2
+    EXPECT "optimizer: Adam lr 0.01 (schedule step_lr:step_size=2,gamma=0.5), loss categorical_cross_entropy(from_logits), 3 epochs"
+      "Epoch 3/3" "model: model.rg")
+  # The schedule is one of the flags a checkpoint keeps, its state goes with it: after two
+  # epochs of halving, the resumed run starts at a quarter of --lr.
+  retrograd_output_test(NAME cli_resume_schedule
+    COMMAND sh -c "rm -rf ckpt && $0 train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 2 \
+      --batch-size 16 --schedule step_lr:step_size=1,gamma=0.5 --checkpoint-dir ckpt \
+      --history '' --plot '' --verbose 2 && $0 train --resume ckpt --epochs 3 --verbose 2" ${cli}
+    EXPECT "resuming from ckpt/checkpoint-34.rg"
+      "optimizer: Adam lr 0.0025 (schedule step_lr:step_size=1,gamma=0.5)" "Epoch 3/3")
+  retrograd_output_test(NAME cli_train_bad_schedule FAILS
+    COMMAND ${cli} train --data ${idx} --schedule step_lr:step_size=2,gama=0.5
+    EXPECT "--schedule: schedule step_lr has no setting 'gama' (its settings: step_size, gamma)")
+  retrograd_output_test(NAME cli_train_unknown_schedule FAILS
+    COMMAND ${cli} train --data ${idx} --schedule cosine
+    EXPECT "--schedule: unknown schedule 'cosine' (registered: exponential_lr, reduce_lr_on_plateau, step_lr)")
+  retrograd_output_test(NAME cli_train_schedule_and_decay FAILS
+    COMMAND ${cli} train --data ${idx} --schedule exponential_lr:gamma=0.9 --lr-decay 0.5
+    EXPECT "--schedule and --lr-decay both set how the learning rate changes: give one (--lr-decay G is --schedule exponential_lr:gamma=G)")
+  set_tests_properties(cli_train_sparse_loss cli_train_schedule cli_resume_schedule
+    cli_train_bad_schedule cli_train_unknown_schedule cli_train_schedule_and_decay PROPERTIES
     FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_evaluate_missing_model FAILS
     COMMAND ${cli} evaluate --model nope.rg --data .

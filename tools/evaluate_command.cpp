@@ -61,11 +61,14 @@ void run_evaluate(const EvaluateArgs& a) {
   std::cout << "model: " << a.model << "\n"
             << "data: " << loaded.description << (loaded.directory ? ", test set" : "") << "\n";
 
-  // evaluate() needs one-hot targets as wide as the model's output: a set that lacks the last
-  // classes is copied once with the model's class count.
+  // evaluate() needs one-hot targets as wide as the model's output (class ids for a sparse
+  // loss): a set that lacks the last classes is copied once with the model's class count.
   std::optional<data::Dataset> widened;
   if (set.num_classes() != classes) widened.emplace(set.features(), set.labels(), classes);
-  const nn::Logs logs = model.evaluate(io::DatasetSource(widened ? *widened : set), a.batch_size);
+  const nn::Logs logs = model.evaluate(
+      io::DatasetSource(widened ? *widened : set,
+                        model.loss().sparse() ? io::Targets::class_ids : io::Targets::rows),
+      a.batch_size);
 
   std::vector<std::vector<std::size_t>> confusion(classes, std::vector<std::size_t>(classes));
   data::Batch batch;

@@ -52,6 +52,7 @@ struct TrainArgs {
   double lr = 0;
   double momentum = 0.9;
   double lr_decay = 0;
+  std::string schedule;
   std::size_t epochs = 5;
   std::size_t batch_size = 64;
   std::uint64_t seed = 1;
@@ -104,6 +105,8 @@ const std::vector<SavedFlag>& saved_flags() {
        [](TrainArgs& a, const std::string& v) { a.momentum = std::stod(v); }},
       {"--lr-decay", [](const TrainArgs& a) { return text_of(a.lr_decay); },
        [](TrainArgs& a, const std::string& v) { a.lr_decay = std::stod(v); }},
+      {"--schedule", [](const TrainArgs& a) { return a.schedule; },
+       [](TrainArgs& a, const std::string& v) { a.schedule = v; }},
       {"--batch-size", [](const TrainArgs& a) { return std::to_string(a.batch_size); },
        [](TrainArgs& a, const std::string& v) { a.batch_size = std::stoull(v); }},
       {"--seed", [](const TrainArgs& a) { return std::to_string(a.seed); },
@@ -130,12 +133,13 @@ nn::Record run_info_of(const TrainArgs& a) {
 }
 
 /// The checkpointed run's flags, with the ones given now checked against them: a flag given
-/// with another value than the run had is an error; --epochs may change.
+/// with another value than the run had is an error; --epochs may change. A flag newer than the
+/// checkpoint had its default in that run.
 TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Record& info,
                        const std::string& checkpoint) {
   TrainArgs a = given;
   for (const SavedFlag& f : saved_flags()) {
-    const std::string saved = info.text(f.flag);
+    const std::string saved = info.has(f.flag) ? info.text(f.flag) : f.get(TrainArgs{});
     if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
       throw UsageError(std::string(f.flag) + " " + f.get(given) +
                        " contradicts the run being "
@@ -210,6 +214,28 @@ nn::Activation parse_activation(const std::string& name) {
   }
 }
 
+/// The loss --loss names: cross_entropy, or a registered loss. The last layer stays linear, so a
+/// loss with a logits form takes the logits (fused with its softmax or sigmoid: exact).
+nn::Loss parse_loss(const std::string& name) {
+  if (name == "cross_entropy") return nn::Loss::categorical_cross_entropy(true);
+  if (!nn::loss_registry().contains(name)) {
+    throw UsageError("--loss: unknown '" + name + "' (cross_entropy, or a registered loss: " +
+                     nn::loss_registry().joined_names() + ")");
+  }
+  return nn::Loss::from_name(name, nn::loss_registry().get(name).traits.accepts_logits);
+}
+
+/// The schedule --schedule names, built on `optimizer`.
+std::unique_ptr<nn::Schedule> parse_schedule(const std::string& spec,
+                                             nn::OptimizerBase& optimizer) {
+  try {
+    const auto [name, config] = nn::parse_schedule_spec(spec);
+    return nn::build_schedule(optimizer, name, config);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--schedule: ") + e.what());
+  }
+}
+
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
   if (a.optimizer == "sgd") return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.1);
   if (a.optimizer == "momentum") {
@@ -257,6 +283,18 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
   }
+  if (!a.schedule.empty() && a.lr_decay > 0) {
+    throw UsageError(
+        "--schedule and --lr-decay both set how the learning rate changes: give one "
+        "(--lr-decay G is --schedule exponential_lr:gamma=G)");
+  }
+  // The flags naming things are read before the data: a typo costs no loading.
+  const nn::Activation activation = parse_activation(a.activation);
+  const nn::Loss loss = parse_loss(a.loss);
+  if (!a.schedule.empty()) {
+    nn::SGD probe(1.0);
+    parse_schedule(a.schedule, probe);
+  }
 
   nn::manual_seed(a.seed);
   LoadedData loaded = load_data(a.data);
@@ -282,13 +320,6 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
                      " outputs but the data has " + std::to_string(train.num_classes()) +
                      " classes");
   }
-  const nn::Activation activation = parse_activation(a.activation);
-  const nn::Loss loss = [&] {
-    // The last layer stays linear: the losses take its logits (fused, exact softmax).
-    if (a.loss == "cross_entropy") return nn::Loss::categorical_cross_entropy(true);
-    if (a.loss == "mse") return nn::Loss::mse();
-    throw UsageError("--loss: unknown '" + a.loss + "' (cross_entropy, mse)");
-  }();
   if (a.validation_split < 0 || a.validation_split >= 1) {
     throw UsageError("--validation-split: must be in [0, 1), got " +
                      std::to_string(a.validation_split));
@@ -321,7 +352,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   match_model_scaling(model, train);
   std::cout << model.summary();
 
-  const io::DatasetSource source(train);
+  const io::DatasetSource source(
+      train, model.loss().sparse() ? io::Targets::class_ids : io::Targets::rows);
   nn::FitOptions options;
   options.epochs = a.epochs;
   options.batch_size = a.batch_size;
@@ -331,12 +363,18 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (a.lr_decay < 0 || a.lr_decay > 1) {
     throw UsageError("--lr-decay: must be in [0, 1], got " + std::to_string(a.lr_decay));
   }
+  // Without --schedule the rate decays exponentially, by --lr-decay or by default.
   const double gamma =
       a.lr_decay > 0 ? a.lr_decay
       : a.epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(a.epochs - 1))
                      : 1.0;
-  nn::ExponentialLR decay(model.optimizer(), gamma);
-  if (gamma < 1) options.callbacks.push_back(&decay);
+  std::unique_ptr<nn::Schedule> schedule;
+  if (!a.schedule.empty()) {
+    schedule = parse_schedule(a.schedule, model.optimizer());
+  } else if (gamma < 1) {
+    schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), gamma);
+  }
+  if (schedule) options.callbacks.push_back(schedule.get());
   std::optional<io::Checkpoint> checkpoints;
   if (!a.checkpoint_dir.empty()) {
     checkpoints.emplace(a.checkpoint_dir, a.checkpoint_every);
@@ -358,9 +396,14 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     trainer.state().run_info = run_info_of(a);
   }
   std::cout << "optimizer: " << model.optimizer().name() << " lr "
-            << model.optimizer().learning_rate() << " (x" << gamma << " per epoch), loss "
-            << loss.name() << ", " << a.epochs << " epochs, batch size " << a.batch_size
-            << ", seed " << a.seed << "\n";
+            << model.optimizer().learning_rate() << " (";
+  if (a.schedule.empty()) {
+    std::cout << "x" << gamma << " per epoch";
+  } else {
+    std::cout << "schedule " << nn::schedule_spec(*schedule);
+  }
+  std::cout << "), loss " << model.loss().name() << ", " << a.epochs << " epochs, batch size "
+            << a.batch_size << ", seed " << a.seed << "\n";
   const auto fit_start = std::chrono::steady_clock::now();
   const nn::History history = trainer.fit(source);
   const double fit_seconds =
@@ -421,7 +464,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--activation", a->activation,
                   "Hidden activation: relu, leaky_relu, sigmoid, tanh")
       ->capture_default_str();
-  cmd->add_option("--loss", a->loss, "Loss: cross_entropy (softmax fused) or mse")
+  cmd->add_option("--loss", a->loss,
+                  "Loss: cross_entropy (categorical, on the logits, softmax fused) or a "
+                  "registered loss (" +
+                      nn::loss_registry().joined_names() +
+                      "); one with a logits form takes the logits")
       ->capture_default_str();
   cmd->add_option("--optimizer", a->optimizer, "sgd, momentum (SGD with --momentum) or adam")
       ->capture_default_str();
@@ -437,6 +484,11 @@ void add_train_command(CLI::App& app) {
                   "(default: the factor that brings it to 1/16 of --lr by the last epoch, 0.5 "
                   "for 5 epochs)")
       ->check(number_between(0, 1, Ends::open_low));
+  cmd->add_option("--schedule", a->schedule,
+                  "Learning-rate schedule instead of --lr-decay: NAME or "
+                  "NAME:KEY=VALUE,KEY=VALUE with a registered schedule (" +
+                      nn::schedule_registry().joined_names() +
+                      "), e.g. step_lr:step_size=2,gamma=0.5");
   cmd->add_option("--epochs", a->epochs, "Passes over the training data")
       ->capture_default_str()
       ->check(whole_number(1, max_epochs));

@@ -1,6 +1,7 @@
 #include "retrograd/nn/loss.hpp"
 
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,66 +94,40 @@ BasicVar<T> binary_cross_entropy_with_logits(const BasicVar<T>& logits, const Ba
   return sigmoid_binary_cross_entropy(logits, target);
 }
 
+Registry<LossFunction>& loss_registry() {
+  // Never destroyed: a Loss (a global model's) may outlive static destructors.
+  static Registry<LossFunction>* registry = new Registry<LossFunction>("loss");
+  return *registry;
+}
+
 template <class T>
 BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>& target) const {
-  switch (kind_) {
-    case Kind::mse:
-      return nn::mse(pred, target);
-    case Kind::quadratic:
-      return quadratic_cost(pred, target);
-    case Kind::categorical_cross_entropy:
-      return from_logits_ ? categorical_cross_entropy_with_logits(pred, target)
-                          : nn::categorical_cross_entropy(pred, target);
-    case Kind::sparse_categorical_cross_entropy:
-      return from_logits_ ? sparse_categorical_cross_entropy_with_logits(pred, target.value())
-                          : nn::sparse_categorical_cross_entropy(pred, target.value());
-    case Kind::binary_cross_entropy:
-      return from_logits_ ? binary_cross_entropy_with_logits(pred, target)
-                          : nn::binary_cross_entropy(pred, target);
+  if constexpr (std::is_same_v<T, float>) {
+    return function_->apply_float(pred, target, from_logits_);
+  } else {
+    return function_->apply_double(pred, target, from_logits_);
   }
-  throw std::logic_error("Loss: unknown kind");
-}
-
-namespace {
-/// Each loss kind's name: what name(), model files and the command line use.
-template <class Kind>
-const std::vector<std::pair<Kind, std::string>>& loss_names() {
-  static const std::vector<std::pair<Kind, std::string>> names = {
-      {Kind::mse, "mse"},
-      {Kind::quadratic, "quadratic"},
-      {Kind::categorical_cross_entropy, "categorical_cross_entropy"},
-      {Kind::sparse_categorical_cross_entropy, "sparse_categorical_cross_entropy"},
-      {Kind::binary_cross_entropy, "binary_cross_entropy"}};
-  return names;
-}
-}  // namespace
-
-template <class T>
-std::string BasicLoss<T>::base_name() const {
-  for (const auto& [kind, name] : loss_names<Kind>()) {
-    if (kind == kind_) return name;
-  }
-  return "?";
 }
 
 template <class T>
 std::string BasicLoss<T>::name() const {
-  return from_logits_ ? base_name() + "(from_logits)" : base_name();
+  return from_logits_ ? name_ + "(from_logits)" : name_;
 }
 
 template <class T>
 BasicLoss<T> BasicLoss<T>::from_name(const std::string& name, bool from_logits) {
-  std::string known;
-  for (const auto& [kind, n] : loss_names<Kind>()) {
-    if (n == name) {
-      if (from_logits && (kind == Kind::mse || kind == Kind::quadratic)) {
-        throw std::invalid_argument("loss " + name + " takes no logits");
+  const LossFunction& function = loss_registry().get(name);
+  if (from_logits && !function.traits.accepts_logits) {
+    std::string with_logits;
+    for (const std::string& other : loss_registry().names()) {
+      if (loss_registry().get(other).traits.accepts_logits) {
+        with_logits += (with_logits.empty() ? "" : ", ") + other;
       }
-      return BasicLoss(kind, from_logits);
     }
-    known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("loss " + name +
+                                " takes no logits (losses that do: " + with_logits + ")");
   }
-  throw std::invalid_argument("unknown loss '" + name + "' (known: " + known + ")");
+  return BasicLoss(name, &function, from_logits);
 }
 
 #define RETROGRAD_INSTANTIATE_LOSSES(T)                                                          \
