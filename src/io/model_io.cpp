@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "byte_reader.hpp"
 #include "model_file.hpp"
 #include "record_codec.hpp"
 #include "retrograd/io/atomic_file.hpp"
@@ -50,113 +51,30 @@ std::uint32_t crc32_of(const std::uint8_t* data, std::size_t size) {
   return static_cast<std::uint32_t>(crc);
 }
 
-/// Reads little-endian values, throwing ModelFileError with the offset on any overrun.
-class Reader {
+/// The version 1 fields on top of the shared reader.
+class Reader : public detail::ByteReader {
  public:
   Reader(const std::vector<std::uint8_t>& bytes, std::size_t begin, std::size_t end,
          const std::string& source)
-      : bytes_(bytes), pos_(begin), end_(end), source_(source) {}
+      : ByteReader(bytes.data(), begin, end, source) {}
 
-  [[noreturn]] void fail(const std::string& what) const {
-    throw ModelFileError(source_,
-                         "corrupt: " + what + " (at byte offset " + std::to_string(pos_) + ")");
-  }
-  bool at_end() const { return pos_ == end_; }
-  const std::string& source() const { return source_; }
-  std::size_t remaining() const { return end_ - pos_; }
-
-  std::uint8_t u8() { return take(1)[0]; }
-  std::uint32_t u32() {
-    const std::uint8_t* p = take(4);
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(p[i]) << (8 * i);
-    return v;
-  }
-  std::uint64_t u64() {
-    const std::uint8_t* p = take(8);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-    return v;
-  }
-  float f32() {
-    const std::uint32_t bits = u32();
-    float v;
-    std::memcpy(&v, &bits, 4);
-    return v;
-  }
-  double f64() {
-    const std::uint64_t bits = u64();
-    double v;
-    std::memcpy(&v, &bits, 8);
-    return v;
-  }
-  std::string str() {
-    const std::uint32_t n = u32();
-    const std::uint8_t* p = take(n);
-    return std::string(reinterpret_cast<const char*>(p), n);
-  }
   /// A size_t field that must be positive and at most `max`.
   std::size_t size(const char* what, std::uint64_t max) {
-    const std::size_t at = pos_;
+    const std::size_t at = offset();
     const std::uint64_t v = u64();
-    if (v == 0 || v > max) {
-      pos_ = at;
-      fail(std::string(what) + " is " + std::to_string(v));
-    }
+    if (v == 0 || v > max) fail(at, std::string(what) + " is " + std::to_string(v));
     return static_cast<std::size_t>(v);
   }
   /// Reads a named tensor of the v1 layout: str name, u32 rank, u64 dims, f32 values.
   std::pair<std::string, Tensor> tensor() {
     std::string name = str();
-    const std::size_t at = pos_;
+    const std::size_t at = offset();
     const std::uint32_t rank = u32();
-    if (rank > 8) {
-      pos_ = at;
-      fail("tensor '" + name + "' of rank " + std::to_string(rank) + " (at most 8)");
-    }
-    Shape shape(rank);
-    std::uint64_t size = 1;
-    // As in the record decoder: the nonzero dimensions are bounded even when one is zero.
-    std::uint64_t nonzero = 1;
-    const std::uint64_t limit = remaining() / 4 + (std::uint64_t(1) << 20);
-    for (auto& d : shape) {
-      const std::uint64_t v = u64();
-      if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
-        pos_ = at;
-        fail("tensor '" + name + "' claims more values than the bytes left");
-      }
-      size *= v;
-      if (v != 0) nonzero *= v;
-      d = static_cast<std::size_t>(v);
-    }
-    const std::uint8_t* p = take(4 * size);
-    Tensor t = Tensor::from_shape(shape);
-    float* out = t.data();
-    for (std::size_t i = 0; i < size; ++i) {
-      std::uint32_t bits = 0;
-      for (int k = 0; k < 4; ++k) bits |= static_cast<std::uint32_t>(p[4 * i + k]) << (8 * k);
-      std::memcpy(out + i, &bits, 4);
-    }
+    if (rank > 8)
+      fail(at, "tensor '" + name + "' of rank " + std::to_string(rank) + " (at most 8)");
+    Tensor t = tensor_body(name, rank, at);
     return {std::move(name), std::move(t)};
   }
-  /// The byte offset of the next field.
-  std::size_t offset() const { return pos_; }
-
- private:
-  const std::uint8_t* take(std::uint64_t n) {
-    if (n > end_ - pos_) {
-      fail("a field of " + std::to_string(n) + " bytes runs past the end of the payload at " +
-           std::to_string(end_));
-    }
-    const std::uint8_t* p = bytes_.data() + pos_;
-    pos_ += static_cast<std::size_t>(n);
-    return p;
-  }
-
-  const std::vector<std::uint8_t>& bytes_;
-  std::size_t pos_;
-  std::size_t end_;
-  const std::string& source_;
 };
 
 // Version 1 (read only): a fixed layout per layer type, then every tensor by its full name,

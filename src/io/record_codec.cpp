@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "byte_reader.hpp"
 #include "retrograd/io/model_io.hpp"
 
 namespace retrograd::io::detail {
@@ -93,19 +94,13 @@ class Encoder {
   std::vector<std::uint8_t>& out_;
 };
 
-class Decoder {
+class Decoder : public ByteReader {
  public:
   Decoder(const std::uint8_t* bytes, std::size_t pos, std::size_t end, const std::string& source)
-      : bytes_(bytes), pos_(pos), end_(end), source_(source) {}
-
-  [[noreturn]] void fail(std::size_t at, const std::string& what) const {
-    throw ModelFileError(source_,
-                         "corrupt: " + what + " (at byte offset " + std::to_string(at) + ")");
-  }
-  std::size_t pos() const { return pos_; }
+      : ByteReader(bytes, pos, end, source) {}
 
   nn::Record record(int depth) {
-    const std::size_t at = pos_;
+    const std::size_t at = offset();
     if (depth > max_depth) fail(at, "records nested deeper than " + std::to_string(max_depth));
     const std::uint32_t count = u32();
     // Each field takes at least 6 bytes (key length, tag, one byte of value at the least).
@@ -115,7 +110,7 @@ class Decoder {
     }
     nn::Record r("record at byte offset " + std::to_string(at));
     for (std::uint32_t i = 0; i < count; ++i) {
-      const std::size_t key_at = pos_;
+      const std::size_t key_at = offset();
       std::string key = str();
       if (r.has(key)) fail(key_at, "field '" + key + "' appears twice");
       r.set(key, value(key, depth));
@@ -125,8 +120,9 @@ class Decoder {
 
  private:
   nn::Record::Value value(const std::string& key, int depth) {
-    const std::size_t at = pos_;
-    switch (u8()) {
+    const std::size_t at = offset();
+    const std::uint8_t tag = u8();
+    switch (tag) {
       case integer:
         return static_cast<std::int64_t>(u64());
       case number:
@@ -148,7 +144,7 @@ class Decoder {
         return v;
       }
       case records: {
-        const std::size_t list_at = pos_;
+        const std::size_t list_at = offset();
         const std::uint32_t n = u32();
         if (n > remaining() / 4) {
           fail(list_at, "field '" + key + "' claims " + std::to_string(n) + " records in " +
@@ -160,51 +156,22 @@ class Decoder {
         return v;
       }
       default:
-        fail(at, "field '" + key + "' has unknown type tag " + std::to_string(bytes_[at]));
+        fail(at, "field '" + key + "' has unknown type tag " + std::to_string(tag));
     }
   }
 
   Tensor tensor_value(const std::string& key) {
-    const std::size_t at = pos_;
+    const std::size_t at = offset();
     const std::size_t rank = u8();
     if (rank > max_rank) {
       fail(at, "tensor '" + key + "' of rank " + std::to_string(rank) + " (at most " +
                    std::to_string(max_rank) + ")");
     }
-    Shape shape(rank);
-    std::uint64_t size = 1;
-    // The product of the nonzero dimensions is bounded too: a zero dimension makes the size 0,
-    // but the strides are still products of the others and must not overflow.
-    std::uint64_t nonzero = 1;
-    const std::uint64_t limit = remaining() / 4 + (std::uint64_t(1) << 20);
-    for (auto& d : shape) {
-      const std::uint64_t v = u64();
-      // Compare before multiplying: the product of corrupt dimensions may overflow.
-      if (v != 0 && (size > remaining() / 4 / v || nonzero > limit / v)) {
-        fail(at, "tensor '" + key + "' claims more values than the " + std::to_string(remaining()) +
-                     " bytes left");
-      }
-      size *= v;
-      if (v != 0) nonzero *= v;
-      d = static_cast<std::size_t>(v);
-    }
-    if (size > remaining() / 4) {
-      fail(at, "tensor '" + key + "' claims " + std::to_string(size) + " values in " +
-                   std::to_string(remaining()) + " bytes");
-    }
-    Tensor t = Tensor::from_shape(shape);
-    const std::uint8_t* p = take(4 * size);
-    float* out = t.data();
-    for (std::size_t i = 0; i < size; ++i) {
-      std::uint32_t bits = 0;
-      for (int k = 0; k < 4; ++k) bits |= static_cast<std::uint32_t>(p[4 * i + k]) << (8 * k);
-      std::memcpy(out + i, &bits, 4);
-    }
-    return t;
+    return tensor_body(key, rank, at);
   }
 
   std::uint64_t count(std::size_t element, const std::string& key) {
-    const std::size_t at = pos_;
+    const std::size_t at = offset();
     const std::uint64_t n = u64();
     if (n > remaining() / element) {
       fail(at, "field '" + key + "' claims " + std::to_string(n) + " values in " +
@@ -212,46 +179,6 @@ class Decoder {
     }
     return n;
   }
-
-  std::size_t remaining() const { return end_ - pos_; }
-  const std::uint8_t* take(std::uint64_t n) {
-    if (n > remaining()) {
-      fail(pos_, "a field of " + std::to_string(n) + " bytes runs past the end of the payload at " +
-                     std::to_string(end_));
-    }
-    const std::uint8_t* p = bytes_ + pos_;
-    pos_ += static_cast<std::size_t>(n);
-    return p;
-  }
-  std::uint8_t u8() { return take(1)[0]; }
-  std::uint32_t u32() {
-    const std::uint8_t* p = take(4);
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(p[i]) << (8 * i);
-    return v;
-  }
-  std::uint64_t u64() {
-    const std::uint8_t* p = take(8);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-    return v;
-  }
-  double f64() {
-    const std::uint64_t bits = u64();
-    double v;
-    std::memcpy(&v, &bits, 8);
-    return v;
-  }
-  std::string str() {
-    const std::uint32_t n = u32();
-    const std::uint8_t* p = take(n);
-    return std::string(reinterpret_cast<const char*>(p), n);
-  }
-
-  const std::uint8_t* bytes_;
-  std::size_t pos_;
-  std::size_t end_;
-  const std::string& source_;
 };
 
 }  // namespace
@@ -264,7 +191,7 @@ nn::Record decode_record(const std::uint8_t* bytes, std::size_t& begin, std::siz
                          const std::string& source) {
   Decoder d(bytes, begin, end, source);
   nn::Record r = d.record(0);
-  begin = d.pos();
+  begin = d.offset();
   return r;
 }
 
