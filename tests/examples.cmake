@@ -208,7 +208,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
-      "--label-column")
+      "--label-column" "--detect-anomaly")
   retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3
     EXPECT "--epochz" "Usage:")
   retrograd_output_test(NAME cli_train_bad_value FAILS COMMAND ${cli} train --epochs many
@@ -223,8 +223,14 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_bad_optimizer FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer lbfgs
     EXPECT "--optimizer: unknown 'lbfgs' (sgd, momentum, adam)")
-  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer PROPERTIES
-    FIXTURES_REQUIRED cli_data)
+  # A learning rate of 1e30 overflows the second batch's logits: --detect-anomaly names the op,
+  # its inputs and the step.
+  retrograd_output_test(NAME cli_train_detect_anomaly FAILS
+    COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer sgd --lr 1e30 --epochs 2
+      --batch-size 16 --detect-anomaly
+    EXPECT "retrograd: error: anomaly in the forward pass: linear produced -inf at [0, 0] of its value of shape [16, 3]; its inputs: [16, 16] (linear_relu), [16, 3] (leaf 'W'), [3] (leaf 'b'), during training epoch 1/2, batch 2/9 (step 2)")
+  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer cli_train_detect_anomaly
+    PROPERTIES FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_evaluate_missing_model FAILS
     COMMAND ${cli} evaluate --model nope.rg --data .
     EXPECT "nope.rg: cannot open")
