@@ -280,4 +280,13 @@ if(RETROGRAD_BUILD_TOOLS)
     $<TARGET_FILE:retrograd_cli> ${idx} ${CMAKE_CURRENT_BINARY_DIR}/cli_kill_resume 30 300)
   set_tests_properties(cli_kill_resume PROPERTIES FIXTURES_REQUIRED cli_data
     PASS_REGULAR_EXPRESSION "resumed model identical to the uninterrupted run")
+  # `train --save` SIGKILLed 100 times, half of them aimed at the save: the file is always the
+  # old model or the new one, whole (tests/tools/kill_save.sh; 1,000 kills in the long run).
+  # Not under sanitizers: the save is the same system calls, and -O0 runs take minutes.
+  if(NOT RETROGRAD_SANITIZE)
+    add_test(NAME cli_kill_save COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/kill_save.sh
+      $<TARGET_FILE:retrograd_cli> ${csv} ${CMAKE_CURRENT_BINARY_DIR}/cli_kill_save 100)
+    set_tests_properties(cli_kill_save PROPERTIES FIXTURES_REQUIRED cli_data
+      PASS_REGULAR_EXPRESSION "every kill left M.rg whole")
+  endif()
 endif()
