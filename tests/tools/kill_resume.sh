@@ -3,7 +3,7 @@
 # and again, must end with a model file byte-identical to the same run left alone.
 #   kill_resume.sh RETROGRAD IDX_DIR WORKDIR KILLS [MAX_DELAY_MS]
 set -euo pipefail
-cli=$1 data=$2 work=$3 kills=$4 max_delay=${5:-300}
+cli=$(realpath "$1") data=$(realpath "$2") work=$3 kills=$4 max_delay=${5:-300}
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

@@ -9,7 +9,7 @@
 # old model, how many the new one, and how many a temporary file (those landed mid-save).
 #   kill_save.sh RETROGRAD CSV WORKDIR KILLS
 set -euo pipefail
-cli=$1 data=$2 work=$3 kills=$4
+cli=$(realpath "$1") data=$(realpath "$2") work=$3 kills=$4
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
