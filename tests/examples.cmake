@@ -273,11 +273,11 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "--checkpoint-dir: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")
   set_tests_properties(cli_train_bad_save cli_train_bad_checkpoint_dir PROPERTIES
     FIXTURES_REQUIRED cli_data)
-  # The kill tests: 100 SIGKILLs each (1,000 in the long runs of docs/reliability.md); 10 in the
+  # The kill tests: 100 SIGKILLs each (1,000 in the long runs of docs/reliability.md); 3 in the
   # sanitizer build, whose -O0 runs are many times slower. A checkpointed run killed at random
   # moments and resumed again and again ends byte-identical to the uninterrupted run's.
   if(RETROGRAD_SANITIZE)
-    set(kills 10)
+    set(kills 3)
   else()
     set(kills 100)
   endif()
