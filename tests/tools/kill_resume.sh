@@ -2,8 +2,8 @@
 # A checkpointed `retrograd train`, SIGKILLed at random moments and resumed with --resume again
 # and again, must end with a model file byte-identical to the same run left alone. Runs are
 # started afresh and killed until KILLS kills have landed; each run's delay is drawn up to the
-# time an uninterrupted run takes, so kills fall anywhere in it, and every finished run is
-# compared.
+# time an uninterrupted run takes (the shorter of two), so kills fall anywhere in it, and every
+# finished run is compared.
 #   kill_resume.sh RETROGRAD IDX_DIR WORKDIR KILLS
 set -euo pipefail
 cli=$(realpath "$1") data=$(realpath "$2") work=$3 kills=$4
@@ -13,10 +13,17 @@ cd "$work"
 common=(--data "$data" --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 40 --batch-size 16
   --seed 3 --history "" --plot "" --verbose 0 --threads 1)
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-start=$(now_ms)
-"$cli" train "${common[@]}" --save straight.rg --checkpoint-dir straight --checkpoint-every 1 \
-  > straight.log
-max_delay=$(($(now_ms) - start + 1))
+max_delay=
+for run in straight straight2; do
+  start=$(now_ms)
+  "$cli" train "${common[@]}" --save $run.rg --checkpoint-dir $run --checkpoint-every 1 > $run.log
+  elapsed=$(($(now_ms) - start))
+  [ -z "$max_delay" ] || [ "$elapsed" -lt "$max_delay" ] && max_delay=$elapsed
+done
+if ! cmp -s straight.rg straight2.rg; then
+  echo "two uninterrupted runs gave different model files"
+  exit 1
+fi
 steps=$(ls straight | sed -n 's/^checkpoint-\([0-9]*\)\.rg$/\1/p' | sort -n | tail -1)
 
 killed=0 runs=0 finished=0 resumes=0
@@ -31,18 +38,17 @@ while [ "$killed" -lt "$kills" ]; do
       args=("${common[@]}" --save resumed.rg --checkpoint-dir ckpt --checkpoint-every 1)
     fi
     runs=$((runs + 1))
-    "$cli" train "${args[@]}" > "run.log" 2>&1 &
-    pid=$!
-    if [ "$killed" -lt "$kills" ]; then
-      delay=$((RANDOM * 32768 + RANDOM))
-      delay=$((delay % max_delay))
-      printf -v seconds '%d.%03d' $((delay / 1000)) $((delay % 1000))
-      sleep "$seconds"
-      kill -9 "$pid" 2> /dev/null || true
-    fi
     status=0
-    # Braces with stderr closed: bash would report every killed job.
-    { wait "$pid" || status=$?; } 2> /dev/null
+    if [ "$killed" -lt "$kills" ]; then
+      delay=$(((RANDOM * 32768 + RANDOM) % max_delay + 1))
+      printf -v seconds '%d.%03d' $((delay / 1000)) $((delay % 1000))
+      # SIGKILL after `seconds`, unless the run ends first. Braces with stderr closed: bash
+      # would report every killed job.
+      { timeout -s KILL "$seconds" "$cli" train "${args[@]}" > run.log 2>&1 || status=$?; } \
+        2> /dev/null
+    else
+      "$cli" train "${args[@]}" > run.log 2>&1 || status=$?
+    fi
     if [ "$status" = 0 ]; then
       done_run=1
     elif [ "$status" = 137 ]; then

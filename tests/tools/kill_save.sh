@@ -26,20 +26,19 @@ has_bytes() {
   return 1
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# The two models, saved and exported uninterrupted; the slower run bounds the kill delays.
-longest=0
+# The two models, saved and exported uninterrupted; the faster run bounds the kill delays.
+max_delay=
 for seed in 1 2; do
   start=$(now_ms)
   "$cli" train "${common[@]}" --seed $seed --save ref$seed.rg > /dev/null
   elapsed=$(($(now_ms) - start))
-  [ "$elapsed" -gt "$longest" ] && longest=$elapsed
+  [ -z "$max_delay" ] || [ "$elapsed" -lt "$max_delay" ] && max_delay=$elapsed
   "$cli" export --model ref$seed.rg --output ref$seed.npz > /dev/null
 done
 if cmp -s ref1.rg ref2.rg; then
   echo "the two seeds gave the same model file"
   exit 1
 fi
-max_delay=$((longest + 1))
 cp ref1.rg M.rg
 held=1
 
@@ -47,21 +46,24 @@ killed=0 runs=0 completed=0 kept_old=0 got_new=0 temp_left=0
 while [ "$killed" -lt "$kills" ]; do
   saving=$((3 - held))
   runs=$((runs + 1))
-  "$cli" train "${common[@]}" --seed $saving --save M.rg > run.log 2>&1 &
-  pid=$!
-  if [ $((runs % 2)) = 0 ]; then
-    delay=$((RANDOM % max_delay))
-  else
-    delay=$((RANDOM % 10))
-    # The temporary file with bytes in it (the output check's probe file is empty).
-    while running "$pid" && ! has_bytes M.rg.tmp-*; do :; done
-  fi
-  printf -v seconds '%d.%03d' $((delay / 1000)) $((delay % 1000))
-  sleep "$seconds"
-  kill -9 "$pid" 2> /dev/null || true
   status=0
   # Braces with stderr closed: bash would report every killed job.
-  { wait "$pid" || status=$?; } 2> /dev/null
+  if [ $((runs % 2)) = 0 ]; then
+    delay=$((RANDOM % max_delay + 1))
+    printf -v seconds '%d.%03d' $((delay / 1000)) $((delay % 1000))
+    # SIGKILL after `seconds`, unless the run ends first.
+    { timeout -s KILL "$seconds" "$cli" train "${common[@]}" --seed $saving --save M.rg \
+      > run.log 2>&1 || status=$?; } 2> /dev/null
+  else
+    "$cli" train "${common[@]}" --seed $saving --save M.rg > run.log 2>&1 &
+    pid=$!
+    # The temporary file with bytes in it (the output check's probe file is empty).
+    while running "$pid" && ! has_bytes M.rg.tmp-*; do :; done
+    printf -v seconds '0.%03d' $((RANDOM % 10))
+    sleep "$seconds"
+    kill -9 "$pid" 2> /dev/null || true
+    { wait "$pid" || status=$?; } 2> /dev/null
+  fi
   if [ "$status" = 137 ]; then
     killed=$((killed + 1))
   elif [ "$status" = 0 ]; then
