@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "anomaly_checks.hpp"
+
 namespace retrograd {
 
 namespace {
@@ -78,6 +80,8 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
   }
   root.accumulate_grad(std::move(seed), "backward");
 
+  // Anomaly mode (retrograd/anomaly.hpp) checks every gradient as it is handed to an input.
+  const bool check_anomalies = anomaly_detection_enabled();
   auto& watchers = observers<T>();
   for (BackwardObserver<T>* w : watchers) w->on_backward_begin(root);
   // For observers: how many nodes of this pass have yet to send each leaf its share. A leaf
@@ -114,7 +118,9 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
       node.scalar_rule()->grads(node, node.scalar_grad(), grads);
       for (std::size_t i = 0; i < node.inputs().size(); ++i) {
         Node<T>& input = *node.inputs()[i];
-        if (input.requires_grad()) input.accumulate_grad(grads[i], node.op());
+        if (!input.requires_grad()) continue;
+        if (check_anomalies) detail::check_backward(node, i, grads[i]);
+        input.accumulate_grad(grads[i], node.op());
       }
       continue;
     }
@@ -123,6 +129,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
     for (std::size_t i = 0; i < grads.size(); ++i) {
       Node<T>& input = *node.inputs()[i];
       if (input.requires_grad() && grads[i].size() != 0) {
+        if (check_anomalies) detail::check_backward(node, i, grads[i]);
         input.accumulate_grad(std::move(grads[i]), node.op());
       }
     }

@@ -122,6 +122,15 @@ std::string shape_string(const Shape& shape) {
   return out + "]";
 }
 
+std::string index_string(std::size_t flat, const Shape& shape) {
+  Shape index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return shape_string(index);
+}
+
 std::size_t shape_size(const Shape& shape) {
   std::size_t n = 1;
   for (std::size_t d : shape) n *= d;

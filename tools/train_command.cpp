@@ -9,6 +9,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <retrograd/anomaly.hpp>
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/checkpoint.hpp>
@@ -64,6 +65,7 @@ struct TrainArgs {
   std::size_t checkpoint_every = 0;
   std::string resume;
   int verbose = 1;
+  bool detect_anomaly = false;
 };
 
 /// The flags a checkpoint keeps (run_info) so that --resume needs none of them again.
@@ -405,6 +407,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   std::cout << "), loss " << model.loss().name() << ", " << a.epochs << " epochs, batch size "
             << a.batch_size << ", seed " << a.seed << "\n";
   const auto fit_start = std::chrono::steady_clock::now();
+  std::optional<DetectAnomalyGuard> anomaly;
+  if (a.detect_anomaly) anomaly.emplace();
   const nn::History history = trainer.fit(source);
   const double fit_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
@@ -525,6 +529,9 @@ void add_train_command(CLI::App& app) {
                   "Continue the run whose checkpoints are in DIR, from its newest checkpoint, to "
                   "its planned number of epochs (or --epochs); its other flags are taken from the "
                   "checkpoint, and a flag given with another value is an error");
+  cmd->add_flag("--detect-anomaly", a->detect_anomaly,
+                "Stop at the first op whose value or gradient is NaN or infinite, naming it, its "
+                "input shapes and the epoch and batch (slower: every value is checked)");
   cmd->callback([a, cmd] {
     const QuietStdout quiet(a->verbose == 0);
     run_train(*a, *cmd);

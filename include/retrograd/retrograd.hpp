@@ -2,6 +2,7 @@
 /// @file retrograd.hpp
 /// Umbrella header: the whole public API.
 
+#include "retrograd/anomaly.hpp"
 #include "retrograd/blas.hpp"
 #include "retrograd/broadcast.hpp"
 #include "retrograd/data.hpp"

@@ -47,6 +47,10 @@ using Shape = typename Tensor::shape_type;
 /// "[2, 3]" for a shape of two dimensions, "[]" for a scalar.
 std::string shape_string(const Shape& shape);
 
+/// "[1, 0]": the index of element `flat` (in row-major order) of a tensor of `shape`, for
+/// messages that point at one element.
+std::string index_string(std::size_t flat, const Shape& shape);
+
 /// Number of elements a tensor of this shape holds.
 std::size_t shape_size(const Shape& shape);
 

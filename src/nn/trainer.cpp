@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -13,6 +14,7 @@
 
 #include "progress.hpp"
 #include "random.hpp"
+#include "retrograd/anomaly.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/nn/init.hpp"
 #include "retrograd/nn/metrics.hpp"
@@ -236,6 +238,40 @@ std::pair<std::size_t, std::size_t> shard_range(std::size_t start, std::size_t c
   return {start + count * rank / size, start + count * (rank + 1) / size};
 }
 
+/// Whether every value is finite, in one pass with no branch per element (it vectorizes): a
+/// float is NaN or infinite exactly when its exponent bits are all ones.
+bool all_finite(const float* values, std::size_t count) {
+  constexpr std::uint32_t exponent = 0x7f800000;
+  std::uint32_t highest = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, values + i, sizeof bits);
+    highest = std::max(highest, bits & exponent);
+  }
+  return highest != exponent;
+}
+
+/// The first parameter that holds a NaN or an infinity, or null.
+const NamedParameter<float>* first_non_finite(
+    const std::vector<NamedParameter<float>>& parameters) {
+  for (const NamedParameter<float>& p : parameters) {
+    if (!all_finite(p.var.value().data(), p.var.value().size())) return &p;
+  }
+  return nullptr;
+}
+
+/// The error for a parameter that holds a NaN or an infinity `when` ("when fit began").
+std::runtime_error non_finite_parameter(const NamedParameter<float>& p, const std::string& when) {
+  const Tensor& value = p.var.value();
+  std::size_t i = 0;
+  while (std::isfinite(value.data()[i])) ++i;
+  return std::runtime_error(
+      "Trainer::fit: parameter " + p.name + " (shape " + shape_string(value.shape()) + ") holds " +
+      number(value.data()[i]) + " at " + index_string(i, value.shape()) + " " + when +
+      "; training stopped (lower the learning rate, check the data for NaN or inf, or find the "
+      "op that made it with a DetectAnomalyGuard or retrograd train --detect-anomaly)");
+}
+
 /// Shard 0's `values` on every shard (the others add zeros).
 std::vector<double> values_of_first_shard(ShardGroup& group, std::vector<double> values) {
   if (group.rank() != 0) std::fill(values.begin(), values.end(), 0.0);
@@ -341,6 +377,24 @@ History Trainer::fit(const BatchSource& train) {
   Logs batch_logs;  // reused: after the first batch, assigning its entries allocates nothing
   ModeGuard mode(model_, true);
   for (Callback* c : callbacks_) c->on_train_begin(*this);
+  // Checked after on_train_begin: a data-parallel group has given every process shard 0's
+  // weights by then, so every process stops at the same check.
+  const std::vector<NamedParameter<float>> parameters = model_.named_parameters();
+  if (const NamedParameter<float>* bad = first_non_finite(parameters)) {
+    throw non_finite_parameter(*bad, "when fit began");
+  }
+  const auto position = [&](std::size_t epoch, std::size_t batch) {
+    return "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s.epochs) + ", batch " +
+           std::to_string(batch + 1) + "/" + std::to_string(batches_);
+  };
+  // Anomaly mode's errors name the step; the text is made only when one is reported.
+  const AnomalyContext anomaly_context([&] {
+    if (s.batch < batches_) {
+      return "training " + position(s.epoch, s.batch) + " (step " + std::to_string(s.step + 1) +
+             ")";
+    }
+    return "validation after epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(s.epochs);
+  });
   while (s.epoch < s.epochs && !s.stop_requested) {
     const std::size_t epoch = s.epoch;
     if (s.order.empty()) {
@@ -359,9 +413,7 @@ History Trainer::fit(const BatchSource& train) {
         if (std::isfinite(value)) return;
         progress.abort();
         throw std::runtime_error(
-            "Trainer::fit: the loss is " + number(value) + " at epoch " +
-            std::to_string(epoch + 1) + "/" + std::to_string(s.epochs) + ", batch " +
-            std::to_string(b + 1) + "/" + std::to_string(batches_) +
+            "Trainer::fit: the loss is " + number(value) + " at " + position(epoch, b) +
             "; training stopped before that batch's update, so the weights are those after the "
             "previous batch (lower the learning rate, or check the data for NaN or inf)");
       };
@@ -403,6 +455,11 @@ History Trainer::fit(const BatchSource& train) {
         require_finite(value);
       }
       optimizer_.step();
+      if (const NamedParameter<float>* bad = first_non_finite(parameters)) {
+        progress.abort();
+        throw non_finite_parameter(*bad, "after the update of " + position(epoch, b) + " (step " +
+                                             std::to_string(s.step + 1) + ")");
+      }
 
       batch_logs["loss"] = value;
       s.loss_sum += totals[0];

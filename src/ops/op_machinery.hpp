@@ -25,7 +25,8 @@
 // - Anything else: compute the value, then `record(op, std::move(value), {inputs}, rule)` with
 //   rule a lambda (const Node<T>& n, Grad<T> g) -> GradList<T>.
 // Either way, when no input requires a gradient or grad mode is off, the result is a constant
-// and the rule is dropped.
+// and the rule is dropped. Under a DetectAnomalyGuard, record() checks the value first
+// (retrograd/anomaly.hpp): record is where every op's forward value arrives.
 //
 // Errors name the op: node_of (an empty Var), require_nonempty, require_logits_matrix,
 // require_domain (std::domain_error with the element) and normalize_axis (std::out_of_range).
@@ -40,6 +41,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "anomaly_checks.hpp"
+#include "retrograd/anomaly.hpp"
 #include "retrograd/broadcast.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/node.hpp"
@@ -81,6 +84,7 @@ bool needs_node(const InputList<T>& inputs) {
 template <class T>
 BasicVar<T> record(const char* op, BasicTensor<T>&& value, InputList<T> inputs,
                    BackwardFn<T> backward) {
+  if (anomaly_detection_enabled()) check_forward(op, value, inputs);
   if (!needs_node(inputs)) {
     return BasicVar<T>(make_node<T>(op, std::move(value), InputList<T>{}, BackwardFn<T>{}));
   }
@@ -90,6 +94,7 @@ BasicVar<T> record(const char* op, BasicTensor<T>&& value, InputList<T> inputs,
 /// A scalar node (Note [scalar nodes]): the value inline, the rule a static object of its op.
 template <class T>
 BasicVar<T> record(const char* op, T value, InputList<T> inputs, const ScalarRule<T>* rule) {
+  if (anomaly_detection_enabled()) check_forward(op, value, inputs);
   if (!needs_node(inputs)) {
     return BasicVar<T>(
         make_node<T>(op, value, InputList<T>{}, static_cast<const ScalarRule<T>*>(nullptr)));

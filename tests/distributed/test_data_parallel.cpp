@@ -151,3 +151,23 @@ TEST_CASE("a NaN loss on one process stops every process at the same batch",
   CHECK_THROWS_WITH(train(source, options, &group),
                     Catch::Contains("the loss is NaN at epoch 1/1, batch 1/1"));
 }
+
+TEST_CASE("a NaN weight after the averaged update stops every process at the same step",
+          "[distributed][errors]") {
+  distributed::Communicator& comm = world();
+  Tensor x = xt::ones<float>({12, 4});
+  Tensor y = xt::zeros<float>({12, 3});
+  for (std::size_t i = 0; i < 12; ++i) y(i, i % 3) = 1;
+  // In the last process's shard; relu hides it from the loss, the averaged gradient of the
+  // first layer's weights carries it to every process.
+  x(11, 2) = std::numeric_limits<float>::quiet_NaN();
+  const nn::TensorBatchSource source(x, y);
+  nn::FitOptions options;
+  options.verbose = 0;
+  options.shuffle = false;
+  options.batch_size = 12;
+  distributed::DataParallel group(comm);
+  CHECK_THROWS_WITH(train(source, options, &group),
+                    Catch::Contains("parameter dense_0.W (shape [4, 16]) holds NaN at [2, 0] "
+                                    "after the update of epoch 1/1, batch 1/1 (step 1)"));
+}

@@ -1,10 +1,12 @@
 // Trainer: the hooks and their order, any Module, resuming from a TrainState bit for bit, a
-// plan that contradicts the saved one, and inference from many threads on one model.
+// plan that contradicts the saved one, inference from many threads on one model, the finite
+// check of the parameters, and anomaly mode's step in its messages.
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <thread>
 
+#include "retrograd/anomaly.hpp"
 #include "retrograd/nn/callback.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/regularization.hpp"
@@ -305,4 +307,88 @@ TEST_CASE("predict on zero rows gives zero rows of outputs", "[nn][trainer]") {
   const Tensor none = Tensor::from_shape({0, 3});
   const Tensor p = model.predict(none);
   CHECK(p.shape() == Shape{0, 2});
+}
+
+namespace {
+/// A relu network and 12 samples of 3 features, in batches of 4 taken in order, whose row 9
+/// (in batch 3) holds one NaN.
+struct PoisonedRun {
+  Sequential model;
+  Tensor x = rows(12, 3, 0.3f), y = one_hot_rows(12, 2);
+  FitOptions options;
+  PoisonedRun() {
+    model.add(Dense(3, 8, Activation::relu(), Initializer::he_uniform(), 21));
+    model.add(Dense(8, 2, Activation::linear(), Initializer::glorot_uniform(), 22));
+    model.compile(Loss::categorical_cross_entropy(true), Adam(0.01));
+    x(9, 1) = NAN;
+    options.epochs = 2;
+    options.batch_size = 4;
+    options.shuffle = false;
+    options.verbose = 0;
+  }
+};
+
+std::string fit_error(Sequential& model, const Tensor& x, const Tensor& y, const FitOptions& o) {
+  try {
+    model.fit(x, y, o);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("fit returned");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("one NaN in the inputs of a relu network stops fit, naming the parameter and the step",
+          "[nn][trainer][finite]") {
+  PoisonedRun run;
+  std::vector<double> losses;
+  LambdaCallback watch;
+  watch.batch_end = [&](Trainer&, std::size_t, const Logs& logs) {
+    losses.push_back(logs.at("loss"));
+  };
+  run.options.callbacks = {&watch};
+  const std::string message = fit_error(run.model, run.x, run.y, run.options);
+  // relu hides the NaN from the loss: only the first layer's weights, whose gradient is
+  // x^T g, take it.
+  CHECK_THAT(message, Catch::Contains("Trainer::fit: parameter dense_0.W (shape [3, 8]) holds "
+                                      "NaN at [1, 0] after the update of epoch 1/2, batch "
+                                      "3/3 (step 3); training stopped"));
+  CHECK(losses.size() == 2);  // batches 1 and 2 ended; batch 3 threw before its batch_end
+  CHECK(std::isnan(run.model.named_parameters()[0].var.value()(1, 0)));
+}
+
+TEST_CASE("a NaN weight before fit is an error naming the parameter", "[nn][trainer][finite]") {
+  PoisonedRun run;
+  run.x(9, 1) = 0.5f;
+  Var bias = run.model.named_parameters()[3].var;
+  REQUIRE(run.model.named_parameters()[3].name == "dense_1.b");
+  const Tensor w_before = run.model.named_parameters()[0].var.value();
+  bias.value()(1) = INFINITY;
+  CHECK_THAT(fit_error(run.model, run.x, run.y, run.options),
+             Catch::Contains("Trainer::fit: parameter dense_1.b (shape [2]) holds inf at [1] "
+                             "when fit began"));
+  CHECK(identical(run.model.named_parameters()[0].var.value(), w_before));  // no step taken
+  bias.value()(1) = 0;
+  CHECK_NOTHROW(run.model.fit(run.x, run.y, run.options));
+}
+
+TEST_CASE("under a DetectAnomalyGuard the Trainer's step is in the message",
+          "[nn][trainer][anomaly]") {
+  PoisonedRun run;
+  DetectAnomalyGuard anomaly;
+  std::string message;
+  try {
+    run.model.fit(run.x, run.y, run.options);
+  } catch (const AnomalyError& e) {
+    message = e.what();
+  }
+  // The first Dense layer's fused node maps relu(NaN) to 0, a finite forward value; its
+  // gradient to W, x^T g, is where the NaN shows.
+  CHECK_THAT(message, Catch::Contains("anomaly in the backward pass: the gradient that "
+                                      "linear_relu sends to its input 1 (leaf 'W', shape [3, 8]) "
+                                      "is nan at [1, 0]; its inputs: [4, 3] (leaf), [3, 8] (leaf "
+                                      "'W'), [8] (leaf 'b'); its upstream gradient is finite, "
+                                      "during "
+                                      "training epoch 1/2, batch 3/3 (step 3)"));
 }

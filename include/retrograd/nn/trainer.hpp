@@ -10,7 +10,7 @@
 ///
 ///     on_batch_begin -> fill batch -> forward -> loss (+ penalties) -> zero_grad -> backward
 ///       -> on_after_backward (gradients complete: clipping, checks, allreduce)
-///       -> optimizer step -> on_batch_end -> on_checkpoint
+///       -> optimizer step -> parameters checked finite -> on_batch_end -> on_checkpoint
 ///
 /// With FitOptions::shards, "fill batch" takes this process's shard of the batch, backward
 /// weighs the shard's loss by its share of the batch, and the batch's statistics are summed
@@ -141,7 +141,11 @@ class Trainer {
 
   /// Runs from the current state until the planned epochs are done or a callback stops it,
   /// and returns the history of the whole run. Throws std::runtime_error naming the epoch and
-  /// batch when the loss becomes NaN or infinite (that batch's update is not applied).
+  /// batch when the loss becomes NaN or infinite (that batch's update is not applied), and
+  /// naming the parameter (as named_parameters() names it), the epoch and the batch when an
+  /// update leaves a NaN or an infinity in a parameter (checked in one pass after every step,
+  /// and once after on_train_begin). Under a DetectAnomalyGuard, an AnomalyError from an op
+  /// names the step too.
   History fit(const BatchSource& train);
 
   /// Asks the loop to stop after the current epoch.
