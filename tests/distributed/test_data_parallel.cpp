@@ -5,22 +5,16 @@
 #include <retrograd/io/dataset_source.hpp>
 #include <sstream>
 
-#include "../test_helpers.hpp"
+#include "../nn/data_parallel_model.hpp"
 #include "mpi_world.hpp"
 
 using namespace retrograd;
+using retrograd::testing::data_parallel_model;
+using retrograd::testing::max_difference;
+using retrograd::testing::weights_of;
 using retrograd::testing::world;
 
 namespace {
-
-nn::Sequential make_model(std::uint64_t seed) {
-  nn::manual_seed(seed);
-  nn::Sequential model;
-  model.add(nn::Dense(4, 16, nn::Activation::relu()));
-  model.add(nn::Dense(16, 3));
-  model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.1, 0.9), {"accuracy"});
-  return model;
-}
 
 struct Run {
   std::vector<Tensor> weights;
@@ -30,26 +24,16 @@ struct Run {
 
 Run train(const nn::BatchSource& data, nn::FitOptions options, nn::ShardGroup* group,
           std::uint64_t model_seed = 7) {
-  nn::Sequential model = make_model(model_seed);
+  nn::Sequential model = data_parallel_model(model_seed);
   std::ostringstream out;
   options.out = &out;
   options.shards = group;
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, true);
   Run run;
   run.history = trainer.fit(data);
-  for (const Var& p : model.parameters()) run.weights.push_back(p.value());
+  run.weights = weights_of(model);
   run.output = out.str();
   return run;
-}
-
-float max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  float worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    for (std::size_t k = 0; k < a[i].size(); ++k) {
-      worst = std::max(worst, std::abs(a[i].data()[k] - b[i].data()[k]));
-    }
-  }
-  return worst;
 }
 
 /// The largest difference of `weights` from rank 0's (0 on every process when all agree).

@@ -9,9 +9,12 @@
 #include <sstream>
 #include <thread>
 
-#include "../test_helpers.hpp"
+#include "data_parallel_model.hpp"
 
 using namespace retrograd;
+using retrograd::testing::data_parallel_model;
+using retrograd::testing::max_difference;
+using retrograd::testing::weights_of;
 
 namespace {
 
@@ -106,15 +109,6 @@ class ThreadShard : public nn::ShardGroup {
   std::size_t rank_;
 };
 
-nn::Sequential make_model(std::uint64_t seed) {
-  nn::manual_seed(seed);
-  nn::Sequential model;
-  model.add(nn::Dense(4, 16, nn::Activation::relu()));
-  model.add(nn::Dense(16, 3));
-  model.compile(nn::Loss::categorical_cross_entropy(true), nn::SGD(0.1, 0.9), {"accuracy"});
-  return model;
-}
-
 struct Run {
   std::vector<Tensor> weights;
   nn::History history;
@@ -122,19 +116,13 @@ struct Run {
   std::uint64_t seed = 0;
 };
 
-std::vector<Tensor> weights_of(const nn::Sequential& model) {
-  std::vector<Tensor> out;
-  for (const Var& p : model.parameters()) out.push_back(p.value());
-  return out;
-}
-
 /// Trains on `shards` threads (0: without a group) and returns every thread's result.
 std::vector<Run> train(std::size_t shards, const nn::BatchSource& data, nn::FitOptions options,
                        bool different_starts = false) {
   const std::size_t threads = std::max<std::size_t>(shards, 1);
   std::vector<nn::Sequential> models;
   for (std::size_t r = 0; r < threads; ++r)
-    models.push_back(make_model(different_starts ? 7 + r : 7));
+    models.push_back(data_parallel_model(different_starts ? 7 + r : 7));
   Exchange exchange(threads);
   std::vector<Run> runs(threads);
   std::vector<std::ostringstream> outs(threads);
@@ -171,18 +159,6 @@ std::vector<Run> train(std::size_t shards, const nn::BatchSource& data, nn::FitO
     runs[r].seed = trainers[r]->state().seed;
   }
   return runs;
-}
-
-float max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  REQUIRE(a.size() == b.size());
-  float worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    REQUIRE(a[i].shape() == b[i].shape());
-    for (std::size_t k = 0; k < a[i].size(); ++k) {
-      worst = std::max(worst, std::abs(a[i].data()[k] - b[i].data()[k]));
-    }
-  }
-  return worst;
 }
 
 }  // namespace
@@ -244,8 +220,8 @@ TEST_CASE("shards that do not train alike stop with a clear error on every shard
   const io::DatasetSource small_source(small), large_source(large);
   Exchange exchange(2);
   std::vector<nn::Sequential> models;
-  models.push_back(make_model(1));
-  models.push_back(make_model(1));
+  models.push_back(data_parallel_model(1));
+  models.push_back(data_parallel_model(1));
   ThreadShard first(exchange, 0), second(exchange, 1);
   nn::FitOptions options;
   options.verbose = 0;
@@ -278,8 +254,8 @@ TEST_CASE("only shard 0 writes checkpoints", "[nn][shards][io]") {
   const io::DatasetSource source(blobs);
   Exchange exchange(2);
   std::vector<nn::Sequential> models;
-  models.push_back(make_model(1));
-  models.push_back(make_model(1));
+  models.push_back(data_parallel_model(1));
+  models.push_back(data_parallel_model(1));
   std::vector<std::thread> pool;
   for (std::size_t r = 0; r < 2; ++r) {
     pool.emplace_back([&, r] {
@@ -306,7 +282,7 @@ TEST_CASE("a shard group without processes is refused", "[nn][shards][errors]") 
     std::size_t size() const override { return 0; }
     void sum(double*, std::size_t) override {}
   } empty;
-  nn::Sequential model = make_model(1);
+  nn::Sequential model = data_parallel_model(1);
   nn::FitOptions options;
   options.shards = &empty;
   CHECK_THROWS_WITH(nn::Trainer(model, model.loss(), model.optimizer(), options),
