@@ -81,10 +81,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     code = app.exit(e);
   } catch (const retrograd::cli::UsageError& e) {
-    std::cerr << "retrograd" << where << ": " << e.what() << "\n";
+    // One write per message: under mpirun every process reports, and pieces written one by one
+    // would interleave with the other processes' on the shared stderr.
+    std::cerr << "retrograd" + where + ": " + e.what() + "\n";
     code = 2;
   } catch (const std::exception& e) {
-    std::cerr << "retrograd" << where << ": error: " << e.what() << "\n";
+    std::cerr << "retrograd" + where + ": error: " + e.what() + "\n";
     code = 1;
   }
 #ifdef RETROGRAD_CLI_MPI

@@ -188,8 +188,9 @@ int main(int argc, char** argv) {
   try {
     return train(a, comm);
   } catch (const std::exception& e) {
-    std::cerr << "dp_check (process " << comm.rank() << " of " << comm.size()
-              << "): error: " << e.what() << "\n";
+    // One write: the other process may be reporting on the same stderr.
+    std::cerr << "dp_check (process " + std::to_string(comm.rank()) + " of " +
+                     std::to_string(comm.size()) + "): error: " + e.what() + "\n";
     comm.abort(1);
   }
 }
