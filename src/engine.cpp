@@ -65,6 +65,158 @@ std::vector<Node<T>*> topological_order(Node<T>& root, bool include_constants) {
   return order;
 }
 
+namespace detail {
+
+// Note [backward order]: a node's gradient is complete once every node that uses it has sent
+// its share, and every user is higher than the node (Node::height). So backward pops the highest
+// node from a heap, sends its inputs their shares and pushes each input the first time it is
+// reached: one pass, no topological sort, and only the frontier is ever held (one or two nodes
+// on a chain). Without retain_graph, a node is freed as soon as its shares are sent: the heap
+// takes over its handles to its inputs, so memory is returned in the order the forward pass
+// took it. Observers need to know in advance how many users each leaf has
+// (on_gradient_ready), so with observers the engine sorts the graph first and walks that order.
+template <class T>
+class BackwardPass {
+ public:
+  BackwardPass(Node<T>& root, bool retain_graph)
+      : root_(root),
+        retain_graph_(retain_graph),
+        check_anomalies_(anomaly_detection_enabled()),
+        mark_(next_visit_mark()) {}
+
+  void run(BasicTensor<T>&& seed) {
+    if (!root_.is_leaf()) root_.zero_grad();
+    root_.visit_mark = mark_;
+    root_.accumulate_grad(std::move(seed), "backward");
+    if (observers<T>().empty()) {
+      run_highest_first();
+    } else {
+      run_observed();
+    }
+  }
+
+ private:
+  struct Entry {
+    std::uint32_t height;
+    Node<T>* node;
+    // Owns the node while it waits, once the user that reached it has been freed.
+    std::shared_ptr<Node<T>> owner;
+  };
+  struct Lower {
+    bool operator()(const Entry& a, const Entry& b) const { return a.height < b.height; }
+  };
+
+  void run_highest_first() {
+    std::vector<Entry, BufferAllocator<Entry>> heap;
+    heap.push_back({root_.height(), &root_, nullptr});
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), Lower{});
+      const Entry entry = std::move(heap.back());
+      heap.pop_back();
+      Node<T>& node = *entry.node;
+      if (node.is_leaf()) continue;
+      // Inputs reached for the first time: their gradient of an earlier pass is dropped before
+      // this node adds its share, and they join the heap once the share is in.
+      fresh_.clear();
+      send_gradients(node, [&](std::size_t i) {
+        Node<T>& input = *node.inputs()[i];
+        if (input.is_leaf() || input.visit_mark == mark_) return;
+        input.visit_mark = mark_;
+        input.zero_grad();
+        fresh_.push_back(i);
+      });
+      for (const std::size_t i : fresh_) {
+        Node<T>* input = node.inputs()[i].get();
+        heap.push_back({input->height(), input, retain_graph_ ? nullptr : node.inputs_.take(i)});
+        std::push_heap(heap.begin(), heap.end(), Lower{});
+      }
+      if (!retain_graph_) node.release_now();
+    }
+  }
+
+  void run_observed() {
+    std::vector<Node<T>*> order = topological_order(root_);
+    for (Node<T>* node : order) {
+      if (!node->is_leaf() && node != &root_) node->zero_grad();
+    }
+    auto& watchers = observers<T>();
+    for (BackwardObserver<T>* w : watchers) w->on_backward_begin(root_);
+    // How many nodes of this pass have yet to send each leaf its share. A leaf is ready when its
+    // count reaches zero, long before the pass ends for the first layers'.
+    std::unordered_map<const Node<T>*, std::size_t> pending;
+    for (Node<T>* node : order) {
+      if (node->is_leaf()) continue;
+      for (const auto& input : node->inputs()) {
+        if (input->is_leaf() && input->requires_grad()) ++pending[input.get()];
+      }
+    }
+    if (root_.is_leaf()) {
+      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(root_);
+    }
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      Node<T>& node = **it;
+      if (node.is_leaf()) continue;
+      send_gradients(node, [](std::size_t) {});
+      for (const auto& input : node.inputs()) {
+        const auto found = pending.find(input.get());
+        if (found == pending.end() || --found->second != 0) continue;
+        for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(*input);
+      }
+    }
+    for (BackwardObserver<T>* w : watchers) w->on_backward_end(root_);
+    if (!retain_graph_) {
+      // Nothing may be destroyed while `order` still points at the nodes: collect the handles
+      // first, destroy them after the loop.
+      std::vector<std::shared_ptr<Node<T>>> graveyard;
+      for (Node<T>* node : order) node->release(graveyard);
+    }
+  }
+
+  /// Runs `node`'s rule on its gradient (if one arrived) and adds each share to its input;
+  /// `reached(i)` is called for every input i that takes part in backward, before its share.
+  template <class Reached>
+  void send_gradients(Node<T>& node, Reached&& reached) {
+    if (!node.has_grad()) {
+      for_each_input_needing_grad(node, reached);
+      return;
+    }
+    if (node.scalar_rule() && observers<T>().empty()) {
+      // Note [scalar nodes]: numbers in, numbers out, no tensor built.
+      T grads[ScalarRule<T>::max_inputs];
+      node.scalar_rule()->grads(node, node.scalar_grad(), grads);
+      for_each_input_needing_grad(node, [&](std::size_t i) {
+        reached(i);
+        if (check_anomalies_) check_backward(node, i, grads[i]);
+        node.inputs()[i]->accumulate_grad(grads[i], node.op());
+      });
+      return;
+    }
+    GradList<T> grads = node.apply_backward(node.grad());
+    for (BackwardObserver<T>* w : observers<T>()) w->on_step({node, node.grad(), grads});
+    for_each_input_needing_grad(node, [&](std::size_t i) {
+      reached(i);
+      if (grads[i].size() == 0) return;
+      if (check_anomalies_) check_backward(node, i, grads[i]);
+      node.inputs()[i]->accumulate_grad(std::move(grads[i]), node.op());
+    });
+  }
+
+  template <class F>
+  static void for_each_input_needing_grad(const Node<T>& node, F&& f) {
+    for (std::size_t i = 0; i < node.inputs().size(); ++i) {
+      if (node.inputs()[i]->requires_grad()) f(i);
+    }
+  }
+
+  Node<T>& root_;
+  std::vector<std::size_t, BufferAllocator<std::size_t>> fresh_;
+  const bool retain_graph_;
+  const bool check_anomalies_;
+  const std::uint64_t mark_;
+};
+
+}  // namespace detail
+
 template <class T>
 void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
   if (!root.requires_grad()) {
@@ -73,76 +225,7 @@ void run_backward(Node<T>& root, BasicTensor<T> seed, bool retain_graph) {
         "or it was computed under NoGradGuard)");
   }
   root.require_unreleased();
-  std::vector<Node<T>*> order = topological_order(root);
-  // Interior gradients belong to this pass only; leaf gradients accumulate across passes.
-  for (Node<T>* node : order) {
-    if (!node->is_leaf()) node->zero_grad();
-  }
-  root.accumulate_grad(std::move(seed), "backward");
-
-  // Anomaly mode (retrograd/anomaly.hpp) checks every gradient as it is handed to an input.
-  const bool check_anomalies = anomaly_detection_enabled();
-  auto& watchers = observers<T>();
-  for (BackwardObserver<T>* w : watchers) w->on_backward_begin(root);
-  // For observers: how many nodes of this pass have yet to send each leaf its share. A leaf
-  // is ready when its count reaches zero, long before the pass ends for the first layers'.
-  std::unordered_map<const Node<T>*, std::size_t> pending;
-  if (!watchers.empty()) {
-    for (Node<T>* node : order) {
-      if (node->is_leaf()) continue;
-      for (const auto& input : node->inputs()) {
-        if (input->is_leaf() && input->requires_grad()) ++pending[input.get()];
-      }
-    }
-    if (root.is_leaf()) {
-      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(root);
-    }
-  }
-  const auto announce_ready_inputs = [&](const Node<T>& node) {
-    for (const auto& input : node.inputs()) {
-      const auto found = pending.find(input.get());
-      if (found == pending.end() || --found->second != 0) continue;
-      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(*input);
-    }
-  };
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node<T>& node = **it;
-    if (node.is_leaf()) continue;
-    if (!node.has_grad()) {
-      if (!pending.empty()) announce_ready_inputs(node);
-      continue;
-    }
-    if (node.scalar_rule() && watchers.empty()) {
-      // Note [scalar nodes]: numbers in, numbers out, no tensor built.
-      T grads[ScalarRule<T>::max_inputs];
-      node.scalar_rule()->grads(node, node.scalar_grad(), grads);
-      for (std::size_t i = 0; i < node.inputs().size(); ++i) {
-        Node<T>& input = *node.inputs()[i];
-        if (!input.requires_grad()) continue;
-        if (check_anomalies) detail::check_backward(node, i, grads[i]);
-        input.accumulate_grad(grads[i], node.op());
-      }
-      continue;
-    }
-    GradList<T> grads = node.apply_backward(node.grad());
-    for (BackwardObserver<T>* w : watchers) w->on_step({node, node.grad(), grads});
-    for (std::size_t i = 0; i < grads.size(); ++i) {
-      Node<T>& input = *node.inputs()[i];
-      if (input.requires_grad() && grads[i].size() != 0) {
-        if (check_anomalies) detail::check_backward(node, i, grads[i]);
-        input.accumulate_grad(std::move(grads[i]), node.op());
-      }
-    }
-    if (!pending.empty()) announce_ready_inputs(node);
-  }
-  for (BackwardObserver<T>* w : watchers) w->on_backward_end(root);
-
-  if (!retain_graph) {
-    // Nothing may be destroyed while `order` still points at the nodes: collect the handles
-    // first, destroy them after the loop.
-    std::vector<std::shared_ptr<Node<T>>> graveyard;
-    for (Node<T>* node : order) node->release(graveyard);
-  }
+  detail::BackwardPass<T>(root, retain_graph).run(std::move(seed));
 }
 
 template class ObserverScope<float>;

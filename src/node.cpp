@@ -40,6 +40,23 @@ void Node<T>::materialize() const {
 }
 
 template <class T>
+const std::string& Node<T>::name() const {
+  static const std::string unnamed;
+  return name_ ? *name_ : unnamed;
+}
+
+template <class T>
+void Node<T>::set_name(std::string name) {
+  if (name.empty()) {
+    name_.reset();
+  } else if (name_) {
+    *name_ = std::move(name);
+  } else {
+    name_ = std::make_unique<std::string>(std::move(name));
+  }
+}
+
+template <class T>
 const BasicTensor<T>& Node<T>::grad() const {
   static const BasicTensor<T> none = BasicTensor<T>::from_shape({0});
   const Tensors& t = tensors();
@@ -90,7 +107,7 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
     }
     return grads;
   }
-  GradList<T> grads = backward_(*this, upstream);
+  GradList<T> grads = tensors().backward(*this, upstream);
   if (grads.size() != inputs_.size()) {
     throw std::logic_error(std::string(op_) + ": backward returned " +
                            std::to_string(grads.size()) + " gradients for " +
@@ -101,10 +118,18 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
 
 template <class T>
 void Node<T>::release(std::vector<NodePtr>& graveyard) {
-  if (!backward_ && !scalar_rule_) return;
+  if (!has_rule_) return;
   inputs_.move_to(graveyard);
-  backward_ = nullptr;
+  release_now();
+}
+
+template <class T>
+void Node<T>::release_now() {
+  if (!has_rule_) return;
+  inputs_.clear();
+  if (tensors_) tensors_->backward = nullptr;
   scalar_rule_ = nullptr;
+  has_rule_ = false;
   released_ = true;
 }
 

@@ -22,6 +22,10 @@ namespace retrograd {
 
 template <class T>
 class Node;
+namespace detail {
+template <class T>
+class BackwardPass;
+}  // namespace detail
 
 /// One gradient per input of a node, in input order. An empty tensor (size 0, shape [0]) means
 /// "no gradient for this input" (the input does not require one).
@@ -67,16 +71,19 @@ class InputList {
   using NodePtr = std::shared_ptr<Node<T>>;
 
   InputList() = default;
-  InputList(std::initializer_list<NodePtr> inputs) {  // NOLINT: `{a.node(), b.node()}`
-    if (inputs.size() > local_.size()) more_.reserve(inputs.size());
-    for (const NodePtr& input : inputs) push_back(input);
-  }
-  explicit InputList(std::vector<NodePtr> inputs) {
-    if (inputs.size() > local_.size()) {
-      more_ = std::move(inputs);
-      size_ = more_.size();
+  /// `{a.node(), b.node()}`: each handle is copied once, straight into its slot (an
+  /// initializer_list would copy it twice, and every copy of a shared_ptr is an atomic increment).
+  template <class... Inputs,
+            class = std::enable_if_t<(sizeof...(Inputs) > 0 && sizeof...(Inputs) <= 3) &&
+                                     (std::is_convertible_v<Inputs&&, NodePtr> && ...)>>
+  InputList(Inputs&&... inputs)  // NOLINT(google-explicit-constructor): `{a.node(), b.node()}`
+      : local_{NodePtr(std::forward<Inputs>(inputs))...}, size_(sizeof...(Inputs)) {}
+  explicit InputList(std::vector<NodePtr> inputs) : size_(inputs.size()) {
+    if (size_ > local_.size()) {
+      more_ = std::make_unique<NodePtr[]>(size_);
+      std::move(inputs.begin(), inputs.end(), more_.get());
     } else {
-      for (NodePtr& input : inputs) push_back(std::move(input));
+      std::move(inputs.begin(), inputs.end(), local_.begin());
     }
   }
 
@@ -88,28 +95,26 @@ class InputList {
 
   /// Moves every input to the end of `out` and leaves the list empty.
   void move_to(std::vector<NodePtr>& out) {
-    NodePtr* first = size_ > local_.size() ? more_.data() : local_.data();
+    NodePtr* first = data();
     for (std::size_t i = 0; i < size_; ++i) out.push_back(std::move(first[i]));
-    more_.clear();
+    clear();
+  }
+  /// Moves input i's handle out, leaving its slot empty; the list must be cleared before anyone
+  /// reads it again (the engine does so when it frees a node).
+  NodePtr take(std::size_t i) { return std::move(data()[i]); }
+  /// Drops every input.
+  void clear() {
+    for (NodePtr& p : local_) p.reset();
+    more_.reset();
     size_ = 0;
   }
 
  private:
-  const NodePtr* data() const { return size_ > local_.size() ? more_.data() : local_.data(); }
-  void push_back(NodePtr input) {
-    if (size_ < local_.size() && more_.empty()) {
-      local_[size_] = std::move(input);
-    } else {
-      if (more_.empty()) {
-        for (NodePtr& p : local_) more_.push_back(std::move(p));
-      }
-      more_.push_back(std::move(input));
-    }
-    ++size_;
-  }
+  const NodePtr* data() const { return size_ > local_.size() ? more_.get() : local_.data(); }
+  NodePtr* data() { return size_ > local_.size() ? more_.get() : local_.data(); }
 
   std::array<NodePtr, 3> local_{};
-  std::vector<NodePtr> more_;
+  std::unique_ptr<NodePtr[]> more_;
   std::size_t size_ = 0;
 };
 
@@ -152,23 +157,26 @@ class Node {
 
   /// A leaf: a value with no inputs.
   Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
-      : tensors_(make_tensors(std::move(value))),
-        requires_grad_(requires_grad),
-        name_(std::move(name)) {}
+      : tensors_(make_tensors(std::move(value))), requires_grad_(requires_grad) {
+    set_name(std::move(name));
+  }
 
   /// A leaf holding a single number as a 0-d value, kept inline (Note [scalar nodes]).
   Node(T value, bool requires_grad, std::string name = {})
-      : scalar_(value), requires_grad_(requires_grad), name_(std::move(name)) {}
+      : scalar_(value), requires_grad_(requires_grad) {
+    set_name(std::move(name));
+  }
 
   /// An op result that records its inputs and backward rule. Without a rule (nothing needed a
   /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
   /// outlive the node (a string literal; make_op interns custom names).
   Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
-      : tensors_(make_tensors(std::move(value))),
+      : tensors_(make_tensors(std::move(value), std::move(backward))),
         inputs_(std::move(inputs)),
-        backward_(std::move(backward)),
         op_(op),
-        requires_grad_(static_cast<bool>(backward_)) {}
+        height_(height_above(inputs_)),
+        requires_grad_(static_cast<bool>(tensors_->backward)),
+        has_rule_(requires_grad_) {}
 
   /// An op result holding a single number as a 0-d value inline, with a scalar rule (null for a
   /// constant). At most ScalarRule<T>::max_inputs inputs.
@@ -177,7 +185,9 @@ class Node {
         inputs_(std::move(inputs)),
         scalar_rule_(rule),
         op_(op),
-        requires_grad_(rule != nullptr) {}
+        height_(height_above(inputs_)),
+        requires_grad_(rule != nullptr),
+        has_rule_(requires_grad_) {}
 
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -224,11 +234,11 @@ class Node {
   /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
   std::string_view op() const { return op_; }
   /// The user's name for the node (empty if none).
-  const std::string& name() const { return name_; }
+  const std::string& name() const;
   /// Names the node for traces and DOT.
-  void set_name(std::string name) { name_ = std::move(name); }
+  void set_name(std::string name);
   /// A leaf has no backward rule: gradients stop and accumulate here.
-  bool is_leaf() const { return !backward_ && !scalar_rule_ && !released_; }
+  bool is_leaf() const { return !has_rule_ && !released_; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
   bool released() const { return released_; }
   /// Throws std::logic_error naming the op when released(): backward cannot run through it.
@@ -247,19 +257,38 @@ class Node {
   /// Runs the backward rule on `upstream` (the engine, tracers and gradcheck call this).
   GradList<T> apply_backward(const BasicTensor<T>& upstream) const;
 
-  /// Drops inputs and backward rule after a backward pass without retain_graph; moves the
-  /// input handles into `graveyard` so that nothing is destroyed while the engine still walks
-  /// the graph.
-  void release(std::vector<NodePtr>& graveyard);
+  /// One more than the largest height of the inputs (0 for a node without inputs): a node is
+  /// always higher than everything it depends on, so the engine can visit a graph's nodes
+  /// highest first without sorting it (Note [backward order] in src/engine.cpp).
+  std::uint32_t height() const { return height_; }
 
   /// Scratch mark of the engine's graph walk (avoids a hash set per backward call).
   std::uint64_t visit_mark = 0;
 
  private:
+  friend class detail::BackwardPass<T>;
+
+  /// Drops inputs and backward rule after a backward pass without retain_graph; moves the
+  /// input handles into `graveyard` so that nothing is destroyed while the engine still walks
+  /// the graph.
+  void release(std::vector<NodePtr>& graveyard);
+  /// Drops inputs and backward rule once the engine has taken the handles it still needs
+  /// (InputList::take).
+  void release_now();
+
+  static std::uint32_t height_above(const InputList<T>& inputs) {
+    std::uint32_t height = 0;
+    for (const NodePtr& input : inputs) height = std::max(height, input->height_ + 1);
+    return height;
+  }
+
   struct Tensors {
     BasicTensor<T> value;
     // Engaged once a gradient has arrived; kept after zero_grad so that the next one reuses it.
     std::optional<BasicTensor<T>> grad;
+    // The rule of a node that is not a scalar node; kept here rather than in the node, which
+    // scalar graphs create by the hundred thousand and should stay small.
+    BackwardFn<T> backward;
   };
   // Tensors come from the buffer cache, like the nodes: a training step makes the same ones
   // every time, and malloc would cost more than the pop from a free list.
@@ -269,10 +298,11 @@ class Node {
       detail::release_buffer(t, sizeof(Tensors));
     }
   };
-  static std::unique_ptr<Tensors, TensorsDeleter> make_tensors(BasicTensor<T>&& value) {
+  static std::unique_ptr<Tensors, TensorsDeleter> make_tensors(BasicTensor<T>&& value,
+                                                               BackwardFn<T>&& backward = {}) {
     void* memory = detail::acquire_buffer(sizeof(Tensors));
-    return std::unique_ptr<Tensors, TensorsDeleter>(new (memory)
-                                                        Tensors{std::move(value), std::nullopt});
+    return std::unique_ptr<Tensors, TensorsDeleter>(
+        new (memory) Tensors{std::move(value), std::nullopt, std::move(backward)});
   }
   Tensors& tensors() const {
     if (!tensors_) materialize();
@@ -285,13 +315,15 @@ class Node {
   T scalar_ = T(0);
   T scalar_grad_ = T(0);
   InputList<T> inputs_;
-  BackwardFn<T> backward_;
   const ScalarRule<T>* scalar_rule_ = nullptr;
   const char* op_ = "leaf";
+  // Most nodes have no name: a pointer costs 8 bytes where a std::string costs 32.
+  std::unique_ptr<std::string> name_;
+  std::uint32_t height_ = 0;
   bool requires_grad_ = false;
+  bool has_rule_ = false;
   bool has_grad_ = false;
   bool released_ = false;
-  std::string name_;
 };
 
 /// Allocates a node (and its reference counts) from this thread's buffer cache: a scalar graph
