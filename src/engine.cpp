@@ -119,14 +119,14 @@ class BackwardPass {
       // this node adds its share, and they join the heap once the share is in.
       fresh_.clear();
       send_gradients(node, [&](std::size_t i) {
-        Node<T>& input = *node.inputs()[i];
+        Node<T>& input = *node.inputs_[i];
         if (input.is_leaf() || input.visit_mark == mark_) return;
         input.visit_mark = mark_;
         input.zero_grad();
         fresh_.push_back(i);
       });
       for (const std::size_t i : fresh_) {
-        Node<T>* input = node.inputs()[i].get();
+        Node<T>* input = node.inputs_[i].get();
         heap.push_back({input->height(), input, retain_graph_ ? nullptr : node.inputs_.take(i)});
         std::push_heap(heap.begin(), heap.end(), Lower{});
       }
@@ -187,7 +187,7 @@ class BackwardPass {
       for_each_input_needing_grad(node, [&](std::size_t i) {
         reached(i);
         if (check_anomalies_) check_backward(node, i, grads[i]);
-        node.inputs()[i]->accumulate_grad(grads[i], node.op());
+        node.inputs_[i]->accumulate_grad(grads[i], node.op());
       });
       return;
     }
@@ -197,14 +197,16 @@ class BackwardPass {
       reached(i);
       if (grads[i].size() == 0) return;
       if (check_anomalies_) check_backward(node, i, grads[i]);
-      node.inputs()[i]->accumulate_grad(std::move(grads[i]), node.op());
+      node.inputs_[i]->accumulate_grad(std::move(grads[i]), node.op());
     });
   }
 
+  /// Reads the inputs without materialising numbers (Note [numbers in ops]): a number slot is
+  /// empty and needs no gradient.
   template <class F>
   static void for_each_input_needing_grad(const Node<T>& node, F&& f) {
-    for (std::size_t i = 0; i < node.inputs().size(); ++i) {
-      if (node.inputs()[i]->requires_grad()) f(i);
+    for (std::size_t i = 0; i < node.inputs_.size(); ++i) {
+      if (node.input_needs_grad(i)) f(i);
     }
   }
 

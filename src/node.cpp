@@ -40,6 +40,12 @@ void Node<T>::materialize() const {
 }
 
 template <class T>
+void Node<T>::materialize_number() const {
+  inputs_.fill(static_cast<std::size_t>(number_slot_), make_node<T>(number_, false));
+  number_slot_ = -1;
+}
+
+template <class T>
 const std::string& Node<T>::name() const {
   static const std::string unnamed;
   return name_ ? *name_ : unnamed;
@@ -127,6 +133,7 @@ template <class T>
 void Node<T>::release_now() {
   if (!has_rule_) return;
   inputs_.clear();
+  number_slot_ = -1;
   if (tensors_) tensors_->backward = nullptr;
   scalar_rule_ = nullptr;
   has_rule_ = false;

@@ -43,6 +43,45 @@ TEST_CASE("interior gradients belong to the latest pass; retain_graph allows a s
   CHECK(z.grad_item() == 6.0);
 }
 
+// Note [backward order]: a node waits in the heap until every user, however far up, has sent
+// its share. Here `a` is used directly by the output and through a path six ops longer, and the
+// short path is reached first.
+TEST_CASE("a node reached by paths of different lengths gets every share before it runs",
+          "[engine]") {
+  VarD x(0.3, requires_grad, "x");
+  VarD a = x * x;
+  VarD long_path = a;
+  for (int i = 0; i < 6; ++i) long_path = sigmoid(long_path) + 0.1;
+  VarD f = a * 5.0 + long_path;
+  f.backward(retain_graph);
+  // df/da = 5 + d(long_path)/da, computed from the retained graph step by step.
+  double d_long = 1.0, v = a.item();
+  for (int i = 0; i < 6; ++i) {
+    const double s = 1.0 / (1.0 + std::exp(-v));
+    d_long *= s * (1.0 - s);
+    v = s + 0.1;
+  }
+  CHECK(a.grad_item() == Approx(5.0 + d_long).epsilon(1e-14));
+  CHECK(x.grad_item() == Approx((5.0 + d_long) * 2.0 * 0.3).epsilon(1e-14));
+  CHECK(a.node()->height() == 1);
+  CHECK(f.node()->height() == 14);
+}
+
+TEST_CASE("without retain_graph every node of the pass is freed, also those a Var still holds",
+          "[engine]") {
+  VarD x(TensorD{1.0, 2.0}, requires_grad), s(0.5, requires_grad);
+  VarD h = tanh(x * s);  // held by the test after backward
+  VarD f = sum(h * h) + s * 2.0;
+  f.backward();
+  CHECK(h.node()->released());
+  CHECK(h.node()->inputs().empty());
+  CHECK(f.node()->released());
+  CHECK_FALSE(x.node()->released());
+  CHECK(s.grad_item() ==
+        Approx(2.0 + 2.0 * (std::tanh(0.5) * (1 - std::pow(std::tanh(0.5), 2)) +
+                            2.0 * std::tanh(1.0) * (1 - std::pow(std::tanh(1.0), 2)))));
+}
+
 TEST_CASE("backward through a freed graph is a clear error", "[engine][errors]") {
   VarD x(2.0, requires_grad);
   VarD f = exp(x) * x;

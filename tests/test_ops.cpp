@@ -383,6 +383,39 @@ TEST_CASE("scalar graphs: gradcheck, numbers on either side, ties and errors", "
                     Catch::Contains("log") && Catch::Contains("negative"));
 }
 
+// Note [numbers in ops]: `x + 0.5` on a single number keeps 0.5 in the result's node; traces,
+// DOT and observers still see a constant input, made when they ask for the inputs.
+TEST_CASE("a plain number next to a single number is kept by the op, shown as a constant",
+          "[ops][scalar]") {
+  VarD x(2.0, requires_grad, "x");
+  const auto check_constant = [](const VarD& y, std::size_t slot, double number) {
+    INFO(y.op() << " slot " << slot);
+    REQUIRE(y.node()->inputs().size() == 2);
+    const Node<double>& c = *y.node()->inputs()[slot];
+    CHECK(c.is_leaf());
+    CHECK_FALSE(c.requires_grad());
+    CHECK(c.scalar() == number);
+    CHECK(y.node()->inputs()[1 - slot].get() != &c);
+  };
+  check_constant(x - 0.5, 1, 0.5);
+  check_constant(3.0 / x, 0, 3.0);
+  check_constant(maximum(x, 1.5), 1, 1.5);
+  // Materialising midway changes nothing: backward and the values are the same after.
+  VarD y = 4.0 - x * 3.0;
+  check_constant(y, 0, 4.0);
+  VarD z = minimum(y, -1.0) / 2.0;
+  z.backward();
+  CHECK(z.item() == -1.0);
+  CHECK(x.grad_item() == -1.5);  // minimum(-2, -1) sends it to y; dz/dy = 0.5, dy/dx = -3
+  VarD w = minimum(x * 3.0, 10.0) / 2.0;
+  x.zero_grad();
+  w.backward();
+  CHECK(x.grad_item() == 1.5);
+  // Without a gradient the number is not kept: the result is a constant.
+  VarD plain(2.0);
+  CHECK((plain + 1.0).node()->inputs().empty());
+}
+
 TEST_CASE("a node used twice and a diamond accumulate gradients over paths", "[ops][engine]") {
   require_gradcheck([](const Inputs& v) { return v[0] * v[0]; }, {random_tensor({3}, 18)});
   require_gradcheck(

@@ -102,6 +102,8 @@ class InputList {
   /// Moves input i's handle out, leaving its slot empty; the list must be cleared before anyone
   /// reads it again (the engine does so when it frees a node).
   NodePtr take(std::size_t i) { return std::move(data()[i]); }
+  /// Puts `input` into slot i (a slot left empty at construction).
+  void fill(std::size_t i, NodePtr input) { data()[i] = std::move(input); }
   /// Drops every input.
   void clear() {
     for (NodePtr& p : local_) p.reset();
@@ -189,6 +191,20 @@ class Node {
         requires_grad_(rule != nullptr),
         has_rule_(requires_grad_) {}
 
+  /// A scalar node of a two-input op whose input `number_slot` (0 or 1) is the plain number
+  /// `number` and whose other input is `input` (Note [numbers in ops]).
+  Node(const char* op, T value, const NodePtr& input, int number_slot, T number,
+       const ScalarRule<T>* rule)
+      : scalar_(value),
+        inputs_(number_slot == 0 ? InputList<T>(nullptr, input) : InputList<T>(input, nullptr)),
+        scalar_rule_(rule),
+        op_(op),
+        number_(number),
+        height_(input->height_ + 1),
+        number_slot_(static_cast<std::int8_t>(number_slot)),
+        requires_grad_(rule != nullptr),
+        has_rule_(requires_grad_) {}
+
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   /// Destroys the chain of inputs iteratively: a million-node chain must not overflow the stack.
@@ -245,11 +261,18 @@ class Node {
   void require_unreleased() const;
 
   /// The op's inputs, in argument order (empty for leaves and constants).
-  const InputList<T>& inputs() const { return inputs_; }
+  const InputList<T>& inputs() const {
+    if (number_slot_ >= 0) materialize_number();
+    return inputs_;
+  }
   /// The value of input i (shorthand for backward rules).
-  const BasicTensor<T>& input(std::size_t i) const { return inputs_[i]->value(); }
+  const BasicTensor<T>& input(std::size_t i) const { return inputs()[i]->value(); }
+  /// The value of input i of a scalar node, as a number.
+  T input_scalar(std::size_t i) const { return is_number_slot(i) ? number_ : inputs_[i]->scalar(); }
   /// Whether input i wants a gradient: rules skip the work for inputs that do not.
-  bool input_needs_grad(std::size_t i) const { return inputs_[i]->requires_grad_; }
+  bool input_needs_grad(std::size_t i) const {
+    return !is_number_slot(i) && inputs_[i]->requires_grad_;
+  }
 
   /// The rule of a scalar node (Note [scalar nodes]); null for every other node. The engine
   /// runs it on numbers; apply_backward wraps it in tensors.
@@ -278,7 +301,9 @@ class Node {
 
   static std::uint32_t height_above(const InputList<T>& inputs) {
     std::uint32_t height = 0;
-    for (const NodePtr& input : inputs) height = std::max(height, input->height_ + 1);
+    for (const NodePtr& input : inputs) {
+      if (input) height = std::max(height, input->height_ + 1);
+    }
     return height;
   }
 
@@ -309,17 +334,24 @@ class Node {
     return *tensors_;
   }
   void materialize() const;
+  bool is_number_slot(std::size_t i) const { return number_slot_ == static_cast<int>(i); }
+  // Note [numbers in ops]: the plain number of `x + 0.5` stays in the op's node; the constant
+  // node that traces, DOT and observers show for it is made only when one of them asks.
+  void materialize_number() const;
 
   // Null while the node is a scalar node holding its value and gradient inline.
   mutable std::unique_ptr<Tensors, TensorsDeleter> tensors_;
   T scalar_ = T(0);
   T scalar_grad_ = T(0);
-  InputList<T> inputs_;
+  // An input slot holding a number (Note [numbers in ops]) is null until materialize_number.
+  mutable InputList<T> inputs_;
   const ScalarRule<T>* scalar_rule_ = nullptr;
   const char* op_ = "leaf";
   // Most nodes have no name: a pointer costs 8 bytes where a std::string costs 32.
   std::unique_ptr<std::string> name_;
+  T number_ = T(0);
   std::uint32_t height_ = 0;
+  mutable std::int8_t number_slot_ = -1;
   bool requires_grad_ = false;
   bool has_rule_ = false;
   bool has_grad_ = false;

@@ -23,25 +23,69 @@ BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<Basi
                     BackwardFn<T> backward);
 
 // --- elementwise, two inputs (broadcasting) ---
+namespace detail {
+/// An input of a two-input elementwise op: a Var, or a plain number that the op keeps in its
+/// own node instead of a constant node (Note [numbers in ops] in node.hpp).
+template <class T>
+class Operand {
+ public:
+  Operand(const BasicVar<T>& var) : var_(&var) {}  // NOLINT(google-explicit-constructor)
+  Operand(T number) : number_(number) {}           // NOLINT(google-explicit-constructor)
+  /// The Var, or null for a number.
+  const BasicVar<T>* var() const { return var_; }
+  /// The number (when var() is null).
+  T number() const { return number_; }
+
+ private:
+  const BasicVar<T>* var_ = nullptr;
+  T number_ = T(0);
+};
+
+template <class T>
+BasicVar<T> add(Operand<T> a, Operand<T> b);
+template <class T>
+BasicVar<T> sub(Operand<T> a, Operand<T> b);
+template <class T>
+BasicVar<T> mul(Operand<T> a, Operand<T> b);
+template <class T>
+BasicVar<T> div(Operand<T> a, Operand<T> b);
+template <class T>
+BasicVar<T> maximum(Operand<T> a, Operand<T> b);
+template <class T>
+BasicVar<T> minimum(Operand<T> a, Operand<T> b);
+}  // namespace detail
+
 /// a + b elementwise.
 template <class T>
-BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::add<T>(a, b);
+}
 /// a - b elementwise.
 template <class T>
-BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::sub<T>(a, b);
+}
 /// a * b elementwise.
 template <class T>
-BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::mul<T>(a, b);
+}
 /// a / b; throws std::domain_error when b holds a zero.
 template <class T>
-BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::div<T>(a, b);
+}
 /// Elementwise max. Note [ties]: where a == b the whole gradient goes to b, so that
 /// maximum(x, 0) and relu(x) have the same gradient at 0.
 template <class T>
-BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::maximum<T>(a, b);
+}
 /// Elementwise min; ties send the gradient to b, as in maximum.
 template <class T>
-BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b);
+BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b) {
+  return detail::minimum<T>(a, b);
+}
 /// a ** b elementwise. Throws std::domain_error naming the element for a negative base with a
 /// non-integer exponent, and for a base <= 0 when b requires a gradient (it is b's gradient,
 /// a^b ln a, that needs a > 0).
@@ -187,52 +231,52 @@ BasicVar<T> constant(detail::identity_t<T> value) {
 /// a + number.
 template <class T>
 BasicVar<T> operator+(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return add(a, constant<T>(b));
+  return detail::add<T>(a, b);
 }
 /// number + b.
 template <class T>
 BasicVar<T> operator+(detail::identity_t<T> a, const BasicVar<T>& b) {
-  return add(constant<T>(a), b);
+  return detail::add<T>(a, b);
 }
 /// a - number.
 template <class T>
 BasicVar<T> operator-(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return sub(a, constant<T>(b));
+  return detail::sub<T>(a, b);
 }
 /// number - b.
 template <class T>
 BasicVar<T> operator-(detail::identity_t<T> a, const BasicVar<T>& b) {
-  return sub(constant<T>(a), b);
+  return detail::sub<T>(a, b);
 }
 /// a * number.
 template <class T>
 BasicVar<T> operator*(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return mul(a, constant<T>(b));
+  return detail::mul<T>(a, b);
 }
 /// number * b.
 template <class T>
 BasicVar<T> operator*(detail::identity_t<T> a, const BasicVar<T>& b) {
-  return mul(constant<T>(a), b);
+  return detail::mul<T>(a, b);
 }
 /// a / number.
 template <class T>
 BasicVar<T> operator/(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return div(a, constant<T>(b));
+  return detail::div<T>(a, b);
 }
 /// number / b.
 template <class T>
 BasicVar<T> operator/(detail::identity_t<T> a, const BasicVar<T>& b) {
-  return div(constant<T>(a), b);
+  return detail::div<T>(a, b);
 }
 /// maximum(a, number); a tie sends the gradient to the number, so nothing reaches a.
 template <class T>
 BasicVar<T> maximum(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return maximum(a, constant<T>(b));
+  return detail::maximum<T>(a, b);
 }
 /// minimum(a, number).
 template <class T>
 BasicVar<T> minimum(const BasicVar<T>& a, detail::identity_t<T> b) {
-  return minimum(a, constant<T>(b));
+  return detail::minimum<T>(a, b);
 }
 
 }  // namespace retrograd

@@ -9,7 +9,7 @@ namespace retrograd {
 using namespace detail;
 
 template <class T>
-BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::add(Operand<T> a, Operand<T> b) {
   return binary<T>(
       "add", a, b, [](const auto& a, const auto& b) { return a + b; },
       // d(a+b)/da = 1, d(a+b)/db = 1
@@ -18,7 +18,7 @@ BasicVar<T> add(const BasicVar<T>& a, const BasicVar<T>& b) {
 }
 
 template <class T>
-BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::sub(Operand<T> a, Operand<T> b) {
   return binary<T>(
       "sub", a, b, [](const auto& a, const auto& b) { return a - b; },
       // d(a-b)/da = 1, d(a-b)/db = -1
@@ -27,7 +27,7 @@ BasicVar<T> sub(const BasicVar<T>& a, const BasicVar<T>& b) {
 }
 
 template <class T>
-BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::mul(Operand<T> a, Operand<T> b) {
   return binary<T>(
       "mul", a, b, [](const auto& a, const auto& b) { return a * b; },
       // d(ab)/da = b, d(ab)/db = a
@@ -36,7 +36,7 @@ BasicVar<T> mul(const BasicVar<T>& a, const BasicVar<T>& b) {
 }
 
 template <class T>
-BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::div(Operand<T> a, Operand<T> b) {
   require_domain(
       "div", b, [](T v) { return v == T(0); }, "division by zero");
   return binary<T>(
@@ -49,7 +49,7 @@ BasicVar<T> div(const BasicVar<T>& a, const BasicVar<T>& b) {
 // Note [ties]: where a == b, maximum and minimum send the whole gradient to b. relu(x) is
 // maximum(x, 0) with the tie at x = 0 going to the constant 0, hence relu'(0) = 0 in both.
 template <class T>
-BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::maximum(Operand<T> a, Operand<T> b) {
   return binary<T>(
       "maximum", a, b, [](const auto& a, const auto& b) { return math::maximum(a, b); },
       // d max(a,b)/da = [a > b], d max(a,b)/db = [a <= b]
@@ -62,7 +62,7 @@ BasicVar<T> maximum(const BasicVar<T>& a, const BasicVar<T>& b) {
 }
 
 template <class T>
-BasicVar<T> minimum(const BasicVar<T>& a, const BasicVar<T>& b) {
+BasicVar<T> detail::minimum(Operand<T> a, Operand<T> b) {
   return binary<T>(
       "minimum", a, b, [](const auto& a, const auto& b) { return math::minimum(a, b); },
       // d min(a,b)/da = [a < b], d min(a,b)/db = [a >= b]
@@ -162,18 +162,18 @@ BasicVar<T> abs(const BasicVar<T>& x) {
       [](const auto& g, const auto& x, const auto&) { return g * math::sign(x); });
 }
 
-#define RETROGRAD_INSTANTIATE_ELEMENTWISE(T)                            \
-  template BasicVar<T> add(const BasicVar<T>&, const BasicVar<T>&);     \
-  template BasicVar<T> sub(const BasicVar<T>&, const BasicVar<T>&);     \
-  template BasicVar<T> mul(const BasicVar<T>&, const BasicVar<T>&);     \
-  template BasicVar<T> div(const BasicVar<T>&, const BasicVar<T>&);     \
-  template BasicVar<T> maximum(const BasicVar<T>&, const BasicVar<T>&); \
-  template BasicVar<T> minimum(const BasicVar<T>&, const BasicVar<T>&); \
-  template BasicVar<T> pow(const BasicVar<T>&, const BasicVar<T>&);     \
-  template BasicVar<T> pow(const BasicVar<T>&, T);                      \
-  template BasicVar<T> neg(const BasicVar<T>&);                         \
-  template BasicVar<T> exp(const BasicVar<T>&);                         \
-  template BasicVar<T> log(const BasicVar<T>&);                         \
+#define RETROGRAD_INSTANTIATE_ELEMENTWISE(T)                        \
+  template BasicVar<T> detail::add(Operand<T>, Operand<T>);         \
+  template BasicVar<T> detail::sub(Operand<T>, Operand<T>);         \
+  template BasicVar<T> detail::mul(Operand<T>, Operand<T>);         \
+  template BasicVar<T> detail::div(Operand<T>, Operand<T>);         \
+  template BasicVar<T> detail::maximum(Operand<T>, Operand<T>);     \
+  template BasicVar<T> detail::minimum(Operand<T>, Operand<T>);     \
+  template BasicVar<T> pow(const BasicVar<T>&, const BasicVar<T>&); \
+  template BasicVar<T> pow(const BasicVar<T>&, T);                  \
+  template BasicVar<T> neg(const BasicVar<T>&);                     \
+  template BasicVar<T> exp(const BasicVar<T>&);                     \
+  template BasicVar<T> log(const BasicVar<T>&);                     \
   template BasicVar<T> abs(const BasicVar<T>&);
 
 RETROGRAD_INSTANTIATE_ELEMENTWISE(float)

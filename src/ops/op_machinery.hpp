@@ -46,6 +46,7 @@
 #include "retrograd/broadcast.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/node.hpp"
+#include "retrograd/ops.hpp"
 #include "retrograd/var.hpp"
 #include "xtensor_math.hpp"
 
@@ -138,15 +139,28 @@ void require_domain(const char* op, const BasicTensor<T>& t, Pred bad, const cha
   }
 }
 
+/// require_domain on a plain number, reported as element 0.
+template <class T, class Pred>
+void require_domain(const char* op, T number, Pred bad, const char* why) {
+  if (bad(number)) {
+    throw std::domain_error(std::string(op) + ": " + why + " (element 0 is " +
+                            std::to_string(number) + ")");
+  }
+}
+
 /// require_domain on a Var's value, reading a scalar node's number without building its tensor.
 template <class T, class Pred>
 void require_domain(const char* op, const BasicVar<T>& v, Pred bad, const char* why) {
   const Node<T>& n = *node_of(op, v);
   if (!n.is_scalar()) return require_domain(op, n.value(), bad, why);
-  if (bad(n.scalar())) {
-    throw std::domain_error(std::string(op) + ": " + why + " (element 0 is " +
-                            std::to_string(n.scalar()) + ")");
-  }
+  require_domain(op, n.scalar(), bad, why);
+}
+
+/// require_domain on a Var or a number.
+template <class T, class Pred>
+void require_domain(const char* op, const Operand<T>& x, Pred bad, const char* why) {
+  if (x.var()) return require_domain(op, *x.var(), bad, why);
+  require_domain(op, x.number(), bad, why);
 }
 
 /// `axis` (negative counts from the end) as an index into a shape of `rank` axes.
@@ -295,7 +309,7 @@ class BinaryRule final : public ScalarRule<T> {
  public:
   BinaryRule(DA da, DB db) : da_(da), db_(db) {}
   void grads(const Node<T>& n, T g, T* out) const override {
-    const T a = n.inputs()[0]->scalar(), b = n.inputs()[1]->scalar(), y = n.scalar();
+    const T a = n.input_scalar(0), b = n.input_scalar(1), y = n.scalar();
     out[0] = da_(g, a, b, y);
     out[1] = db_(g, a, b, y);
   }
@@ -311,7 +325,7 @@ class UnaryRule final : public ScalarRule<T> {
  public:
   explicit UnaryRule(DX dx) : dx_(dx) {}
   void grads(const Node<T>& n, T g, T* out) const override {
-    out[0] = dx_(g, n.inputs()[0]->scalar(), n.scalar());
+    out[0] = dx_(g, n.input_scalar(0), n.scalar());
   }
 
  private:
@@ -343,7 +357,7 @@ BasicVar<T> record_tensor_binary(const char* op, const BasicVar<T>& a, const Bas
                    });
 }
 
-/// An elementwise op of two inputs (numpy broadcasting): y = f(a, b), dL/da = da(g, a, b, y),
+/// An elementwise op of two Vars (numpy broadcasting): y = f(a, b), dL/da = da(g, a, b, y),
 /// dL/db = db(g, a, b, y). See Note [one formula, two paths].
 template <class T, class F, class DA, class DB>
 BasicVar<T> binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F f, DA da, DB db) {
@@ -356,6 +370,29 @@ BasicVar<T> binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F
   if (nb.is_scalar()) return record_tensor_binary<T, true>(op, a, b, f, da, db);
   broadcast_shape(op, na.shape(), nb.shape());
   return record_tensor_binary<T, false>(op, a, b, f, da, db);
+}
+
+/// binary() where either input may be a plain number. Note [numbers in ops]: a number next to a
+/// scalar node stays in the result's node (no constant node is made); next to a tensor, or
+/// under a DetectAnomalyGuard (whose messages list every input), it becomes a constant Var.
+template <class T, class F, class DA, class DB>
+BasicVar<T> binary(const char* op, Operand<T> a, Operand<T> b, F f, DA da, DB db) {
+  if (a.var() && b.var()) return binary<T>(op, *a.var(), *b.var(), f, da, db);
+  const int number_slot = a.var() ? 1 : 0;
+  const BasicVar<T>& x = a.var() ? *a.var() : *b.var();
+  const T number = a.var() ? b.number() : a.number();
+  const Node<T>& nx = *node_of(op, x);
+  if (!nx.is_scalar() || anomaly_detection_enabled()) {
+    const BasicVar<T> c(number);
+    return number_slot == 1 ? binary<T>(op, x, c, f, da, db) : binary<T>(op, c, x, f, da, db);
+  }
+  const T value = number_slot == 1 ? T(f(nx.scalar(), number)) : T(f(number, nx.scalar()));
+  if (!grad_enabled() || !nx.requires_grad()) {
+    return BasicVar<T>(
+        make_node<T>(op, value, InputList<T>{}, static_cast<const ScalarRule<T>*>(nullptr)));
+  }
+  static const BinaryRule<T, DA, DB> rule(da, db);
+  return BasicVar<T>(make_node<T>(op, value, x.node(), number_slot, number, &rule));
 }
 
 /// A derivative written in the output alone, d(g, y), in the form unary() takes: dx(g, x, y).
