@@ -187,7 +187,7 @@ class BackwardPass {
       for_each_input_needing_grad(node, [&](std::size_t i) {
         reached(i);
         if (check_anomalies_) check_backward(node, i, grads[i]);
-        node.inputs_[i]->accumulate_grad(grads[i], node.op());
+        node.inputs_[i]->accumulate_grad(grads[i], node.op_);
       });
       return;
     }

@@ -75,7 +75,11 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
     throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
                                 " does not match its input of shape " + shape_string(shape()));
   }
-  if (!tensors_) return accumulate_grad(g(), op);
+  if (!tensors_) {
+    scalar_grad_ = has_grad_ ? scalar_grad_ + g() : g();
+    has_grad_ = true;
+    return;
+  }
   Tensors& t = *tensors_;
   if (has_grad_) {
     xt::noalias(*t.grad) += g;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <new>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 namespace retrograd {
@@ -34,8 +35,14 @@ std::size_t class_bytes(std::size_t cls) {
   return (std::size_t(1) << top) + ((cls % 4) + 1) * (std::size_t(1) << (top - 2));
 }
 
+// A released buffer holds the link to the next one of its class: keeping the lists needs no
+// memory of its own (a vector of pointers grew, and called malloc, while a graph was freed).
+struct FreeBuffer {
+  FreeBuffer* next;
+};
+
 struct BufferCache {
-  std::vector<void*> free_lists[class_count];
+  FreeBuffer* free_lists[class_count] = {};
   std::size_t cached_bytes = 0;
   ~BufferCache();
 };
@@ -50,8 +57,8 @@ BufferCache& cache() {
 
 BufferCache::~BufferCache() {
   cache_alive = false;
-  for (auto& list : free_lists) {
-    for (void* p : list) std::free(p);
+  for (FreeBuffer* list : free_lists) {
+    while (list) std::free(std::exchange(list, list->next));
   }
 }
 
@@ -73,10 +80,9 @@ void* acquire_buffer(std::size_t bytes) {
   const std::size_t cls = size_class(bytes);
   if (use_cache && cls < class_count) {
     BufferCache& c = cache();
-    auto& list = c.free_lists[cls];
-    if (!list.empty()) {
-      void* p = list.back();
-      list.pop_back();
+    FreeBuffer*& list = c.free_lists[cls];
+    if (list) {
+      void* p = std::exchange(list, list->next);
       c.cached_bytes -= class_bytes(cls);
       return p;
     }
@@ -99,13 +105,9 @@ void release_buffer(void* buffer, std::size_t bytes) noexcept {
   if (use_cache && cls < class_count && cache_alive) {
     BufferCache& c = cache();
     if (c.cached_bytes + class_bytes(cls) <= cache_limit) {
-      try {
-        c.free_lists[cls].push_back(buffer);
-        c.cached_bytes += class_bytes(cls);
-        return;
-      } catch (...) {
-        // no room to remember it: give it back below
-      }
+      c.free_lists[cls] = new (buffer) FreeBuffer{c.free_lists[cls]};
+      c.cached_bytes += class_bytes(cls);
+      return;
     }
   }
   std::free(buffer);

@@ -233,8 +233,9 @@ class Node {
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
   void accumulate_grad(BasicTensor<T>&& g, std::string_view op);
-  /// Adds the number `g` to the gradient of a one-element node.
-  void accumulate_grad(T g, std::string_view op) {
+  /// Adds the number `g` to the gradient of a one-element node. `op` is a C string: the
+  /// engine calls this for every edge of a scalar graph, and a string_view would measure it.
+  void accumulate_grad(T g, const char* op) {
     if (tensors_) return accumulate_grad(scalar_tensor(g), op);
     scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
     has_grad_ = true;
