@@ -174,6 +174,19 @@ void Dataset::fill_rows(const std::size_t* indices, std::size_t rows, float* out
   }
 }
 
+void Dataset::prefetch(const std::size_t* indices, std::size_t count) const {
+  const std::size_t f = features_per_sample_;
+  const std::size_t row_bytes = f * (bytes_stored_ ? 1 : sizeof(float));
+  const char* base = bytes_stored_ ? reinterpret_cast<const char*>(bytes_.data())
+                                   : reinterpret_cast<const char*>(floats_.data());
+  for (std::size_t r = 0; r < count; ++r) {
+    if (indices[r] >= size_) continue;
+    const char* row = base + indices[r] * row_bytes;
+    for (std::size_t j = 0; j < row_bytes; j += 64) __builtin_prefetch(row + j);
+    __builtin_prefetch(row + row_bytes - 1);
+  }
+}
+
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor& x) const {
   for (std::size_t r = 0; r < count; ++r) {
     if (indices[r] >= size_) {

@@ -16,6 +16,10 @@ DatasetSource::DatasetSource(const data::Dataset& data, Targets targets)
   }
 }
 
+void DatasetSource::prefetch(const std::size_t* indices, std::size_t count) const {
+  data_.prefetch(indices, count);
+}
+
 void DatasetSource::fill_batch(const std::size_t* indices, std::size_t count, Tensor& x,
                                Tensor& y) const {
   if (targets_ == Targets::rows) return data_.gather(indices, count, x, y);

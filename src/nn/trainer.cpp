@@ -426,6 +426,12 @@ History Trainer::fit(const BatchSource& train) {
       double value = 0;
       if (last > first) {
         train.fill_batch(s.order.data() + first, last - first, x_in.value(), y_in.value());
+        if (b + 1 < batches_) {
+          const std::size_t next = start + count;
+          const auto [next_first, next_last] =
+              shard_range(next, std::min(o.batch_size, n_train - next), shard, shards);
+          train.prefetch(s.order.data() + next_first, next_last - next_first);
+        }
         const Var pred = model_.forward(x_in);
         Var loss = loss_(pred, y_in);
         const Var penalty = model_.penalty();

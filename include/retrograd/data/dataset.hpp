@@ -114,6 +114,10 @@ class Dataset {
   /// of the samples at `indices`, in that order: batching by an index permutation owned by the
   /// caller (a training loop's shuffle). Throws std::out_of_range for an index past the end.
   void gather(const std::size_t* indices, std::size_t count, Tensor& x) const;
+  /// Starts loading the stored features of the samples at `indices` into the CPU cache, for a
+  /// gather soon after (rows of a shuffled epoch are scattered over the whole set, and each one
+  /// read from memory stalls the copy). Indices past the end are ignored.
+  void prefetch(const std::size_t* indices, std::size_t count) const;
 
   /// Writes the features of batch `index` into `x` ([rows, feature_count()]) and returns
   /// rows, which is `batch_size` except for a last partial batch. `x` is resized only when its

@@ -28,6 +28,8 @@ class DatasetSource : public nn::BatchSource {
   std::size_t size() const override { return data_.size(); }
   /// Dataset::gather() of the samples with these storage indices, or their features and
   /// class ids.
+  /// Dataset::prefetch of these samples.
+  void prefetch(const std::size_t* indices, std::size_t count) const override;
   void fill_batch(const std::size_t* indices, std::size_t count, Tensor& x,
                   Tensor& y) const override;
 

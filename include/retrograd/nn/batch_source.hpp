@@ -20,6 +20,10 @@ class BatchSource {
   /// targets), resizing them only when their shapes differ.
   virtual void fill_batch(const std::size_t* indices, std::size_t count, Tensor& x,
                           Tensor& y) const = 0;
+  /// A hint that the samples at `indices` are the next to be filled: a source that holds them
+  /// in memory may start loading them into the cache while the current batch trains. Indices
+  /// past the end are ignored. Does nothing by default.
+  virtual void prefetch(const std::size_t* /*indices*/, std::size_t /*count*/) const {}
 };
 
 /// A BatchSource over two tensors held by reference (they must outlive it): sample i is row i
