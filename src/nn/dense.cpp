@@ -3,7 +3,11 @@
 #include <optional>
 #include <stdexcept>
 
+#include "blas_kernels.hpp"
+#include "retrograd/anomaly.hpp"
+#include "retrograd/blas.hpp"
 #include "retrograd/ops.hpp"
+#include "xtensor_math.hpp"
 
 namespace retrograd::nn {
 
@@ -51,8 +55,7 @@ void BasicDense<T>::reset_parameters(const Initializer& weights, Engine& engine)
 }
 
 template <class T>
-void BasicDense<T>::check_input(const BasicVar<T>& x) const {
-  const Shape& s = x.shape();
+void BasicDense<T>::check_input(const Shape& s) const {
   if (s.size() != 2 || s[1] != in_) {
     throw std::invalid_argument("Dense '" + this->name() + "' (" + std::to_string(in_) + " -> " +
                                 std::to_string(out_) + "): input of shape " + shape_string(s) +
@@ -62,7 +65,7 @@ void BasicDense<T>::check_input(const BasicVar<T>& x) const {
 
 template <class T>
 BasicVar<T> BasicDense<T>::pre_activation(const BasicVar<T>& x) const {
-  check_input(x);
+  check_input(x.shape());
   return linear(x, W_, b_);
 }
 
@@ -70,10 +73,35 @@ template <class T>
 BasicVar<T> BasicDense<T>::forward(const BasicVar<T>& x) {
   // Activations the linear node applies itself; the others follow it as a node of their own.
   if (const auto& fused = activation_.fused()) {
-    check_input(x);
+    check_input(x.shape());
     return linear(x, W_, b_, *fused);
   }
   return activation_(pre_activation(x));
+}
+
+template <class T>
+BasicTensor<T> BasicDense<T>::infer_tensor(const BasicTensor<T>& x) const {
+  check_input(x.shape());
+  const std::size_t n = x.shape()[0];
+  // The graph path names an empty input in the linear node's words, and under a
+  // DetectAnomalyGuard checks each node's value.
+  if (n == 0 || anomaly_detection_enabled()) return BasicModule<T>::infer_tensor(x);
+  warn_if_slow_blas();
+  // What the linear node computes (src/ops/activation.cpp): the bias in every row, then x W
+  // accumulated on top, then relu in place with the same expression.
+  BasicTensor<T> y = BasicTensor<T>::from_shape({n, out_});
+  const T* bias = b_.value().data();
+  for (std::size_t r = 0; r < n; ++r) std::copy(bias, bias + out_, y.data() + r * out_);
+  detail::gemm<T>(false, false, n, out_, in_, T(1), x.data(), W_.value().data(), T(1), y.data());
+  const auto& fused = activation_.fused();
+  if (fused == LinearActivation::none) return y;
+  if (fused == LinearActivation::relu) {
+    xt::noalias(y) = xt::maximum(y, T(0));
+    return y;
+  }
+  // Other activations run as their own op, whose forward is the fused node's (sigmoid, tanh).
+  InferenceGuard inference;
+  return activation_(BasicVar<T>(std::move(y))).value();
 }
 
 template <class T>

@@ -18,6 +18,11 @@ BasicVar<T> BasicModule<T>::infer(const BasicVar<T>& x) const {
 }
 
 template <class T>
+BasicTensor<T> BasicModule<T>::infer_tensor(const BasicTensor<T>& x) const {
+  return infer(BasicVar<T>(x)).value();
+}
+
+template <class T>
 std::vector<BasicVar<T>> BasicModule<T>::parameters() const {
   std::vector<BasicVar<T>> out;
   for (NamedParameter<T>& p : named_parameters()) out.push_back(std::move(p.var));

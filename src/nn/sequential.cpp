@@ -37,12 +37,24 @@ Module& Sequential::layer(std::size_t i) {
   return *layers_[i];
 }
 
-Var Sequential::forward(const Var& x) {
+void Sequential::require_layers() const {
   if (layers_.empty()) {
     throw std::logic_error("Sequential '" + name() + "': the model has no layers; add() some");
   }
+}
+
+Var Sequential::forward(const Var& x) {
+  require_layers();
   Var out = x;
   for (const auto& layer : layers_) out = layer->forward(out);
+  return out;
+}
+
+Tensor Sequential::infer_tensor(const Tensor& x) const {
+  require_layers();
+  InferenceGuard inference;
+  Tensor out = layers_.front()->infer_tensor(x);
+  for (std::size_t i = 1; i < layers_.size(); ++i) out = layers_[i]->infer_tensor(out);
   return out;
 }
 
@@ -228,20 +240,22 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) const {
     }
     return Tensor::from_shape(output_shape(x.shape()));
   }
+  // One batch: x itself is the batch, and the model's output the result (no copies).
+  if (n <= batch_size) return infer_tensor(x);
   const std::vector<std::size_t> indices = retrograd::detail::iota(n);
-  Var x_in{Tensor()};
+  Tensor x_in;
   Tensor result;
   for (std::size_t start = 0; start < n; start += batch_size) {
     const std::size_t count = std::min(batch_size, n - start);
-    gather_rows(x, indices.data() + start, count, x_in.value());
-    const Var pred = infer(x_in);
+    gather_rows(x, indices.data() + start, count, x_in);
+    const Tensor pred = infer_tensor(x_in);
     if (start == 0) {
       Shape shape = pred.shape();
       shape[0] = n;
       result.resize(shape);
     }
     const std::size_t width = pred.size() / count;
-    std::copy_n(pred.value().data(), pred.size(), result.data() + start * width);
+    std::copy_n(pred.data(), pred.size(), result.data() + start * width);
   }
   return result;
 }

@@ -1,10 +1,16 @@
-// Dense: shapes, initialization, values, gradients (gradcheck in double for every activation)
-// and the input-width message.
+// Dense: shapes, initialization, values, gradients (gradcheck in double for every activation),
+// the input-width message, and infer_tensor against the graph's forward.
+
+#include <cmath>
+#include <limits>
+#include <string>
 
 #include "../test_helpers.hpp"
 
 using namespace retrograd;
 using namespace retrograd::nn;
+using retrograd::testing::Equals;
+using retrograd::testing::random_tensor;
 using retrograd::testing::require_gradcheck;
 
 namespace {
@@ -84,4 +90,52 @@ TEST_CASE("Dense regularizer adds its penalty on W only", "[nn][dense]") {
   }
   CHECK(layer.penalty().item() == Approx(0.5 * l1 + 0.25 * l2));
   REQUIRE_THROWS_WITH(layer.set_regularizer({-1, 0}), Catch::Contains("l1 -1"));
+}
+
+TEST_CASE("Dense::infer_tensor gives infer's values bit for bit without recording a node",
+          "[nn][dense][inference]") {
+  const Activation activations[] = {Activation::linear(),        Activation::sigmoid(),
+                                    Activation::tanh(),          Activation::relu(),
+                                    Activation::leaky_relu(0.1), Activation::softmax()};
+  for (const Activation& act : activations) {
+    INFO(act.name());
+    // Widths past one AVX-512 vector with a remainder, so vector loops and their tails both run.
+    Dense layer(37, 21, act, Initializer::he_uniform(), std::uint64_t{11});
+    DenseD layer_d(37, 21, act, Initializer::he_uniform(), std::uint64_t{11});
+    for (const std::size_t rows : {1, 2, 19}) {
+      INFO(rows << " rows");
+      const TensorD xd = random_tensor({rows, 37}, rows);
+      const Tensor x = xt::cast<float>(xd);
+      CHECK_THAT(layer.infer_tensor(x), Equals(layer.infer(Var(x)).value()));
+      CHECK_THAT(layer_d.infer_tensor(xd), Equals(layer_d.infer(VarD(xd)).value()));
+    }
+    CHECK_FALSE(layer.weight().has_grad());
+  }
+}
+
+TEST_CASE("Dense::infer_tensor names bad input like forward and keeps anomaly mode",
+          "[nn][dense][inference]") {
+  Dense layer(4, 5, Activation::relu());
+  REQUIRE_THROWS_WITH(layer.infer_tensor(Tensor::from_shape({3, 5})),
+                      Catch::Contains("Dense 'dense' (4 -> 5)") && Catch::Contains("[3, 5]") &&
+                          Catch::Contains("expected [batch, 4]"));
+  REQUIRE_THROWS_WITH(layer.infer_tensor(Tensor::from_shape({4})),
+                      Catch::Contains("input of shape [4]"));
+  // No rows: the linear node's message, as from forward().
+  std::string from_forward;
+  try {
+    layer.infer(Var(Tensor::from_shape({0, 4})));
+  } catch (const std::invalid_argument& e) {
+    from_forward = e.what();
+  }
+  REQUIRE_FALSE(from_forward.empty());
+  REQUIRE_THROWS_WITH(layer.infer_tensor(Tensor::from_shape({0, 4})), from_forward);
+
+  // A NaN input: passed on without a guard, named by the linear node under one.
+  Dense linear_layer(4, 5);
+  Tensor x = full<float>({2, 4}, 1.0f);
+  x(1, 2) = std::numeric_limits<float>::quiet_NaN();
+  CHECK(std::isnan(linear_layer.infer_tensor(x)(1, 0)));
+  DetectAnomalyGuard anomaly;
+  REQUIRE_THROWS_WITH(linear_layer.infer_tensor(x), Catch::Contains("linear"));
 }

@@ -1,7 +1,8 @@
 // Sequential end to end: XOR, the course's regression net, a 3-class softmax classifier,
-// reproducibility, a hand-written loop that matches fit(), the progress line, summary(), and the
-// messages for every bad input fit() can meet.
+// reproducibility, a hand-written loop that matches fit(), the progress line, summary(), the
+// messages for every bad input fit() can meet, and predict against infer().
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -354,6 +355,51 @@ TEST_CASE("fit names every bad input", "[nn][sequential][errors]") {
       for (float v : now[i]) REQUIRE(std::isfinite(v));
     }
   }
+}
+
+namespace {
+/// A layer of the user's own, without infer_tensor: predict() reaches it through forward().
+class Halve : public Module {
+ public:
+  Halve() : Module("halve") {}
+  Var forward(const Var& x) override { return x * 0.5f; }
+  std::string type() const override { return "Halve"; }
+};
+}  // namespace
+
+TEST_CASE("predict gives infer's outputs bit for bit, in one batch or several",
+          "[nn][sequential][inference]") {
+  manual_seed(5);
+  Sequential model;
+  model.add(Dense(6, 40, Activation::relu()));
+  model.add(Halve());
+  model.add(BatchNorm(40));
+  model.add(Dropout(0.3));
+  model.add(Dense(40, 17, Activation::tanh()));
+  model.add(Dense(17, 3, Activation::softmax()));
+  Tensor x = Tensor::from_shape({11, 6});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = std::sin(0.7f * static_cast<float>(i));
+  const auto rows = [&](std::size_t first, std::size_t count) {
+    Tensor part = Tensor::from_shape({count, 6});
+    std::copy_n(x.data() + first * 6, count * 6, part.data());
+    return part;
+  };
+  const Tensor expected = model.infer(Var(x)).value();
+  CHECK((model.predict(x) == expected));
+  CHECK((model.infer_tensor(x) == expected));
+  CHECK((model.predict(rows(3, 1)) == model.infer(Var(rows(3, 1))).value()));
+  // Batches of 4: each is the product of its own rows (BLAS may round a 4-row product
+  // differently from an 11-row one).
+  const Tensor batched = model.predict(x, 4);
+  REQUIRE(batched.shape() == expected.shape());
+  for (std::size_t first = 0; first < 11; first += 4) {
+    const std::size_t count = std::min<std::size_t>(4, 11 - first);
+    const Tensor part = model.infer(Var(rows(first, count))).value();
+    CHECK(std::equal(part.begin(), part.end(), batched.data() + first * 3));
+  }
+  CHECK(model.training());
+  for (const Var& p : model.parameters()) CHECK_FALSE(p.has_grad());
+  REQUIRE_THROWS_WITH(Sequential().infer_tensor(x), Catch::Contains("the model has no layers"));
 }
 
 // Issue 11: an input without rows gave a 0-d tensor of garbage.

@@ -35,6 +35,10 @@ class BasicDense : public BasicModule<T> {
   /// act(x W + b). Throws std::invalid_argument naming the layer when `x` is not [n, in].
   /// relu, sigmoid, tanh and linear run inside the one linear node (`linear_relu`, ...).
   BasicVar<T> forward(const BasicVar<T>& x) override;
+  /// act(x W + b) in evaluation mode, computed on tensors without recording a node: the same
+  /// BLAS call and activation as the graph's linear node, so the same bits as infer(). An
+  /// empty `x` and a DetectAnomalyGuard take the graph path. Throws like forward().
+  BasicTensor<T> infer_tensor(const BasicTensor<T>& x) const override;
   /// x W + b, before the activation (losses from logits use it).
   BasicVar<T> pre_activation(const BasicVar<T>& x) const;
   /// "Dense".
@@ -71,7 +75,7 @@ class BasicDense : public BasicModule<T> {
   std::size_t out_features() const { return out_; }
 
  private:
-  void check_input(const BasicVar<T>& x) const;
+  void check_input(const Shape& s) const;
   std::size_t in_;
   std::size_t out_;
   Activation activation_;

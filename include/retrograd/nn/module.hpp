@@ -78,6 +78,11 @@ class BasicModule {
   /// forward(x) in evaluation mode without a graph, on a const module: safe to call from many
   /// threads at once (see the file comment).
   BasicVar<T> infer(const BasicVar<T>& x) const;
+  /// The value of infer(x) for a tensor `x`, equal to it bit for bit and as safe to call from
+  /// many threads. The default runs infer() on a Var over a copy of `x`; a layer whose
+  /// evaluation-mode output is a plain computation on tensors overrides it to skip the graph
+  /// machinery (Dense). Sequential::predict goes through it.
+  virtual BasicTensor<T> infer_tensor(const BasicTensor<T>& x) const;
 
   /// The kind of layer, as summary() shows it: "Dense", "Dropout", ...
   virtual std::string type() const = 0;

@@ -46,6 +46,9 @@ class Sequential : public Module {
 
   /// Each layer in turn. Throws std::logic_error for a model with no layers.
   Var forward(const Var& x) override;
+  /// Each layer's infer_tensor() in turn, under one InferenceGuard. Throws std::logic_error for
+  /// a model with no layers.
+  Tensor infer_tensor(const Tensor& x) const override;
   /// "Sequential".
   std::string type() const override { return "Sequential"; }
   /// Every layer's parameters, prefixed with the layer's name.
@@ -117,6 +120,7 @@ class Sequential : public Module {
 
  private:
   void require_compiled(const char* what) const;
+  void require_layers() const;
 
   std::vector<std::unique_ptr<Module>> layers_;
   std::optional<Loss> loss_;
