@@ -110,7 +110,8 @@ class BackwardPass {
     std::vector<Entry, BufferAllocator<Entry>> heap;
     heap.push_back({root_.height(), &root_, nullptr});
     while (!heap.empty()) {
-      std::pop_heap(heap.begin(), heap.end(), Lower{});
+      // A chain keeps one node waiting at a time: no heap call for it.
+      if (heap.size() > 1) std::pop_heap(heap.begin(), heap.end(), Lower{});
       const Entry entry = std::move(heap.back());
       heap.pop_back();
       Node<T>& node = *entry.node;
@@ -124,11 +125,13 @@ class BackwardPass {
         input.visit_mark = mark_;
         input.zero_grad();
         fresh_.push_back(i);
+        // The input's own inputs are the next nodes this pass reads, scattered in memory.
+        for (const auto& next : input.inputs_) __builtin_prefetch(next.get());
       });
       for (const std::size_t i : fresh_) {
         Node<T>* input = node.inputs_[i].get();
         heap.push_back({input->height(), input, retain_graph_ ? nullptr : node.inputs_.take(i)});
-        std::push_heap(heap.begin(), heap.end(), Lower{});
+        if (heap.size() > 1) std::push_heap(heap.begin(), heap.end(), Lower{});
       }
       if (!retain_graph_) node.release_now();
     }

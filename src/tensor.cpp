@@ -48,15 +48,21 @@ struct BufferCache {
 };
 
 thread_local bool cache_alive = false;
+// Set on first use: a thread_local with a destructor costs an initialisation check per access,
+// a plain pointer does not, and acquire and release run once per graph node.
+thread_local BufferCache* this_thread_cache = nullptr;
 
 BufferCache& cache() {
+  if (this_thread_cache) return *this_thread_cache;
   thread_local BufferCache instance;
   cache_alive = true;
+  this_thread_cache = &instance;
   return instance;
 }
 
 BufferCache::~BufferCache() {
   cache_alive = false;
+  this_thread_cache = nullptr;
   for (FreeBuffer* list : free_lists) {
     while (list) std::free(std::exchange(list, list->next));
   }
