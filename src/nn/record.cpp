@@ -22,15 +22,17 @@ bool Record::has(const std::string& key) const {
   return false;
 }
 
-void Record::fail(const std::string& what) const {
-  throw RecordError((context_.empty() ? std::string("record") : context_) + ": " + what);
+std::string Record::message(const std::string& what) const {
+  return (context_.empty() ? std::string("record") : context_) + ": " + what;
 }
+
+void Record::fail(const std::string& what) const { throw RecordError(message(what)); }
 
 const Record::Value& Record::find(const std::string& key, const char* type) const {
   for (const auto& field : fields_) {
     if (field.first == key) return field.second;
   }
-  fail(std::string("missing ") + type + " field '" + key + "'");
+  throw MissingFieldError(message(std::string("missing ") + type + " field '" + key + "'"));
 }
 
 template <class V>

@@ -19,7 +19,16 @@ std::unique_ptr<Schedule> build_schedule(OptimizerBase& optimizer, const std::st
   const ScheduleFactory& factory = schedule_registry().get(name);
   Record settings = config;
   settings.set_context("schedule " + name);
-  std::unique_ptr<Schedule> schedule = factory(optimizer, settings);
+  std::unique_ptr<Schedule> schedule;
+  try {
+    schedule = factory(optimizer, settings);
+  } catch (const MissingFieldError& e) {
+    // A misspelt setting first shows up as a required one missing: name what was given.
+    if (settings.fields().empty()) throw;
+    std::string given;
+    for (const auto& field : settings.fields()) given += (given.empty() ? "" : ", ") + field.first;
+    throw MissingFieldError(std::string(e.what()) + " (settings given: " + given + ")");
+  }
   if (schedule->name() != name) {
     throw std::logic_error("the schedule registered as '" + name + "' calls itself '" +
                            schedule->name() + "': register it under its name()");

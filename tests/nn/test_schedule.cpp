@@ -116,6 +116,8 @@ TEST_CASE("bad schedule names, settings and specs are named", "[nn][schedule]") 
                       "reduce_lr_on_plateau, step_lr)");
   REQUIRE_THROWS_WITH(from_spec(sgd, "step_lr:step_size=2,gama=0.5"),
                       "schedule step_lr has no setting 'gama' (its settings: step_size, gamma)");
+  REQUIRE_THROWS_WITH(from_spec(sgd, "step_lr:gama=0.5"),
+                      Catch::Contains("'step_size'") && Catch::Contains("(settings given: gama)"));
   REQUIRE_THROWS_WITH(from_spec(sgd, "step_lr:step_size=2.5"),
                       "schedule step_lr: field 'step_size' is not an integer");
   REQUIRE_THROWS_WITH(from_spec(sgd, "step_lr:step_size=-2"),

@@ -25,6 +25,13 @@ class RecordError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// The RecordError of a field that is absent (rather than present with a value of the wrong
+/// type): a misspelt setting first shows up as one of these.
+class MissingFieldError : public RecordError {
+ public:
+  using RecordError::RecordError;
+};
+
 /// Named values in insertion order. Getters throw RecordError naming the field.
 class Record {
  public:
@@ -75,6 +82,8 @@ class Record {
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
+  // "<context>: <what>".
+  std::string message(const std::string& what) const;
   const Value& find(const std::string& key, const char* type) const;
   template <class V>
   const V& get(const std::string& key, const char* type) const;
