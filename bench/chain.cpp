@@ -1,7 +1,9 @@
-// Scalar chain: N ops (add, mul, max, sigmoid in turn) built, then backpropagated.
+// Scalar chain: N ops (chain.hpp: add, mul, max, sigmoid in turn) built, then backpropagated.
 // Prints the median ns per node over several runs.
 //
 //   bench_chain [nodes=100000] [runs=7]
+
+#include "chain.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -12,29 +14,6 @@
 
 using namespace retrograd;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-Var build_chain(const Var& x, int nodes) {
-  Var y = x;
-  for (int i = 0; i < nodes; ++i) {
-    switch (i % 4) {
-      case 0:
-        y = y + 0.5f;
-        break;
-      case 1:
-        y = y * 0.9f;
-        break;
-      case 2:
-        y = maximum(y, 0.1f);
-        break;
-      default:
-        y = sigmoid(y);
-        break;
-    }
-  }
-  return y;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   ensure_fast_blas(argv);

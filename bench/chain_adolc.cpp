@@ -22,33 +22,17 @@
 #include <string>
 #include <vector>
 
+#include "chain.hpp"
+
 using Clock = std::chrono::steady_clock;
+
+// The chain's two named ops on ADOL-C's active numbers, found by build_chain (chain.hpp).
+adouble maximum(const adouble& y, double c) { return fmax(y, c); }
+adouble sigmoid(const adouble& y) { return 1.0 / (1.0 + exp(-y)); }
 
 namespace {
 
 constexpr short tape = 1;
-
-/// The chain on ADOL-C's active numbers.
-adouble build_chain(const adouble& x, int nodes) {
-  adouble y = x;
-  for (int i = 0; i < nodes; ++i) {
-    switch (i % 4) {
-      case 0:
-        y = y + 0.5;
-        break;
-      case 1:
-        y = y * 0.9;
-        break;
-      case 2:
-        y = fmax(y, 0.1);
-        break;
-      default:
-        y = 1.0 / (1.0 + exp(-y));
-        break;
-    }
-  }
-  return y;
-}
 
 /// Tape sizes for a chain of `nodes` ops. ADOL-C's statistics for this chain (tapestats) give
 /// 2.75 operations, 5.5 locations, 1.5 values and 2.75 Taylor values per op; its default
@@ -83,26 +67,8 @@ double sweep_back() {
 
 /// dy/dx of the same chain built by retrograd, in double precision.
 double retrograd_gradient(double x0, int nodes) {
-  using namespace retrograd;
-  VarD x(x0, requires_grad);
-  VarD y = x;
-  for (int i = 0; i < nodes; ++i) {
-    switch (i % 4) {
-      case 0:
-        y = y + 0.5;
-        break;
-      case 1:
-        y = y * 0.9;
-        break;
-      case 2:
-        y = maximum(y, 0.1);
-        break;
-      default:
-        y = sigmoid(y);
-        break;
-    }
-  }
-  y.backward();
+  const retrograd::VarD x(x0, retrograd::requires_grad);
+  build_chain(x, nodes).backward();
   return x.grad_item();
 }
 

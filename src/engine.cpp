@@ -86,9 +86,8 @@ class BackwardPass {
 
   void run(BasicTensor<T>&& seed) {
     if (!root_.is_leaf()) root_.zero_grad();
-    root_.visit_mark = mark_;
     root_.accumulate_grad(std::move(seed), "backward");
-    if (observers<T>().empty()) {
+    if (watchers_.empty()) {
       run_highest_first();
     } else {
       run_observed();
@@ -142,8 +141,7 @@ class BackwardPass {
     for (Node<T>* node : order) {
       if (!node->is_leaf() && node != &root_) node->zero_grad();
     }
-    auto& watchers = observers<T>();
-    for (BackwardObserver<T>* w : watchers) w->on_backward_begin(root_);
+    for (BackwardObserver<T>* w : watchers_) w->on_backward_begin(root_);
     // How many nodes of this pass have yet to send each leaf its share. A leaf is ready when its
     // count reaches zero, long before the pass ends for the first layers'.
     std::unordered_map<const Node<T>*, std::size_t> pending;
@@ -154,7 +152,7 @@ class BackwardPass {
       }
     }
     if (root_.is_leaf()) {
-      for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(root_);
+      for (BackwardObserver<T>* w : watchers_) w->on_gradient_ready(root_);
     }
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Node<T>& node = **it;
@@ -163,10 +161,10 @@ class BackwardPass {
       for (const auto& input : node.inputs()) {
         const auto found = pending.find(input.get());
         if (found == pending.end() || --found->second != 0) continue;
-        for (BackwardObserver<T>* w : watchers) w->on_gradient_ready(*input);
+        for (BackwardObserver<T>* w : watchers_) w->on_gradient_ready(*input);
       }
     }
-    for (BackwardObserver<T>* w : watchers) w->on_backward_end(root_);
+    for (BackwardObserver<T>* w : watchers_) w->on_backward_end(root_);
     if (!retain_graph_) {
       // Nothing may be destroyed while `order` still points at the nodes: collect the handles
       // first, destroy them after the loop.
@@ -183,7 +181,7 @@ class BackwardPass {
       for_each_input_needing_grad(node, reached);
       return;
     }
-    if (node.scalar_rule() && observers<T>().empty()) {
+    if (node.scalar_rule() && watchers_.empty()) {
       // Note [scalar nodes]: numbers in, numbers out, no tensor built.
       T grads[ScalarRule<T>::max_inputs];
       node.scalar_rule()->grads(node, node.scalar_grad(), grads);
@@ -195,7 +193,7 @@ class BackwardPass {
       return;
     }
     GradList<T> grads = node.apply_backward(node.grad());
-    for (BackwardObserver<T>* w : observers<T>()) w->on_step({node, node.grad(), grads});
+    for (BackwardObserver<T>* w : watchers_) w->on_step({node, node.grad(), grads});
     for_each_input_needing_grad(node, [&](std::size_t i) {
       reached(i);
       if (grads[i].size() == 0) return;
@@ -214,6 +212,7 @@ class BackwardPass {
   }
 
   Node<T>& root_;
+  const std::vector<BackwardObserver<T>*>& watchers_ = observers<T>();
   std::vector<std::size_t, BufferAllocator<std::size_t>> fresh_;
   const bool retain_graph_;
   const bool check_anomalies_;

@@ -75,11 +75,7 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
     throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
                                 " does not match its input of shape " + shape_string(shape()));
   }
-  if (!tensors_) {
-    scalar_grad_ = has_grad_ ? scalar_grad_ + g() : g();
-    has_grad_ = true;
-    return;
-  }
+  if (!tensors_) return add_scalar_grad(g());
   Tensors& t = *tensors_;
   if (has_grad_) {
     xt::noalias(*t.grad) += g;

@@ -237,8 +237,7 @@ class Node {
   /// engine calls this for every edge of a scalar graph, and a string_view would measure it.
   void accumulate_grad(T g, const char* op) {
     if (tensors_) return accumulate_grad(scalar_tensor(g), op);
-    scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
-    has_grad_ = true;
+    add_scalar_grad(g);
   }
   /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
@@ -335,6 +334,10 @@ class Node {
     return *tensors_;
   }
   void materialize() const;
+  void add_scalar_grad(T g) {
+    scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
+    has_grad_ = true;
+  }
   bool is_number_slot(std::size_t i) const { return number_slot_ == static_cast<int>(i); }
   // Note [numbers in ops]: the plain number of `x + 0.5` stays in the op's node; the constant
   // node that traces, DOT and observers show for it is made only when one of them asks.

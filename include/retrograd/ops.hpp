@@ -137,6 +137,11 @@ enum class LinearActivation { none, relu, sigmoid, tanh };
 template <class T>
 BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
                    LinearActivation activation);
+/// The value of linear(x, W, b, activation) computed on tensors, with the same checks, and no
+/// graph node: what inference needs (nn::Dense::infer_tensor).
+template <class T>
+BasicTensor<T> linear_value(const BasicTensor<T>& x, const BasicTensor<T>& w,
+                            const BasicTensor<T>& b, LinearActivation activation);
 /// Reverses the axes (the matrix transpose for 2-d).
 template <class T>
 BasicVar<T> transpose(const BasicVar<T>& x);

@@ -3,11 +3,8 @@
 #include <optional>
 #include <stdexcept>
 
-#include "blas_kernels.hpp"
 #include "retrograd/anomaly.hpp"
-#include "retrograd/blas.hpp"
 #include "retrograd/ops.hpp"
-#include "xtensor_math.hpp"
 
 namespace retrograd::nn {
 
@@ -82,24 +79,12 @@ BasicVar<T> BasicDense<T>::forward(const BasicVar<T>& x) {
 template <class T>
 BasicTensor<T> BasicDense<T>::infer_tensor(const BasicTensor<T>& x) const {
   check_input(x.shape());
-  const std::size_t n = x.shape()[0];
-  // The graph path names an empty input in the linear node's words, and under a
-  // DetectAnomalyGuard checks each node's value.
-  if (n == 0 || anomaly_detection_enabled()) return BasicModule<T>::infer_tensor(x);
-  warn_if_slow_blas();
-  // What the linear node computes (src/ops/activation.cpp): the bias in every row, then x W
-  // accumulated on top, then relu in place with the same expression.
-  BasicTensor<T> y = BasicTensor<T>::from_shape({n, out_});
-  const T* bias = b_.value().data();
-  for (std::size_t r = 0; r < n; ++r) std::copy(bias, bias + out_, y.data() + r * out_);
-  detail::gemm<T>(false, false, n, out_, in_, T(1), x.data(), W_.value().data(), T(1), y.data());
+  // Under a DetectAnomalyGuard the graph path checks each node's value.
+  if (anomaly_detection_enabled()) return BasicModule<T>::infer_tensor(x);
   const auto& fused = activation_.fused();
-  if (fused == LinearActivation::none) return y;
-  if (fused == LinearActivation::relu) {
-    xt::noalias(y) = xt::maximum(y, T(0));
-    return y;
-  }
-  // Other activations run as their own op, whose forward is the fused node's (sigmoid, tanh).
+  BasicTensor<T> y =
+      linear_value(x, W_.value(), b_.value(), fused.value_or(LinearActivation::none));
+  if (fused) return y;
   InferenceGuard inference;
   return activation_(BasicVar<T>(std::move(y))).value();
 }

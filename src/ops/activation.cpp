@@ -87,8 +87,8 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
 }
 
 template <class T>
-BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
-                   LinearActivation activation) {
+BasicTensor<T> linear_value(const BasicTensor<T>& x, const BasicTensor<T>& w,
+                            const BasicTensor<T>& b, LinearActivation activation) {
   const char* op = linear_op_name(activation);
   const Shape& sx = x.shape();
   const Shape& sw = w.shape();
@@ -97,18 +97,15 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
                                 shape_string(sw) + ", b " + shape_string(b.shape()) +
                                 " do not fit x [n, in] W [in, out] b [out]");
   }
-  require_nonempty(op, x.value());
-  require_nonempty(op, w.value());
+  require_nonempty(op, x);
+  require_nonempty(op, w);
   warn_if_slow_blas();
   const std::size_t n = sx[0], in = sx[1], out = sw[1];
   // The bias is written into every row first, then BLAS accumulates X W on top (beta = 1):
   // one pass and one buffer fewer than matmul followed by add.
   BasicTensor<T> y = BasicTensor<T>::from_shape({n, out});
-  for (std::size_t r = 0; r < n; ++r) {
-    std::copy(b.value().data(), b.value().data() + out, y.data() + r * out);
-  }
-  detail::gemm<T>(false, false, n, out, in, T(1), x.value().data(), w.value().data(), T(1),
-                  y.data());
+  for (std::size_t r = 0; r < n; ++r) std::copy(b.data(), b.data() + out, y.data() + r * out);
+  detail::gemm<T>(false, false, n, out, in, T(1), x.data(), w.data(), T(1), y.data());
   switch (activation) {
     case LinearActivation::relu:
       xt::noalias(y) = relu_forward<T>(y);
@@ -122,6 +119,15 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
     case LinearActivation::none:
       break;
   }
+  return y;
+}
+
+template <class T>
+BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   LinearActivation activation) {
+  const char* op = linear_op_name(activation);
+  BasicTensor<T> y = linear_value(x.value(), w.value(), b.value(), activation);
+  const std::size_t n = y.shape()[0], in = x.shape()[1], out = y.shape()[1];
   return record<T>(
       op, std::move(y), {x.node(), w.node(), b.node()},
       [n, in, out, activation](const Node<T>& node, Grad<T> g) -> GradList<T> {
@@ -168,7 +174,9 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
   template BasicVar<T> tanh(const BasicVar<T>&);                                           \
   template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&); \
   template BasicVar<T> linear(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&,  \
-                              LinearActivation);
+                              LinearActivation);                                           \
+  template BasicTensor<T> linear_value(const BasicTensor<T>&, const BasicTensor<T>&,       \
+                                       const BasicTensor<T>&, LinearActivation);
 
 RETROGRAD_INSTANTIATE_ACTIVATIONS(float)
 RETROGRAD_INSTANTIATE_ACTIVATIONS(double)

@@ -53,6 +53,20 @@ float spread_over_processes(const std::vector<Tensor>& weights) {
   return worst;
 }
 
+/// Twelve samples of four ones, one-hot targets over three classes, trained as one unshuffled
+/// batch: the last process's shard holds the last samples.
+struct OneBatch {
+  Tensor x = xt::ones<float>({12, 4});
+  Tensor y = xt::zeros<float>({12, 3});
+  nn::FitOptions options;
+  OneBatch() {
+    for (std::size_t i = 0; i < 12; ++i) y(i, i % 3) = 1;
+    options.verbose = 0;
+    options.shuffle = false;
+    options.batch_size = 12;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("DataParallel trains like one process on the same global batches", "[distributed]") {
@@ -122,36 +136,24 @@ TEST_CASE("DataParallel fuses small gradients into buckets and sends large ones 
 TEST_CASE("a NaN loss on one process stops every process at the same batch",
           "[distributed][errors]") {
   distributed::Communicator& comm = world();
-  Tensor x = xt::ones<float>({12, 4});
-  Tensor y = xt::zeros<float>({12, 3});
-  for (std::size_t i = 0; i < 12; ++i) y(i, i % 3) = 1;
-  y(11, 0) = std::numeric_limits<float>::quiet_NaN();  // in the last process's shard
-  const nn::TensorBatchSource source(x, y);
-  nn::FitOptions options;
-  options.verbose = 0;
-  options.shuffle = false;
-  options.batch_size = 12;
+  OneBatch data;
+  data.y(11, 0) = std::numeric_limits<float>::quiet_NaN();  // in the last process's shard
+  const nn::TensorBatchSource source(data.x, data.y);
   distributed::DataParallel group(comm);
-  CHECK_THROWS_WITH(train(source, options, &group),
+  CHECK_THROWS_WITH(train(source, data.options, &group),
                     Catch::Contains("the loss is NaN at epoch 1/1, batch 1/1"));
 }
 
 TEST_CASE("a NaN weight after the averaged update stops every process at the same step",
           "[distributed][errors]") {
   distributed::Communicator& comm = world();
-  Tensor x = xt::ones<float>({12, 4});
-  Tensor y = xt::zeros<float>({12, 3});
-  for (std::size_t i = 0; i < 12; ++i) y(i, i % 3) = 1;
+  OneBatch data;
   // In the last process's shard; relu hides it from the loss, the averaged gradient of the
   // first layer's weights carries it to every process.
-  x(11, 2) = std::numeric_limits<float>::quiet_NaN();
-  const nn::TensorBatchSource source(x, y);
-  nn::FitOptions options;
-  options.verbose = 0;
-  options.shuffle = false;
-  options.batch_size = 12;
+  data.x(11, 2) = std::numeric_limits<float>::quiet_NaN();
+  const nn::TensorBatchSource source(data.x, data.y);
   distributed::DataParallel group(comm);
-  CHECK_THROWS_WITH(train(source, options, &group),
+  CHECK_THROWS_WITH(train(source, data.options, &group),
                     Catch::Contains("parameter dense_0.W (shape [4, 16]) holds NaN at [2, 0] "
                                     "after the update of epoch 1/1, batch 1/1 (step 1)"));
 }
