@@ -324,7 +324,7 @@ OpRow where_row() {
           "where(condition, a, b)",
           3,
           "{b} if {a} else {c}",
-          {"none (a condition)", "1 if {a} else 0", "0 if {a} else 1"},
+          {"none", "1 if {a} else 0", "0 if {a} else 1"},
           true,
           {},
           [](In v) { return where(v[0], v[1], v[2]); },

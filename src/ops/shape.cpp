@@ -431,13 +431,13 @@ std::vector<OpRow> detail::shape_rows() {
                     return broadcast_to(v[0], {2, 2});
                   }}}),
       shape_row(
-          "concat", "concat(xs, axis)", -1, "{a}, {b}, ... joined along an axis",
+          "concat", "concat(xs, axis)", -1, "the inputs joined along an axis",
           "each input's own part of {g}",
           {{"three along axis 1", {{2, 1}, {2, 3}, {2, 2}}, [](In v) { return concat(v, 1); }},
            {"one input", {{3}}, [](In v) { return concat(v, 0); }},
            {"with an empty one", {{0, 2}, {3, 2}}, [](In v) { return concat(v, 0); }}}),
       shape_row(
-          "stack", "stack(xs, axis)", -1, "{a}, {b}, ... joined along a new axis",
+          "stack", "stack(xs, axis)", -1, "the inputs joined along a new axis",
           "each input's own part of {g}",
           {{"two along a new axis 0", {{2, 3}, {2, 3}}, [](In v) { return stack(v, 0); }},
            {"three along a new last axis", {{2}, {2}, {2}}, [](In v) { return stack(v, -1); }}}),
