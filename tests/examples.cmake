@@ -34,6 +34,19 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
       "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
     EXPECT_FILES dense_neuron.html)
+  # Issue 20: the op examples; each model is also gradchecked in tests/test_op_examples.cpp.
+  retrograd_output_test(NAME example_self_attention COMMAND $<TARGET_FILE:self_attention>
+    EXPECT "row sums: [1, 1, 1, 1, 1, 1, 1, 1]" "output shape: [2, 4, 2]"
+      "attention weights, sequence 0 (row i: what token i reads):"
+      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], "
+      "loss = 3.063930" "gradient check of x, Wq, Wk, Wv: passed")
+  retrograd_output_test(NAME example_embedding_bag COMMAND $<TARGET_FILE:embedding_bag>
+    EXPECT "step   0  loss 0.6928  accuracy 0.578" "step 300  loss 0.0021  accuracy 1.000"
+      "token positivity (class 1 - class 0 score): +27.98 +28.25 +28.63 +27.74 -29.19 -27.36 -27.56 -28.28"
+      "final accuracy 1.000")
+  retrograd_output_test(NAME example_masked_mse COMMAND $<TARGET_FILE:masked_mse>
+    EXPECT "masked MSE = 1.3125" "dloss/dprediction = [-0.25, 0, 0.5, 0, 0, -1]"
+      "gradient check: passed")
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
