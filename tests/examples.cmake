@@ -38,7 +38,7 @@ if(RETROGRAD_BUILD_EXAMPLES)
   retrograd_output_test(NAME example_self_attention COMMAND $<TARGET_FILE:self_attention>
     EXPECT "row sums: [1, 1, 1, 1, 1, 1, 1, 1]" "output shape: [2, 4, 2]"
       "attention weights, sequence 0 (row i: what token i reads):"
-      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], "
+      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], [0.273069, 0.351677, 0.11935, 0.255905], [0.103896, 0.0610823, 0.726032, 0.108989]] (4x4)"
       "loss = 3.063930" "gradient check of x, Wq, Wk, Wv: passed")
   retrograd_output_test(NAME example_embedding_bag COMMAND $<TARGET_FILE:embedding_bag>
     EXPECT "step   0  loss 0.6928  accuracy 0.578" "step 300  loss 0.0021  accuracy 1.000"
