@@ -81,6 +81,14 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  # Issue 25: --dot renders by extension through Graphviz, or refuses what it cannot write.
+  retrograd_output_test(NAME cli_trace_dot_png COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.png
+    EXPECT "graph: g.png" EXPECT_FILES g.png)
+  retrograd_output_test(NAME cli_trace_dot_unknown_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.nosuchformat
+    EXPECT "Graphviz cannot write .nosuchformat files")
+  retrograd_output_test(NAME cli_trace_dot_no_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot graph EXPECT "give the file an extension")
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
