@@ -76,8 +76,13 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND ${cli} gradcheck "relu(x)" x=0
     EXPECT "FAILED" "1 variable checked, 1 failed" "gradcheck found wrong gradients")
   retrograd_output_test(NAME cli_bad_flag FAILS COMMAND ${cli} trace x x=1 --no-such-flag
-    EXPECT "not expected: --no-such-flag" "Usage:")
+    EXPECT "retrograd: unknown flag --no-such-flag for retrograd trace (retrograd trace --help lists its flags)")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
+  # Issue 25: a mistyped command or flag gets the nearest names; --version gives CMake's.
+  retrograd_output_test(NAME cli_unknown_command FAILS COMMAND ${cli} trian --epochs 3
+    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, trace, gradcheck; retrograd --help)")
+  retrograd_output_test(NAME cli_version COMMAND ${cli} --version
+    EXPECT "retrograd ${PROJECT_VERSION}\n")
 endif()
 
 # The course examples (issue 5). Each example also exits non-zero when its lesson fails to show.
@@ -209,8 +214,9 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--schedule" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
       "--label-column" "--detect-anomaly")
-  retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3
-    EXPECT "--epochz" "Usage:")
+  retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3 --lr-decy 0.5
+    EXPECT "retrograd: unknown flag --epochz for retrograd train; did you mean '--epochs'?\n"
+      "retrograd: unknown flag --lr-decy for retrograd train; did you mean '--lr-decay'? (retrograd train --help lists its flags)")
   retrograd_output_test(NAME cli_train_bad_value FAILS COMMAND ${cli} train --epochs many
     EXPECT "--epochs" "many")
   retrograd_output_test(NAME cli_train_missing_data FAILS COMMAND ${cli} train --data no/such/dir

@@ -714,6 +714,14 @@ std::vector<CliCase> cli_flag_cases() {
        {"evaluate", "--model", "nope.rg", "--data", "small.csv"},
        Exit::error,
        {"nope.rg: cannot open"}},
+      {"a mistyped command",
+       {"trian", "--data", "small.csv"},
+       Exit::usage,
+       {"unknown command 'trian'; did you mean 'train'?"}},
+      {"a mistyped flag",
+       with({"--epcohs", "3"}),
+       Exit::usage,
+       {"unknown flag --epcohs for retrograd train; did you mean '--epochs'?"}},
   };
 }
 
