@@ -228,11 +228,17 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "--layers: 2-16-4 ends with 4 outputs but the data has 3 classes")
   retrograd_output_test(NAME cli_train_bad_optimizer FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer lbfgs
-    EXPECT "--optimizer: unknown 'lbfgs' (sgd, momentum, adam)")
+    EXPECT "--optimizer: unknown 'lbfgs' (sgd, momentum, nesterov, adam)")
+  # Issue 25: SGD with Nesterov momentum from the command line; --momentum needs one of the two.
+  retrograd_output_test(NAME cli_train_nesterov
+    COMMAND ${cli} train --data ${csv} --layers 2-8-3 --optimizer nesterov --momentum 0.8
+      --epochs 2 --verbose 2
+    EXPECT "optimizer: SGD with Nesterov momentum 0.8, lr 0.01 (" "Epoch 2/2")
   retrograd_output_test(NAME cli_train_bad_loss FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --loss hinge
     EXPECT "--loss: unknown 'hinge' (cross_entropy, or a registered loss: binary_cross_entropy, categorical_cross_entropy, mse, quadratic, sparse_categorical_cross_entropy)")
-  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer cli_train_bad_loss PROPERTIES
+  set_tests_properties(cli_train_bad_layers cli_train_bad_optimizer cli_train_bad_loss
+    cli_train_nesterov PROPERTIES
     FIXTURES_REQUIRED cli_data)
   # Losses and schedules by their registered names (docs/nn.md, "Registries").
   retrograd_output_test(NAME cli_train_sparse_loss
