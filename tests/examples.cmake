@@ -157,7 +157,7 @@ if(RETROGRAD_BUILD_TOOLS)
 
   retrograd_output_test(NAME cli_train_idx
     COMMAND ${cli} train --data ${idx} --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 4
-      --batch-size 16 --seed 3 --history history.csv --plot history.svg --threads 2
+      --batch-size 16 --seed 3 --save model.rg --history history.csv --plot history.svg --threads 2
     EXPECT "data: IDX directory" "300 train, 60 test images" "36 features, 10 classes"
       "Epoch 4/4" "val_accuracy" "final: loss" "model: model.rg" "history: history.csv"
       "next: retrograd evaluate --model model.rg" "plot: history.svg"
@@ -182,7 +182,8 @@ if(RETROGRAD_BUILD_TOOLS)
 
   retrograd_output_test(NAME cli_train_csv
     COMMAND ${cli} train --data ${csv} --layers 2-16-3 --optimizer momentum --lr 0.05
-      --epochs 10 --batch-size 16 --validation-split 0.2 --verbose 2 --plot plot.png
+      --epochs 10 --batch-size 16 --validation-split 0.2 --verbose 2 --save model.rg
+      --history history.csv --plot plot.png
     EXPECT "data: CSV" "(150 rows), 2 features, 3 classes" "Epoch 10/10" "model: model.rg"
       "plot: plot.png"
     EXPECT_FILES model.rg history.csv plot.png)
@@ -204,10 +205,32 @@ if(RETROGRAD_BUILD_TOOLS)
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
     COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
-      --verbose 2
+      --verbose 2 --save model.rg --history history.csv --plot history.png
     EXPECT "plot: skipped (gnuplot not found; install it with" "gnuplot-nox"
     EXPECT_FILES model.rg history.csv)
-  set_tests_properties(cli_train_without_gnuplot PROPERTIES FIXTURES_REQUIRED cli_data)
+  # Issue 25: train writes only the files it is asked for, creates missing directories on the
+  # way, and replaces an existing file only with --overwrite (refused before any training).
+  retrograd_output_test(NAME cli_train_writes_only_what_asked
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --epochs 1 --verbose 2 && \
+      test ! -e model.rg && test ! -e history.csv && test ! -e history.png && echo no file written"
+      ${cli}
+    EXPECT "model: not saved (--save FILE keeps it)" "no file written")
+  retrograd_output_test(NAME cli_train_creates_directories
+    COMMAND ${cli} train --data ${csv} --layers 2-8-3 --epochs 1 --verbose 0
+      --save out/run/model.rg --history out/history.csv
+    EXPECT_FILES out/run/model.rg out/history.csv)
+  retrograd_output_test(NAME cli_train_refuses_overwrite FAILS
+    COMMAND sh -c "echo precious > keep.rg && $0 train --data ${csv} --layers 2-8-3 --epochs 1 \
+      --save keep.rg || cat keep.rg && false" ${cli}
+    EXPECT "--save: keep.rg already exists; give --overwrite to replace it, or another path"
+      "precious")
+  retrograd_output_test(NAME cli_train_overwrite
+    COMMAND sh -c "echo precious > keep.rg && $0 train --data ${csv} --layers 2-8-3 --epochs 1 \
+      --verbose 0 --save keep.rg --overwrite && $0 evaluate --model keep.rg --data ${csv}" ${cli}
+    EXPECT "model: keep.rg" "accuracy: ")
+  set_tests_properties(cli_train_without_gnuplot cli_train_writes_only_what_asked
+    cli_train_creates_directories cli_train_refuses_overwrite cli_train_overwrite PROPERTIES
+    FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
     EXPECT "train" "evaluate" "predict")
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
@@ -243,7 +266,7 @@ if(RETROGRAD_BUILD_TOOLS)
   # Losses and schedules by their registered names (docs/nn.md, "Registries").
   retrograd_output_test(NAME cli_train_sparse_loss
     COMMAND sh -c "$0 train --data ${csv} --layers 2-16-3 --loss sparse_categorical_cross_entropy \
-      --epochs 3 --verbose 2 --history '' --plot '' && $0 evaluate --model model.rg --data ${csv}"
+      --epochs 3 --verbose 2 --save model.rg && $0 evaluate --model model.rg --data ${csv}"
       ${cli}
     EXPECT "loss sparse_categorical_cross_entropy(from_logits), 3 epochs" "Epoch 3/3"
       "model: model.rg" "accuracy: " "/150)")
@@ -251,7 +274,7 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND ${cli} train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 3 --batch-size 16
       --schedule step_lr:step_size=2,gamma=0.5 --verbose 2
     EXPECT "optimizer: Adam lr 0.01 (schedule step_lr:step_size=2,gamma=0.5), loss categorical_cross_entropy(from_logits), 3 epochs"
-      "Epoch 3/3" "model: model.rg")
+      "Epoch 3/3" "model: not saved (--save FILE keeps it)")
   # The schedule is one of the flags a checkpoint keeps, its state goes with it: after two
   # epochs of halving, the resumed run starts at a quarter of --lr.
   retrograd_output_test(NAME cli_resume_schedule
@@ -292,7 +315,7 @@ if(RETROGRAD_BUILD_TOOLS)
   # A fresh run refuses a directory holding another run's checkpoints: start from an empty one.
   retrograd_output_test(NAME cli_train_checkpoint
     COMMAND sh -c "rm -rf ckpt && $0 train --data ${idx} --layers 36-16-10 --lr 0.01 --epochs 2 \
-      --batch-size 16 --checkpoint-dir ckpt --checkpoint-every 5 --history '' --plot '' \
+      --batch-size 16 --checkpoint-dir ckpt --checkpoint-every 5 --save model.rg \
       --verbose 2 && $0 train --data ${idx} --epochs 1 --checkpoint-dir ckpt" ${cli}
     FAILS
     EXPECT "model: model.rg" "feature_scaling_0 (FeatureScaling)"
@@ -314,8 +337,8 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
     EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
   retrograd_output_test(NAME cli_train_bad_save FAILS
-    COMMAND ${cli} train --data ${idx} --save no/such/dir/model.rg
-    EXPECT "--save: no/such/dir/model.rg: directory no/such/dir does not exist")
+    COMMAND ${cli} train --data ${idx} --save ${idx}/train-images-idx3-ubyte.gz/model.rg
+    EXPECT "--save: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")
   retrograd_output_test(NAME cli_train_bad_checkpoint_dir FAILS
     COMMAND ${cli} train --data ${idx} --checkpoint-dir ${idx}/train-images-idx3-ubyte.gz
     EXPECT "--checkpoint-dir: ${idx}/train-images-idx3-ubyte.gz exists and is not a directory")

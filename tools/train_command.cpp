@@ -1,4 +1,5 @@
-// retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
+// retrograd train: an MLP on an IDX directory or a CSV file; saves the model, its history and a
+// plot where asked.
 
 #include <algorithm>
 #include <charconv>
@@ -60,9 +61,11 @@ struct TrainArgs {
   std::size_t batch_size = 64;
   std::uint64_t seed = 1;
   double validation_split = 0.1;
-  std::string save = "model.rg";
-  std::string history = "history.csv";
-  std::string plot = "history.png";
+  // Nothing is written unless asked for (docs/io.md, "What train writes").
+  std::string save;
+  std::string history;
+  std::string plot;
+  bool overwrite = false;
   std::string checkpoint_dir;
   std::size_t checkpoint_every = 0;
   std::string resume;
@@ -162,20 +165,32 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
   return a;
 }
 
-/// Fails now, before any training, when `path` could not be written later; a checkpoint
-/// directory is created.
-void check_output_path(const char* flag, const std::string& path, bool directory = false) {
+/// Fails now, before any training, when `path` could not be written later or names a file
+/// that exists and `replace` does not allow replacing. Missing directories on the way are
+/// created (a checkpoint directory too).
+void check_output_path(const char* flag, const std::string& path, bool replace,
+                       bool directory = false) {
   namespace fs = std::filesystem;
   if (path.empty()) return;
-  try {
-    if (!directory) return io::check_writable(path, flag);
-    std::error_code ec;
-    if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
-      throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
+  std::error_code ec;
+  const fs::path parent = directory ? fs::path(path) : fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    if (fs::exists(parent, ec)) {
+      throw UsageError(std::string(flag) + ": " + parent.string() +
+                       " exists and is not a directory");
     }
-    fs::create_directories(path, ec);
-    if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
-    io::check_writable((fs::path(path) / "checkpoint-0.rg").string(), flag);
+    fs::create_directories(parent, ec);
+    if (ec) {
+      throw UsageError(std::string(flag) + ": cannot create " + parent.string() + ": " +
+                       ec.message());
+    }
+  }
+  if (!directory && !replace && fs::exists(fs::symlink_status(path, ec))) {
+    throw UsageError(std::string(flag) + ": " + path +
+                     " already exists; give --overwrite to replace it, or another path");
+  }
+  try {
+    io::check_writable(directory ? (fs::path(path) / "checkpoint-0.rg").string() : path, flag);
   } catch (const io::FileWriteError& e) {
     throw UsageError(e.what());
   }
@@ -303,12 +318,14 @@ struct TrainPlan {
 TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   TrainArgs a = given;
   std::optional<std::string> checkpoint;
+  nn::Record run_info;
   if (!given.resume.empty()) {
     checkpoint = io::latest_checkpoint(given.resume);
     if (!checkpoint) {
       throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
     }
-    a = resumed_args(given, cmd, io::read_train_state(*checkpoint).run_info, *checkpoint);
+    run_info = io::read_train_state(*checkpoint).run_info;
+    a = resumed_args(given, cmd, run_info, *checkpoint);
   }
   if (a.data.label_column == "auto") {
     throw UsageError(
@@ -346,10 +363,15 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   if (!a.plot.empty()) check_plot_path(a.plot);
   // Under mpirun every process trains; process 0 alone writes.
   if (detect_launch().rank == 0) {
-    check_output_path("--save", a.save);
-    check_output_path("--history", a.history);
-    check_output_path("--plot", a.plot);
-    check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+    // A resumed run may replace the files it was started to write (a kill can come after a
+    // save); any other existing file only with --overwrite.
+    auto replaceable = [&](const char* flag, const std::string& path) {
+      return given.overwrite || (checkpoint && run_info.has(flag) && path == run_info.text(flag));
+    };
+    check_output_path("--save", a.save, replaceable("--save", a.save));
+    check_output_path("--history", a.history, replaceable("--history", a.history));
+    check_output_path("--plot", a.plot, replaceable("--plot", a.plot));
+    check_output_path("--checkpoint-dir", a.checkpoint_dir, true, true);
     if (!checkpoint && !a.checkpoint_dir.empty()) {
       if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
         throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
@@ -498,6 +520,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (!a.save.empty()) {
     io::save_model(model, a.save);
     std::cout << "model: " << a.save << "\n";
+  } else {
+    std::cout << "model: not saved (--save FILE keeps it)\n";
   }
   if (!a.history.empty()) {
     io::save_history_csv(history, a.history);
@@ -581,14 +605,17 @@ void add_train_command(CLI::App& app) {
                   "Fraction of the training rows (the last ones) held out for validation")
       ->capture_default_str()
       ->check(number_between(0, 1, Ends::open_high));
-  cmd->add_option("--save", a->save, "Where to save the trained model ('' to skip)")
-      ->capture_default_str();
-  cmd->add_option("--history", a->history, "Loss and accuracy per epoch as CSV ('' to skip)")
-      ->capture_default_str();
+  cmd->add_option("--save", a->save,
+                  "Save the trained model to this file (default: not saved); missing "
+                  "directories are created");
+  cmd->add_option("--history", a->history,
+                  "Write loss and accuracy per epoch to this CSV file (default: not written)");
   cmd->add_option("--plot", a->plot,
-                  "Plot of loss and accuracy per epoch, .png or .svg, drawn with gnuplot "
-                  "('' to skip)")
-      ->capture_default_str();
+                  "Draw loss and accuracy per epoch into this .png or .svg file with gnuplot "
+                  "(default: not drawn)");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "Replace files that --save, --history and --plot name if they exist (without "
+                "it an existing file is an error, found before training)");
   cmd->add_option("--verbose", a->verbose,
                   "0 silent (errors only, on stderr), 1 progress bar, 2 one line per epoch")
       ->capture_default_str()
