@@ -80,7 +80,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
   # Issue 25: a mistyped command or flag gets the nearest names; --version gives CMake's.
   retrograd_output_test(NAME cli_unknown_command FAILS COMMAND ${cli} trian --epochs 3
-    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, trace, gradcheck; retrograd --help)")
+    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, import, trace, gradcheck; retrograd --help)")
   retrograd_output_test(NAME cli_version COMMAND ${cli} --version
     EXPECT "retrograd ${PROJECT_VERSION}\n")
 endif()
