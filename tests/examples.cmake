@@ -360,15 +360,47 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_checkpoint PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_checkpoint)
   set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
+  # On a copy of the checkpoints (the fixture's stay at 2 epochs for the tests below), with the
+  # model saved here instead of where the run was told (an output may change on resume).
   retrograd_output_test(NAME cli_resume_more_epochs
-    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --verbose 2
-    EXPECT "resuming from ${checkpoints}/checkpoint-34.rg" "Epoch 3/3" "model: model.rg"
+    COMMAND sh -c "cp -r ${checkpoints} ckpt && $0 train --resume ckpt --epochs 3 --verbose 2 \
+      --save model.rg" ${cli}
+    EXPECT "resuming from ckpt/checkpoint-34.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "model: model.rg"
     EXPECT_FILES model.rg)
   retrograd_output_test(NAME cli_resume_contradiction FAILS
     COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
     EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
-  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction PROPERTIES
-    FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  retrograd_output_test(NAME cli_resume_epochs_done FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 2
+    EXPECT "--epochs 2: the run being resumed has already trained 2 epochs (${checkpoints}/checkpoint-34.rg); give more than 2 to train further")
+  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction cli_resume_epochs_done
+    PROPERTIES FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  # Issue 25: a run started in run/ with relative paths resumes from another directory, writes
+  # its model where it was told (run/model.rg, recorded absolute), takes the real default --lr
+  # again, and takes --data naming a copy of its data (same size and crc32) and a new --save.
+  set(start_run "mkdir run elsewhere && cp ${csv} run/data.csv && cd run && $0 train \
+    --data data.csv --layers 2-8-3 --epochs 2 --checkpoint-dir ck --save model.rg --verbose 0 \
+    && cd ../elsewhere")
+  retrograd_output_test(NAME cli_resume_elsewhere
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.002 --verbose 2 \
+      && cp ../run/data.csv moved.csv && $0 train --resume ../run/ck --epochs 4 --data moved.csv \
+      --save '' --verbose 2" ${cli}
+    EXPECT "resuming from ../run/ck/checkpoint-6.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "/cli_resume_elsewhere/run/model.rg\n"
+      "resuming from ../run/ck/checkpoint-9.rg (3 of 4 epochs done)" "data: CSV moved.csv"
+      "Epoch 4/4" "model: not saved"
+    EXPECT_FILES run/model.rg)
+  retrograd_output_test(NAME cli_resume_other_data FAILS
+    COMMAND sh -c "${start_run} && head -n 100 ../run/data.csv > other.csv && \
+      $0 train --resume ../run/ck --epochs 3 --data other.csv" ${cli}
+    EXPECT "--data other.csv is not the data of the run being resumed ("
+      "/cli_resume_other_data/run/data.csv): other.csv has " " bytes, the run's data.csv had ")
+  retrograd_output_test(NAME cli_resume_default_lr FAILS
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.5" ${cli}
+    EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.002 (../run/ck/checkpoint-6.rg)")
+  set_tests_properties(cli_resume_elsewhere cli_resume_other_data cli_resume_default_lr
+    PROPERTIES FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
     EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
   retrograd_output_test(NAME cli_train_bad_save FAILS
