@@ -26,6 +26,7 @@
 #include "retrograd/nn/layers.hpp"
 #include "retrograd/nn/loss.hpp"
 #include "retrograd/nn/metrics.hpp"
+#include "retrograd/nn/model.hpp"
 #include "retrograd/nn/module.hpp"
 #include "retrograd/nn/optimizer.hpp"
 #include "retrograd/nn/record.hpp"

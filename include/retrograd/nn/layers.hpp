@@ -7,5 +7,6 @@
 #include "retrograd/nn/activation.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/feature_scaling.hpp"
+#include "retrograd/nn/model.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/sequential.hpp"
