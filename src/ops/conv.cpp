@@ -116,15 +116,33 @@ inline std::ptrdiff_t row_start(const Geometry& g, std::size_t i, std::ptrdiff_t
   return (static_cast<std::ptrdiff_t>(i * g.stride.h) + dy) * static_cast<std::ptrdiff_t>(g.w) + dx;
 }
 
-/// f(j, k) for j in [lo, hi), k = at + j stride: contiguous when the stride is 1, so that the
-/// compiler vectorizes the common case.
-template <class F>
-inline void along_row(std::size_t lo, std::size_t hi, std::ptrdiff_t at, std::size_t stride, F f) {
+/// f(a[j], b[at + j stride]) for j in [lo, hi), on rows of two different buffers. The pointers
+/// are __restrict and the stride-1 case contiguous, so that the compiler vectorizes it (without
+/// them it must assume the rows overlap and runs one element at a time).
+template <class A, class B, class F>
+inline void along_row(A* __restrict a, B* __restrict b, std::size_t lo, std::size_t hi,
+                      std::ptrdiff_t at, std::size_t stride, F f) {
+  if (hi <= lo) return;
   if (stride == 1) {
-    for (std::size_t j = lo; j < hi; ++j) f(j, static_cast<std::size_t>(at + std::ptrdiff_t(j)));
+    B* __restrict from = b + (at + static_cast<std::ptrdiff_t>(lo));
+    A* __restrict to = a + lo;
+    for (std::size_t j = 0; j < hi - lo; ++j) f(to[j], from[j]);
+  } else {
+    for (std::size_t j = lo; j < hi; ++j) f(a[j], b[at + static_cast<std::ptrdiff_t>(j * stride)]);
+  }
+}
+
+/// acc[j] += a[j] b[at + j stride] for j in [lo, hi): along_row with a third row.
+template <class T>
+inline void add_products(T* __restrict acc, const T* __restrict a, const T* __restrict b,
+                         std::size_t lo, std::size_t hi, std::ptrdiff_t at, std::size_t stride) {
+  if (hi <= lo) return;
+  if (stride == 1) {
+    const T* __restrict from = b + (at + static_cast<std::ptrdiff_t>(lo));
+    for (std::size_t j = 0; j < hi - lo; ++j) acc[lo + j] += a[lo + j] * from[j];
   } else {
     for (std::size_t j = lo; j < hi; ++j) {
-      f(j, static_cast<std::size_t>(at + static_cast<std::ptrdiff_t>(j * stride)));
+      acc[j] += a[j] * b[at + static_cast<std::ptrdiff_t>(j * stride)];
     }
   }
 }
@@ -161,8 +179,8 @@ void im2col(const Geometry& g, const T* x, T* cols) {
           continue;
         }
         std::fill(r, r + xs.first, T(0));
-        along_row(xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                  [&](std::size_t j, std::size_t k) { r[j] = plane[k]; });
+        along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                  [](T& to, const T& from) { to = from; });
         std::fill(r + xs.second, r + g.ow, T(0));
       }
     }
@@ -181,8 +199,8 @@ void col2im(const Geometry& g, const T* cols, T* dx_out) {
       T* plane = dx_out + (s * g.c + ci) * g.plane();
       for (std::size_t i = ys.first; i < ys.second; ++i) {
         const T* r = in + i * g.ow;
-        along_row(xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                  [&](std::size_t j, std::size_t k) { plane[k] += r[j]; });
+        along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                  [](const T& from, T& to) { to += from; });
       }
     }
   });
@@ -216,8 +234,8 @@ void direct_forward(const Geometry& g, const T* x, const T* w, const T* bias, T*
         const T wv = w[k * taps + p * g.kw + q];
         for (std::size_t i = ys.first; i < ys.second; ++i) {
           T* r = out + i * g.ow;
-          along_row(xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                    [&](std::size_t j, std::size_t at) { r[j] += wv * plane[at]; });
+          along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                    [wv](T& to, const T& from) { to += wv * from; });
         }
       });
     }
@@ -244,8 +262,7 @@ void direct_backward(const Geometry& g, const T* x, const T* w, const T* grad, T
           std::fill(lanes, lanes + g.ow, T(0));
           for (std::size_t i = ys.first; i < ys.second; ++i) {
             const T* r = up + i * g.ow;
-            along_row(xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                      [&](std::size_t j, std::size_t at) { lanes[j] += r[j] * plane[at]; });
+            add_products(lanes, r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w);
           }
           dw[tap] += lane_sum(lanes, g.ow);
         }
@@ -253,8 +270,8 @@ void direct_backward(const Geometry& g, const T* x, const T* w, const T* grad, T
           const T wv = w[tap];
           for (std::size_t i = ys.first; i < ys.second; ++i) {
             const T* r = up + i * g.ow;
-            along_row(xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                      [&](std::size_t j, std::size_t at) { dplane[at] += wv * r[j]; });
+            along_row(r, dplane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                      [wv](const T& from, T& to) { to += wv * from; });
           }
         }
       });
@@ -409,14 +426,18 @@ BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> 
         const std::size_t y1 = std::min(g.h, static_cast<std::size_t>(top + std::ptrdiff_t(g.kh)));
         const std::size_t x1 = std::min(g.w, static_cast<std::size_t>(left + std::ptrdiff_t(g.kw)));
         std::size_t best = y0 * g.w + x0;
+        T largest = in[best];
         for (std::size_t r = y0; r < y1; ++r) {
           for (std::size_t c = x0; c < x1; ++c) {
             const T v = in[r * g.w + c];
             // Strictly greater keeps the first largest; a NaN wins, as in PyTorch.
-            if (v > in[best] || (std::isnan(v) && !std::isnan(in[best]))) best = r * g.w + c;
+            if (v > largest || (std::isnan(v) && !std::isnan(largest))) {
+              largest = v;
+              best = r * g.w + c;
+            }
           }
         }
-        out[i * g.ow + j] = in[best];
+        out[i * g.ow + j] = largest;
         arg[i * g.ow + j] = static_cast<std::uint32_t>(best);
       }
     }
