@@ -45,6 +45,7 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND bash -c "rm -rf checkpoints && exec \"$0\" \"$@\"" ${mpirun} 2 ${cli} train
       --data ${fixtures}/idx --layers 36-16-10 --optimizer adam
       --lr 0.01 --epochs 4 --batch-size 16 --seed 3 --verbose 2 --checkpoint-dir checkpoints
+      --save model.rg --history history.csv
     EXPECT "data parallel: 2 processes, each on 1/2 of every batch of 16" "Epoch 4/4"
       "final: loss" "model: model.rg"
     EXPECT_FILES model.rg history.csv checkpoints/checkpoint-68.rg)

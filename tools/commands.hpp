@@ -39,5 +39,6 @@ void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_import_command(CLI::App& app);
 
 }  // namespace retrograd::cli

@@ -1,6 +1,8 @@
-// retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
+// retrograd train: an MLP on an IDX directory or a CSV file; saves the model, its history and a
+// plot where asked.
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +28,7 @@
 #include "commands.hpp"
 #include "launch.hpp"
 #include "plot.hpp"
+#include "suggest.hpp"
 
 #ifdef RETROGRAD_CLI_MPI
 #include <retrograd/distributed/data_parallel.hpp>
@@ -58,9 +61,11 @@ struct TrainArgs {
   std::size_t batch_size = 64;
   std::uint64_t seed = 1;
   double validation_split = 0.1;
-  std::string save = "model.rg";
-  std::string history = "history.csv";
-  std::string plot = "history.png";
+  // Nothing is written unless asked for (docs/io.md, "What train writes").
+  std::string save;
+  std::string history;
+  std::string plot;
+  bool overwrite = false;
   std::string checkpoint_dir;
   std::size_t checkpoint_every = 0;
   std::string resume;
@@ -75,11 +80,11 @@ struct SavedFlag {
   std::function<void(TrainArgs&, const std::string&)> set;
 };
 
+/// The shortest text that reads back as `v` exactly ("0.9", not "0.90000000000000002").
 std::string text_of(double v) {
-  std::ostringstream out;
-  out.precision(17);
-  out << v;
-  return out.str();
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  return std::string(buffer, end);
 }
 
 const std::vector<SavedFlag>& saved_flags() {
@@ -141,7 +146,11 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
                        const std::string& checkpoint) {
   TrainArgs a = given;
   for (const SavedFlag& f : saved_flags()) {
-    const std::string saved = info.has(f.flag) ? info.text(f.flag) : f.get(TrainArgs{});
+    // Read back and written again, a number compares by value, whatever digits it was saved
+    // with.
+    TrainArgs run;
+    f.set(run, info.has(f.flag) ? info.text(f.flag) : f.get(TrainArgs{}));
+    const std::string saved = f.get(run);
     if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
       throw UsageError(std::string(f.flag) + " " + f.get(given) +
                        " contradicts the run being "
@@ -156,20 +165,32 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
   return a;
 }
 
-/// Fails now, before any training, when `path` could not be written later; a checkpoint
-/// directory is created.
-void check_output_path(const char* flag, const std::string& path, bool directory = false) {
+/// Fails now, before any training, when `path` could not be written later or names a file
+/// that exists and `replace` does not allow replacing. Missing directories on the way are
+/// created (a checkpoint directory too).
+void check_output_path(const char* flag, const std::string& path, bool replace,
+                       bool directory = false) {
   namespace fs = std::filesystem;
   if (path.empty()) return;
-  try {
-    if (!directory) return io::check_writable(path, flag);
-    std::error_code ec;
-    if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
-      throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
+  std::error_code ec;
+  const fs::path parent = directory ? fs::path(path) : fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    if (fs::exists(parent, ec)) {
+      throw UsageError(std::string(flag) + ": " + parent.string() +
+                       " exists and is not a directory");
     }
-    fs::create_directories(path, ec);
-    if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
-    io::check_writable((fs::path(path) / "checkpoint-0.rg").string(), flag);
+    fs::create_directories(parent, ec);
+    if (ec) {
+      throw UsageError(std::string(flag) + ": cannot create " + parent.string() + ": " +
+                       ec.message());
+    }
+  }
+  if (!directory && !replace && fs::exists(fs::symlink_status(path, ec))) {
+    throw UsageError(std::string(flag) + ": " + path +
+                     " already exists; give --overwrite to replace it, or another path");
+  }
+  try {
+    io::check_writable(directory ? (fs::path(path) / "checkpoint-0.rg").string() : path, flag);
   } catch (const io::FileWriteError& e) {
     throw UsageError(e.what());
   }
@@ -238,13 +259,38 @@ std::unique_ptr<nn::Schedule> parse_schedule(const std::string& spec,
   }
 }
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
-  if (a.optimizer == "sgd") return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.1);
-  if (a.optimizer == "momentum") {
-    return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.01, a.momentum);
+/// An --optimizer choice: plain SGD, SGD with momentum or Nesterov momentum, or Adam.
+struct OptimizerChoice {
+  const char* name;
+  /// The learning rate without --lr.
+  double default_lr;
+  /// --momentum applies.
+  bool uses_momentum;
+};
+
+const std::vector<OptimizerChoice>& optimizer_choices() {
+  static const std::vector<OptimizerChoice> choices = {{"sgd", 0.1, false},
+                                                       {"momentum", 0.01, true},
+                                                       {"nesterov", 0.01, true},
+                                                       {"adam", default_adam_lr, false}};
+  return choices;
+}
+
+const OptimizerChoice& optimizer_choice(const std::string& name) {
+  std::vector<std::string> names;
+  for (const OptimizerChoice& c : optimizer_choices()) {
+    if (name == c.name) return c;
+    names.emplace_back(c.name);
   }
-  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr > 0 ? a.lr : default_adam_lr);
-  throw UsageError("--optimizer: unknown '" + a.optimizer + "' (sgd, momentum, adam)");
+  throw UsageError("--optimizer: unknown '" + name + "' (sgd, momentum, nesterov, adam)" +
+                   did_you_mean(name, names));
+}
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
+  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr);
+  const OptimizerChoice& choice = optimizer_choice(a.optimizer);
+  return std::make_unique<nn::SGD>(a.lr, choice.uses_momentum ? a.momentum : 0.0,
+                                   a.optimizer == "nesterov");
 }
 
 std::string percent(double fraction) {
@@ -253,26 +299,79 @@ std::string percent(double fraction) {
   return buffer;
 }
 
-void run_train(const TrainArgs& given, const CLI::App& cmd) {
-  const auto start = std::chrono::steady_clock::now();
+/// What the flags ask for, checked before any data is read.
+struct TrainPlan {
+  /// The flags, a resumed run's filled in from its checkpoint, --lr resolved to the
+  /// optimizer's default when not given.
+  TrainArgs args;
+  /// The checkpoint a resumed run continues from.
   std::optional<std::string> checkpoint;
+  nn::Activation activation;
+  nn::Loss loss;
+  /// --layers' widths; empty when the data decides (<features>-256-<classes>).
+  std::vector<std::size_t> layers;
+};
+
+/// Checks every flag, alone and against the others, before any data is read: a typo must cost
+/// no loading, and a bad output path not the trained model. Output directories (the
+/// checkpoints') are created here, last.
+TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   TrainArgs a = given;
+  std::optional<std::string> checkpoint;
+  nn::Record run_info;
   if (!given.resume.empty()) {
     checkpoint = io::latest_checkpoint(given.resume);
     if (!checkpoint) {
       throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
     }
-    a = resumed_args(given, cmd, io::read_train_state(*checkpoint).run_info, *checkpoint);
-    std::cout << "resuming from " << *checkpoint << "\n";
+    run_info = io::read_train_state(*checkpoint).run_info;
+    a = resumed_args(given, cmd, run_info, *checkpoint);
   }
+  if (a.data.label_column == "auto") {
+    throw UsageError(
+        "--label-column: 'auto' is for evaluate and predict, which compare the file with a "
+        "model's input; train needs the column's number (-1: the last) or 'none'");
+  }
+  const OptimizerChoice& optimizer = optimizer_choice(a.optimizer);
+  if (cmd.count("--momentum") > 0 && !optimizer.uses_momentum) {
+    throw UsageError("--momentum: --optimizer " + a.optimizer +
+                     " has no momentum factor; for SGD with momentum use --optimizer momentum "
+                     "(or nesterov) --momentum " +
+                     text_of(a.momentum));
+  }
+  if (a.lr == 0) a.lr = optimizer.default_lr;
+  if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
+    throw UsageError("--checkpoint-every: needs --checkpoint-dir");
+  }
+  if (!a.schedule.empty() && a.lr_decay > 0) {
+    throw UsageError(
+        "--schedule and --lr-decay both set how the learning rate changes: give one "
+        "(--lr-decay G is --schedule exponential_lr:gamma=G)");
+  }
+  if (a.lr_decay < 0 || a.lr_decay > 1) {
+    throw UsageError("--lr-decay: must be in [0, 1], got " + text_of(a.lr_decay));
+  }
+  if (a.validation_split < 0 || a.validation_split >= 1) {
+    throw UsageError("--validation-split: must be in [0, 1), got " + text_of(a.validation_split));
+  }
+  TrainPlan plan{a, checkpoint, parse_activation(a.activation), parse_loss(a.loss),
+                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers)};
+  if (!a.schedule.empty()) {
+    nn::SGD probe(1.0);
+    parse_schedule(a.schedule, probe);
+  }
+  if (!a.plot.empty()) check_plot_path(a.plot);
   // Under mpirun every process trains; process 0 alone writes.
-  const bool writer = detect_launch().rank == 0;
-  // Every output is checked before training: a typo must not cost the trained model.
-  if (writer) {
-    check_output_path("--save", a.save);
-    check_output_path("--history", a.history);
-    check_output_path("--plot", a.plot);
-    check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
+  if (detect_launch().rank == 0) {
+    // A resumed run may replace the files it was started to write (a kill can come after a
+    // save); any other existing file only with --overwrite.
+    auto replaceable = [&](const char* flag, const std::string& path) {
+      return given.overwrite || (checkpoint && run_info.has(flag) && path == run_info.text(flag));
+    };
+    check_output_path("--save", a.save, replaceable("--save", a.save));
+    check_output_path("--history", a.history, replaceable("--history", a.history));
+    check_output_path("--plot", a.plot, replaceable("--plot", a.plot));
+    check_output_path("--checkpoint-dir", a.checkpoint_dir, true, true);
     if (!checkpoint && !a.checkpoint_dir.empty()) {
       if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
         throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
@@ -282,21 +381,16 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
       }
     }
   }
-  if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
-    throw UsageError("--checkpoint-every: needs --checkpoint-dir");
-  }
-  if (!a.schedule.empty() && a.lr_decay > 0) {
-    throw UsageError(
-        "--schedule and --lr-decay both set how the learning rate changes: give one "
-        "(--lr-decay G is --schedule exponential_lr:gamma=G)");
-  }
-  // The flags naming things are read before the data: a typo costs no loading.
-  const nn::Activation activation = parse_activation(a.activation);
-  const nn::Loss loss = parse_loss(a.loss);
-  if (!a.schedule.empty()) {
-    nn::SGD probe(1.0);
-    parse_schedule(a.schedule, probe);
-  }
+  return plan;
+}
+
+void run_train(const TrainArgs& given, const CLI::App& cmd) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainPlan plan = check_train(given, cmd);
+  const TrainArgs& a = plan.args;
+  const std::optional<std::string>& checkpoint = plan.checkpoint;
+  if (checkpoint) std::cout << "resuming from " << *checkpoint << "\n";
+  const bool writer = detect_launch().rank == 0;
 
   nn::manual_seed(a.seed);
   LoadedData loaded = load_data(a.data);
@@ -311,7 +405,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
                                                          std::to_string(default_hidden) + "-" +
                                                          std::to_string(train.num_classes())
                                                    : a.layers;
-  const std::vector<std::size_t> sizes = parse_layers(layers_text);
+  const std::vector<std::size_t> sizes =
+      plan.layers.empty() ? parse_layers(layers_text) : plan.layers;
   if (sizes.front() != train.feature_count()) {
     throw UsageError("--layers: " + layers_text + " starts with " + std::to_string(sizes.front()) +
                      " inputs but the data has " + std::to_string(train.feature_count()) +
@@ -321,10 +416,6 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     throw UsageError("--layers: " + layers_text + " ends with " + std::to_string(sizes.back()) +
                      " outputs but the data has " + std::to_string(train.num_classes()) +
                      " classes");
-  }
-  if (a.validation_split < 0 || a.validation_split >= 1) {
-    throw UsageError("--validation-split: must be in [0, 1), got " +
-                     std::to_string(a.validation_split));
   }
 
   nn::Sequential model;
@@ -342,14 +433,14 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
       model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
     }
     // He initialization suits the relu family; Glorot the saturating functions.
-    const nn::Initializer init =
-        activation.rectifier() ? nn::Initializer::he_uniform() : nn::Initializer::glorot_uniform();
+    const nn::Initializer init = plan.activation.rectifier() ? nn::Initializer::he_uniform()
+                                                             : nn::Initializer::glorot_uniform();
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
       const bool last = i + 2 == sizes.size();
-      model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : activation,
+      model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : plan.activation,
                           last ? nn::Initializer::glorot_uniform() : init));
     }
-    model.compile(loss, make_optimizer(a), {"accuracy"});
+    model.compile(plan.loss, make_optimizer(a), {"accuracy"});
   }
   match_model_scaling(model, train);
   std::cout << model.summary();
@@ -362,9 +453,6 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   options.validation_split = a.validation_split;
   options.seed = a.seed;
   options.verbose = a.verbose;
-  if (a.lr_decay < 0 || a.lr_decay > 1) {
-    throw UsageError("--lr-decay: must be in [0, 1], got " + std::to_string(a.lr_decay));
-  }
   // Without --schedule the rate decays exponentially, by --lr-decay or by default.
   const double gamma =
       a.lr_decay > 0 ? a.lr_decay
@@ -397,8 +485,13 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     io::restore_checkpoint(trainer, *checkpoint);
     trainer.state().run_info = run_info_of(a);
   }
-  std::cout << "optimizer: " << model.optimizer().name() << " lr "
-            << model.optimizer().learning_rate() << " (";
+  std::cout << "optimizer: " << model.optimizer().name();
+  if (const auto* sgd = dynamic_cast<const nn::SGD*>(&model.optimizer());
+      sgd && sgd->momentum() > 0) {
+    std::cout << (sgd->nesterov() ? " with Nesterov momentum " : " with momentum ")
+              << sgd->momentum() << ",";
+  }
+  std::cout << " lr " << model.optimizer().learning_rate() << " (";
   if (a.schedule.empty()) {
     std::cout << "x" << gamma << " per epoch";
   } else {
@@ -427,6 +520,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (!a.save.empty()) {
     io::save_model(model, a.save);
     std::cout << "model: " << a.save << "\n";
+  } else {
+    std::cout << "model: not saved (--save FILE keeps it)\n";
   }
   if (!a.history.empty()) {
     io::save_history_csv(history, a.history);
@@ -474,13 +569,17 @@ void add_train_command(CLI::App& app) {
                       nn::loss_registry().joined_names() +
                       "); one with a logits form takes the logits")
       ->capture_default_str();
-  cmd->add_option("--optimizer", a->optimizer, "sgd, momentum (SGD with --momentum) or adam")
+  cmd->add_option("--optimizer", a->optimizer,
+                  "sgd, momentum (SGD with --momentum), nesterov (SGD with Nesterov momentum) or "
+                  "adam")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr,
-                  "Initial learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam "
-                  "0.002)")
+                  "Initial learning rate (default by optimizer: sgd 0.1, momentum and nesterov "
+                  "0.01, adam 0.002)")
       ->check(positive_number());
-  cmd->add_option("--momentum", a->momentum, "Momentum factor of --optimizer momentum")
+  cmd->add_option("--momentum", a->momentum,
+                  "Momentum factor of --optimizer momentum and nesterov (an error with the "
+                  "others)")
       ->capture_default_str()
       ->check(number_between(0, 1, Ends::open_high));
   cmd->add_option("--lr-decay", a->lr_decay,
@@ -506,14 +605,17 @@ void add_train_command(CLI::App& app) {
                   "Fraction of the training rows (the last ones) held out for validation")
       ->capture_default_str()
       ->check(number_between(0, 1, Ends::open_high));
-  cmd->add_option("--save", a->save, "Where to save the trained model ('' to skip)")
-      ->capture_default_str();
-  cmd->add_option("--history", a->history, "Loss and accuracy per epoch as CSV ('' to skip)")
-      ->capture_default_str();
+  cmd->add_option("--save", a->save,
+                  "Save the trained model to this file (default: not saved); missing "
+                  "directories are created");
+  cmd->add_option("--history", a->history,
+                  "Write loss and accuracy per epoch to this CSV file (default: not written)");
   cmd->add_option("--plot", a->plot,
-                  "Plot of loss and accuracy per epoch, .png or .svg, drawn with gnuplot "
-                  "('' to skip)")
-      ->capture_default_str();
+                  "Draw loss and accuracy per epoch into this .png or .svg file with gnuplot "
+                  "(default: not drawn)");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "Replace files that --save, --history and --plot name if they exist (without "
+                "it an existing file is an error, found before training)");
   cmd->add_option("--verbose", a->verbose,
                   "0 silent (errors only, on stderr), 1 progress bar, 2 one line per epoch")
       ->capture_default_str()

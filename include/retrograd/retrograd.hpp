@@ -14,6 +14,7 @@
 #include "retrograd/io/checkpoint.hpp"
 #include "retrograd/io/dataset_source.hpp"
 #include "retrograd/io/model_io.hpp"
+#include "retrograd/io/onnx.hpp"
 #include "retrograd/io/weights.hpp"
 #include "retrograd/nn/activation.hpp"
 #include "retrograd/nn/batch_source.hpp"
