@@ -7,6 +7,8 @@
 /// Binary elementwise ops broadcast with numpy rules; their gradients are summed back to each
 /// input's shape. Axes may be negative (counted from the end). Element types: float and double.
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -199,6 +201,50 @@ std::vector<std::size_t> class_ids(const char* op, const BasicTensor<T>& labels,
 /// all elements of max(z, 0) - z t + log(1 + exp(-|z|)): exact where log(sigmoid(z)) underflows.
 template <class T>
 BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
+
+// --- images, NCHW (src/ops/conv.cpp) ---
+/// A height and width pair: a kernel size, stride, padding or dilation. One number means the
+/// same value along both axes, as in PyTorch.
+struct Size2 {
+  /// Along the height axis.
+  std::size_t h;
+  /// Along the width axis.
+  std::size_t w;
+  Size2(std::size_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor)
+  Size2(std::size_t h_, std::size_t w_) : h(h_), w(w_) {}
+};
+/// "3x3", for messages and summaries.
+std::string size2_string(const Size2& s);
+/// The output extent of a window sliding along one `axis` ("height", "width") of `input`
+/// elements: floor((input + 2 padding - dilation (kernel - 1) - 1) / stride) + 1. Throws
+/// std::invalid_argument naming `op` and the axis when the stride, kernel or dilation is 0 or
+/// the dilated kernel is larger than the padded input.
+std::size_t window_output_extent(const char* op, const char* axis, std::size_t input,
+                                 std::size_t kernel, std::size_t stride, std::size_t padding,
+                                 std::size_t dilation = 1);
+/// 2-d cross-correlation, PyTorch's Conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] (or an
+/// empty Var for none) give y [N, O, OH, OW], y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q]
+/// x[n, c, i stride + p dilation - padding, j stride + q dilation - padding], zeros outside x.
+/// One GEMM per call over the whole batch (im2col); a direct kernel for one input channel.
+/// Throws std::invalid_argument naming the shapes for a rank other than 4, a channel mismatch,
+/// a stride or dilation of 0, or a kernel larger than the padded input.
+template <class T>
+BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1);
+/// Largest value of each kernel window of x [N, C, H, W] (padding counts as -infinity), stride
+/// defaulting to the kernel. The node saves each window's argmax; the gradient goes to it (the
+/// first largest on ties). Throws like conv2d.
+template <class T>
+BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean of each kernel window of x [N, C, H, W], stride defaulting to the kernel; padded zeros
+/// count in the mean (PyTorch's count_include_pad). Throws like conv2d.
+template <class T>
+BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean over each channel's whole image: x [N, C, H, W] gives [N, C].
+template <class T>
+BasicVar<T> global_avg_pool2d(const BasicVar<T>& x);
 
 // --- operators, between Vars and with plain numbers ---
 /// add(a, b).
