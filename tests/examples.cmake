@@ -56,15 +56,15 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck
     EXPECT "matmul " "softmax " "0 failed")
-  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow, sqrt is x^0.5.
+  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow; sqrt is an op.
   retrograd_output_test(NAME cli_trace_leading_minus COMMAND ${cli} trace "-x * y" x=1 y=2
     EXPECT "n1 = -x = -1" "f = n1 * y = -2" "df/dx = -2" "df/dy = -1")
   retrograd_output_test(NAME cli_trace_power_sqrt COMMAND ${cli} trace "x^2 * sqrt(y) - -x" x=3 y=4
-    EXPECT "n1 = x^2 = 9" "n2 = y^0.5 = 2"
+    EXPECT "n1 = x^2 = 9" "n2 = sqrt(y) = 2"
       "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
       "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
   retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
-    EXPECT "column 5: sqrt of a negative number (-1)")
+    EXPECT "column 5: sqrt: negative input (element 0 is -1")
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)

@@ -39,6 +39,7 @@
 #include "retrograd/nn/sequential.hpp"
 #include "retrograd/nn/trainer.hpp"
 #include "retrograd/node.hpp"
+#include "retrograd/op_table.hpp"
 #include "retrograd/ops.hpp"
 #include "retrograd/tensor.hpp"
 #include "retrograd/trace.hpp"
