@@ -34,6 +34,19 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
       "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
     EXPECT_FILES dense_neuron.html)
+  # Issue 20: the op examples; each model is also gradchecked in tests/test_op_examples.cpp.
+  retrograd_output_test(NAME example_self_attention COMMAND $<TARGET_FILE:self_attention>
+    EXPECT "row sums: [1, 1, 1, 1, 1, 1, 1, 1]" "output shape: [2, 4, 2]"
+      "attention weights, sequence 0 (row i: what token i reads):"
+      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], [0.273069, 0.351677, 0.11935, 0.255905], [0.103896, 0.0610823, 0.726032, 0.108989]] (4x4)"
+      "loss = 3.063930" "gradient check of x, Wq, Wk, Wv: passed")
+  retrograd_output_test(NAME example_embedding_bag COMMAND $<TARGET_FILE:embedding_bag>
+    EXPECT "step   0  loss 0.6928  accuracy 0.578" "step 300  loss 0.0021  accuracy 1.000"
+      "token positivity (class 1 - class 0 score): +27.98 +28.25 +28.63 +27.74 -29.19 -27.36 -27.56 -28.28"
+      "final accuracy 1.000")
+  retrograd_output_test(NAME example_masked_mse COMMAND $<TARGET_FILE:masked_mse>
+    EXPECT "masked MSE = 1.3125" "dloss/dprediction = [-0.25, 0, 0.5, 0, 0, -1]"
+      "gradient check: passed")
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
@@ -64,10 +77,18 @@ if(RETROGRAD_BUILD_TOOLS)
       "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
       "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
   retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
-    EXPECT "column 5: sqrt: negative input (element 0 is -1")
+    EXPECT "trace: sqrt: negative input (element 0 is -1")
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  # Issue 25: --dot renders by extension through Graphviz, or refuses what it cannot write.
+  retrograd_output_test(NAME cli_trace_dot_png COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.png
+    EXPECT "graph: g.png" EXPECT_FILES g.png)
+  retrograd_output_test(NAME cli_trace_dot_unknown_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.nosuchformat
+    EXPECT "Graphviz cannot write .nosuchformat files")
+  retrograd_output_test(NAME cli_trace_dot_no_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot graph EXPECT "give the file an extension")
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")

@@ -513,6 +513,44 @@ std::vector<Case> api_cases() {
                                [=] {
                                  reshape(leaf({2, 3}), Shape{4});
                                }),
+      expect<out_of_range>("take index out of range", {"take", "index 3", "axis 0", "size 3"},
+                           [=] {
+                             take(leaf({3, 2}), IndexTensor{0, 3}, 0);
+                           }),
+      expect<out_of_range>("take_along_axis negative index past the start",
+                           {"take_along_axis", "index -4", "axis 1", "size 3"},
+                           [=] {
+                             IndexTensor at = IndexTensor::from_shape({2, 1});
+                             at(0, 0) = 0;
+                             at(1, 0) = -4;
+                             take_along_axis(leaf({2, 3}), at, 1);
+                           }),
+      expect<invalid_argument>("take with float indices", {"take", "floating-point", "[2]"},
+                               [=] {
+                                 take(leaf({3, 2}), Tensor{0.0f, 1.5f}, 0);
+                               }),
+      expect<invalid_argument>("concat shapes differ off the axis",
+                               {"concat", "input 1", "[2, 4]", "[2, 3]", "off axis 0"},
+                               [=] {
+                                 concat(std::vector<Var>{leaf({2, 3}), leaf({2, 4})}, 0);
+                               }),
+      expect<invalid_argument>("slice with step 0", {"slice", "step 0", "[4, 2]"},
+                               [=] {
+                                 slice(leaf({4, 2}), 0, 0, 4, 0);
+                               }),
+      expect<out_of_range>("slice axis out of range", {"slice", "axis 2", "rank 2"},
+                           [=] {
+                             slice(leaf({4, 2}), 2, 0, 1);
+                           }),
+      expect<out_of_range>("stack axis out of range", {"stack", "axis 4", "rank 3"},
+                           [=] {
+                             stack(std::vector<Var>{leaf({2, 3}), leaf({2, 3})}, 4);
+                           }),
+      expect<invalid_argument>("batched matmul batches that do not broadcast",
+                               {"matmul", "[2, 3, 4]", "[3, 4, 5]", "batch axes"},
+                               [=] {
+                                 matmul(leaf({2, 3, 4}), leaf({3, 4, 5}));
+                               }),
       expect<invalid_argument>("op on an empty Var", {"mul", "empty Var"},
                                [=] { mul(Var(), leaf({2})); }),
       expect<logic_error>("value of an empty Var", {"empty (default-constructed) Var"},
@@ -890,7 +928,7 @@ std::vector<CliCase> expression_cases() {
       {"an infinite gradient",
        trace({"pow(x, 0.5)", "x=0"}),
        usage,
-       {"the gradient that f = pow(x, 0.5) sends to x is inf", "x = 0"}},
+       {"the gradient that f = x^0.5 sends to x is inf", "x = 0"}},
       {"overflow in a product",
        trace({"x * x", "x=1e200"}),
        usage,
@@ -901,6 +939,14 @@ std::vector<CliCase> expression_cases() {
        {"syntax error at column 11", "expected ')'"}},
       {"unknown variable", trace({"x + w", "x=1"}), usage, {"column 5", "unknown variable 'w'"}},
       {"unknown function", trace({"foo(x)", "x=1"}), usage, {"column 1", "unknown function 'foo'"}},
+      {"--dot with an extension Graphviz cannot write",
+       trace({"x * y", "x=1", "y=2", "--dot", "g.nosuchformat"}),
+       usage,
+       {"--dot g.nosuchformat", "Graphviz cannot write .nosuchformat"}},
+      {"--dot without an extension",
+       trace({"x", "x=1", "--dot", "graph"}),
+       usage,
+       {"--dot graph", "give the file an extension"}},
       {"wrong argument count", trace({"max(x)", "x=1"}), usage, {"max takes 2 arguments, got 1"}},
       {"stray character", trace({"x @ 2", "x=1"}), usage, {"column 3", "unexpected '@'"}},
       {"a value that is not a number",
