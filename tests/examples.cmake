@@ -198,6 +198,24 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
     FIXTURES_REQUIRED "cli_data;cli_model_csv")
 
+  # iris.csv as it is published: the species names in its label column become the model's
+  # classes, saved with it; evaluate reads them back and predict prints them.
+  set(iris ${PROJECT_SOURCE_DIR}/tests/data/iris.csv)
+  retrograd_output_test(NAME cli_train_iris
+    COMMAND ${cli} train --data ${iris} --layers 4-16-3 --optimizer adam --lr 0.02 --epochs 40
+      --batch-size 16 --seed 1 --save model.rg --history "" --plot "" --verbose 2
+    EXPECT "(150 rows), 4 features, 3 classes" "Epoch 40/40" EXPECT_FILES model.rg)
+  set_tests_properties(cli_train_iris PROPERTIES FIXTURES_SETUP cli_model_iris)
+  set(iris_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_iris/model.rg)
+  retrograd_output_test(NAME cli_predict_iris COMMAND ${cli} predict --model ${iris_model}
+      --data ${iris}
+    EXPECT "row,prediction\n0,setosa\n" "\n100,virginica\n")
+  retrograd_output_test(NAME cli_evaluate_iris COMMAND ${cli} evaluate --model ${iris_model}
+      --data ${iris}
+    EXPECT "loss: " "accuracy: " "/150)")
+  set_tests_properties(cli_predict_iris cli_evaluate_iris PROPERTIES
+    FIXTURES_REQUIRED cli_model_iris)
+
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
     COMMAND /usr/bin/env PATH=/nonexistent ${cli} train --data ${csv} --layers 2-8-3 --epochs 1
