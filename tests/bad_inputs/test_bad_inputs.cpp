@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "../io/onnx_craft.hpp"
+
 namespace fs = std::filesystem;
 using namespace retrograd;
 
@@ -430,6 +432,85 @@ std::vector<Case> model_v1_cases() {
 
 // ---- API misuse: shapes, axes, empty Vars, NaN and inf -----------------------------------------
 
+// ---- ONNX files ----------------------------------------------------------------------------
+
+std::vector<Case> onnx_cases() {
+  namespace c = onnx_craft;
+  auto import = [](const std::string& name, const Bytes& bytes) {
+    return [name, bytes] { io::import_onnx(write_file(name, bytes)); };
+  };
+  auto e = [](std::string name, std::vector<std::string> culprit, std::function<void()> run) {
+    return expect<io::OnnxFileError>(std::move(name), std::move(culprit), std::move(run));
+  };
+  const Bytes good = c::model(c::dense_graph());
+  const Bytes truncated(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 2));
+  const auto in = c::value_info("x", {-1, 4});
+  const auto out = c::value_info("y", {-1, 3});
+  // A tensor that says it is 1,000,000 x 1,000 floats and holds 3.
+  const Bytes claims_too_much =
+      c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                        {c::tensor("B", {1000000, 1000}, {1, 2, 3})}, {in}, {out}));
+  // A length prefix of 2^60 bytes inside an 8-byte file.
+  const Bytes huge_length = c::Msg().raw_varint((7 << 3) | 2).raw_varint(1ull << 60).b;
+  Bytes long_varint = {0x08};
+  long_varint.insert(long_varint.end(), 11, 0xff);
+  const Bytes group = c::Msg().raw_varint((7 << 3) | 3).b;
+  const Bytes huge_dim = c::model(c::graph({}, {c::tensor("B", {1ll << 40, 0}, {})}, {in}, {out}));
+  c::Msg external = c::tensor("B", {4, 3}, {});
+  external.varint(14, 1);
+  c::Msg doubles = c::Msg().varint(1, 1).varint(2, 11).str(8, "D").bytes(9, Bytes(8, 0));
+  return {
+      e("an empty file", {"empty.onnx", "not an ONNX model: no graph"}, import("empty.onnx", {})),
+      e("a truncated file",
+        {"half.onnx", "not a valid ONNX file: field 7 declares", "at byte offset"},
+        import("half.onnx", truncated)),
+      e("a length past the end of the file", {"bytes but its message has only 0 left"},
+        import("length.onnx", huge_length)),
+      e("a varint of 11 bytes", {"varint longer than 10 bytes", "at byte offset 1"},
+        import("varint.onnx", long_varint)),
+      e("a group (wire type 3)", {"wire type 3, which ONNX does not use"},
+        import("group.onnx", group)),
+      e("a tensor whose declared size exceeds the file",
+        {"tensor 'B' declares 1000000000 values (shape [1000000, 1000]) but holds 3"},
+        import("claims.onnx", claims_too_much)),
+      e("a tensor dimension of 2^40", {"tensor 'B' has dimension 1099511627776"},
+        import("dim.onnx", huge_dim)),
+      e("external tensor data", {"tensor 'B' keeps its data in an external file"},
+        import("external.onnx", c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                                                  {external}, {in}, {out})))),
+      e("a float64 tensor", {"tensor 'D' has data type 11", "float32 (1) and int64 (7)"},
+        import("double.onnx", c::model(c::graph({}, {doubles}, {in}, {out})))),
+      e("opset 7", {"opset 7 is not supported", "opsets 13 to 17"},
+        import("opset7.onnx", c::model(c::dense_graph(), 7))),
+      e("a graph with a cycle", {"cycle through node 'a' (Relu), node 'b' (Relu)"},
+        import("cycle.onnx", c::model(c::graph({c::node("Relu", {"x", "q"}, {"p"}, "a"),
+                                                c::node("Relu", {"p"}, {"q"}, "b"),
+                                                c::node("Relu", {"q"}, {"y"}, "c")},
+                                               {}, {in}, {out})))),
+      e("a dangling input",
+        {"node 'relu' (Relu) reads 'ghost', which no node, input or initializer produces"},
+        import("dangling.onnx",
+               c::model(c::graph({c::node("Relu", {"ghost"}, {"y"}, "relu")}, {}, {in}, {out})))),
+      e("an initializer with the wrong shape",
+        {"node 'gemm' (Gemm): initializer 'C' (C) has shape [5]; it needs [3]"},
+        import("shape.onnx", c::model(c::dense_graph({5})))),
+      e("a weight that does not fit the input",
+        {"initializer 'B' (B) has shape [4, 3]", "an input of width 7 it needs [7, outputs]"},
+        import("width.onnx", c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                                               {c::tensor("B", {4, 3}, std::vector<float>(12, 1))},
+                                               {c::value_info("x", {-1, 7})}, {out})))),
+      e("an operator outside the subset", {"node 'c' (Conv) is not supported", "import reads: Add"},
+        import("conv.onnx",
+               c::model(c::graph({c::node("Conv", {"x"}, {"y"}, "c")}, {}, {in}, {out})))),
+      e("two producers of one value", {"node 'b' (Relu) writes 'y', which something else"},
+        import("twice.onnx", c::model(c::graph({c::node("Relu", {"x"}, {"y"}, "a"),
+                                                c::node("Relu", {"x"}, {"y"}, "b")},
+                                               {}, {in}, {out})))),
+      e("a missing file", {"nope.onnx: cannot open: No such file or directory"},
+        [] { io::import_onnx((scratch() / "nope.onnx").string()); }),
+  };
+}
+
 std::vector<Case> api_cases() {
   using std::domain_error;
   using std::invalid_argument;
@@ -640,6 +721,16 @@ void make_cli_fixtures() {
   m.add(nn::Dense(4, 2));
   m.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.01), {"accuracy"});
   io::save_model(m, (scratch() / "model.rg").string());
+  // Two checkpointed runs of 2 epochs for the --resume cases; the second one's data is gone.
+  write_text("gone.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,0\n");
+  for (const char* run : {"small", "gone"}) {
+    const CliResult r = run_cli({"train", "--data", std::string(run) + ".csv", "--layers", "2-4-2",
+                                 "--epochs", "2", "--verbose", "0", "--checkpoint-dir",
+                                 std::string("ck_") + run});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+  }
+  fs::remove(scratch() / "gone.csv");
 }
 
 std::vector<CliCase> cli_flag_cases() {
@@ -769,6 +860,58 @@ std::vector<CliCase> cli_flag_cases() {
        {"evaluate", "--model", "nope.rg", "--data", "small.csv"},
        Exit::error,
        {"nope.rg: cannot open"}},
+      // Every flag is checked before any data is read: these name data that does not exist.
+      {"an unknown optimizer, before the data",
+       {"train", "--data", "no/such.csv", "--optimizer", "adma"},
+       Exit::usage,
+       {"--optimizer: unknown 'adma' (sgd, momentum, nesterov, adam); did you mean 'adam'?"}},
+      {"a plot format gnuplot is not asked for, before the data",
+       {"train", "--data", "no/such.csv", "--plot", "history.pdf"},
+       Exit::usage,
+       {"--plot: history.pdf must end in .png or .svg"}},
+      {"a label column that is not a number, before the data",
+       {"train", "--data", "no/such.csv", "--label-column", "last"},
+       bad,
+       {"--label-column", "'last'"}},
+      {"train with --label-column auto",
+       {"train", "--data", "no/such.csv", "--label-column", "auto"},
+       Exit::usage,
+       {"--label-column: 'auto' is for evaluate and predict"}},
+      {"momentum with plain SGD",
+       with({"--optimizer", "sgd", "--momentum", "0.9"}),
+       Exit::usage,
+       {"--momentum: --optimizer sgd has no momentum factor",
+        "use --optimizer momentum (or nesterov) --momentum 0.9"}},
+      {"momentum with Adam",
+       with({"--momentum", "0.5"}),
+       Exit::usage,
+       {"--momentum: --optimizer adam has no momentum factor"}},
+      {"resume with --epochs already trained",
+       {"train", "--resume", "ck_small", "--epochs", "2"},
+       Exit::usage,
+       {"--epochs 2: the run being resumed has already trained 2 epochs"}},
+      {"resume on other data",
+       {"train", "--resume", "ck_small", "--epochs", "3", "--data", "label5.csv"},
+       Exit::usage,
+       {"--data label5.csv is not the data of the run being resumed", "label5.csv has",
+        "bytes, the run's small.csv had"}},
+      {"resume with another --lr than the default it ran with",
+       {"train", "--resume", "ck_small", "--lr", "0.5"},
+       Exit::usage,
+       {"--lr 0.5 contradicts the run being resumed, which has --lr 0.002"}},
+      {"resume after the data was deleted",
+       {"train", "--resume", "ck_gone", "--epochs", "3"},
+       Exit::usage,
+       {"--resume: the data of the run, ", "gone.csv, no longer exists",
+        "give --data with the same data"}},
+      {"a mistyped command",
+       {"trian", "--data", "small.csv"},
+       Exit::usage,
+       {"unknown command 'trian'; did you mean 'train'?"}},
+      {"a mistyped flag",
+       with({"--epcohs", "3"}),
+       Exit::usage,
+       {"unknown flag --epcohs for retrograd train; did you mean '--epochs'?"}},
   };
 }
 
@@ -838,6 +981,8 @@ TEST_CASE("bad inputs: model files (format v1)", "[bad_inputs][model]") {
   run_table(model_v1_cases());
 }
 
+TEST_CASE("bad inputs: ONNX files", "[bad_inputs][onnx]") { run_table(onnx_cases()); }
+
 TEST_CASE("bad inputs: API misuse", "[bad_inputs][api]") { run_table(api_cases()); }
 
 TEST_CASE("bad inputs: command-line flags and data", "[bad_inputs][cli]") {
@@ -864,6 +1009,7 @@ TEST_CASE("bad inputs: case count", "[bad_inputs]") {
   const std::map<std::string, std::size_t> sizes = {{"IDX", idx_cases().size()},
                                                     {"CSV", csv_cases().size()},
                                                     {"model files v1", model_v1_cases().size()},
+                                                    {"ONNX files", onnx_cases().size()},
                                                     {"API misuse", api_cases().size()},
                                                     {"CLI flags", cli_flag_cases().size()},
                                                     {"expressions", expression_cases().size()}};
