@@ -23,7 +23,9 @@ struct PredictArgs {
 void run_predict(const PredictArgs& a) {
   nn::Sequential model = load_model_file(a.model);
   const std::size_t inputs = model.input_features();
-  LoadedData loaded = load_data_for_model(a.data, inputs);
+  DataArgs data_args = a.data;
+  data_args.class_names = model.class_names();
+  LoadedData loaded = load_data_for_model(data_args, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   match_model_scaling(model, set);
   if (set.feature_count() != inputs) {
@@ -48,7 +50,16 @@ void run_predict(const PredictArgs& a) {
     if (regression) {
       for (std::size_t i = 0; i < rows; ++i) out << row++ << "," << pred(i, 0) << "\n";
     } else {
-      for (int c : argmax_rows(pred)) out << row++ << "," << c << "\n";
+      // The class's name when the model was trained on named labels (a CSV of names).
+      const std::vector<std::string>& names = model.class_names();
+      for (int c : argmax_rows(pred)) {
+        out << row++ << ",";
+        if (static_cast<std::size_t>(c) < names.size() && !loaded.directory) {
+          out << names[c] << "\n";
+        } else {
+          out << c << "\n";
+        }
+      }
     }
   }
   if (!a.output.empty()) {

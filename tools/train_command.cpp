@@ -371,6 +371,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     if (!identity) model.add(nn::FeatureScaling(scaler.offset, scaler.scale));
     if (loaded.directory) {
       model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
+    } else if (!loaded.class_names.empty()) {
+      model.set_class_names(loaded.class_names);
     }
     // He initialization suits the relu family; Glorot the saturating functions.
     const nn::Initializer init = plan.activation.rectifier() ? nn::Initializer::he_uniform()

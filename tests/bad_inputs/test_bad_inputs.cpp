@@ -249,6 +249,10 @@ std::vector<Case> csv_cases() {
   by_name.label_name = "species";
   data::CsvOptions tabs;
   tabs.delimiter = '\t';
+  data::CsvOptions limit64;
+  limit64.max_line_bytes = 64;
+  data::CsvOptions dogs;
+  dogs.class_names = {"dog"};
   data::IdxImages im;
   im.count = 1;
   im.rows = im.cols = 2;
@@ -305,6 +309,16 @@ std::vector<Case> csv_cases() {
                        csv("semicolons.csv", "a;b\n1;2\n", tabs)),
       expect<CsvError>("missing file", {"no_such.csv", "cannot open file"},
                        [] { data::read_csv((scratch() / "no_such.csv").string()); }),
+      expect<CsvError>("/dev/zero: one line without end",
+                       {"/dev/zero:1", "line 1 is longer than the limit of 8388608 bytes"},
+                       [] { data::read_csv("/dev/zero"); }),
+      expect<CsvError>("a row over a lowered line limit",
+                       {"long_row.csv:2", "line 2 is longer than the limit of 64 bytes"},
+                       csv("long_row.csv", "a,b\n" + std::string(100, '1') + ",2\n", limit64)),
+      expect<CsvError>(
+          "a class name the model does not have",
+          {"unknown_class.csv:3:2", "label 'cat'", "not one of the model's classes", "'dog'"},
+          csv("unknown_class.csv", "x,y\n1,dog\n2,cat\n", dogs)),
   };
 }
 
@@ -402,6 +416,17 @@ std::vector<Case> model_v1_cases() {
       expect<ModelFileError>(
           "a CSV file", {"blobs.csv", "bad magic"},
           [] { io::load_model(write_text("blobs.csv", "x1,x2,label\n1,2,0\n")); }),
+      expect<ModelFileError>("a version 2 file with a layer type this program has not registered "
+                             "(valid CRC): no corrupt file",
+                             {"model.rg: unknown layer 'Dxnse' (registered: ",
+                              "the program that loads it must register that layer"},
+                             [] {
+                               nn::Sequential m;
+                               m.add(nn::Dense(2, 3));
+                               Bytes bytes = io::serialize_model(m);
+                               bytes.at(find(bytes, "Dense") + 1) = 'x';
+                               io::deserialize_model(with_crc(bytes), "model.rg");
+                             }),
   };
 }
 
@@ -493,6 +518,27 @@ std::vector<Case> api_cases() {
   using std::out_of_range;
   auto leaf = [](Shape shape) { return Var(full<float>(shape, 1.0f), requires_grad); };
   return {
+      expect<logic_error>("a leaf changed in place between forward and backward",
+                          {"backward: input 0 of mul (leaf 'w', shape [2])",
+                           "changed in place after the graph used it"},
+                          [] {
+                            Var w(full<float>({2}, 1.0f), requires_grad, "w");
+                            Var y = sum(w * w);
+                            w.value()(0) = 3.0f;
+                            y.backward();
+                          }),
+      expect<std::runtime_error>(
+          "an update that leaves an infinity",
+          {"Trainer::fit: parameter dense_0.", "holds -inf",
+           "(step 1); training stopped; that step was undone", "those after step 0"},
+          [] {
+            nn::Sequential m;
+            m.add(nn::Dense(2, 1, nn::Activation::linear(), nn::Initializer::constant(1), 0));
+            m.compile(nn::Loss::mse(), nn::SGD(1e38));
+            nn::FitOptions o;
+            o.verbose = 0;
+            m.fit(full<float>({4, 2}, 1.0f), full<float>({4, 1}, -1.0f), o);
+          }),
       expect<invalid_argument>("matmul shapes", {"matmul", "[2, 3]", "[4, 5]"},
                                [=] {
                                  matmul(leaf({2, 3}), leaf({4, 5}));
@@ -737,6 +783,15 @@ std::vector<CliCase> cli_flag_cases() {
   const Exit bad = Exit::bad_value;
   return {
       {"negative epochs", with({"--epochs", "-1"}), bad, {"--epochs", "'-1'"}},
+      {"an endless file as data",
+       {"train", "--data", "/dev/zero", "--save", "", "--history", "", "--plot", ""},
+       Exit::error,
+       {"/dev/zero:1: line 1 is longer than the limit of 8388608 bytes", "--max-line-bytes"}},
+      {"a line over --max-line-bytes",
+       with({"--max-line-bytes", "8"}),
+       Exit::error,
+       {"small.csv:1: line 1 is longer than the limit of 8 bytes"}},
+      {"zero --max-line-bytes", with({"--max-line-bytes", "0"}), bad, {"--max-line-bytes"}},
       {"epochs past 2^64",
        with({"--epochs", "99999999999999999999"}),
        bad,
