@@ -28,16 +28,48 @@ BasicFeatureScaling<T>::BasicFeatureScaling(std::vector<T> offset, std::vector<T
 }
 
 template <class T>
-BasicVar<T> BasicFeatureScaling<T>::forward(const BasicVar<T>& x) {
-  const Shape& s = x.shape();
+void BasicFeatureScaling<T>::check_input(const Shape& s) const {
   if (s.size() != 2 || s[1] != offset_.size()) {
     throw std::invalid_argument("FeatureScaling '" + this->name() + "' (" +
                                 std::to_string(offset_.size()) + " features): input of shape " +
                                 shape_string(s) + " does not fit; expected [batch, " +
                                 std::to_string(offset_.size()) + "]");
   }
-  // Constants: the buffers take no gradient, and the input normally needs none either.
+}
+
+template <class T>
+BasicTensor<T> BasicFeatureScaling<T>::scaled(const BasicTensor<T>& x) const {
+  // One pass, rounding after the subtraction and after the product as the two ops of forward()
+  // do: the same values bit for bit.
+  BasicTensor<T> y = BasicTensor<T>::from_shape(x.shape());
+  const std::size_t features = offset_.size();
+  const std::size_t rows = x.shape()[0];
+  const T* in = x.data();
+  T* out = y.data();
+  const T* offset = offset_.data();
+  const T* scale = scale_.data();
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (std::size_t j = 0; j < features; ++j) {
+      out[i * features + j] = (in[i * features + j] - offset[j]) * scale[j];
+    }
+  }
+  return y;
+}
+
+template <class T>
+BasicVar<T> BasicFeatureScaling<T>::forward(const BasicVar<T>& x) {
+  check_input(x.shape());
+  // The usual input, a batch of data, needs no gradient: the scaled batch is a constant, made
+  // without graph nodes or broadcasting (once per training step; docs/performance.md).
+  if (!x.requires_grad()) return BasicVar<T>(scaled(x.value()));
+  // Constants: the buffers take no gradient.
   return (x - BasicVar<T>(BasicTensor<T>(offset_))) * BasicVar<T>(BasicTensor<T>(scale_));
+}
+
+template <class T>
+BasicTensor<T> BasicFeatureScaling<T>::infer_tensor(const BasicTensor<T>& x) const {
+  check_input(x.shape());
+  return scaled(x);
 }
 
 template <class T>
