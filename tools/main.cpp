@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   retrograd::cli::add_evaluate_command(app);
   retrograd::cli::add_predict_command(app);
   retrograd::cli::add_export_command(app);
+  retrograd::cli::add_import_command(app);
   retrograd::cli::add_trace_command(app);
   retrograd::cli::add_gradcheck_command(app);
   for (const char* name : {"train", "evaluate", "predict"}) {

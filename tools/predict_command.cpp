@@ -59,8 +59,11 @@ void check_probability_flags(const PredictArgs& a, nn::Sequential& model, const 
                      "), not classes");
   }
   try {
-    // No rows: the model's own error, when its loss gives no probabilities, before any data.
-    model.predict_proba(Tensor::from_shape({0, model.input_features()}));
+    // One row of zeros: the model's own error, when its loss gives no probabilities, comes
+    // before any data is read.
+    Tensor probe = Tensor::from_shape({1, model.input_features()});
+    probe.fill(0);
+    model.predict_proba(probe);
   } catch (const std::logic_error& e) {
     throw UsageError(flag + ": " + a.model + ": " + e.what());
   }
@@ -97,7 +100,7 @@ std::string header(const PredictArgs& a, const OutputKind& kind) {
 }
 
 void run_predict(const PredictArgs& a) {
-  nn::Sequential model = io::load_model(a.model);
+  nn::Sequential model = load_model_file(a.model);
   const OutputKind kind = output_kind(model);
   check_probability_flags(a, model, kind);
   const std::size_t inputs = model.input_features();
@@ -161,7 +164,8 @@ void add_predict_command(CLI::App& app) {
       "predict",
       "One prediction per row (the class id, or the value of a regression model), with class "
       "probabilities on request");
-  cmd->add_option("--model", a->model, "Model file written by retrograd train")
+  cmd->add_option("--model", a->model,
+                  "Model file written by retrograd train or import, or an .onnx file")
       ->capture_default_str();
   add_data_options(cmd, a->data,
                    "Rows to predict: an MNIST-format IDX directory (its t10k-* images) or a CSV "

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "../io/onnx_craft.hpp"
+
 namespace fs = std::filesystem;
 using namespace retrograd;
 
@@ -404,6 +406,85 @@ std::vector<Case> model_v1_cases() {
 }
 
 // ---- API misuse: shapes, axes, empty Vars, NaN and inf -----------------------------------------
+
+// ---- ONNX files ----------------------------------------------------------------------------
+
+std::vector<Case> onnx_cases() {
+  namespace c = onnx_craft;
+  auto import = [](const std::string& name, const Bytes& bytes) {
+    return [name, bytes] { io::import_onnx(write_file(name, bytes)); };
+  };
+  auto e = [](std::string name, std::vector<std::string> culprit, std::function<void()> run) {
+    return expect<io::OnnxFileError>(std::move(name), std::move(culprit), std::move(run));
+  };
+  const Bytes good = c::model(c::dense_graph());
+  const Bytes truncated(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 2));
+  const auto in = c::value_info("x", {-1, 4});
+  const auto out = c::value_info("y", {-1, 3});
+  // A tensor that says it is 1,000,000 x 1,000 floats and holds 3.
+  const Bytes claims_too_much =
+      c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                        {c::tensor("B", {1000000, 1000}, {1, 2, 3})}, {in}, {out}));
+  // A length prefix of 2^60 bytes inside an 8-byte file.
+  const Bytes huge_length = c::Msg().raw_varint((7 << 3) | 2).raw_varint(1ull << 60).b;
+  Bytes long_varint = {0x08};
+  long_varint.insert(long_varint.end(), 11, 0xff);
+  const Bytes group = c::Msg().raw_varint((7 << 3) | 3).b;
+  const Bytes huge_dim = c::model(c::graph({}, {c::tensor("B", {1ll << 40, 0}, {})}, {in}, {out}));
+  c::Msg external = c::tensor("B", {4, 3}, {});
+  external.varint(14, 1);
+  c::Msg doubles = c::Msg().varint(1, 1).varint(2, 11).str(8, "D").bytes(9, Bytes(8, 0));
+  return {
+      e("an empty file", {"empty.onnx", "not an ONNX model: no graph"}, import("empty.onnx", {})),
+      e("a truncated file",
+        {"half.onnx", "not a valid ONNX file: field 7 declares", "at byte offset"},
+        import("half.onnx", truncated)),
+      e("a length past the end of the file", {"bytes but its message has only 0 left"},
+        import("length.onnx", huge_length)),
+      e("a varint of 11 bytes", {"varint longer than 10 bytes", "at byte offset 1"},
+        import("varint.onnx", long_varint)),
+      e("a group (wire type 3)", {"wire type 3, which ONNX does not use"},
+        import("group.onnx", group)),
+      e("a tensor whose declared size exceeds the file",
+        {"tensor 'B' declares 1000000000 values (shape [1000000, 1000]) but holds 3"},
+        import("claims.onnx", claims_too_much)),
+      e("a tensor dimension of 2^40", {"tensor 'B' has dimension 1099511627776"},
+        import("dim.onnx", huge_dim)),
+      e("external tensor data", {"tensor 'B' keeps its data in an external file"},
+        import("external.onnx", c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                                                  {external}, {in}, {out})))),
+      e("a float64 tensor", {"tensor 'D' has data type 11", "float32 (1) and int64 (7)"},
+        import("double.onnx", c::model(c::graph({}, {doubles}, {in}, {out})))),
+      e("opset 7", {"opset 7 is not supported", "opsets 13 to 17"},
+        import("opset7.onnx", c::model(c::dense_graph(), 7))),
+      e("a graph with a cycle", {"cycle through node 'a' (Relu), node 'b' (Relu)"},
+        import("cycle.onnx", c::model(c::graph({c::node("Relu", {"x", "q"}, {"p"}, "a"),
+                                                c::node("Relu", {"p"}, {"q"}, "b"),
+                                                c::node("Relu", {"q"}, {"y"}, "c")},
+                                               {}, {in}, {out})))),
+      e("a dangling input",
+        {"node 'relu' (Relu) reads 'ghost', which no node, input or initializer produces"},
+        import("dangling.onnx",
+               c::model(c::graph({c::node("Relu", {"ghost"}, {"y"}, "relu")}, {}, {in}, {out})))),
+      e("an initializer with the wrong shape",
+        {"node 'gemm' (Gemm): initializer 'C' (C) has shape [5]; it needs [3]"},
+        import("shape.onnx", c::model(c::dense_graph({5})))),
+      e("a weight that does not fit the input",
+        {"initializer 'B' (B) has shape [4, 3]", "an input of width 7 it needs [7, outputs]"},
+        import("width.onnx", c::model(c::graph({c::node("Gemm", {"x", "B"}, {"y"}, "gemm")},
+                                               {c::tensor("B", {4, 3}, std::vector<float>(12, 1))},
+                                               {c::value_info("x", {-1, 7})}, {out})))),
+      e("an operator outside the subset", {"node 'c' (Conv) is not supported", "import reads: Add"},
+        import("conv.onnx",
+               c::model(c::graph({c::node("Conv", {"x"}, {"y"}, "c")}, {}, {in}, {out})))),
+      e("two producers of one value", {"node 'b' (Relu) writes 'y', which something else"},
+        import("twice.onnx", c::model(c::graph({c::node("Relu", {"x"}, {"y"}, "a"),
+                                                c::node("Relu", {"x"}, {"y"}, "b")},
+                                               {}, {in}, {out})))),
+      e("a missing file", {"nope.onnx: cannot open: No such file or directory"},
+        [] { io::import_onnx((scratch() / "nope.onnx").string()); }),
+  };
+}
 
 std::vector<Case> api_cases() {
   using std::domain_error;
@@ -853,6 +934,8 @@ TEST_CASE("bad inputs: model files (format v1)", "[bad_inputs][model]") {
   run_table(model_v1_cases());
 }
 
+TEST_CASE("bad inputs: ONNX files", "[bad_inputs][onnx]") { run_table(onnx_cases()); }
+
 TEST_CASE("bad inputs: API misuse", "[bad_inputs][api]") { run_table(api_cases()); }
 
 TEST_CASE("bad inputs: command-line flags and data", "[bad_inputs][cli]") {
@@ -879,6 +962,7 @@ TEST_CASE("bad inputs: case count", "[bad_inputs]") {
   const std::map<std::string, std::size_t> sizes = {{"IDX", idx_cases().size()},
                                                     {"CSV", csv_cases().size()},
                                                     {"model files v1", model_v1_cases().size()},
+                                                    {"ONNX files", onnx_cases().size()},
                                                     {"API misuse", api_cases().size()},
                                                     {"CLI flags", cli_flag_cases().size()},
                                                     {"expressions", expression_cases().size()}};
