@@ -257,7 +257,22 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_predict_features COMMAND ${cli} predict --model ${csv_model}
       --data ${fixtures}/features.csv
     EXPECT "row,prediction\n0," "\n4,")
-  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
+  # Issue 25: class probabilities and the top k classes, checked row by row.
+  retrograd_output_test(NAME cli_predict_probabilities
+    COMMAND sh -c "$0 predict --model ${csv_model} --data ${csv} --probabilities --top-k 2 \
+      --output p.csv && head -n 1 p.csv && awk -F, -v classes=3 -v k=2 \
+      -f ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_predictions.awk p.csv" ${cli}
+    EXPECT "predictions: p.csv (150 rows)" "row,prediction,p_0,p_1,p_2,top_1,p_top_1,top_2,p_top_2\n"
+      "predictions checked: 150 rows")
+  retrograd_output_test(NAME cli_predict_top_k_too_many FAILS
+    COMMAND ${cli} predict --model ${csv_model} --data no/such.csv --top-k 4
+    EXPECT "--top-k 4: the model ${csv_model} has 3 classes")
+  retrograd_output_test(NAME cli_predict_probabilities_mse FAILS
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --loss mse --epochs 1 --verbose 0 \
+      --save mse.rg && $0 predict --model mse.rg --data ${csv} --probabilities" ${cli}
+    EXPECT "--probabilities: mse.rg: Sequential::predict_proba: the model's loss mse does not make its outputs class probabilities")
+  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features
+    cli_predict_probabilities cli_predict_top_k_too_many cli_predict_probabilities_mse PROPERTIES
     FIXTURES_REQUIRED "cli_data;cli_model_csv")
 
   # iris.csv as it is published: the species names in its label column become the model's
