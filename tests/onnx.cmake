@@ -10,8 +10,9 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   # retrograd -> ONNX -> OpenCV
   set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
   retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
-    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy"
-    EXPECT_FILES mlp.rg mlp_softmax.rg test_images.npy mlp_outputs.npy mlp_softmax_outputs.npy)
+    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
+    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx test_images.npy mlp_outputs.npy
+      mlp_softmax_outputs.npy residual_outputs.npy)
   set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
   retrograd_output_test(NAME cli_export_onnx
     COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
@@ -25,7 +26,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
   add_test(NAME onnx_opencv
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
-      --dir ${models} mlp mlp_softmax)
+      --dir ${models} mlp mlp_softmax residual)
   set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
     PASS_REGULAR_EXPRESSION "onnx opencv check passed")
   retrograd_output_test(NAME cli_export_bad_extension FAILS
