@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang (AddressSanitizer + UBSan) in build-fuzz/ and
 # runs each for SECONDS, one after the other (default 600: the long run; CI runs 20).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient onnx
 #   FUZZ_FLAGS='-fork=1 -ignore_ooms=1' scripts/fuzz.sh 600 model   (extra libFuzzer flags)
 # New inputs that widen coverage go to build-fuzz/corpus/<target>/ (not the repository); a
 # finding stops the run with its input in build-fuzz/findings/<target>/. Copy that file into
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx csv model expression gradient)
+[ ${#targets[@]} -gt 0 ] || targets=(idx csv model expression gradient onnx)
 
 scripts/install-deps.sh clang-14 libclang-rt-14-dev libfuzzer-14-dev
 source scripts/blas-env.sh
@@ -33,11 +33,13 @@ for target in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$target findings=build-fuzz/findings/$target
   mkdir -p "$corpus" "$findings"
   log=build-fuzz/fuzz_$target.log
+  corpora=("$corpus" fuzz/corpus/"$target")
+  [ -d tests/fuzz_regressions/"$target" ] && corpora+=(tests/fuzz_regressions/"$target")
   echo "fuzz_$target: ${seconds} s"
   # -rss_limit_mb: a few KiB of input asking for a GiB is a finding, not a slow pass.
   if ! build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
       -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_FLAGS:-} \
-      "$corpus" fuzz/corpus/"$target" tests/fuzz_regressions/"$target" >"$log" 2>&1; then
+      "${corpora[@]}" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz_$target found a failing input: $(ls "$findings")"
     echo "add it to tests/fuzz_regressions/$target/ and fix it (log: $log)"

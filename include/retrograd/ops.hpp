@@ -7,8 +7,12 @@
 /// Binary elementwise ops broadcast with numpy rules; their gradients are summed back to each
 /// input's shape. Axes may be negative (counted from the end). Element types: float and double.
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,13 +20,55 @@
 
 namespace retrograd {
 
-/// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
-/// per input, shaped like that input). When no input needs a gradient, or under NoGradGuard,
-/// the result is a constant and `backward` is dropped. A custom op takes part in backward,
-/// tracing, DOT export and gradcheck exactly as the built-in ops do.
+namespace detail {
 template <class T>
-BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<BasicVar<T>>& inputs,
-                    BackwardFn<T> backward);
+BasicVar<T> record_custom_op(std::string op, BasicTensor<T> value,
+                             const std::vector<BasicVar<T>>& inputs, BackwardFn<T> backward);
+template <class T>
+struct is_basic_tensor : std::false_type {};
+template <class T>
+struct is_basic_tensor<BasicTensor<T>> : std::true_type {};
+template <class T>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+/// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
+/// per input, shaped like that input), called as `backward(const Node<T>& node, const
+/// BasicTensor<T>& upstream)` and returning a GradList<T>. The element type T comes from
+/// `value` (`make_op("sq", TensorD(...), {x}, rule)`), or is written (`make_op<double>`).
+/// When no input needs a gradient, or under NoGradGuard, the result is a constant and
+/// `backward` is dropped. A custom op takes part in backward, tracing, DOT export and
+/// gradcheck exactly as the built-in ops do.
+template <class T, class Rule>
+BasicVar<T> make_op(std::string op, BasicTensor<T> value,
+                    const std::vector<BasicVar<typename detail::identity<T>::type>>& inputs,
+                    Rule&& backward) {
+  static_assert(std::is_invocable_v<Rule&, const Node<T>&, const BasicTensor<T>&>,
+                "make_op: the backward rule must take (const Node<T>& node, const "
+                "BasicTensor<T>& upstream) with T the op's element type, e.g. [](const "
+                "Node<double>& node, const TensorD& upstream) -> GradList<double> {...}");
+  if constexpr (std::is_invocable_v<Rule&, const Node<T>&, const BasicTensor<T>&>) {
+    static_assert(
+        std::is_convertible_v<std::invoke_result_t<Rule&, const Node<T>&, const BasicTensor<T>&>,
+                              GradList<T>>,
+        "make_op: the backward rule must return GradList<T>: write `-> GradList<double>` (or "
+        "`-> GradList<float>`) after the lambda's parameters, and `return {dx, dy};`");
+  }
+  return detail::record_custom_op<T>(std::move(op), std::move(value), inputs,
+                                     BackwardFn<T>(std::forward<Rule>(backward)));
+}
+
+/// Chosen only when the element type cannot be told from `value` (an xtensor expression, not a
+/// Tensor): it stops the build with what to write instead.
+template <class Value, class Input, class Rule,
+          class = std::enable_if_t<!detail::is_basic_tensor<std::decay_t<Value>>::value>>
+BasicVar<float> make_op(std::string, Value&&, std::initializer_list<Input>, Rule&&) {
+  static_assert(detail::dependent_false<Value>,
+                "make_op: the element type cannot be told from `value`, which is not a Tensor "
+                "(an xtensor expression?): write make_op<double>(...) or make_op<float>(...), "
+                "or pass TensorD(expression) / Tensor(expression) as the value");
+  return {};
+}
 
 // --- elementwise, two inputs (broadcasting) ---
 namespace detail {
@@ -312,6 +358,50 @@ std::vector<std::size_t> class_ids(const char* op, const BasicTensor<T>& labels,
 /// all elements of max(z, 0) - z t + log(1 + exp(-|z|)): exact where log(sigmoid(z)) underflows.
 template <class T>
 BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
+
+// --- images, NCHW (src/ops/conv.cpp) ---
+/// A height and width pair: a kernel size, stride, padding or dilation. One number means the
+/// same value along both axes, as in PyTorch.
+struct Size2 {
+  /// Along the height axis.
+  std::size_t h;
+  /// Along the width axis.
+  std::size_t w;
+  Size2(std::size_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor)
+  Size2(std::size_t h_, std::size_t w_) : h(h_), w(w_) {}
+};
+/// "3x3", for messages and summaries.
+std::string size2_string(const Size2& s);
+/// The output extent of a window sliding along one `axis` ("height", "width") of `input`
+/// elements: floor((input + 2 padding - dilation (kernel - 1) - 1) / stride) + 1. Throws
+/// std::invalid_argument naming `op` and the axis when the stride, kernel or dilation is 0 or
+/// the dilated kernel is larger than the padded input.
+std::size_t window_output_extent(const char* op, const char* axis, std::size_t input,
+                                 std::size_t kernel, std::size_t stride, std::size_t padding,
+                                 std::size_t dilation = 1);
+/// 2-d cross-correlation, PyTorch's Conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] (or an
+/// empty Var for none) give y [N, O, OH, OW], y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q]
+/// x[n, c, i stride + p dilation - padding, j stride + q dilation - padding], zeros outside x.
+/// One GEMM per call over the whole batch (im2col); a direct kernel for one input channel.
+/// Throws std::invalid_argument naming the shapes for a rank other than 4, a channel mismatch,
+/// a stride or dilation of 0, or a kernel larger than the padded input.
+template <class T>
+BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1);
+/// Largest value of each kernel window of x [N, C, H, W] (padding counts as -infinity), stride
+/// defaulting to the kernel. The node saves each window's argmax; the gradient goes to it (the
+/// first largest on ties). Throws like conv2d.
+template <class T>
+BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean of each kernel window of x [N, C, H, W], stride defaulting to the kernel; padded zeros
+/// count in the mean (PyTorch's count_include_pad). Throws like conv2d.
+template <class T>
+BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean over each channel's whole image: x [N, C, H, W] gives [N, C].
+template <class T>
+BasicVar<T> global_avg_pool2d(const BasicVar<T>& x);
 
 // --- operators, between Vars and with plain numbers ---
 /// add(a, b).
