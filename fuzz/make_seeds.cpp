@@ -81,6 +81,21 @@ void model_seeds(const fs::path& dir) {
   }
 }
 
+void onnx_seeds(const fs::path& dir) {
+  for (int variant = 0; variant < 4; ++variant) {
+    nn::manual_seed(static_cast<std::uint64_t>(variant));
+    nn::Sequential model;
+    if (variant == 0) model.add(nn::FeatureScaling({0, 1, 2}, {1, 0.5f, 0.25f}));
+    model.add(nn::Dense(3, 4, nn::Activation::relu()));
+    if (variant == 1) model.add(nn::BatchNorm(4));
+    if (variant == 2) model.add(nn::Dropout(0.25));
+    if (variant == 3) model.add(nn::ActivationLayer(nn::Activation::tanh()));
+    model.add(nn::Dense(4, 2, variant == 2 ? nn::Activation::softmax() : nn::Activation::linear()));
+    write(dir / ("model_" + std::to_string(variant) + ".onnx"),
+          io::serialize_onnx(model, {13 + variant}));
+  }
+}
+
 void expression_seeds(const fs::path& dir) {
   const std::vector<std::string> expressions = {
       "(x + y) * z",
@@ -104,6 +119,21 @@ void gradient_seeds(const fs::path& dir) {
     bytes[42] = static_cast<std::uint8_t>(3 + seed);  // program length 4 to 11
     write(dir / ("program_" + std::to_string(seed)), bytes);
   }
+  // One seed per case of every op of the op table: "OPTB", the row, the case, then values.
+  const std::vector<OpRow>& table = op_table();
+  for (std::size_t r = 0; r < table.size(); ++r) {
+    for (std::size_t c = 0; c < table[r].checks.size(); ++c) {
+      std::vector<std::uint8_t> bytes = {'O',
+                                         'P',
+                                         'T',
+                                         'B',
+                                         static_cast<std::uint8_t>(r & 255),
+                                         static_cast<std::uint8_t>(r >> 8),
+                                         static_cast<std::uint8_t>(c)};
+      for (int k = 0; k < 96; ++k) bytes.push_back(static_cast<std::uint8_t>(byte(engine)));
+      write(dir / ("op_" + std::string(table[r].name) + "_" + std::to_string(c)), bytes);
+    }
+  }
 }
 
 }  // namespace
@@ -114,7 +144,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path root = argv[1];
-  for (const char* target : {"idx", "csv", "model", "expression", "gradient"}) {
+  for (const char* target : {"idx", "csv", "model", "expression", "gradient", "onnx"}) {
     fs::create_directories(root / target);
   }
   idx_seeds(root / "idx");
@@ -122,6 +152,7 @@ int main(int argc, char** argv) {
   model_seeds(root / "model");
   expression_seeds(root / "expression");
   gradient_seeds(root / "gradient");
+  onnx_seeds(root / "onnx");
   std::cout << "seeds: " << root.string() << "\n";
   return 0;
 }

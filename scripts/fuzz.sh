@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ with clang (AddressSanitizer + UBSan) in build-fuzz/ and
 # runs each for SECONDS, as many at once as there are cores (default 600: the long run; CI runs
 # 20).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient onnx
 #   FUZZ_FLAGS='-fork=1 -ignore_ooms=1' scripts/fuzz.sh 600 model   (extra libFuzzer flags)
 # New inputs that widen coverage go to build-fuzz/corpus/<target>/ (not the repository); a
 # finding fails the run, its input in build-fuzz/findings/<target>/. Copy that file into
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx csv model expression gradient)
+[ ${#targets[@]} -gt 0 ] || targets=(idx csv model expression gradient onnx)
 
 scripts/install-deps.sh clang-14 libclang-rt-14-dev libfuzzer-14-dev
 source scripts/blas-env.sh
@@ -29,16 +29,17 @@ export OPENBLAS_NUM_THREADS=1
 # The recorded findings and seeds, once each, and the buffer cache check under clang's ASan.
 ctest --test-dir build-fuzz --output-on-failure
 
-# One libFuzzer process per core at a time (each runs on one core), so 5 targets of 20 s take
-# three rounds on 2 cores instead of five.
+# One libFuzzer process per core at a time (each runs on one core), so 6 targets of 20 s take
+# three rounds on 2 cores instead of six.
 fuzz_target() {
   local target=$1 corpus=build-fuzz/corpus/$1 findings=build-fuzz/findings/$1
   mkdir -p "$corpus" "$findings"
+  local corpora=("$corpus" fuzz/corpus/"$target")
+  [ -d tests/fuzz_regressions/"$target" ] && corpora+=(tests/fuzz_regressions/"$target")
   # -rss_limit_mb: a few KiB of input asking for a GiB is a finding, not a slow pass.
   build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_FLAGS:-} \
-    "$corpus" fuzz/corpus/"$target" tests/fuzz_regressions/"$target" \
-    >build-fuzz/fuzz_"$target".log 2>&1
+    "${corpora[@]}" >build-fuzz/fuzz_"$target".log 2>&1
 }
 rm -f build-fuzz/fuzz_*.passed
 running=0

@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(g++ cmake make ccache pkg-config
   libxtensor-dev libxsimd-dev libopenblas-dev catch2
   zlib1g-dev libpng-dev libcli11-dev libzip-dev python3-numpy
-  graphviz gnuplot-nox dataset-fashion-mnist clang-format-14 "$@")
+  graphviz gnuplot-nox dataset-fashion-mnist clang-format-14
+  # The ONNX tests (tests/onnx.cmake): onnx.checker, OpenCV's dnn, PyTorch's torch.onnx.export.
+  python3-onnx python3-opencv python3-torch "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,880 @@
+// ONNX import in two passes: the bytes become plain structs (every length and size checked
+// against the bytes present before anything is allocated), then the graph is checked (opset,
+// producers, order) and walked from its input to its output, each node becoming a layer.
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "onnx_proto.hpp"
+#include "protobuf.hpp"
+#include "retrograd/io/onnx.hpp"
+#include "retrograd/nn/layers.hpp"
+
+namespace retrograd::io {
+
+namespace {
+
+namespace pb = detail::onnx;
+using detail::ProtoField;
+using detail::WireType;
+
+struct TensorValue {
+  std::string name;
+  std::vector<std::int64_t> dims;
+  std::int64_t data_type = 0;
+  Tensor floats;                   // data_type float
+  std::vector<std::int64_t> ints;  // data_type int64
+  std::size_t offset = 0;
+};
+
+struct AttributeValue {
+  std::string name;
+  std::int64_t type = 0;
+  float f = 0;
+  std::int64_t i = 0;
+  std::vector<std::int64_t> ints;
+  std::optional<TensorValue> t;
+};
+
+struct NodeValue {
+  std::string name, op_type, domain;
+  std::vector<std::string> inputs, outputs;
+  std::vector<AttributeValue> attributes;
+  std::size_t offset = 0;
+};
+
+struct ValueInfo {
+  std::string name;
+  std::vector<std::int64_t> dims;  // -1: named or unknown
+  bool has_shape = false;
+};
+
+struct GraphValue {
+  std::vector<NodeValue> nodes;
+  std::vector<TensorValue> initializers;
+  std::vector<ValueInfo> inputs, outputs;
+};
+
+struct ModelValue {
+  std::int64_t opset = 0;
+  bool has_default_opset = false;
+  std::optional<GraphValue> graph;
+};
+
+// The most dimensions a tensor may declare, and the largest one: far beyond any model, small
+// enough that products and strides cannot overflow.
+constexpr std::size_t max_rank = 8;
+constexpr std::int64_t max_dim = std::int64_t(1) << 31;
+
+/// Reads the messages of one file into the structs above.
+class Parser {
+ public:
+  Parser(const std::vector<std::uint8_t>& bytes, const std::string& source)
+      : data_(bytes.data()), size_(bytes.size()), source_(source) {}
+
+  ModelValue model() {
+    ModelValue m;
+    auto r = reader(0, size_);
+    ProtoField f;
+    while (r.next(f)) {
+      if (f.number == pb::model::graph && expect(f, WireType::bytes, "ModelProto.graph")) {
+        m.graph = graph(f);
+      } else if (f.number == pb::model::opset_import &&
+                 expect(f, WireType::bytes, "ModelProto.opset_import")) {
+        std::string domain;
+        std::int64_t version = 0;
+        auto o = reader(f.begin, f.end);
+        ProtoField g;
+        while (o.next(g)) {
+          if (g.number == pb::opset::domain) domain = string(g, "OperatorSetIdProto.domain");
+          if (g.number == pb::opset::version) version = integer(g, "OperatorSetIdProto.version");
+        }
+        if (domain.empty() || domain == "ai.onnx") {
+          m.opset = version;
+          m.has_default_opset = true;
+        }
+      }
+    }
+    return m;
+  }
+
+ private:
+  struct Fail {
+    const std::string* source;
+    [[noreturn]] void operator()(std::size_t offset, const std::string& what) const {
+      throw OnnxFileError(*source, "not a valid ONNX file: " + what + " (at byte offset " +
+                                       std::to_string(offset) + ")");
+    }
+  };
+  using Reader = detail::ProtoReader<Fail>;
+  Reader reader(std::size_t begin, std::size_t end) const {
+    return Reader(data_, begin, end, Fail{&source_});
+  }
+  [[noreturn]] void fail(std::size_t offset, const std::string& what) const {
+    Fail{&source_}(offset, what);
+  }
+  bool expect(const ProtoField& f, WireType type, const char* what) const {
+    if (f.type != type) fail(f.offset, std::string(what) + " has the wrong wire type");
+    return true;
+  }
+  std::string string(const ProtoField& f, const char* what) const {
+    expect(f, WireType::bytes, what);
+    return std::string(reinterpret_cast<const char*>(data_ + f.begin), f.size());
+  }
+  std::int64_t integer(const ProtoField& f, const char* what) const {
+    expect(f, WireType::varint, what);
+    return static_cast<std::int64_t>(f.value);
+  }
+  // A repeated int64: one varint, or a packed run of them.
+  void integers(const ProtoField& f, std::vector<std::int64_t>& out, const char* what) const {
+    if (f.type == WireType::varint) {
+      out.push_back(static_cast<std::int64_t>(f.value));
+      return;
+    }
+    expect(f, WireType::bytes, what);
+    for (std::size_t pos = f.begin; pos < f.end;) {
+      out.push_back(
+          static_cast<std::int64_t>(Reader::varint_at(data_, pos, f.end, Fail{&source_})));
+    }
+  }
+  float bits_to_float(std::uint32_t bits) const {
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+  std::uint32_t le32(std::size_t at) const {
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v |= static_cast<std::uint32_t>(data_[at + k]) << (8 * k);
+    return v;
+  }
+
+  TensorValue tensor(const ProtoField& outer) {
+    TensorValue t;
+    t.offset = outer.offset;
+    std::optional<ProtoField> raw;
+    std::vector<ProtoField> packed_floats;
+    std::vector<float> loose_floats;
+    auto r = reader(outer.begin, outer.end);
+    ProtoField f;
+    while (r.next(f)) {
+      switch (f.number) {
+        case pb::tensor::dims:
+          integers(f, t.dims, "TensorProto.dims");
+          if (t.dims.size() > max_rank) fail(f.offset, "tensor has more than 8 dimensions");
+          break;
+        case pb::tensor::data_type:
+          t.data_type = integer(f, "TensorProto.data_type");
+          break;
+        case pb::tensor::name:
+          t.name = string(f, "TensorProto.name");
+          break;
+        case pb::tensor::raw_data:
+          expect(f, WireType::bytes, "TensorProto.raw_data");
+          raw = f;
+          break;
+        case pb::tensor::float_data:
+          if (f.type == WireType::fixed32) {
+            loose_floats.push_back(bits_to_float(static_cast<std::uint32_t>(f.value)));
+          } else {
+            expect(f, WireType::bytes, "TensorProto.float_data");
+            if (f.size() % 4)
+              fail(f.offset, "packed float_data of " + std::to_string(f.size()) + " bytes");
+            packed_floats.push_back(f);
+          }
+          break;
+        case pb::tensor::int64_data:
+          integers(f, t.ints, "TensorProto.int64_data");
+          break;
+        case pb::tensor::data_location:
+          if (integer(f, "TensorProto.data_location") == 0) break;  // DEFAULT: in this file
+          [[fallthrough]];
+        case pb::tensor::external_data:
+          fail(f.offset, "tensor '" + t.name +
+                             "' keeps its data in an external file, which import does not read");
+        default:
+          break;
+      }
+    }
+    const std::string what = "tensor '" + t.name + "'";
+    std::uint64_t count = 1;
+    for (std::int64_t d : t.dims) {
+      if (d < 0 || d > max_dim) fail(t.offset, what + " has dimension " + std::to_string(d));
+      // Checked before multiplying: the product of corrupt dimensions may overflow.
+      if (d != 0 && count > (std::uint64_t(1) << 62) / static_cast<std::uint64_t>(d)) {
+        fail(t.offset, what + " declares too many values");
+      }
+      count *= static_cast<std::uint64_t>(d);
+    }
+    if (t.data_type == pb::tensor::type_float) {
+      std::uint64_t held = loose_floats.size();
+      for (const ProtoField& p : packed_floats) held += p.size() / 4;
+      if (raw) held += raw->size() / 4;
+      if (raw && (raw->size() % 4 || !loose_floats.empty() || !packed_floats.empty())) {
+        fail(t.offset, what + ": raw_data of " + std::to_string(raw->size()) +
+                           " bytes does not hold float32 values");
+      }
+      if (held != count) {
+        fail(t.offset, what + " declares " + std::to_string(count) + " values (shape " +
+                           dims_string(t.dims) + ") but holds " + std::to_string(held));
+      }
+      // Now the size is backed by bytes of the file.
+      Shape shape(t.dims.begin(), t.dims.end());
+      t.floats = Tensor::from_shape(shape);
+      float* out = t.floats.data();
+      if (raw) {
+        for (std::size_t i = 0; i < count; ++i) out[i] = bits_to_float(le32(raw->begin + 4 * i));
+      } else {
+        out = std::copy(loose_floats.begin(), loose_floats.end(), out);
+        for (const ProtoField& p : packed_floats) {
+          for (std::size_t at = p.begin; at < p.end; at += 4) *out++ = bits_to_float(le32(at));
+        }
+      }
+    } else if (t.data_type == pb::tensor::type_int64) {
+      if (raw) {
+        if (raw->size() % 8 || !t.ints.empty())
+          fail(t.offset, what + ": raw_data does not hold int64 values");
+        for (std::size_t at = raw->begin; at < raw->end; at += 8) {
+          t.ints.push_back(
+              static_cast<std::int64_t>(le32(at) | (std::uint64_t(le32(at + 4)) << 32)));
+        }
+      }
+      if (t.ints.size() != count) {
+        fail(t.offset, what + " declares " + std::to_string(count) + " values (shape " +
+                           dims_string(t.dims) + ") but holds " + std::to_string(t.ints.size()));
+      }
+    } else {
+      fail(t.offset, what + " has data type " + std::to_string(t.data_type) +
+                         "; import reads float32 (1) and int64 (7) tensors");
+    }
+    return t;
+  }
+
+  AttributeValue attribute(const ProtoField& outer) {
+    AttributeValue a;
+    auto r = reader(outer.begin, outer.end);
+    ProtoField f;
+    while (r.next(f)) {
+      switch (f.number) {
+        case pb::attribute::name:
+          a.name = string(f, "AttributeProto.name");
+          break;
+        case pb::attribute::type:
+          a.type = integer(f, "AttributeProto.type");
+          break;
+        case pb::attribute::f:
+          expect(f, WireType::fixed32, "AttributeProto.f");
+          a.f = bits_to_float(static_cast<std::uint32_t>(f.value));
+          break;
+        case pb::attribute::i:
+          a.i = integer(f, "AttributeProto.i");
+          break;
+        case pb::attribute::ints:
+          integers(f, a.ints, "AttributeProto.ints");
+          break;
+        case pb::attribute::t:
+          expect(f, WireType::bytes, "AttributeProto.t");
+          a.t = tensor(f);
+          break;
+        default:
+          break;
+      }
+    }
+    return a;
+  }
+
+  NodeValue node(const ProtoField& outer) {
+    NodeValue n;
+    n.offset = outer.offset;
+    auto r = reader(outer.begin, outer.end);
+    ProtoField f;
+    while (r.next(f)) {
+      switch (f.number) {
+        case pb::node::input:
+          n.inputs.push_back(string(f, "NodeProto.input"));
+          break;
+        case pb::node::output:
+          n.outputs.push_back(string(f, "NodeProto.output"));
+          break;
+        case pb::node::name:
+          n.name = string(f, "NodeProto.name");
+          break;
+        case pb::node::op_type:
+          n.op_type = string(f, "NodeProto.op_type");
+          break;
+        case pb::node::domain:
+          n.domain = string(f, "NodeProto.domain");
+          break;
+        case pb::node::attribute:
+          expect(f, WireType::bytes, "NodeProto.attribute");
+          n.attributes.push_back(attribute(f));
+          break;
+        default:
+          break;
+      }
+    }
+    return n;
+  }
+
+  ValueInfo value_info(const ProtoField& outer) {
+    ValueInfo v;
+    auto r = reader(outer.begin, outer.end);
+    ProtoField f;
+    while (r.next(f)) {
+      if (f.number == pb::value_info::name) v.name = string(f, "ValueInfoProto.name");
+      if (f.number != pb::value_info::type) continue;
+      expect(f, WireType::bytes, "ValueInfoProto.type");
+      auto type = reader(f.begin, f.end);
+      ProtoField tt;
+      while (type.next(tt)) {
+        if (tt.number != pb::type::tensor_type) continue;
+        expect(tt, WireType::bytes, "TypeProto.tensor_type");
+        auto tensor_type = reader(tt.begin, tt.end);
+        ProtoField s;
+        while (tensor_type.next(s)) {
+          if (s.number != pb::type::shape) continue;
+          expect(s, WireType::bytes, "TypeProto.Tensor.shape");
+          v.has_shape = true;
+          auto shape = reader(s.begin, s.end);
+          ProtoField d;
+          while (shape.next(d)) {
+            if (d.number != pb::shape::dim) continue;
+            expect(d, WireType::bytes, "TensorShapeProto.dim");
+            if (v.dims.size() == max_rank)
+              fail(d.offset, "value '" + v.name + "' has more than 8 dimensions");
+            std::int64_t value = -1;
+            auto dim = reader(d.begin, d.end);
+            ProtoField x;
+            while (dim.next(x)) {
+              if (x.number == pb::shape::dim_value) value = integer(x, "Dimension.dim_value");
+            }
+            v.dims.push_back(value);
+          }
+        }
+      }
+    }
+    return v;
+  }
+
+  GraphValue graph(const ProtoField& outer) {
+    GraphValue g;
+    auto r = reader(outer.begin, outer.end);
+    ProtoField f;
+    while (r.next(f)) {
+      switch (f.number) {
+        case pb::graph::node:
+          expect(f, WireType::bytes, "GraphProto.node");
+          g.nodes.push_back(node(f));
+          break;
+        case pb::graph::initializer:
+          expect(f, WireType::bytes, "GraphProto.initializer");
+          g.initializers.push_back(tensor(f));
+          break;
+        case pb::graph::input:
+          expect(f, WireType::bytes, "GraphProto.input");
+          g.inputs.push_back(value_info(f));
+          break;
+        case pb::graph::output:
+          expect(f, WireType::bytes, "GraphProto.output");
+          g.outputs.push_back(value_info(f));
+          break;
+        default:
+          break;
+      }
+    }
+    return g;
+  }
+
+ public:
+  static std::string dims_string(const std::vector<std::int64_t>& dims) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      s += (i ? ", " : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
+    }
+    return s + "]";
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  const std::string& source_;
+};
+
+/// Turns a parsed graph into a Sequential: checks it, then walks it from input to output.
+class Builder {
+ public:
+  Builder(const GraphValue& g, const std::string& source) : g_(g), source_(source) {}
+
+  nn::Sequential build() {
+    index_values();
+    order_nodes();
+    walk();
+    return std::move(model_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw OnnxFileError(source_, what); }
+  std::string describe(std::size_t n) const {
+    const NodeValue& node = g_.nodes[n];
+    return "node " + (node.name.empty() ? "#" + std::to_string(n) : "'" + node.name + "'") + " (" +
+           node.op_type + ")";
+  }
+
+  // Initializers, Constant nodes' tensors and the one real input.
+  void index_values() {
+    for (const TensorValue& t : g_.initializers) {
+      if (!constants_.emplace(t.name, &t).second) fail("two initializers named '" + t.name + "'");
+    }
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      const NodeValue& node = g_.nodes[n];
+      if (node.op_type != "Constant") continue;
+      const AttributeValue* value = attribute(n, "value");
+      if (!value || !value->t || node.outputs.size() != 1) {
+        fail(describe(n) + ": only a Constant with one tensor 'value' is read");
+      }
+      constants_.emplace(node.outputs[0], &*value->t);
+    }
+    for (const ValueInfo& v : g_.inputs) {
+      if (constants_.count(v.name)) continue;  // older exporters list initializers as inputs
+      if (input_) {
+        fail("the graph has two inputs, '" + input_->name + "' and '" + v.name +
+             "'; import reads models of one input");
+      }
+      input_ = &v;
+    }
+    if (!input_) fail("the graph has no input");
+    if (g_.outputs.size() != 1) {
+      fail("the graph has " + std::to_string(g_.outputs.size()) +
+           " outputs; import reads models of one output");
+    }
+    if (input_->has_shape && input_->dims.size() != 2) {
+      fail("input '" + input_->name + "' has shape " + Parser::dims_string(input_->dims) +
+           "; import reads [batch, features] inputs");
+    }
+    if (input_->has_shape && input_->dims[1] > 0)
+      width_ = static_cast<std::size_t>(input_->dims[1]);
+  }
+
+  // Every value read has one producer; nodes sorted so that each comes after its producers
+  // (Kahn's algorithm: what is left over lies on a cycle).
+  void order_nodes() {
+    std::map<std::string, std::size_t> producer;
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      for (const std::string& out : g_.nodes[n].outputs) {
+        if (out.empty()) continue;
+        if (out == input_->name || (constants_.count(out) && g_.nodes[n].op_type != "Constant") ||
+            !producer.emplace(out, n).second) {
+          fail(describe(n) + " writes '" + out + "', which something else already defines");
+        }
+      }
+    }
+    std::vector<std::vector<std::size_t>> readers(g_.nodes.size());
+    std::vector<std::size_t> waiting(g_.nodes.size(), 0);
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      for (const std::string& in : g_.nodes[n].inputs) {
+        if (in.empty() || in == input_->name) continue;
+        const auto p = producer.find(in);
+        if (p != producer.end()) {
+          readers[p->second].push_back(n);
+          ++waiting[n];
+        } else if (!constants_.count(in)) {
+          fail(describe(n) + " reads '" + in +
+               "', which no node, input or initializer produces (a dangling input)");
+        }
+      }
+    }
+    std::vector<std::size_t> ready;
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      if (waiting[n] == 0) ready.push_back(n);
+    }
+    while (!ready.empty()) {
+      const std::size_t n = ready.back();
+      ready.pop_back();
+      order_.push_back(n);
+      for (std::size_t r : readers[n]) {
+        if (--waiting[r] == 0) ready.push_back(r);
+      }
+    }
+    if (order_.size() != g_.nodes.size()) {
+      std::string cycle;
+      for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+        if (waiting[n] != 0) cycle += (cycle.empty() ? "" : ", ") + describe(n);
+      }
+      fail("the graph has a cycle through " + cycle);
+    }
+  }
+
+  const AttributeValue* attribute(std::size_t n, const std::string& name) const {
+    for (const AttributeValue& a : g_.nodes[n].attributes) {
+      if (a.name == name) return &a;
+    }
+    return nullptr;
+  }
+  std::int64_t int_attribute(std::size_t n, const std::string& name, std::int64_t fallback) const {
+    const AttributeValue* a = attribute(n, name);
+    return a ? a->i : fallback;
+  }
+  double float_attribute(std::size_t n, const std::string& name, double fallback) const {
+    const AttributeValue* a = attribute(n, name);
+    return a ? a->f : fallback;
+  }
+
+  // The constant tensor input `i` of node `n` (a float initializer or Constant).
+  const TensorValue& constant(std::size_t n, std::size_t i, const char* role) const {
+    const NodeValue& node = g_.nodes[n];
+    if (i >= node.inputs.size() || node.inputs[i].empty()) {
+      fail(describe(n) + " lacks its input " + role);
+    }
+    const auto c = constants_.find(node.inputs[i]);
+    if (c == constants_.end()) {
+      fail(describe(n) + ": its " + role + " '" + node.inputs[i] +
+           "' is computed; import reads it only as an initializer");
+    }
+    if (c->second->data_type != pb::tensor::type_float) {
+      fail(describe(n) + ": its " + role + " '" + node.inputs[i] + "' is not float32");
+    }
+    return *c->second;
+  }
+  // A vector of `width` values from a tensor of shape [width], [1, width], [1] or [] (the
+  // last two broadcast).
+  std::vector<float> per_feature(std::size_t n, const TensorValue& t, std::size_t width,
+                                 const char* role) const {
+    const auto& d = t.dims;
+    const bool scalar = t.floats.size() == 1 && (d.size() <= 1 || (d.size() == 2 && d[0] == 1));
+    const bool vector = (d.size() == 1 && d[0] == std::int64_t(width)) ||
+                        (d.size() == 2 && d[0] == 1 && d[1] == std::int64_t(width));
+    if (!scalar && !vector) {
+      fail(describe(n) + ": initializer '" + t.name + "' (" + role + ") has shape " +
+           Parser::dims_string(d) + "; it needs [" + std::to_string(width) + "]");
+    }
+    if (scalar) return std::vector<float>(width, t.floats.data()[0]);
+    return std::vector<float>(t.floats.begin(), t.floats.end());
+  }
+  std::size_t require_width(std::size_t n) const {
+    if (!width_) fail(describe(n) + ": the width of its input is unknown");
+    return *width_;
+  }
+  static Tensor to_tensor(const std::vector<float>& v) {
+    Tensor t = Tensor::from_shape({v.size()});
+    std::copy(v.begin(), v.end(), t.begin());
+    return t;
+  }
+
+  // Layers waiting for what follows them: a Dense takes the activation after it, a
+  // FeatureScaling the Mul after its Sub.
+  struct PendingDense {
+    Tensor W, b;
+    bool has_bias;
+  };
+  struct PendingScaling {
+    std::vector<float> offset, scale;
+    bool has_scale;
+  };
+  void flush(nn::Activation activation = nn::Activation::linear()) {
+    const bool fused = dense_.has_value();
+    if (dense_) {
+      model_.add(nn::Dense(Var(dense_->W, true, "W"), Var(dense_->b, true, "b"), activation));
+      dense_.reset();
+    }
+    if (scaling_) {
+      model_.add(nn::FeatureScaling(scaling_->offset, scaling_->scale));
+      scaling_.reset();
+    }
+    if (!fused && activation.function_name() != "linear") {
+      model_.add(nn::ActivationLayer(activation));
+    }
+  }
+
+  void dense(Tensor W, std::optional<Tensor> b) {
+    flush();
+    const std::size_t out = W.shape()[1];
+    dense_ = PendingDense{std::move(W), b ? *b : Tensor(Tensor::from_shape({out})), b.has_value()};
+    if (!b) dense_->b.fill(0);
+    width_ = out;
+  }
+
+  void gemm(std::size_t n) {
+    const std::size_t in = require_width(n);
+    if (int_attribute(n, "transA", 0) != 0) fail(describe(n) + ": transA = 1 is not read");
+    const double alpha = float_attribute(n, "alpha", 1), beta = float_attribute(n, "beta", 1);
+    const TensorValue& B = constant(n, 1, "B");
+    const bool transposed = int_attribute(n, "transB", 0) != 0;
+    if (B.dims.size() != 2 || B.dims[transposed ? 1 : 0] != std::int64_t(in)) {
+      fail(describe(n) + ": initializer '" + B.name + "' (B) has shape " +
+           Parser::dims_string(B.dims) + "; with transB = " + (transposed ? "1" : "0") +
+           " and an input of width " + std::to_string(in) + " it needs " +
+           (transposed ? "[outputs, " + std::to_string(in) + "]"
+                       : "[" + std::to_string(in) + ", outputs]"));
+    }
+    const std::size_t out = static_cast<std::size_t>(B.dims[transposed ? 0 : 1]);
+    if (out == 0) fail(describe(n) + ": initializer '" + B.name + "' has no outputs");
+    Tensor W = Tensor::from_shape({in, out});
+    for (std::size_t i = 0; i < in; ++i) {
+      for (std::size_t j = 0; j < out; ++j) {
+        W(i, j) = static_cast<float>(alpha * (transposed ? B.floats(j, i) : B.floats(i, j)));
+      }
+    }
+    std::optional<Tensor> bias;
+    if (g_.nodes[n].inputs.size() > 2 && !g_.nodes[n].inputs[2].empty()) {
+      const std::vector<float> c = per_feature(n, constant(n, 2, "C"), out, "C");
+      bias = to_tensor(c);
+      *bias *= static_cast<float>(beta);
+    }
+    dense(std::move(W), std::move(bias));
+  }
+
+  void matmul(std::size_t n) {
+    const std::size_t in = require_width(n);
+    const TensorValue& B = constant(n, 1, "B");
+    if (B.dims.size() != 2 || B.dims[0] != std::int64_t(in) || B.dims[1] == 0) {
+      fail(describe(n) + ": initializer '" + B.name + "' (B) has shape " +
+           Parser::dims_string(B.dims) + "; for an input of width " + std::to_string(in) +
+           " it needs [" + std::to_string(in) + ", outputs]");
+    }
+    dense(B.floats, std::nullopt);
+  }
+
+  // The constant operand of a binary node whose other operand is the chain's value.
+  const TensorValue& other_operand(std::size_t n, const std::string& current, bool commutative) {
+    const NodeValue& node = g_.nodes[n];
+    if (node.inputs.size() != 2) fail(describe(n) + " needs two inputs");
+    if (node.inputs[0] == current) return constant(n, 1, "second input");
+    if (commutative && node.inputs[1] == current) return constant(n, 0, "first input");
+    fail(describe(n) + ": import reads it with the computed value first and a constant second");
+  }
+
+  void add(std::size_t n, const std::string& current) {
+    const TensorValue& c = other_operand(n, current, true);
+    if (!dense_ || dense_->has_bias) {
+      fail(describe(n) +
+           ": an Add is read only as the bias after a MatMul (adding two "
+           "computed values needs a functional model)");
+    }
+    dense_->b = to_tensor(per_feature(n, c, *width_, "bias"));
+    dense_->has_bias = true;
+  }
+
+  void scale(std::size_t n, const std::string& current, const std::string& op) {
+    const std::size_t width = require_width(n);
+    const TensorValue& c = other_operand(n, current, op == "Mul");
+    std::vector<float> v = per_feature(n, c, width, op == "Sub" ? "offset" : "scale");
+    if (op == "Sub") {
+      flush();
+      scaling_ = PendingScaling{std::move(v), std::vector<float>(width, 1.0f), false};
+      return;
+    }
+    if (op == "Div") {
+      for (float& x : v) x = 1.0f / x;
+    }
+    if (!scaling_ || scaling_->has_scale) {
+      flush();
+      scaling_ = PendingScaling{std::vector<float>(width, 0.0f), {}, false};
+    }
+    scaling_->scale = std::move(v);
+    scaling_->has_scale = true;
+    for (std::size_t j = 0; j < width; ++j) {
+      if (!std::isfinite(scaling_->scale[j]) || !std::isfinite(scaling_->offset[j])) {
+        fail(describe(n) + ": feature " + std::to_string(j) + " has a non-finite scale or offset");
+      }
+    }
+  }
+
+  void batch_norm(std::size_t n) {
+    const std::size_t width = require_width(n);
+    flush();
+    if (int_attribute(n, "training_mode", 0) != 0)
+      fail(describe(n) + ": training_mode = 1 is not read");
+    const double eps = float_attribute(n, "epsilon", 1e-5);
+    const double momentum = 1 - float_attribute(n, "momentum", 0.9);
+    const char* roles[] = {"scale", "B", "input_mean", "input_var"};
+    std::vector<std::vector<float>> v;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const TensorValue& t = constant(n, i + 1, roles[i]);
+      if (t.dims.size() != 1 || t.dims[0] != std::int64_t(width)) {
+        fail(describe(n) + ": initializer '" + t.name + "' (" + roles[i] + ") has shape " +
+             Parser::dims_string(t.dims) + "; it needs [" + std::to_string(width) + "]");
+      }
+      v.push_back(std::vector<float>(t.floats.begin(), t.floats.end()));
+    }
+    std::unique_ptr<nn::BatchNorm> bn;
+    try {
+      bn = std::make_unique<nn::BatchNorm>(width, momentum, eps);
+    } catch (const std::invalid_argument& e) {
+      fail(describe(n) + ": " + e.what());
+    }
+    Var gamma = bn->gamma(), beta = bn->beta();
+    gamma.value() = to_tensor(v[0]);
+    beta.value() = to_tensor(v[1]);
+    for (const auto& b : bn->named_buffers())
+      *b.tensor = to_tensor(v[b.name == "running_mean" ? 2 : 3]);
+    model_.add(std::unique_ptr<nn::Module>(std::move(bn)));
+  }
+
+  void dropout(std::size_t n) {
+    flush();
+    double rate = 0.5;
+    const NodeValue& node = g_.nodes[n];
+    if (node.inputs.size() > 1 && !node.inputs[1].empty()) {
+      const TensorValue& ratio = constant(n, 1, "ratio");
+      if (ratio.floats.size() != 1) fail(describe(n) + ": its ratio is not a single number");
+      rate = ratio.floats.data()[0];
+    }
+    if (!(rate >= 0 && rate < 1))
+      fail(describe(n) + ": ratio " + std::to_string(rate) + " is not in [0, 1)");
+    model_.add(nn::Dropout(rate));
+  }
+
+  void walk() {
+    std::map<std::string, std::vector<std::size_t>> readers;
+    for (std::size_t n : order_) {
+      for (const std::string& in : g_.nodes[n].inputs) {
+        if (!in.empty() && !constants_.count(in)) readers[in].push_back(n);
+      }
+    }
+    std::set<std::size_t> visited;
+    std::string current = input_->name;
+    const std::string& output = g_.outputs[0].name;
+    while (current != output) {
+      const auto r = readers.find(current);
+      if (r == readers.end()) {
+        fail("value '" + current + "' leads nowhere: the graph's output '" + output +
+             "' does not follow from its input '" + input_->name + "'");
+      }
+      std::set<std::size_t> distinct(r->second.begin(), r->second.end());
+      if (distinct.size() != 1) {
+        std::string names;
+        for (std::size_t n : distinct) names += (names.empty() ? "" : ", ") + describe(n);
+        fail("value '" + current + "' feeds " + names +
+             "; import reads chains (a branching graph needs a functional model)");
+      }
+      const std::size_t n = *distinct.begin();
+      visited.insert(n);
+      node(n, current);
+      const NodeValue& node = g_.nodes[n];
+      if (node.outputs.empty() || node.outputs[0].empty()) fail(describe(n) + " has no output");
+      for (std::size_t k = 1; k < node.outputs.size(); ++k) {
+        if (readers.count(node.outputs[k]) || node.outputs[k] == output) {
+          fail(describe(n) + ": its output '" + node.outputs[k] +
+               "' is used; import reads only the first");
+        }
+      }
+      current = node.outputs[0];
+    }
+    flush();
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      if (!visited.count(n) && g_.nodes[n].op_type != "Constant") {
+        fail(describe(n) + " is not on the path from input '" + input_->name + "' to output '" +
+             output + "'");
+      }
+    }
+    if (model_.size() == 0) fail("the graph computes nothing: its output is its input");
+  }
+
+  void node(std::size_t n, const std::string& current) {
+    const NodeValue& node = g_.nodes[n];
+    const std::string& op = node.op_type;
+    if (!node.domain.empty() && node.domain != "ai.onnx") {
+      fail(describe(n) + " is from the operator domain '" + node.domain +
+           "'; import reads the default domain: " + onnx_importable_ops());
+    }
+    if (op != "Sub" && op != "Mul" && op != "Add" && op != "Div" &&
+        (node.inputs.empty() || node.inputs[0] != current)) {
+      fail(describe(n) + " reads '" + current + "' as an input other than its first");
+    }
+    static const std::map<std::string, std::string> activations = {{"Relu", "relu"},
+                                                                   {"Sigmoid", "sigmoid"},
+                                                                   {"Tanh", "tanh"},
+                                                                   {"LeakyRelu", "leaky_relu"},
+                                                                   {"Softmax", "softmax"}};
+    if (const auto a = activations.find(op); a != activations.end()) {
+      std::optional<double> parameter;
+      if (op == "LeakyRelu") parameter = float_attribute(n, "alpha", 0.01);
+      if (op == "Softmax") {
+        const std::int64_t axis = int_attribute(n, "axis", -1);
+        if (axis != -1 && axis != 1)
+          fail(describe(n) + ": softmax along axis " + std::to_string(axis) +
+               " is not read; import reads the last axis");
+      }
+      nn::Activation activation = nn::Activation::linear();
+      try {
+        activation = nn::Activation::from_name(a->second, parameter);
+      } catch (const std::invalid_argument& e) {
+        fail(describe(n) + ": " + e.what());
+      }
+      flush(activation);
+    } else if (op == "Gemm") {
+      gemm(n);
+    } else if (op == "MatMul") {
+      matmul(n);
+    } else if (op == "Add") {
+      add(n, current);
+    } else if (op == "Sub" || op == "Mul" || op == "Div") {
+      scale(n, current, op);
+    } else if (op == "BatchNormalization") {
+      batch_norm(n);
+    } else if (op == "Dropout") {
+      dropout(n);
+    } else if (op == "Identity") {
+      // nothing to compute
+    } else if (op == "Flatten") {
+      // [batch, features] is already flat.
+      require_width(n);
+      if (int_attribute(n, "axis", 1) != 1)
+        fail(describe(n) +
+             ": Flatten of a [batch, features] input along an axis other than 1 is not read");
+    } else {
+      fail(describe(n) + " is not supported; import reads: " + onnx_importable_ops());
+    }
+  }
+
+  const GraphValue& g_;
+  const std::string& source_;
+  std::map<std::string, const TensorValue*> constants_;
+  const ValueInfo* input_ = nullptr;
+  std::optional<std::size_t> width_;
+  std::vector<std::size_t> order_;
+  std::optional<PendingDense> dense_;
+  std::optional<PendingScaling> scaling_;
+  nn::Sequential model_;
+};
+
+}  // namespace
+
+std::string onnx_importable_ops() {
+  return "Add (a bias after MatMul), BatchNormalization, Constant, Div, Dropout, Flatten, Gemm, "
+         "Identity, LeakyRelu, MatMul, Mul, Relu, Sigmoid, Softmax, Sub, Tanh";
+}
+
+nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+  ModelValue m = Parser(bytes, source).model();
+  if (!m.graph) throw OnnxFileError(source, "not an ONNX model: no graph");
+  if (!m.has_default_opset)
+    throw OnnxFileError(source, "the model imports no opset of the default domain");
+  if (m.opset < onnx_min_opset || m.opset > onnx_max_opset) {
+    throw OnnxFileError(
+        source,
+        "opset " + std::to_string(m.opset) + " is not supported; import reads opsets " +
+            std::to_string(onnx_min_opset) + " to " + std::to_string(onnx_max_opset) +
+            " (export again with a newer opset, e.g. torch.onnx.export(..., opset_version=13))");
+  }
+  return Builder(*m.graph, source).build();
+}
+
+nn::Sequential import_onnx(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw OnnxFileError(path, std::string("cannot open: ") + std::strerror(errno));
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  if (in.bad()) throw OnnxFileError(path, std::string("cannot read: ") + std::strerror(errno));
+  return deserialize_onnx(bytes, path);
+}
+
+}  // namespace retrograd::io

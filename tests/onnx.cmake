@@ -1,0 +1,73 @@
+# ONNX export and import checked outside retrograd (docs/io.md, "ONNX"): onnx.checker
+# (python3-onnx) and OpenCV's dnn (python3-opencv) on models retrograd trained and exported;
+# retrograd on a model PyTorch (python3-torch) trained and exported. scripts/install-deps.sh
+# installs the three; a missing one fails these tests with its name.
+if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)
+  add_executable(onnx_probe tools/onnx_probe.cpp)
+  target_link_libraries(onnx_probe PRIVATE retrograd::retrograd retrograd_warnings)
+  set(probe $<TARGET_FILE:onnx_probe>)
+
+  # retrograd -> ONNX -> OpenCV
+  set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
+  retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
+    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
+    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx test_images.npy mlp_outputs.npy
+      mlp_softmax_outputs.npy residual_outputs.npy)
+  set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
+  retrograd_output_test(NAME cli_export_onnx
+    COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
+    EXPECT "feature_scaling_0 (FeatureScaling)" "batch_norm_2 (BatchNorm)" "dropout_3 (Dropout)"
+      "onnx: ${models}/mlp.onnx (7 layers, opset 17, input [N, 784])")
+  retrograd_output_test(NAME cli_export_onnx_opset13
+    COMMAND ${cli} export --model ${models}/mlp_softmax.rg --output ${models}/mlp_softmax.onnx
+      --opset 13
+    EXPECT "activation_5 (Activation)" "(6 layers, opset 13, input [N, 784])")
+  set_tests_properties(cli_export_onnx cli_export_onnx_opset13 PROPERTIES
+    FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
+  add_test(NAME onnx_opencv
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
+      --dir ${models} mlp mlp_softmax residual)
+  set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
+    PASS_REGULAR_EXPRESSION "onnx opencv check passed")
+  retrograd_output_test(NAME cli_export_bad_extension FAILS
+    COMMAND ${cli} export --model m.rg --output m.txt
+    EXPECT "--output: m.txt: the extension names the format: .onnx or .npz")
+  retrograd_output_test(NAME cli_export_bad_opset FAILS
+    COMMAND ${cli} export --model m.rg --output m.onnx --opset 7
+    EXPECT "--opset: Value 7 not in range 13 to 17")
+
+  # PyTorch -> ONNX -> retrograd
+  set(torch ${CMAKE_CURRENT_BINARY_DIR}/onnx_torch)
+  file(MAKE_DIRECTORY ${torch})
+  add_test(NAME onnx_torch_export
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py export
+      --dir ${torch} --opset 13)
+  set_tests_properties(onnx_torch_export PROPERTIES FIXTURES_SETUP onnx_torch
+    PASS_REGULAR_EXPRESSION "torch_mlp: PyTorch")
+  retrograd_output_test(NAME cli_import_onnx
+    COMMAND ${cli} import --model ${torch}/torch_mlp.onnx --output ${torch}/torch_mlp.rg
+    EXPECT "FeatureScaling" "Dense" "BatchNorm" "model: ${torch}/torch_mlp.rg")
+  set_tests_properties(cli_import_onnx PROPERTIES FIXTURES_REQUIRED onnx_torch
+    FIXTURES_SETUP onnx_imported)
+  add_test(NAME onnx_torch_imported
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_mlp.rg --dir ${torch})
+  add_test(NAME onnx_torch_direct
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_mlp.onnx --dir ${torch})
+  set_tests_properties(onnx_torch_imported onnx_torch_direct PROPERTIES
+    FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # predict and evaluate read the .onnx file itself.
+  retrograd_output_test(NAME cli_evaluate_onnx
+    COMMAND ${cli} evaluate --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist
+    EXPECT "test set" "accuracy: " "/10000)" "confusion matrix")
+  retrograd_output_test(NAME cli_predict_onnx
+    COMMAND ${cli} predict --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist --output predictions.csv
+    EXPECT "predictions: predictions.csv (10000 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_evaluate_onnx cli_predict_onnx PROPERTIES FIXTURES_REQUIRED onnx_torch)
+  retrograd_output_test(NAME onnx_torch_finetune COMMAND ${probe} finetune ${torch}/torch_mlp.onnx
+    EXPECT "after one epoch: test loss" "fine-tuning lowered the test loss")
+  set_tests_properties(onnx_torch_finetune PROPERTIES FIXTURES_REQUIRED onnx_torch)
+endif()

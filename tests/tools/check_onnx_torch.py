@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""ONNX import checked against PyTorch (Debian python3-torch): models trained briefly on
+Fashion-MNIST and written by torch.onnx.export, then read by retrograd.
+
+  check_onnx_torch.py export --dir DIR --opset N
+      trains the MLP below on 12,000 training images (one epoch) and writes DIR/torch_mlp.onnx,
+      the first 1,000 test images as raw pixels (DIR/test_images.npy) and PyTorch's outputs on
+      them (DIR/torch_mlp_outputs.npy)
+  check_onnx_torch.py compare --probe ONNX_PROBE --model MODEL --dir DIR [--tolerance T]
+      runs `onnx_probe predict MODEL` (MODEL: the imported .rg, or the .onnx itself) on
+      DIR/test_images.npy: every output within T (1e-4) of PyTorch's and the same class for
+      every image
+"""
+import argparse
+import gzip
+import subprocess
+import sys
+
+import numpy as np
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def idx(name):
+    with gzip.open(f"{DATA}/{name}.gz", "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def export(args):
+    try:
+        import torch
+    except ImportError as e:
+        sys.exit(f"check_onnx_torch.py needs Debian's python3-torch "
+                 f"(scripts/install-deps.sh installs it): {e}")
+    torch.manual_seed(3)
+    torch.set_num_threads(1)
+
+    class Scale(torch.nn.Module):
+        """Raw pixels in, as retrograd's models take them: exported as a Div by 255."""
+
+        def forward(self, x):
+            return x / 255.0
+
+    model = torch.nn.Sequential(
+        Scale(),
+        torch.nn.Linear(784, 128), torch.nn.ReLU(),
+        torch.nn.BatchNorm1d(128), torch.nn.Dropout(0.2),
+        torch.nn.Linear(128, 64), torch.nn.Tanh(),
+        torch.nn.Linear(64, 32), torch.nn.LeakyReLU(0.1),
+        torch.nn.Linear(32, 10))
+    x = torch.tensor(idx("train-images-idx3-ubyte")[:12000].reshape(-1, 784), dtype=torch.float32)
+    y = torch.tensor(idx("train-labels-idx1-ubyte")[:12000].astype(np.int64))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
+    model.train()
+    for start in range(0, len(x), 64):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x[start:start + 64]), y[start:start + 64])
+        loss.backward()
+        optimizer.step()
+    model.eval()
+
+    images = idx("t10k-images-idx3-ubyte")[:1000].reshape(-1, 784).astype(np.float32)
+    labels = idx("t10k-labels-idx1-ubyte")[:1000]
+    with torch.no_grad():
+        outputs = model(torch.from_numpy(images)).numpy()
+    np.save(f"{args.dir}/test_images.npy", images)
+    np.save(f"{args.dir}/torch_mlp_outputs.npy", outputs)
+    torch.onnx.export(model, torch.from_numpy(images[:2]), f"{args.dir}/torch_mlp.onnx",
+                      input_names=["pixels"], output_names=["logits"],
+                      dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+                      opset_version=args.opset)
+    accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
+    print(f"torch_mlp: PyTorch {torch.__version__}, opset {args.opset}, test accuracy "
+          f"{accuracy:.4f} on {len(images)} images")
+
+
+def compare(args):
+    got_path = f"{args.model}.outputs.npy"
+    subprocess.run([args.probe, "predict", args.model, f"{args.dir}/test_images.npy", got_path],
+                   check=True)
+    expected = np.load(f"{args.dir}/torch_mlp_outputs.npy")
+    got = np.load(got_path)
+    if got.shape != expected.shape:
+        sys.exit(f"shapes differ: {got.shape} against {expected.shape}: onnx torch check FAILED")
+    diff = float(np.max(np.abs(got - expected)))
+    same = int(np.sum(np.argmax(got, axis=1) == np.argmax(expected, axis=1)))
+    print(f"{args.model} against PyTorch on {len(got)} images: largest output difference "
+          f"{diff:.3g}, same class for {same} of {len(got)}")
+    if not diff <= args.tolerance or same != len(got):
+        sys.exit("onnx torch check FAILED")
+    print("onnx torch check passed")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--dir", required=True)
+    e.add_argument("--opset", type=int, default=13)
+    c = sub.add_parser("compare")
+    c.add_argument("--probe", required=True)
+    c.add_argument("--model", required=True)
+    c.add_argument("--dir", required=True)
+    c.add_argument("--tolerance", type=float, default=1e-4)
+    args = parser.parse_args()
+    export(args) if args.command == "export" else compare(args)
+
+
+if __name__ == "__main__":
+    main()

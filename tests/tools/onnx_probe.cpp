@@ -1,0 +1,197 @@
+// Test helper of the ONNX checks in Python (tests/tools/check_onnx_opencv.py and
+// check_onnx_torch.py):
+//   onnx_probe models DIR      trains two small models on Fashion-MNIST (6,000 images, one
+//                              epoch) and writes DIR/mlp.rg, DIR/mlp_softmax.rg, the first 1,000
+//                              test images as raw pixels (DIR/test_images.npy, float32 [1000, 784])
+//                              and their labels (DIR/test_labels.npy), and each model's outputs
+//                              on them (DIR/<model>_outputs.npy); and a functional model with
+//                              two residual blocks, saved and exported (DIR/residual.onnx)
+//   onnx_probe predict MODEL IMAGES.npy OUT.npy
+//                              MODEL (.rg, or .onnx through import_onnx) on the images
+//   onnx_probe finetune MODEL.onnx
+//                              imports the model, measures loss and accuracy on the 10,000 test
+//                              images, trains one epoch on the 60,000 training images with Adam,
+//                              measures again
+// Images are raw pixels (0..255): the models scale them themselves (their FeatureScaling, or the
+// division the PyTorch script exports).
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <retrograd/data/mnist.hpp>
+#include <retrograd/io/dataset_source.hpp>
+#include <retrograd/io/model_io.hpp>
+#include <retrograd/io/onnx.hpp>
+#include <retrograd/nn/layers.hpp>
+#include <xtensor/xnpy.hpp>
+#include <xtensor/xview.hpp>
+
+using namespace retrograd;
+
+namespace {
+
+constexpr std::size_t pixels = 784;
+
+data::Dataset raw(data::Dataset set) {
+  set.set_scaler(data::FeatureScaler::identity(pixels));
+  return set;
+}
+
+nn::Sequential load(const std::string& path) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") return io::import_onnx(path);
+  return io::load_model(path);
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+  xt::xarray<float> copy = t;
+  xt::dump_npy(path, copy);
+}
+
+void models(const std::string& dir) {
+  data::Mnist mnist = data::load_mnist();
+  std::vector<std::size_t> first(6000);
+  for (std::size_t i = 0; i < first.size(); ++i) first[i] = i;
+  data::Dataset train = raw(mnist.train.subset(first));
+  first.resize(1000);
+  data::Dataset test = raw(mnist.test.subset(first));
+  const Tensor images = test.features();
+  write_npy(dir + "/test_images.npy", images);
+  xt::xarray<std::int64_t> labels = xt::zeros<std::int64_t>({test.size()});
+  for (std::size_t i = 0; i < test.size(); ++i) labels(i) = test.labels()[i];
+  xt::dump_npy(dir + "/test_labels.npy", labels);
+
+  const data::FeatureScaler pixels_to_unit = data::FeatureScaler::divide_by(pixels, 255);
+  nn::Engine engine(7);
+  // Every layer type that exports, the activations fused into Dense and as layers of their own.
+  nn::Sequential mlp;
+  mlp.add(nn::FeatureScaling(pixels_to_unit.offset, pixels_to_unit.scale));
+  mlp.add(nn::Dense(pixels, 128, nn::Activation::relu(), nn::Initializer::he_uniform(), engine));
+  mlp.add(nn::BatchNorm(128));
+  mlp.add(nn::Dropout(0.2, 3));
+  mlp.add(nn::Dense(128, 64, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), engine));
+  mlp.add(
+      nn::Dense(64, 32, nn::Activation::leaky_relu(0.1), nn::Initializer::he_uniform(), engine));
+  mlp.add(nn::Dense(32, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine));
+  mlp.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.002), {"accuracy"});
+
+  nn::Sequential mlp_softmax;
+  mlp_softmax.add(nn::FeatureScaling(pixels_to_unit.offset, pixels_to_unit.scale));
+  mlp_softmax.add(
+      nn::Dense(pixels, 64, nn::Activation::sigmoid(), nn::Initializer::glorot_uniform(), engine));
+  mlp_softmax.add(
+      nn::Dense(64, 32, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine));
+  mlp_softmax.add(nn::ActivationLayer(nn::Activation::relu()));
+  mlp_softmax.add(
+      nn::Dense(32, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine));
+  mlp_softmax.add(nn::ActivationLayer(nn::Activation::softmax()));
+  mlp_softmax.compile(nn::Loss::categorical_cross_entropy(), nn::Adam(0.002), {"accuracy"});
+
+  // A functional model: two residual blocks, a branch joined by concat, a layer called twice.
+  auto x = nn::Input({pixels});
+  nn::Layer scale = nn::FeatureScaling(pixels_to_unit.offset, pixels_to_unit.scale);
+  nn::Layer stem =
+      nn::Dense(pixels, 64, nn::Activation::relu(), nn::Initializer::he_uniform(), engine);
+  nn::Layer block1 =
+      nn::Dense(64, 64, nn::Activation::relu(), nn::Initializer::he_uniform(), engine);
+  nn::Layer block2 =
+      nn::Dense(64, 64, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine);
+  nn::Layer branch =
+      nn::Dense(64, 32, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), engine);
+  nn::Layer head =
+      nn::Dense(96, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine);
+  auto h = stem(scale(x));
+  h = nn::add(h, block2(block1(h)));
+  h = nn::add(h, block2(block1(h)));  // the same block again: shared weights
+  nn::Model residual({x}, {head(nn::concat({h, branch(h)}))});
+
+  nn::FitOptions options;
+  options.epochs = 1;
+  options.batch_size = 32;
+  options.seed = 11;
+  options.verbose = 0;
+  const io::DatasetSource train_source(train), test_source(test);
+  {
+    nn::Adam adam(0.002);
+    nn::Trainer(residual, nn::Loss::categorical_cross_entropy(true), adam, options, true)
+        .fit(train_source);
+    const Tensor outputs = residual.infer_tensor(images);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      const auto row = xt::view(outputs, i);
+      right += static_cast<std::size_t>(std::distance(
+                   row.begin(), std::max_element(row.begin(), row.end()))) == test.labels()[i];
+    }
+    io::save_model(residual, dir + "/residual.rg");
+    io::export_onnx(residual, dir + "/residual.onnx");
+    write_npy(dir + "/residual_outputs.npy", outputs);
+    std::cout << "residual: test accuracy " << double(right) / double(test.size()) << " on "
+              << test.size() << " images\n";
+  }
+  for (auto [name, model] :
+       {std::pair<const char*, nn::Sequential*>{"mlp", &mlp}, {"mlp_softmax", &mlp_softmax}}) {
+    model->fit(train_source, options);
+    const nn::Logs logs = model->evaluate(test_source);
+    io::save_model(*model, dir + "/" + name + ".rg");
+    write_npy(dir + "/" + name + "_outputs.npy", model->predict(images));
+    std::cout << name << ": test accuracy " << logs.at("accuracy") << " on " << test.size()
+              << " images\n";
+  }
+}
+
+void predict(const std::string& model_path, const std::string& images_path,
+             const std::string& out_path) {
+  const nn::Sequential model = load(model_path);
+  const xt::xarray<float> images = xt::load_npy<float>(images_path);
+  Tensor x = Tensor::from_shape({images.shape()[0], images.shape()[1]});
+  std::copy(images.begin(), images.end(), x.begin());
+  write_npy(out_path, model.predict(x));
+  std::cout << "predicted " << x.shape()[0] << " rows with " << model_path << "\n";
+}
+
+void finetune(const std::string& model_path) {
+  nn::Sequential model = io::import_onnx(model_path);
+  std::cout << model.summary();
+  model.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.0005), {"accuracy"});
+  data::Mnist mnist = data::load_mnist();
+  const data::Dataset train = raw(std::move(mnist.train));
+  const data::Dataset test = raw(std::move(mnist.test));
+  const io::DatasetSource train_source(train), test_source(test);
+  const nn::Logs before = model.evaluate(test_source, 1000);
+  nn::FitOptions options;
+  options.epochs = 1;
+  options.batch_size = 64;
+  options.seed = 5;
+  options.verbose = 0;
+  model.fit(train_source, options);
+  const nn::Logs after = model.evaluate(test_source, 1000);
+  std::cout << std::fixed << std::setprecision(4) << "before: test loss " << before.at("loss")
+            << ", accuracy " << before.at("accuracy") << "\nafter one epoch: test loss "
+            << after.at("loss") << ", accuracy " << after.at("accuracy") << "\n";
+  if (!(after.at("loss") < before.at("loss"))) {
+    throw std::runtime_error("fine-tuning did not lower the test loss");
+  }
+  std::cout << "fine-tuning lowered the test loss\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 2 && args[0] == "models") {
+      models(args[1]);
+    } else if (args.size() == 4 && args[0] == "predict") {
+      predict(args[1], args[2], args[3]);
+    } else if (args.size() == 2 && args[0] == "finetune") {
+      finetune(args[1]);
+    } else {
+      std::cerr << "usage: onnx_probe models DIR | predict MODEL IMAGES.npy OUT.npy | finetune "
+                   "MODEL.onnx\n";
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "onnx_probe: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
