@@ -32,11 +32,10 @@ BasicVar<T> BasicFeatureScaling<T>::forward(const BasicVar<T>& x) {
   const Shape& s = x.shape();
   const std::size_t features = offset_.size();
   if (s.size() < 2 || s[0] == 0 || x.size() / s[0] != features) {
-    throw std::invalid_argument("FeatureScaling '" + this->name() + "' (" +
-                                std::to_string(features) + " features): input of shape " +
-                                shape_string(s) + " does not fit; expected [batch, " +
-                                std::to_string(features) + "] or samples of " +
-                                std::to_string(features) + " values");
+    throw std::invalid_argument(
+        "FeatureScaling '" + this->name() + "' (" + std::to_string(features) +
+        " features): input of shape " + shape_string(s) + " does not fit; expected [batch, " +
+        std::to_string(features) + "] or samples of " + std::to_string(features) + " values");
   }
   // Constants: the buffers take no gradient, and the input normally needs none either. Images
   // ([n, c, h, w]) see them in the shape of one sample.
