@@ -34,6 +34,19 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
       "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
     EXPECT_FILES dense_neuron.html)
+  # Issue 20: the op examples; each model is also gradchecked in tests/test_op_examples.cpp.
+  retrograd_output_test(NAME example_self_attention COMMAND $<TARGET_FILE:self_attention>
+    EXPECT "row sums: [1, 1, 1, 1, 1, 1, 1, 1]" "output shape: [2, 4, 2]"
+      "attention weights, sequence 0 (row i: what token i reads):"
+      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], [0.273069, 0.351677, 0.11935, 0.255905], [0.103896, 0.0610823, 0.726032, 0.108989]] (4x4)"
+      "loss = 3.063930" "gradient check of x, Wq, Wk, Wv: passed")
+  retrograd_output_test(NAME example_embedding_bag COMMAND $<TARGET_FILE:embedding_bag>
+    EXPECT "step   0  loss 0.6928  accuracy 0.578" "step 300  loss 0.0021  accuracy 1.000"
+      "token positivity (class 1 - class 0 score): +27.98 +28.25 +28.63 +27.74 -29.19 -27.36 -27.56 -28.28"
+      "final accuracy 1.000")
+  retrograd_output_test(NAME example_masked_mse COMMAND $<TARGET_FILE:masked_mse>
+    EXPECT "masked MSE = 1.3125" "dloss/dprediction = [-0.25, 0, 0.5, 0, 0, -1]"
+      "gradient check: passed")
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
@@ -56,31 +69,41 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck
     EXPECT "matmul " "softmax " "0 failed")
-  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow, sqrt is x^0.5.
+  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow; sqrt is an op.
   retrograd_output_test(NAME cli_trace_leading_minus COMMAND ${cli} trace "-x * y" x=1 y=2
     EXPECT "n1 = -x = -1" "f = n1 * y = -2" "df/dx = -2" "df/dy = -1")
   retrograd_output_test(NAME cli_trace_power_sqrt COMMAND ${cli} trace "x^2 * sqrt(y) - -x" x=3 y=4
-    EXPECT "n1 = x^2 = 9" "n2 = y^0.5 = 2"
+    EXPECT "n1 = x^2 = 9" "n2 = sqrt(y) = 2"
       "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
       "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
   retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
-    EXPECT "column 5: sqrt of a negative number (-1)")
+    EXPECT "trace: sqrt: negative input (element 0 is -1")
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  # Issue 25: --dot renders by extension through Graphviz, or refuses what it cannot write.
+  retrograd_output_test(NAME cli_trace_dot_png COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.png
+    EXPECT "graph: g.png" EXPECT_FILES g.png)
+  retrograd_output_test(NAME cli_trace_dot_unknown_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.nosuchformat
+    EXPECT "Graphviz cannot write .nosuchformat files")
+  retrograd_output_test(NAME cli_trace_dot_no_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot graph EXPECT "give the file an extension")
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
-  # relu at its kink: backward says 0, central differences 0.5
-  retrograd_output_test(NAME cli_gradcheck_expression_kink FAILS
+  # relu at its kink: backward says 0, central differences 0.5; the one-sided slopes (0 and 1)
+  # say the point is not differentiable, which is no wrong gradient.
+  retrograd_output_test(NAME cli_gradcheck_expression_kink
     COMMAND ${cli} gradcheck "relu(x)" x=0
-    EXPECT "FAILED" "1 variable checked, 1 failed" "gradcheck found wrong gradients")
+    EXPECT "kink" "x: not differentiable here (slope 0 from the left, 1 from the right; backward gives 0"
+      "1 variable checked, 0 failed, 1 at a point where the expression is not differentiable")
   retrograd_output_test(NAME cli_bad_flag FAILS COMMAND ${cli} trace x x=1 --no-such-flag
     EXPECT "retrograd: unknown flag --no-such-flag for retrograd trace (retrograd trace --help lists its flags)")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
   # Issue 25: a mistyped command or flag gets the nearest names; --version gives CMake's.
   retrograd_output_test(NAME cli_unknown_command FAILS COMMAND ${cli} trian --epochs 3
-    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, trace, gradcheck; retrograd --help)")
+    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, import, trace, gradcheck; retrograd --help)")
   retrograd_output_test(NAME cli_version COMMAND ${cli} --version
     EXPECT "retrograd ${PROJECT_VERSION}\n")
 endif()
@@ -240,8 +263,41 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_predict_features COMMAND ${cli} predict --model ${csv_model}
       --data ${fixtures}/features.csv
     EXPECT "row,prediction\n0," "\n4,")
-  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
+  # Issue 25: class probabilities and the top k classes, checked row by row.
+  retrograd_output_test(NAME cli_predict_probabilities
+    COMMAND sh -c "$0 predict --model ${csv_model} --data ${csv} --probabilities --top-k 2 \
+      --output p.csv && head -n 1 p.csv && awk -F, -v classes=3 -v k=2 \
+      -f ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_predictions.awk p.csv" ${cli}
+    EXPECT "predictions: p.csv (150 rows)" "row,prediction,p_0,p_1,p_2,top_1,p_top_1,top_2,p_top_2\n"
+      "predictions checked: 150 rows")
+  retrograd_output_test(NAME cli_predict_top_k_too_many FAILS
+    COMMAND ${cli} predict --model ${csv_model} --data no/such.csv --top-k 4
+    EXPECT "--top-k 4: the model ${csv_model} has 3 classes")
+  retrograd_output_test(NAME cli_predict_probabilities_mse FAILS
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --loss mse --epochs 1 --verbose 0 \
+      --save mse.rg && $0 predict --model mse.rg --data ${csv} --probabilities" ${cli}
+    EXPECT "--probabilities: mse.rg: Sequential::predict_proba: the model's loss mse does not make its outputs class probabilities")
+  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features
+    cli_predict_probabilities cli_predict_top_k_too_many cli_predict_probabilities_mse PROPERTIES
     FIXTURES_REQUIRED "cli_data;cli_model_csv")
+
+  # iris.csv as it is published: the species names in its label column become the model's
+  # classes, saved with it; evaluate reads them back and predict prints them.
+  set(iris ${PROJECT_SOURCE_DIR}/tests/data/iris.csv)
+  retrograd_output_test(NAME cli_train_iris
+    COMMAND ${cli} train --data ${iris} --layers 4-16-3 --optimizer adam --lr 0.02 --epochs 40
+      --batch-size 16 --seed 1 --save model.rg --history "" --plot "" --verbose 2
+    EXPECT "(150 rows), 4 features, 3 classes" "Epoch 40/40" EXPECT_FILES model.rg)
+  set_tests_properties(cli_train_iris PROPERTIES FIXTURES_SETUP cli_model_iris)
+  set(iris_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_iris/model.rg)
+  retrograd_output_test(NAME cli_predict_iris COMMAND ${cli} predict --model ${iris_model}
+      --data ${iris}
+    EXPECT "row,prediction\n0,setosa\n" "\n100,virginica\n")
+  retrograd_output_test(NAME cli_evaluate_iris COMMAND ${cli} evaluate --model ${iris_model}
+      --data ${iris}
+    EXPECT "loss: " "accuracy: " "/150)")
+  set_tests_properties(cli_predict_iris cli_evaluate_iris PROPERTIES
+    FIXTURES_REQUIRED cli_model_iris)
 
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
@@ -394,15 +450,47 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_checkpoint PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_checkpoint)
   set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
+  # On a copy of the checkpoints (the fixture's stay at 2 epochs for the tests below), with the
+  # model saved here instead of where the run was told (an output may change on resume).
   retrograd_output_test(NAME cli_resume_more_epochs
-    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --verbose 2
-    EXPECT "resuming from ${checkpoints}/checkpoint-34.rg" "Epoch 3/3" "model: model.rg"
+    COMMAND sh -c "cp -r ${checkpoints} ckpt && $0 train --resume ckpt --epochs 3 --verbose 2 \
+      --save model.rg" ${cli}
+    EXPECT "resuming from ckpt/checkpoint-34.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "model: model.rg"
     EXPECT_FILES model.rg)
   retrograd_output_test(NAME cli_resume_contradiction FAILS
     COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
     EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
-  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction PROPERTIES
-    FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  retrograd_output_test(NAME cli_resume_epochs_done FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 2
+    EXPECT "--epochs 2: the run being resumed has already trained 2 epochs (${checkpoints}/checkpoint-34.rg); give more than 2 to train further")
+  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction cli_resume_epochs_done
+    PROPERTIES FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  # Issue 25: a run started in run/ with relative paths resumes from another directory, writes
+  # its model where it was told (run/model.rg, recorded absolute), takes the real default --lr
+  # again, and takes --data naming a copy of its data (same size and crc32) and a new --save.
+  set(start_run "mkdir run elsewhere && cp ${csv} run/data.csv && cd run && $0 train \
+    --data data.csv --layers 2-8-3 --epochs 2 --checkpoint-dir ck --save model.rg --verbose 0 \
+    && cd ../elsewhere")
+  retrograd_output_test(NAME cli_resume_elsewhere
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.002 --verbose 2 \
+      && cp ../run/data.csv moved.csv && $0 train --resume ../run/ck --epochs 4 --data moved.csv \
+      --save '' --verbose 2" ${cli}
+    EXPECT "resuming from ../run/ck/checkpoint-6.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "/cli_resume_elsewhere/run/model.rg\n"
+      "resuming from ../run/ck/checkpoint-9.rg (3 of 4 epochs done)" "data: CSV moved.csv"
+      "Epoch 4/4" "model: not saved"
+    EXPECT_FILES run/model.rg)
+  retrograd_output_test(NAME cli_resume_other_data FAILS
+    COMMAND sh -c "${start_run} && head -n 100 ../run/data.csv > other.csv && \
+      $0 train --resume ../run/ck --epochs 3 --data other.csv" ${cli}
+    EXPECT "--data other.csv is not the data of the run being resumed ("
+      "/cli_resume_other_data/run/data.csv): other.csv has " " bytes, the run's data.csv had ")
+  retrograd_output_test(NAME cli_resume_default_lr FAILS
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.5" ${cli}
+    EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.002 (../run/ck/checkpoint-6.rg)")
+  set_tests_properties(cli_resume_elsewhere cli_resume_other_data cli_resume_default_lr
+    PROPERTIES FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
     EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
   retrograd_output_test(NAME cli_train_bad_save FAILS

@@ -10,8 +10,9 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   # retrograd -> ONNX -> OpenCV
   set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
   retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
-    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy"
-    EXPECT_FILES mlp.rg mlp_softmax.rg test_images.npy mlp_outputs.npy mlp_softmax_outputs.npy)
+    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
+    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx test_images.npy mlp_outputs.npy
+      mlp_softmax_outputs.npy residual_outputs.npy)
   set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
   retrograd_output_test(NAME cli_export_onnx
     COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
@@ -25,7 +26,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
   add_test(NAME onnx_opencv
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
-      --dir ${models} mlp mlp_softmax)
+      --dir ${models} mlp mlp_softmax residual)
   set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
     PASS_REGULAR_EXPRESSION "onnx opencv check passed")
   retrograd_output_test(NAME cli_export_bad_extension FAILS
@@ -56,6 +57,16 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
       --probe ${probe} --model ${torch}/torch_mlp.onnx --dir ${torch})
   set_tests_properties(onnx_torch_imported onnx_torch_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # predict and evaluate read the .onnx file itself.
+  retrograd_output_test(NAME cli_evaluate_onnx
+    COMMAND ${cli} evaluate --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist
+    EXPECT "test set" "accuracy: " "/10000)" "confusion matrix")
+  retrograd_output_test(NAME cli_predict_onnx
+    COMMAND ${cli} predict --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist --output predictions.csv
+    EXPECT "predictions: predictions.csv (10000 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_evaluate_onnx cli_predict_onnx PROPERTIES FIXTURES_REQUIRED onnx_torch)
   retrograd_output_test(NAME onnx_torch_finetune COMMAND ${probe} finetune ${torch}/torch_mlp.onnx
     EXPECT "after one epoch: test loss" "fine-tuning lowered the test loss")
   set_tests_properties(onnx_torch_finetune PROPERTIES FIXTURES_REQUIRED onnx_torch)

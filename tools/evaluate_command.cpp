@@ -25,7 +25,7 @@ struct EvaluateArgs {
 };
 
 void run_evaluate(const EvaluateArgs& a) {
-  nn::Sequential model = io::load_model(a.model);
+  nn::Sequential model = load_model_file(a.model);
   if (!model.compiled()) {
     throw UsageError(a.model +
                      ": the model was saved without a loss (not compiled); "
@@ -37,6 +37,7 @@ void run_evaluate(const EvaluateArgs& a) {
   data_args.max_classes = classes;
   data_args.max_classes_reason =
       "the model " + a.model + " has " + std::to_string(classes) + " outputs";
+  data_args.class_names = model.class_names();
   LoadedData loaded = load_data_for_model(data_args, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   match_model_scaling(model, set);
@@ -116,7 +117,8 @@ void add_evaluate_command(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand(
       "evaluate", "Loss, accuracy, per-class accuracy and confusion matrix of a saved model");
-  cmd->add_option("--model", a->model, "Model file written by retrograd train")
+  cmd->add_option("--model", a->model,
+                  "Model file written by retrograd train or import, or an .onnx file")
       ->capture_default_str();
   add_data_options(cmd, a->data,
                    "Labelled data: an MNIST-format IDX directory (its t10k-* test files) or a "

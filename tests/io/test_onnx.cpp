@@ -111,7 +111,7 @@ TEST_CASE("onnx: export refuses what has no ONNX form", "[io][onnx]") {
     CHECK_THAT(what, Catch::Contains("layer 'scale_1' of type Scale has no ONNX form"));
     CHECK_THAT(what, Catch::Contains(
                          "these export: Activation, BatchNorm, Dense, Dropout, FeatureScaling, "
-                         "Sequential"));
+                         "Model, Sequential"));
   }
   nn::Sequential ok;
   ok.add(nn::Dense(3, 2));

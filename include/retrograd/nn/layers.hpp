@@ -9,6 +9,7 @@
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/feature_scaling.hpp"
 #include "retrograd/nn/flatten.hpp"
+#include "retrograd/nn/model.hpp"
 #include "retrograd/nn/pooling.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/sequential.hpp"
