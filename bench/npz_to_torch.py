@@ -80,8 +80,7 @@ def main():
     model, npz = os.path.join(workdir, "model.rg"), os.path.join(workdir, "weights.npz")
 
     data = args.data
-    train = [args.retrograd, "train", "--save", model, "--history", "", "--plot", "",
-             "--verbose", "0"]
+    train = [args.retrograd, "train", "--save", model, "--overwrite", "--verbose", "0"]
     if data and os.path.isdir(data):
         run(*train, "--data", data, "--epochs", "1")
         x = idx_images(data)

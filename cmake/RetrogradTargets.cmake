@@ -50,6 +50,7 @@ endif()
 if(RETROGRAD_MARCH)
   target_compile_options(retrograd_core PUBLIC -march=${RETROGRAD_MARCH})
 endif()
+include(${PROJECT_SOURCE_DIR}/cmake/HtmlAssets.cmake)
 retrograd_layer(retrograd_data DIR "data/" LINKS retrograd_core PRIVATE_LINKS ZLIB::ZLIB)
 retrograd_layer(retrograd_nn DIR "nn/" LINKS retrograd_core)
 retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data

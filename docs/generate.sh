@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the tutorial's outputs: builds the examples, runs every command a page names in a
 # `<!-- run: NAME ARGS -->` marker, and writes its real output between that marker and the next
-# `<!-- end run -->`. The images the pages show (`](img/NAME)`) are copied from the
+# `<!-- end run -->` (docs/render-page.sh; the tutorial_* ctests run the same script and fail
+# when a page differs from it). The images the pages show (`](img/NAME)`) are copied from the
 # examples' output to docs/tutorial/img/, the step-through pages they link (`](html/NAME)`) to
 # docs/tutorial/html/. The browser test (scripts/browser-test.sh) takes the screenshots of
 # those pages.
@@ -24,40 +25,20 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 # shellcheck disable=SC2086  # one target per word
 cmake --build "$build" -j2 --target $examples
 
+# The pages come from one OpenBLAS kernel (docs/render-page.sh says why).
+reference=$("$root/docs/render-page.sh" --reference-kernel)
+kernel=$(source "$root/scripts/blas-env.sh" && echo "${OPENBLAS_CORETYPE:-default}")
+if [ "$kernel" != "$reference" ]; then
+  echo "generate.sh: this machine runs OpenBLAS's '$kernel' kernel; the pages come from its" >&2
+  echo "'$reference' kernel (an AVX-512 CPU), and the tutorial tests compare with those" >&2
+  exit 1
+fi
+
 work="$build/docs-run"
 rm -rf "$work" && mkdir -p "$work"
-# Fast OpenBLAS kernels come from ensure_fast_blas; one thread keeps outputs reproducible.
-export OPENBLAS_NUM_THREADS=1
-
-export EXAMPLES="$build/examples" WORK="$work"
 status=0
 for page in "${pages[@]}"; do
-  awk '
-    /^<!-- run: .* -->$/ {
-      print
-      command = $0
-      sub(/^<!-- run: /, "", command)
-      sub(/ -->$/, "", command)
-      print "```text"
-      print "$ " command
-      run = "cd \"$WORK\" && \"$EXAMPLES\"/" command " 2>&1; echo \"exit status $?\""
-      while ((run | getline line) > 0) {
-        if (line ~ /^exit status [1-9]/) {
-          print "generate.sh: " command ": " line > "/dev/stderr"
-          failed = 1
-        } else if (line != "exit status 0") {
-          print line
-        }
-      }
-      close(run)
-      print "```"
-      skipping = 1
-      next
-    }
-    /^<!-- end run -->$/ { skipping = 0 }
-    !skipping { print }
-    END { exit failed }
-  ' "$page" >"$page.new" || status=1
+  "$root/docs/render-page.sh" "$build/examples" "$work" "$page" >"$page.new" || status=1
   mv "$page.new" "$page"
   echo "updated ${page#"$root"/}"
 done

@@ -11,7 +11,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 # Only the command line: the demo needs neither the tests nor the examples.
 cmake --build build -j"$(nproc)" --target retrograd_cli
 data=/usr/share/datasets/fashion-mnist
-mkdir -p out
-./build/tools/retrograd train --data "$data" --epochs 5 \
+# train creates out/; --overwrite: a second run of the demo replaces the first one's files.
+./build/tools/retrograd train --data "$data" --epochs 5 --overwrite \
   --save out/model.rg --history out/history.csv --plot out/history.png
 ./build/tools/retrograd evaluate --model out/model.rg --data "$data"

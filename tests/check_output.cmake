@@ -7,6 +7,9 @@ foreach(list COMMAND EXPECT EXPECT_FILES)
   string(REPLACE "<sep>" ";" ${list} "${${list}}")
 endforeach()
 if(WORKDIR)
+  # Each run starts in an empty directory: what an earlier run left (train refuses to replace
+  # its model.rg without --overwrite) must not change the outcome.
+  file(REMOVE_RECURSE ${WORKDIR})
   file(MAKE_DIRECTORY ${WORKDIR})
 else()
   set(WORKDIR .)

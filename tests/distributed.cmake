@@ -45,13 +45,14 @@ if(RETROGRAD_BUILD_TOOLS)
     COMMAND bash -c "rm -rf checkpoints && exec \"$0\" \"$@\"" ${mpirun} 2 ${cli} train
       --data ${fixtures}/idx --layers 36-16-10 --optimizer adam
       --lr 0.01 --epochs 4 --batch-size 16 --seed 3 --verbose 2 --checkpoint-dir checkpoints
+      --save model.rg --history history.csv
     EXPECT "data parallel: 2 processes, each on 1/2 of every batch of 16" "Epoch 4/4"
       "final: loss" "model: model.rg"
     EXPECT_FILES model.rg history.csv checkpoints/checkpoint-68.rg)
   retrograd_output_test(NAME cli_resume_mpi
     COMMAND ${mpirun} 2 ${cli} train --resume ${CMAKE_CURRENT_BINARY_DIR}/cli_train_mpi/checkpoints
       --epochs 6 --verbose 2
-    EXPECT "resuming from" "Epoch 6/6" "model: model.rg")
+    EXPECT "resuming from" "Epoch 6/6" "/cli_train_mpi/model.rg")
   # An error ends every process (MPI_Abort) with the message of the first to fail, which says
   # which process it is (the other may be ended before it prints its own).
   retrograd_output_test(NAME cli_train_mpi_bad_data FAILS

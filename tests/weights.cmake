@@ -31,3 +31,28 @@ if(RETROGRAD_BUILD_TOOLS)
     FIXTURES_REQUIRED "cli_data;cli_model_csv;cli_weights"
     PASS_REGULAR_EXPRESSION "npz check passed")
 endif()
+
+# The numpy and PyTorch blocks of docs/io.md, run as they stand there on the IDX model (the
+# one with a FeatureScaling first layer): each predicts what retrograd predict predicts.
+if(RETROGRAD_BUILD_TOOLS)
+  foreach(kind numpy torch)
+    add_test(NAME docs_io_${kind}
+      COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_io_snippets.py
+        --kind ${kind} --doc ${PROJECT_SOURCE_DIR}/docs/io.md
+        --retrograd $<TARGET_FILE:retrograd_cli> --probe $<TARGET_FILE:weights_probe>
+        --model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_idx/model.rg --data ${idx}
+        --workdir ${CMAKE_CURRENT_BINARY_DIR}/docs_io_${kind})
+    set_tests_properties(docs_io_${kind} PROPERTIES FIXTURES_REQUIRED "cli_data;cli_model_idx"
+      SKIP_RETURN_CODE 77)
+  endforeach()
+endif()
+
+# The table of model-file errors in docs/io.md: each bad file made from the CSV model, each
+# message as the code prints it.
+if(RETROGRAD_BUILD_TOOLS)
+  add_test(NAME docs_io_errors
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_io_errors.py
+      --doc ${PROJECT_SOURCE_DIR}/docs/io.md --retrograd $<TARGET_FILE:retrograd_cli>
+      --model ${csv_model} --workdir ${CMAKE_CURRENT_BINARY_DIR}/docs_io_errors)
+  set_tests_properties(docs_io_errors PROPERTIES FIXTURES_REQUIRED "cli_data;cli_model_csv")
+endif()

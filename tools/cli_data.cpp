@@ -12,17 +12,6 @@
 
 namespace retrograd::cli {
 
-void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_help) {
-  cmd->add_option("--data", args.path, data_help)->capture_default_str();
-  cmd->add_option("--label-column", args.label_column,
-                  "CSV: 0-based column of the class label, negative counts from the end "
-                  "(-1: last), or 'none'; evaluate and predict also take 'auto' (the last column "
-                  "when the file is one column wider than the model's input, else none)")
-      ->capture_default_str();
-  cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
-  cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
-}
-
 namespace {
 std::optional<long> parse_label_column(const std::string& text) {
   if (text == "none") return std::nullopt;
@@ -36,6 +25,32 @@ std::optional<long> parse_label_column(const std::string& text) {
   throw UsageError("--label-column: expected an integer or 'none', got '" + text + "'");
 }
 }  // namespace
+
+void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_help) {
+  cmd->add_option("--data", args.path, data_help)->capture_default_str();
+  cmd->add_option("--label-column", args.label_column,
+                  "CSV: 0-based column of the class label, negative counts from the end "
+                  "(-1: last), or 'none'; evaluate and predict also take 'auto' (the last column "
+                  "when the file is one column wider than the model's input, else none)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            if (text == "auto") return "";
+            try {
+              parse_label_column(text);
+            } catch (const UsageError&) {
+              return "expected an integer, 'none' or 'auto', got '" + text + "'";
+            }
+            return "";
+          },
+          "INT|none|auto"));
+  cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
+  cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
+  cmd->add_option("--max-line-bytes", args.max_line_bytes,
+                  "CSV: the longest line read; a longer one (no line end) is refused")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
 
 LoadedData load_data(const DataArgs& args) {
   namespace fs = std::filesystem;
@@ -70,7 +85,10 @@ LoadedData load_data(const DataArgs& args) {
   options.label_column = parse_label_column(args.label_column);
   options.max_classes = args.max_classes;
   options.max_classes_reason = args.max_classes_reason;
+  options.max_line_bytes = args.max_line_bytes;
+  options.class_names = args.class_names;
   data::CsvData csv = data::read_csv(args.path, options);
+  out.class_names = csv.class_names;
   const std::size_t rows = csv.features.shape()[0];
   if (csv.has_labels()) {
     out.train = data::Dataset(std::move(csv.features),
@@ -86,10 +104,15 @@ LoadedData load_data_for_model(const DataArgs& args, std::size_t inputs) {
   if (args.label_column != "auto") return load_data(args);
   DataArgs plain = args;
   plain.label_column = "none";
-  LoadedData loaded = load_data(plain);
-  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
   DataArgs labelled = args;
   labelled.label_column = "-1";
+  LoadedData loaded;
+  try {
+    loaded = load_data(plain);
+  } catch (const data::CsvError&) {
+    return load_data(labelled);  // a last column of class names is no feature
+  }
+  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
   return load_data(labelled);
 }
 

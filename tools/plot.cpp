@@ -47,15 +47,19 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
+namespace {
+/// The gnuplot terminal that writes `path`, by its extension.
+std::string terminal_for(const std::string& path) {
+  if (ends_with(path, ".png")) return "pngcairo size 1000,400";
+  if (ends_with(path, ".svg")) return "svg size 1000,400";
+  throw UsageError("--plot: " + path + " must end in .png or .svg");
+}
+}  // namespace
+
+void check_plot_path(const std::string& path) { terminal_for(path); }
+
 std::string plot_history(const nn::History& history, const std::string& path) {
-  std::string terminal;
-  if (ends_with(path, ".png")) {
-    terminal = "pngcairo size 1000,400";
-  } else if (ends_with(path, ".svg")) {
-    terminal = "svg size 1000,400";
-  } else {
-    throw UsageError("--plot: " + path + " must end in .png or .svg");
-  }
+  const std::string terminal = terminal_for(path);
   if (!gnuplot_installed()) {
     return "plot: skipped (gnuplot not found; install it with `apt-get install gnuplot-nox` "
            "to get " +

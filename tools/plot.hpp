@@ -12,4 +12,8 @@ namespace retrograd::cli {
 /// UsageError for another extension.
 std::string plot_history(const nn::History& history, const std::string& path);
 
+/// Throws the UsageError plot_history() would for `path` (an extension it cannot draw), before
+/// any training.
+void check_plot_path(const std::string& path);
+
 }  // namespace retrograd::cli

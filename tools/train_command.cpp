@@ -1,11 +1,12 @@
-// retrograd train: an MLP on an IDX directory or a CSV file, saved with its history and a plot.
+// retrograd train: an MLP on an IDX directory or a CSV file; saves the model, its history and a
+// plot where asked.
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -26,6 +27,9 @@
 #include "commands.hpp"
 #include "launch.hpp"
 #include "plot.hpp"
+#include "suggest.hpp"
+#include "train_args.hpp"
+#include "train_resume.hpp"
 
 #ifdef RETROGRAD_CLI_MPI
 #include <retrograd/distributed/data_parallel.hpp>
@@ -44,132 +48,42 @@ constexpr double default_adam_lr = 0.002;
 /// With the default --lr-decay the learning rate falls to this fraction of --lr by the last epoch.
 constexpr double default_final_lr_fraction = 1.0 / 16;
 
-struct TrainArgs {
-  DataArgs data{std::string(data::fashion_mnist_dir)};
-  std::string layers;
-  std::string activation = "relu";
-  std::string loss = "cross_entropy";
-  std::string optimizer = "adam";
-  double lr = 0;
-  double momentum = 0.9;
-  double lr_decay = 0;
-  std::string schedule;
-  std::size_t epochs = 5;
-  std::size_t batch_size = 64;
-  std::uint64_t seed = 1;
-  double validation_split = 0.1;
-  std::string save = "model.rg";
-  std::string history = "history.csv";
-  std::string plot = "history.png";
-  std::string checkpoint_dir;
-  std::size_t checkpoint_every = 0;
-  std::string resume;
-  int verbose = 1;
-  bool detect_anomaly = false;
-};
-
-/// The flags a checkpoint keeps (run_info) so that --resume needs none of them again.
-struct SavedFlag {
-  const char* flag;
-  std::function<std::string(const TrainArgs&)> get;
-  std::function<void(TrainArgs&, const std::string&)> set;
-};
+}  // namespace
 
 std::string text_of(double v) {
-  std::ostringstream out;
-  out.precision(17);
-  out << v;
-  return out.str();
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  return std::string(buffer, end);
 }
 
-const std::vector<SavedFlag>& saved_flags() {
-  // --epochs is left out: a resumed run may be given more epochs to train further.
-  static const std::vector<SavedFlag> flags = {
-      {"--data", [](const TrainArgs& a) { return a.data.path; },
-       [](TrainArgs& a, const std::string& v) { a.data.path = v; }},
-      {"--label-column", [](const TrainArgs& a) { return a.data.label_column; },
-       [](TrainArgs& a, const std::string& v) { a.data.label_column = v; }},
-      {"--no-header", [](const TrainArgs& a) { return std::string(a.data.no_header ? "1" : "0"); },
-       [](TrainArgs& a, const std::string& v) { a.data.no_header = v == "1"; }},
-      {"--delimiter", [](const TrainArgs& a) { return std::string(1, a.data.delimiter); },
-       [](TrainArgs& a, const std::string& v) { a.data.delimiter = v.empty() ? ',' : v[0]; }},
-      {"--layers", [](const TrainArgs& a) { return a.layers; },
-       [](TrainArgs& a, const std::string& v) { a.layers = v; }},
-      {"--activation", [](const TrainArgs& a) { return a.activation; },
-       [](TrainArgs& a, const std::string& v) { a.activation = v; }},
-      {"--loss", [](const TrainArgs& a) { return a.loss; },
-       [](TrainArgs& a, const std::string& v) { a.loss = v; }},
-      {"--optimizer", [](const TrainArgs& a) { return a.optimizer; },
-       [](TrainArgs& a, const std::string& v) { a.optimizer = v; }},
-      {"--lr", [](const TrainArgs& a) { return text_of(a.lr); },
-       [](TrainArgs& a, const std::string& v) { a.lr = std::stod(v); }},
-      {"--momentum", [](const TrainArgs& a) { return text_of(a.momentum); },
-       [](TrainArgs& a, const std::string& v) { a.momentum = std::stod(v); }},
-      {"--lr-decay", [](const TrainArgs& a) { return text_of(a.lr_decay); },
-       [](TrainArgs& a, const std::string& v) { a.lr_decay = std::stod(v); }},
-      {"--schedule", [](const TrainArgs& a) { return a.schedule; },
-       [](TrainArgs& a, const std::string& v) { a.schedule = v; }},
-      {"--batch-size", [](const TrainArgs& a) { return std::to_string(a.batch_size); },
-       [](TrainArgs& a, const std::string& v) { a.batch_size = std::stoull(v); }},
-      {"--seed", [](const TrainArgs& a) { return std::to_string(a.seed); },
-       [](TrainArgs& a, const std::string& v) { a.seed = std::stoull(v); }},
-      {"--validation-split", [](const TrainArgs& a) { return text_of(a.validation_split); },
-       [](TrainArgs& a, const std::string& v) { a.validation_split = std::stod(v); }},
-      {"--save", [](const TrainArgs& a) { return a.save; },
-       [](TrainArgs& a, const std::string& v) { a.save = v; }},
-      {"--history", [](const TrainArgs& a) { return a.history; },
-       [](TrainArgs& a, const std::string& v) { a.history = v; }},
-      {"--plot", [](const TrainArgs& a) { return a.plot; },
-       [](TrainArgs& a, const std::string& v) { a.plot = v; }},
-      {"--checkpoint-every", [](const TrainArgs& a) { return std::to_string(a.checkpoint_every); },
-       [](TrainArgs& a, const std::string& v) { a.checkpoint_every = std::stoull(v); }},
-  };
-  return flags;
-}
+namespace {
 
-nn::Record run_info_of(const TrainArgs& a) {
-  nn::Record info("the command line of the checkpointed run");
-  for (const SavedFlag& f : saved_flags()) info.set(f.flag, f.get(a));
-  info.set("--epochs", std::to_string(a.epochs));
-  return info;
-}
-
-/// The checkpointed run's flags, with the ones given now checked against them: a flag given
-/// with another value than the run had is an error; --epochs may change. A flag newer than the
-/// checkpoint had its default in that run.
-TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Record& info,
-                       const std::string& checkpoint) {
-  TrainArgs a = given;
-  for (const SavedFlag& f : saved_flags()) {
-    const std::string saved = info.has(f.flag) ? info.text(f.flag) : f.get(TrainArgs{});
-    if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
-      throw UsageError(std::string(f.flag) + " " + f.get(given) +
-                       " contradicts the run being "
-                       "resumed, which has " +
-                       f.flag + " " + saved + " (" + checkpoint +
-                       "); leave the flag out to continue that run");
-    }
-    f.set(a, saved);
-  }
-  if (cmd.count("--epochs") == 0) a.epochs = std::stoull(info.text("--epochs"));
-  a.checkpoint_dir = given.resume;
-  return a;
-}
-
-/// Fails now, before any training, when `path` could not be written later; a checkpoint
-/// directory is created.
-void check_output_path(const char* flag, const std::string& path, bool directory = false) {
+/// Fails now, before any training, when `path` could not be written later or names a file
+/// that exists and `replace` does not allow replacing. Missing directories on the way are
+/// created (a checkpoint directory too).
+void check_output_path(const char* flag, const std::string& path, bool replace,
+                       bool directory = false) {
   namespace fs = std::filesystem;
   if (path.empty()) return;
-  try {
-    if (!directory) return io::check_writable(path, flag);
-    std::error_code ec;
-    if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
-      throw UsageError(std::string(flag) + ": " + path + " exists and is not a directory");
+  std::error_code ec;
+  const fs::path parent = directory ? fs::path(path) : fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    if (fs::exists(parent, ec)) {
+      throw UsageError(std::string(flag) + ": " + parent.string() +
+                       " exists and is not a directory");
     }
-    fs::create_directories(path, ec);
-    if (ec) throw UsageError(std::string(flag) + ": cannot create " + path + ": " + ec.message());
-    io::check_writable((fs::path(path) / "checkpoint-0.rg").string(), flag);
+    fs::create_directories(parent, ec);
+    if (ec) {
+      throw UsageError(std::string(flag) + ": cannot create " + parent.string() + ": " +
+                       ec.message());
+    }
+  }
+  if (!directory && !replace && fs::exists(fs::symlink_status(path, ec))) {
+    throw UsageError(std::string(flag) + ": " + path +
+                     " already exists; give --overwrite to replace it, or another path");
+  }
+  try {
+    io::check_writable(directory ? (fs::path(path) / "checkpoint-0.rg").string() : path, flag);
   } catch (const io::FileWriteError& e) {
     throw UsageError(e.what());
   }
@@ -238,13 +152,49 @@ std::unique_ptr<nn::Schedule> parse_schedule(const std::string& spec,
   }
 }
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
-  if (a.optimizer == "sgd") return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.1);
-  if (a.optimizer == "momentum") {
-    return std::make_unique<nn::SGD>(a.lr > 0 ? a.lr : 0.01, a.momentum);
+/// An --optimizer choice: plain SGD, SGD with momentum or Nesterov momentum, or Adam.
+struct OptimizerChoice {
+  const char* name;
+  /// The learning rate without --lr.
+  double default_lr;
+  /// --momentum applies.
+  bool uses_momentum;
+};
+
+const std::vector<OptimizerChoice>& optimizer_choices() {
+  static const std::vector<OptimizerChoice> choices = {{"sgd", 0.1, false},
+                                                       {"momentum", 0.01, true},
+                                                       {"nesterov", 0.01, true},
+                                                       {"adam", default_adam_lr, false}};
+  return choices;
+}
+
+const OptimizerChoice& optimizer_choice(const std::string& name) {
+  std::vector<std::string> names;
+  for (const OptimizerChoice& c : optimizer_choices()) {
+    if (name == c.name) return c;
+    names.emplace_back(c.name);
   }
-  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr > 0 ? a.lr : default_adam_lr);
-  throw UsageError("--optimizer: unknown '" + a.optimizer + "' (sgd, momentum, adam)");
+  throw UsageError("--optimizer: unknown '" + name + "' (sgd, momentum, nesterov, adam)" +
+                   did_you_mean(name, names));
+}
+
+}  // namespace
+
+double default_lr(const std::string& optimizer) { return optimizer_choice(optimizer).default_lr; }
+
+double default_lr_decay(std::size_t epochs) {
+  return epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(epochs - 1))
+                    : 1.0;
+}
+
+namespace {
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
+  if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr);
+  const OptimizerChoice& choice = optimizer_choice(a.optimizer);
+  return std::make_unique<nn::SGD>(a.lr, choice.uses_momentum ? a.momentum : 0.0,
+                                   a.optimizer == "nesterov");
 }
 
 std::string percent(double fraction) {
@@ -253,34 +203,58 @@ std::string percent(double fraction) {
   return buffer;
 }
 
-void run_train(const TrainArgs& given, const CLI::App& cmd) {
-  const auto start = std::chrono::steady_clock::now();
+/// What the flags ask for, checked before any data is read.
+struct TrainPlan {
+  /// The flags, a resumed run's filled in from its checkpoint, --lr resolved to the
+  /// optimizer's default when not given.
+  TrainArgs args;
+  /// The checkpoint a resumed run continues from.
   std::optional<std::string> checkpoint;
+  /// What that checkpoint recorded of its run.
+  nn::Record run_info;
+  /// The epochs it has completed.
+  std::size_t epochs_done = 0;
+  nn::Activation activation;
+  nn::Loss loss;
+  /// --layers' widths; empty when the data decides (<features>-256-<classes>).
+  std::vector<std::size_t> layers;
+};
+
+/// Checks every flag, alone and against the others, before any data is read: a typo must cost
+/// no loading, and a bad output path not the trained model. Output directories (the
+/// checkpoints') are created here, last.
+TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   TrainArgs a = given;
+  std::optional<std::string> checkpoint;
+  nn::Record run_info;
+  std::size_t epochs_done = 0;
   if (!given.resume.empty()) {
     checkpoint = io::latest_checkpoint(given.resume);
     if (!checkpoint) {
       throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
     }
-    a = resumed_args(given, cmd, io::read_train_state(*checkpoint).run_info, *checkpoint);
-    std::cout << "resuming from " << *checkpoint << "\n";
-  }
-  // Under mpirun every process trains; process 0 alone writes.
-  const bool writer = detect_launch().rank == 0;
-  // Every output is checked before training: a typo must not cost the trained model.
-  if (writer) {
-    check_output_path("--save", a.save);
-    check_output_path("--history", a.history);
-    check_output_path("--plot", a.plot);
-    check_output_path("--checkpoint-dir", a.checkpoint_dir, true);
-    if (!checkpoint && !a.checkpoint_dir.empty()) {
-      if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
-        throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
-                         " already holds the checkpoints of a run (" + *other +
-                         "); continue it with --resume " + a.checkpoint_dir +
-                         ", or choose another directory");
-      }
+    const nn::TrainState state = io::read_train_state(*checkpoint);
+    run_info = state.run_info;
+    epochs_done = state.epoch;
+    a = resumed_args(given, cmd, run_info, *checkpoint);
+    if (cmd.count("--epochs") > 0 && a.epochs <= epochs_done) {
+      throw UsageError("--epochs " + std::to_string(a.epochs) + ": the run being resumed has " +
+                       "already trained " + std::to_string(epochs_done) + " epochs (" +
+                       *checkpoint + "); give more than " + std::to_string(epochs_done) +
+                       " to train further");
     }
+  }
+  if (a.data.label_column == "auto") {
+    throw UsageError(
+        "--label-column: 'auto' is for evaluate and predict, which compare the file with a "
+        "model's input; train needs the column's number (-1: the last) or 'none'");
+  }
+  const OptimizerChoice& optimizer = optimizer_choice(a.optimizer);
+  if (cmd.count("--momentum") > 0 && !optimizer.uses_momentum) {
+    throw UsageError("--momentum: --optimizer " + a.optimizer +
+                     " has no momentum factor; for SGD with momentum use --optimizer momentum "
+                     "(or nesterov) --momentum " +
+                     text_of(a.momentum));
   }
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
@@ -290,12 +264,72 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
         "--schedule and --lr-decay both set how the learning rate changes: give one "
         "(--lr-decay G is --schedule exponential_lr:gamma=G)");
   }
-  // The flags naming things are read before the data: a typo costs no loading.
-  const nn::Activation activation = parse_activation(a.activation);
-  const nn::Loss loss = parse_loss(a.loss);
+  // The defaults resolved, so that checkpoints record (and --resume compares) real values.
+  if (a.lr == 0) a.lr = optimizer.default_lr;
+  if (a.schedule.empty() && a.lr_decay == 0) a.lr_decay = default_lr_decay(a.epochs);
+  if (a.lr_decay < 0 || a.lr_decay > 1) {
+    throw UsageError("--lr-decay: must be in [0, 1], got " + text_of(a.lr_decay));
+  }
+  if (a.validation_split < 0 || a.validation_split >= 1) {
+    throw UsageError("--validation-split: must be in [0, 1), got " + text_of(a.validation_split));
+  }
+  TrainPlan plan{a,
+                 checkpoint,
+                 run_info,
+                 epochs_done,
+                 parse_activation(a.activation),
+                 parse_loss(a.loss),
+                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers)};
   if (!a.schedule.empty()) {
     nn::SGD probe(1.0);
     parse_schedule(a.schedule, probe);
+  }
+  if (!a.plot.empty()) check_plot_path(a.plot);
+  // Under mpirun every process trains; process 0 alone writes.
+  if (detect_launch().rank == 0) {
+    // A resumed run may replace the files it was started to write (a kill can come after a
+    // save); any other existing file only with --overwrite.
+    auto replaceable = [&](const char* flag, const std::string& path) {
+      return given.overwrite || (checkpoint && run_info.has(flag) &&
+                                 resolved_path(path) == resolved_path(run_info.text(flag)));
+    };
+    check_output_path("--save", a.save, replaceable("--save", a.save));
+    check_output_path("--history", a.history, replaceable("--history", a.history));
+    check_output_path("--plot", a.plot, replaceable("--plot", a.plot));
+    check_output_path("--checkpoint-dir", a.checkpoint_dir, true, true);
+    if (!checkpoint && !a.checkpoint_dir.empty()) {
+      if (const auto other = io::latest_checkpoint(a.checkpoint_dir)) {
+        throw UsageError("--checkpoint-dir: " + a.checkpoint_dir +
+                         " already holds the checkpoints of a run (" + *other +
+                         "); continue it with --resume " + a.checkpoint_dir +
+                         ", or choose another directory");
+      }
+    }
+  }
+  return plan;
+}
+
+void run_train(const TrainArgs& given, const CLI::App& cmd) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainPlan plan = check_train(given, cmd);
+  const TrainArgs& a = plan.args;
+  const std::optional<std::string>& checkpoint = plan.checkpoint;
+  if (checkpoint) {
+    std::cout << "resuming from " << *checkpoint << " (" << plan.epochs_done << " of " << a.epochs
+              << " epochs done)\n";
+    if (plan.epochs_done >= a.epochs) {
+      std::cout << "the run has trained all its epochs: nothing left to train, writing its "
+                   "outputs\n";
+    }
+  }
+  const bool writer = detect_launch().rank == 0;
+  // What the checkpoints record of the data, for a resumed run to check against (docs/cli.md,
+  // "Resuming").
+  std::vector<DataFile> data_files;
+  if (checkpoint) {
+    data_files = resumed_data(a.data.path, plan.run_info, *checkpoint);
+  } else if (!a.checkpoint_dir.empty()) {
+    data_files = data_fingerprint(a.data.path);
   }
 
   nn::manual_seed(a.seed);
@@ -311,7 +345,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
                                                          std::to_string(default_hidden) + "-" +
                                                          std::to_string(train.num_classes())
                                                    : a.layers;
-  const std::vector<std::size_t> sizes = parse_layers(layers_text);
+  const std::vector<std::size_t> sizes =
+      plan.layers.empty() ? parse_layers(layers_text) : plan.layers;
   if (sizes.front() != train.feature_count()) {
     throw UsageError("--layers: " + layers_text + " starts with " + std::to_string(sizes.front()) +
                      " inputs but the data has " + std::to_string(train.feature_count()) +
@@ -321,10 +356,6 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     throw UsageError("--layers: " + layers_text + " ends with " + std::to_string(sizes.back()) +
                      " outputs but the data has " + std::to_string(train.num_classes()) +
                      " classes");
-  }
-  if (a.validation_split < 0 || a.validation_split >= 1) {
-    throw UsageError("--validation-split: must be in [0, 1), got " +
-                     std::to_string(a.validation_split));
   }
 
   nn::Sequential model;
@@ -340,16 +371,18 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     if (!identity) model.add(nn::FeatureScaling(scaler.offset, scaler.scale));
     if (loaded.directory) {
       model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
+    } else if (!loaded.class_names.empty()) {
+      model.set_class_names(loaded.class_names);
     }
     // He initialization suits the relu family; Glorot the saturating functions.
-    const nn::Initializer init =
-        activation.rectifier() ? nn::Initializer::he_uniform() : nn::Initializer::glorot_uniform();
+    const nn::Initializer init = plan.activation.rectifier() ? nn::Initializer::he_uniform()
+                                                             : nn::Initializer::glorot_uniform();
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
       const bool last = i + 2 == sizes.size();
-      model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : activation,
+      model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : plan.activation,
                           last ? nn::Initializer::glorot_uniform() : init));
     }
-    model.compile(loss, make_optimizer(a), {"accuracy"});
+    model.compile(plan.loss, make_optimizer(a), {"accuracy"});
   }
   match_model_scaling(model, train);
   std::cout << model.summary();
@@ -362,19 +395,12 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   options.validation_split = a.validation_split;
   options.seed = a.seed;
   options.verbose = a.verbose;
-  if (a.lr_decay < 0 || a.lr_decay > 1) {
-    throw UsageError("--lr-decay: must be in [0, 1], got " + std::to_string(a.lr_decay));
-  }
-  // Without --schedule the rate decays exponentially, by --lr-decay or by default.
-  const double gamma =
-      a.lr_decay > 0 ? a.lr_decay
-      : a.epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(a.epochs - 1))
-                     : 1.0;
+  // Without --schedule the rate decays exponentially by --lr-decay (resolved in check_train).
   std::unique_ptr<nn::Schedule> schedule;
   if (!a.schedule.empty()) {
     schedule = parse_schedule(a.schedule, model.optimizer());
-  } else if (gamma < 1) {
-    schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), gamma);
+  } else if (a.lr_decay < 1) {
+    schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), a.lr_decay);
   }
   if (schedule) options.callbacks.push_back(schedule.get());
   std::optional<io::Checkpoint> checkpoints;
@@ -392,15 +418,20 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   }
 #endif
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
-  trainer.state().run_info = run_info_of(a);
+  trainer.state().run_info = run_info_of(a, data_files);
   if (checkpoint) {
     io::restore_checkpoint(trainer, *checkpoint);
-    trainer.state().run_info = run_info_of(a);
+    trainer.state().run_info = run_info_of(a, data_files);
   }
-  std::cout << "optimizer: " << model.optimizer().name() << " lr "
-            << model.optimizer().learning_rate() << " (";
+  std::cout << "optimizer: " << model.optimizer().name();
+  if (const auto* sgd = dynamic_cast<const nn::SGD*>(&model.optimizer());
+      sgd && sgd->momentum() > 0) {
+    std::cout << (sgd->nesterov() ? " with Nesterov momentum " : " with momentum ")
+              << sgd->momentum() << ",";
+  }
+  std::cout << " lr " << model.optimizer().learning_rate() << " (";
   if (a.schedule.empty()) {
-    std::cout << "x" << gamma << " per epoch";
+    std::cout << "x" << a.lr_decay << " per epoch";
   } else {
     std::cout << "schedule " << nn::schedule_spec(*schedule);
   }
@@ -427,6 +458,8 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   if (!a.save.empty()) {
     io::save_model(model, a.save);
     std::cout << "model: " << a.save << "\n";
+  } else {
+    std::cout << "model: not saved (--save FILE keeps it)\n";
   }
   if (!a.history.empty()) {
     io::save_history_csv(history, a.history);
@@ -474,13 +507,17 @@ void add_train_command(CLI::App& app) {
                       nn::loss_registry().joined_names() +
                       "); one with a logits form takes the logits")
       ->capture_default_str();
-  cmd->add_option("--optimizer", a->optimizer, "sgd, momentum (SGD with --momentum) or adam")
+  cmd->add_option("--optimizer", a->optimizer,
+                  "sgd, momentum (SGD with --momentum), nesterov (SGD with Nesterov momentum) or "
+                  "adam")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr,
-                  "Initial learning rate (default by optimizer: sgd 0.1, momentum 0.01, adam "
-                  "0.002)")
+                  "Initial learning rate (default by optimizer: sgd 0.1, momentum and nesterov "
+                  "0.01, adam 0.002)")
       ->check(positive_number());
-  cmd->add_option("--momentum", a->momentum, "Momentum factor of --optimizer momentum")
+  cmd->add_option("--momentum", a->momentum,
+                  "Momentum factor of --optimizer momentum and nesterov (an error with the "
+                  "others)")
       ->capture_default_str()
       ->check(number_between(0, 1, Ends::open_high));
   cmd->add_option("--lr-decay", a->lr_decay,
@@ -506,14 +543,17 @@ void add_train_command(CLI::App& app) {
                   "Fraction of the training rows (the last ones) held out for validation")
       ->capture_default_str()
       ->check(number_between(0, 1, Ends::open_high));
-  cmd->add_option("--save", a->save, "Where to save the trained model ('' to skip)")
-      ->capture_default_str();
-  cmd->add_option("--history", a->history, "Loss and accuracy per epoch as CSV ('' to skip)")
-      ->capture_default_str();
+  cmd->add_option("--save", a->save,
+                  "Save the trained model to this file (default: not saved); missing "
+                  "directories are created");
+  cmd->add_option("--history", a->history,
+                  "Write loss and accuracy per epoch to this CSV file (default: not written)");
   cmd->add_option("--plot", a->plot,
-                  "Plot of loss and accuracy per epoch, .png or .svg, drawn with gnuplot "
-                  "('' to skip)")
-      ->capture_default_str();
+                  "Draw loss and accuracy per epoch into this .png or .svg file with gnuplot "
+                  "(default: not drawn)");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "Replace files that --save, --history and --plot name if they exist (without "
+                "it an existing file is an error, found before training)");
   cmd->add_option("--verbose", a->verbose,
                   "0 silent (errors only, on stderr), 1 progress bar, 2 one line per epoch")
       ->capture_default_str()
@@ -527,8 +567,10 @@ void add_train_command(CLI::App& app) {
       ->check(whole_number(0, std::numeric_limits<std::uint32_t>::max()));
   cmd->add_option("--resume", a->resume,
                   "Continue the run whose checkpoints are in DIR, from its newest checkpoint, to "
-                  "its planned number of epochs (or --epochs); its other flags are taken from the "
-                  "checkpoint, and a flag given with another value is an error");
+                  "its planned number of epochs (or more with --epochs), from any directory: "
+                  "its flags come from the checkpoint; --save, --history and --plot may be "
+                  "changed, --data may name another path to the same bytes (size and crc32 "
+                  "checked), another flag given with another value is an error");
   cmd->add_flag("--detect-anomaly", a->detect_anomaly,
                 "Stop at the first op whose value or gradient is NaN or infinite, naming it, its "
                 "input shapes and the epoch and batch (slower: every value is checked)");

@@ -58,44 +58,40 @@ Tensor Sequential::infer_tensor(const Tensor& x) const {
   return out;
 }
 
-std::vector<NamedParameter<float>> Sequential::named_parameters() const {
-  std::vector<NamedParameter<float>> out;
-  for (const auto& layer : layers_) {
-    for (NamedParameter<float>& p : layer->named_parameters()) {
-      out.push_back({layer->name() + "." + p.name, std::move(p.var)});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedBuffer<float>> Sequential::named_buffers() {
-  std::vector<NamedBuffer<float>> out;
-  for (const auto& layer : layers_) {
-    for (const NamedBuffer<float>& b : layer->named_buffers()) {
-      out.push_back({layer->name() + "." + b.name, b.tensor});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedEngine> Sequential::named_engines() {
-  std::vector<NamedEngine> out;
-  for (const auto& layer : layers_) {
-    for (const NamedEngine& e : layer->named_engines()) {
-      out.push_back({layer->name() + "." + e.name, e.engine});
-    }
-  }
-  return out;
-}
-
 std::vector<Module*> Sequential::children() {
   std::vector<Module*> out;
   for (const auto& layer : layers_) out.push_back(layer.get());
   return out;
 }
 
+void Sequential::set_input_shape(const Shape& sample) {
+  for (std::size_t d : sample) {
+    if (d == 0) {
+      throw std::invalid_argument("Sequential::set_input_shape: shape " + shape_string(sample) +
+                                  " has an empty dimension");
+    }
+  }
+  input_shape_ = sample;
+}
+
+void Sequential::save_config(Record& config) const {
+  if (!input_shape_.empty()) {
+    config.set("input_shape", std::vector<std::uint64_t>(input_shape_.begin(), input_shape_.end()));
+  }
+}
+
 std::unique_ptr<Sequential> Sequential::from_record(const LayerRecord& record) {
   auto model = std::make_unique<Sequential>();
+  if (record.config.has("input_shape")) {
+    // Only summaries and reshapes read it, but a corrupt one must not claim absurd sizes.
+    const std::vector<std::uint64_t>& dims = record.config.integers("input_shape");
+    if (dims.empty() || dims.size() > 3 ||
+        std::any_of(dims.begin(), dims.end(),
+                    [](std::uint64_t d) { return d == 0 || d > (1u << 20); })) {
+      record.config.fail("input_shape must be 1 to 3 dimensions in [1, 2^20]");
+    }
+    model->set_input_shape(Shape(dims.begin(), dims.end()));
+  }
   for (const LayerRecord& child : record.children) {
     model->add(build_layer(child));
     // After add(): a saved name equal to the default must not be renamed "<name>_<position>".
@@ -142,6 +138,10 @@ std::string Sequential::summary() const {
   std::snprintf(row, sizeof row, " %-28s%-26s%s\n", "Layer (type)", "Output Shape", "Param #");
   out << row << double_rule << "\n";
   Shape shape = {0, input_features()};
+  if (!input_shape_.empty()) {
+    shape.resize(input_shape_.size() + 1);
+    std::copy(input_shape_.begin(), input_shape_.end(), shape.begin() + 1);
+  }
   std::size_t trainable = 0, fixed = 0;
   for (const auto& layer : layers_) {
     shape = layer->output_shape(shape);
@@ -258,6 +258,24 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) const {
     std::copy_n(pred.data(), pred.size(), result.data() + start * width);
   }
   return result;
+}
+
+Tensor Sequential::predict_proba(const Tensor& x, std::size_t batch_size) const {
+  require_compiled("predict_proba");
+  const std::string& loss = loss_->base_name();
+  const bool rows =
+      loss == "categorical_cross_entropy" || loss == "sparse_categorical_cross_entropy";
+  if (!rows && loss != "binary_cross_entropy") {
+    throw std::logic_error("Sequential::predict_proba: the model's loss " + loss_->name() +
+                           " does not make its outputs class probabilities (categorical, sparse "
+                           "categorical or binary cross-entropy do)");
+  }
+  Tensor outputs = predict(x, batch_size);
+  // No rows: [0, outputs], as predict() gives (the ops refuse empty tensors).
+  if (!loss_->from_logits() || outputs.size() == 0) return outputs;
+  InferenceGuard inference;
+  const Var logits(std::move(outputs));
+  return (rows ? softmax(logits) : sigmoid(logits)).value();
 }
 
 }  // namespace retrograd::nn

@@ -249,6 +249,10 @@ std::vector<Case> csv_cases() {
   by_name.label_name = "species";
   data::CsvOptions tabs;
   tabs.delimiter = '\t';
+  data::CsvOptions limit64;
+  limit64.max_line_bytes = 64;
+  data::CsvOptions dogs;
+  dogs.class_names = {"dog"};
   data::IdxImages im;
   im.count = 1;
   im.rows = im.cols = 2;
@@ -305,6 +309,16 @@ std::vector<Case> csv_cases() {
                        csv("semicolons.csv", "a;b\n1;2\n", tabs)),
       expect<CsvError>("missing file", {"no_such.csv", "cannot open file"},
                        [] { data::read_csv((scratch() / "no_such.csv").string()); }),
+      expect<CsvError>("/dev/zero: one line without end",
+                       {"/dev/zero:1", "line 1 is longer than the limit of 8388608 bytes"},
+                       [] { data::read_csv("/dev/zero"); }),
+      expect<CsvError>("a row over a lowered line limit",
+                       {"long_row.csv:2", "line 2 is longer than the limit of 64 bytes"},
+                       csv("long_row.csv", "a,b\n" + std::string(100, '1') + ",2\n", limit64)),
+      expect<CsvError>(
+          "a class name the model does not have",
+          {"unknown_class.csv:3:2", "label 'cat'", "not one of the model's classes", "'dog'"},
+          csv("unknown_class.csv", "x,y\n1,dog\n2,cat\n", dogs)),
   };
 }
 
@@ -402,6 +416,17 @@ std::vector<Case> model_v1_cases() {
       expect<ModelFileError>(
           "a CSV file", {"blobs.csv", "bad magic"},
           [] { io::load_model(write_text("blobs.csv", "x1,x2,label\n1,2,0\n")); }),
+      expect<ModelFileError>("a version 2 file with a layer type this program has not registered "
+                             "(valid CRC): no corrupt file",
+                             {"model.rg: unknown layer 'Dxnse' (registered: ",
+                              "the program that loads it must register that layer"},
+                             [] {
+                               nn::Sequential m;
+                               m.add(nn::Dense(2, 3));
+                               Bytes bytes = io::serialize_model(m);
+                               bytes.at(find(bytes, "Dense") + 1) = 'x';
+                               io::deserialize_model(with_crc(bytes), "model.rg");
+                             }),
   };
 }
 
@@ -493,6 +518,27 @@ std::vector<Case> api_cases() {
   using std::out_of_range;
   auto leaf = [](Shape shape) { return Var(full<float>(shape, 1.0f), requires_grad); };
   return {
+      expect<logic_error>("a leaf changed in place between forward and backward",
+                          {"backward: input 0 of mul (leaf 'w', shape [2])",
+                           "changed in place after the graph used it"},
+                          [] {
+                            Var w(full<float>({2}, 1.0f), requires_grad, "w");
+                            Var y = sum(w * w);
+                            w.value()(0) = 3.0f;
+                            y.backward();
+                          }),
+      expect<std::runtime_error>(
+          "an update that leaves an infinity",
+          {"Trainer::fit: parameter dense_0.", "holds -inf",
+           "(step 1); training stopped; that step was undone", "those after step 0"},
+          [] {
+            nn::Sequential m;
+            m.add(nn::Dense(2, 1, nn::Activation::linear(), nn::Initializer::constant(1), 0));
+            m.compile(nn::Loss::mse(), nn::SGD(1e38));
+            nn::FitOptions o;
+            o.verbose = 0;
+            m.fit(full<float>({4, 2}, 1.0f), full<float>({4, 1}, -1.0f), o);
+          }),
       expect<invalid_argument>("matmul shapes", {"matmul", "[2, 3]", "[4, 5]"},
                                [=] {
                                  matmul(leaf({2, 3}), leaf({4, 5}));
@@ -512,6 +558,44 @@ std::vector<Case> api_cases() {
       expect<invalid_argument>("reshape to another size", {"reshape", "[2, 3]", "[4]"},
                                [=] {
                                  reshape(leaf({2, 3}), Shape{4});
+                               }),
+      expect<out_of_range>("take index out of range", {"take", "index 3", "axis 0", "size 3"},
+                           [=] {
+                             take(leaf({3, 2}), IndexTensor{0, 3}, 0);
+                           }),
+      expect<out_of_range>("take_along_axis negative index past the start",
+                           {"take_along_axis", "index -4", "axis 1", "size 3"},
+                           [=] {
+                             IndexTensor at = IndexTensor::from_shape({2, 1});
+                             at(0, 0) = 0;
+                             at(1, 0) = -4;
+                             take_along_axis(leaf({2, 3}), at, 1);
+                           }),
+      expect<invalid_argument>("take with float indices", {"take", "floating-point", "[2]"},
+                               [=] {
+                                 take(leaf({3, 2}), Tensor{0.0f, 1.5f}, 0);
+                               }),
+      expect<invalid_argument>("concat shapes differ off the axis",
+                               {"concat", "input 1", "[2, 4]", "[2, 3]", "off axis 0"},
+                               [=] {
+                                 concat(std::vector<Var>{leaf({2, 3}), leaf({2, 4})}, 0);
+                               }),
+      expect<invalid_argument>("slice with step 0", {"slice", "step 0", "[4, 2]"},
+                               [=] {
+                                 slice(leaf({4, 2}), 0, 0, 4, 0);
+                               }),
+      expect<out_of_range>("slice axis out of range", {"slice", "axis 2", "rank 2"},
+                           [=] {
+                             slice(leaf({4, 2}), 2, 0, 1);
+                           }),
+      expect<out_of_range>("stack axis out of range", {"stack", "axis 4", "rank 3"},
+                           [=] {
+                             stack(std::vector<Var>{leaf({2, 3}), leaf({2, 3})}, 4);
+                           }),
+      expect<invalid_argument>("batched matmul batches that do not broadcast",
+                               {"matmul", "[2, 3, 4]", "[3, 4, 5]", "batch axes"},
+                               [=] {
+                                 matmul(leaf({2, 3, 4}), leaf({3, 4, 5}));
                                }),
       expect<invalid_argument>("op on an empty Var", {"mul", "empty Var"},
                                [=] { mul(Var(), leaf({2})); }),
@@ -675,6 +759,16 @@ void make_cli_fixtures() {
   m.add(nn::Dense(4, 2));
   m.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.01), {"accuracy"});
   io::save_model(m, (scratch() / "model.rg").string());
+  // Two checkpointed runs of 2 epochs for the --resume cases; the second one's data is gone.
+  write_text("gone.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,0\n");
+  for (const char* run : {"small", "gone"}) {
+    const CliResult r = run_cli({"train", "--data", std::string(run) + ".csv", "--layers", "2-4-2",
+                                 "--epochs", "2", "--verbose", "0", "--checkpoint-dir",
+                                 std::string("ck_") + run});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+  }
+  fs::remove(scratch() / "gone.csv");
 }
 
 std::vector<CliCase> cli_flag_cases() {
@@ -689,6 +783,15 @@ std::vector<CliCase> cli_flag_cases() {
   const Exit bad = Exit::bad_value;
   return {
       {"negative epochs", with({"--epochs", "-1"}), bad, {"--epochs", "'-1'"}},
+      {"an endless file as data",
+       {"train", "--data", "/dev/zero", "--save", "", "--history", "", "--plot", ""},
+       Exit::error,
+       {"/dev/zero:1: line 1 is longer than the limit of 8388608 bytes", "--max-line-bytes"}},
+      {"a line over --max-line-bytes",
+       with({"--max-line-bytes", "8"}),
+       Exit::error,
+       {"small.csv:1: line 1 is longer than the limit of 8 bytes"}},
+      {"zero --max-line-bytes", with({"--max-line-bytes", "0"}), bad, {"--max-line-bytes"}},
       {"epochs past 2^64",
        with({"--epochs", "99999999999999999999"}),
        bad,
@@ -795,6 +898,66 @@ std::vector<CliCase> cli_flag_cases() {
        {"evaluate", "--model", "nope.rg", "--data", "small.csv"},
        Exit::error,
        {"nope.rg: cannot open"}},
+      // Every flag is checked before any data is read: these name data that does not exist.
+      {"an unknown optimizer, before the data",
+       {"train", "--data", "no/such.csv", "--optimizer", "adma"},
+       Exit::usage,
+       {"--optimizer: unknown 'adma' (sgd, momentum, nesterov, adam); did you mean 'adam'?"}},
+      {"a plot format gnuplot is not asked for, before the data",
+       {"train", "--data", "no/such.csv", "--plot", "history.pdf"},
+       Exit::usage,
+       {"--plot: history.pdf must end in .png or .svg"}},
+      {"a label column that is not a number, before the data",
+       {"train", "--data", "no/such.csv", "--label-column", "last"},
+       bad,
+       {"--label-column", "'last'"}},
+      {"train with --label-column auto",
+       {"train", "--data", "no/such.csv", "--label-column", "auto"},
+       Exit::usage,
+       {"--label-column: 'auto' is for evaluate and predict"}},
+      {"momentum with plain SGD",
+       with({"--optimizer", "sgd", "--momentum", "0.9"}),
+       Exit::usage,
+       {"--momentum: --optimizer sgd has no momentum factor",
+        "use --optimizer momentum (or nesterov) --momentum 0.9"}},
+      {"momentum with Adam",
+       with({"--momentum", "0.5"}),
+       Exit::usage,
+       {"--momentum: --optimizer adam has no momentum factor"}},
+      {"resume with --epochs already trained",
+       {"train", "--resume", "ck_small", "--epochs", "2"},
+       Exit::usage,
+       {"--epochs 2: the run being resumed has already trained 2 epochs"}},
+      {"resume on other data",
+       {"train", "--resume", "ck_small", "--epochs", "3", "--data", "label5.csv"},
+       Exit::usage,
+       {"--data label5.csv is not the data of the run being resumed", "label5.csv has",
+        "bytes, the run's small.csv had"}},
+      {"resume with another --lr than the default it ran with",
+       {"train", "--resume", "ck_small", "--lr", "0.5"},
+       Exit::usage,
+       {"--lr 0.5 contradicts the run being resumed, which has --lr 0.002"}},
+      {"resume after the data was deleted",
+       {"train", "--resume", "ck_gone", "--epochs", "3"},
+       Exit::usage,
+       {"--resume: the data of the run, ", "gone.csv, no longer exists",
+        "give --data with the same data"}},
+      {"predict --top-k 0",
+       {"predict", "--model", "model.rg", "--data", "small.csv", "--top-k", "0"},
+       bad,
+       {"--top-k: must be at least 1, got 0"}},
+      {"predict --top-k beyond the classes",
+       {"predict", "--model", "model.rg", "--data", "no/such.csv", "--top-k", "3"},
+       Exit::usage,
+       {"--top-k 3: the model model.rg has 2 classes"}},
+      {"a mistyped command",
+       {"trian", "--data", "small.csv"},
+       Exit::usage,
+       {"unknown command 'trian'; did you mean 'train'?"}},
+      {"a mistyped flag",
+       with({"--epcohs", "3"}),
+       Exit::usage,
+       {"unknown flag --epcohs for retrograd train; did you mean '--epochs'?"}},
   };
 }
 
@@ -828,7 +991,7 @@ std::vector<CliCase> expression_cases() {
       {"an infinite gradient",
        trace({"pow(x, 0.5)", "x=0"}),
        usage,
-       {"the gradient that f = pow(x, 0.5) sends to x is inf", "x = 0"}},
+       {"the gradient that f = x^0.5 sends to x is inf", "x = 0"}},
       {"overflow in a product",
        trace({"x * x", "x=1e200"}),
        usage,
@@ -839,6 +1002,14 @@ std::vector<CliCase> expression_cases() {
        {"syntax error at column 11", "expected ')'"}},
       {"unknown variable", trace({"x + w", "x=1"}), usage, {"column 5", "unknown variable 'w'"}},
       {"unknown function", trace({"foo(x)", "x=1"}), usage, {"column 1", "unknown function 'foo'"}},
+      {"--dot with an extension Graphviz cannot write",
+       trace({"x * y", "x=1", "y=2", "--dot", "g.nosuchformat"}),
+       usage,
+       {"--dot g.nosuchformat", "Graphviz cannot write .nosuchformat"}},
+      {"--dot without an extension",
+       trace({"x", "x=1", "--dot", "graph"}),
+       usage,
+       {"--dot graph", "give the file an extension"}},
       {"wrong argument count", trace({"max(x)", "x=1"}), usage, {"max takes 2 arguments, got 1"}},
       {"stray character", trace({"x @ 2", "x=1"}), usage, {"column 3", "unexpected '@'"}},
       {"a value that is not a number",

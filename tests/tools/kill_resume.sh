@@ -11,7 +11,7 @@ rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 common=(--data "$data" --layers 36-16-10 --optimizer adam --lr 0.01 --epochs 40 --batch-size 16
-  --seed 3 --history "" --plot "" --verbose 0 --threads 1)
+  --seed 3 --verbose 0 --threads 1)
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 max_delay=
 for run in straight straight2; do

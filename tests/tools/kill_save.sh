@@ -14,7 +14,7 @@ rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 common=(--data "$data" --layers 2-1024-1024-3 --epochs 1 --batch-size 150 --validation-split 0
-  --history "" --plot "" --verbose 0 --threads 1)
+  --verbose 0 --threads 1 --overwrite)
 
 # A zombie still answers kill -0: read its state instead.
 running() {

@@ -88,3 +88,11 @@ class Registry {
 };
 
 }  // namespace retrograd::nn
+
+/// A fresh name for a registration variable: the registration macros take qualified names
+/// (`my::Id`), which cannot be pasted into one. Each file that includes a registration runs it
+/// once (internal linkage); registering the same name for the same type again is a no-op.
+#define RETROGRAD_REGISTRATION_CONCAT_(a, b) a##b
+#define RETROGRAD_REGISTRATION_CONCAT(a, b) RETROGRAD_REGISTRATION_CONCAT_(a, b)
+#define RETROGRAD_REGISTRATION_NAME \
+  RETROGRAD_REGISTRATION_CONCAT(retrograd_registered_, __COUNTER__)

@@ -51,10 +51,6 @@ class Sequential : public Module {
   Tensor infer_tensor(const Tensor& x) const override;
   /// "Sequential".
   std::string type() const override { return "Sequential"; }
-  /// Every layer's parameters, prefixed with the layer's name.
-  std::vector<NamedParameter<float>> named_parameters() const override;
-  /// Every layer's buffers, prefixed with the layer's name.
-  std::vector<NamedBuffer<float>> named_buffers() override;
   /// Sets the mode of every layer.
   void train(bool on = true) override;
   /// The layers' output shapes in turn.
@@ -63,9 +59,8 @@ class Sequential : public Module {
   std::size_t input_features() const override;
   /// Sum of the layers' penalties (empty Var when none has one).
   Var penalty() const override;
-  /// Every layer's engines, prefixed with the layer's name.
-  std::vector<NamedEngine> named_engines() override;
-  /// The layers.
+  /// The layers: their parameters, buffers and engines are the model's, prefixed with each
+  /// layer's name ("dense_0.W").
   std::vector<Module*> children() override;
   /// A model of the saved layers (their records are its children).
   static std::unique_ptr<Sequential> from_record(const LayerRecord& record);
@@ -75,8 +70,16 @@ class Sequential : public Module {
   /// Sets the class names.
   void set_class_names(std::vector<std::string> names) { class_names_ = std::move(names); }
 
+  /// The shape of one input sample ({1, 28, 28} for images; saved with the model), or {} when
+  /// not set: then the first layer's input_features() stands for it.
+  const Shape& input_shape() const { return input_shape_; }
+  /// Sets the shape of one input sample. Throws std::invalid_argument for a 0 dimension.
+  void set_input_shape(const Shape& sample);
+  /// The input shape, when set.
+  void save_config(Record& config) const override;
+
   /// A Keras-like table: each layer's name and type, output shape and parameter count, then the
-  /// totals.
+  /// totals. Shapes start from input_shape() (`(None, 32, 14, 14)` after a convolution).
   std::string summary() const;
 
   /// Chooses the loss, the optimizer (attached to this model's parameters now) and the metrics
@@ -117,6 +120,15 @@ class Sequential : public Module {
   /// Outputs for the rows of `x` ([samples, features]; 0 samples give [0, outputs]), in
   /// evaluation mode under no-grad, `batch_size` rows at once.
   Tensor predict(const Tensor& x, std::size_t batch_size = 256) const;
+  /// Class probabilities for the rows of `x`: predict() through the output function that the
+  /// compiled loss fuses with the logits. Categorical and sparse categorical cross-entropy from
+  /// logits: the softmax of each row ([n, classes], rows summing to 1). Binary cross-entropy
+  /// from logits: the sigmoid of each output, independently (a single-output model gives
+  /// P(class 1) per row, [n, 1]). A loss on probabilities (from_logits false) means the model
+  /// outputs them already: predict() unchanged. No rows give [0, outputs]. Throws
+  /// std::logic_error when the model is not compiled or its loss is none of these three (mse:
+  /// its outputs are not probabilities).
+  Tensor predict_proba(const Tensor& x, std::size_t batch_size = 256) const;
 
  private:
   void require_compiled(const char* what) const;
@@ -127,6 +139,7 @@ class Sequential : public Module {
   std::unique_ptr<Optimizer> optimizer_;
   bool accuracy_ = false;
   std::vector<std::string> class_names_;
+  Shape input_shape_;
 };
 
 RETROGRAD_REGISTER_LAYER(Sequential);
