@@ -104,7 +104,9 @@ void run_predict(const PredictArgs& a) {
   const OutputKind kind = output_kind(model);
   check_probability_flags(a, model, kind);
   const std::size_t inputs = model.input_features();
-  LoadedData loaded = load_data_for_model(a.data, inputs);
+  DataArgs data_args = a.data;
+  data_args.class_names = model.class_names();
+  LoadedData loaded = load_data_for_model(data_args, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   match_model_scaling(model, set);
   if (set.feature_count() != inputs) {
@@ -122,6 +124,12 @@ void run_predict(const PredictArgs& a) {
   Tensor x;
   std::size_t row = 0;
   std::vector<std::size_t> order(kind.classes);
+  // A class's name when the model was trained on named labels (a CSV of names), else its id.
+  const std::vector<std::string>& names = model.class_names();
+  const auto label = [&](std::ptrdiff_t c) {
+    const auto k = static_cast<std::size_t>(c);
+    return k < names.size() && !loaded.directory ? names[k] : std::to_string(k);
+  };
   for (std::size_t b = 0; b < set.batch_count(a.batch_size); ++b) {
     const std::size_t rows = set.batch(b, a.batch_size, x);
     const Tensor outputs = model.predict(x, a.batch_size);
@@ -132,7 +140,7 @@ void run_predict(const PredictArgs& a) {
     const Tensor proba = proba_columns ? model.predict_proba(x, a.batch_size) : Tensor();
     for (std::size_t i = 0; i < rows; ++i) {
       const std::vector<float> scores = class_scores(outputs, i, kind);
-      out << row++ << "," << std::max_element(scores.begin(), scores.end()) - scores.begin();
+      out << row++ << "," << label(std::max_element(scores.begin(), scores.end()) - scores.begin());
       if (!proba_columns) {
         out << "\n";
         continue;
@@ -145,7 +153,7 @@ void run_predict(const PredictArgs& a) {
       std::stable_sort(order.begin(), order.end(), [&](std::size_t l, std::size_t r) {
         return p[l] != p[r] ? p[l] > p[r] : scores[l] > scores[r];
       });
-      for (std::size_t r = 0; r < a.top_k; ++r) out << "," << order[r] << "," << p[order[r]];
+      for (std::size_t r = 0; r < a.top_k; ++r) out << "," << label(order[r]) << "," << p[order[r]];
       out << "\n";
     }
   }

@@ -51,21 +51,16 @@ class Sequential : public Module {
   Tensor infer_tensor(const Tensor& x) const override;
   /// "Sequential".
   std::string type() const override { return "Sequential"; }
-  /// Every layer's parameters, prefixed with the layer's name.
-  std::vector<NamedParameter<float>> named_parameters() const override;
-  /// Every layer's buffers, prefixed with the layer's name.
-  std::vector<NamedBuffer<float>> named_buffers() override;
   /// Sets the mode of every layer.
   void train(bool on = true) override;
   /// The layers' output shapes in turn.
   Shape output_shape(const Shape& input) const override;
-  /// The first layer's.
+  /// The number of values in input_shape() when set, else the first layer's.
   std::size_t input_features() const override;
   /// Sum of the layers' penalties (empty Var when none has one).
   Var penalty() const override;
-  /// Every layer's engines, prefixed with the layer's name.
-  std::vector<NamedEngine> named_engines() override;
-  /// The layers.
+  /// The layers: their parameters, buffers and engines are the model's, prefixed with each
+  /// layer's name ("dense_0.W").
   std::vector<Module*> children() override;
   /// A model of the saved layers (their records are its children).
   static std::unique_ptr<Sequential> from_record(const LayerRecord& record);
