@@ -52,16 +52,6 @@ constexpr double default_adam_lr = 0.002;
 /// With the default --lr-decay the learning rate falls to this fraction of --lr by the last epoch.
 constexpr double default_final_lr_fraction = 1.0 / 16;
 
-}  // namespace
-
-std::string text_of(double v) {
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, end);
-}
-
-namespace {
-
 /// Fails now, before any training, when `path` could not be written later or names a file
 /// that exists and `replace` does not allow replacing. Missing directories on the way are
 /// created (a checkpoint directory too).
@@ -198,6 +188,12 @@ OptimizerChoice optimizer_choice(const std::string& name) {
 
 }  // namespace
 
+std::string text_of(double v) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  return std::string(buffer, end);
+}
+
 double default_lr(const std::string& optimizer) { return optimizer_choice(optimizer).default_lr; }
 
 double default_lr_decay(std::size_t epochs) {
@@ -262,8 +258,8 @@ std::string percent(double fraction) {
 
 /// What the flags ask for, checked before any data is read.
 struct TrainPlan {
-  /// The flags, a resumed run's filled in from its checkpoint, --lr resolved to the
-  /// optimizer's default when not given.
+  /// The flags, a resumed run's filled in from its checkpoint; --lr and --lr-decay resolved
+  /// to their defaults when not given.
   TrainArgs args;
   /// The checkpoint a resumed run continues from.
   std::optional<std::string> checkpoint;
