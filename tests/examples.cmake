@@ -146,6 +146,12 @@ if(RETROGRAD_BUILD_EXAMPLES)
   retrograd_output_test(NAME example_custom_loop COMMAND $<TARGET_FILE:custom_loop>
     EXPECT "after a second one: " "(accumulated)" "after zero_grad: has a gradient? no"
       "epoch 30  loss 0.0" "test accuracy ")
+  # Issue 21: the forward as sums of products, both gradients as convolutions.
+  retrograd_output_test(NAME example_convolution COMMAND $<TARGET_FILE:convolution>
+    EXPECT "y[0][0] = 1*2 + 2*0 + 3*1 + 0*0 + 1*1 + 2*2 + 3*1 + 0*0 + 1*2 = 15"
+      "y[1][0] = 0*2 + 1*0 + 2*1 + 3*0 + 0*1 + 1*2 + 2*1 + 3*0 + 0*2 = 6"
+      "dL/dW[0][0] = 1*1 + 2*-1 + 0*2 + 1*0.5 = -0.5"
+      "both gradients are convolutions: yes")
   retrograd_output_test(NAME example_training_aids COMMAND $<TARGET_FILE:training_aids>
     EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-2 "
       "dropout 0.5 " "with BatchNorm ")
@@ -322,12 +328,40 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_without_gnuplot cli_train_writes_only_what_asked
     cli_train_creates_directories cli_train_refuses_overwrite cli_train_overwrite PROPERTIES
     FIXTURES_REQUIRED cli_data)
+  # Issue 21: a convolutional spec on IDX images ([N, 1, 6, 6]) trains, evaluates, predicts
+  # and exports; CSV rows take --input-shape; --optimizer takes any registered optimizer with
+  # settings, --early-stopping the callback.
+  retrograd_output_test(NAME cli_train_cnn
+    COMMAND sh -c "$0 train --data ${idx} --model 'conv2d(4,3,padding=1) relu maxpool2d(2) \
+      batchnorm flatten dense(10)' --epochs 2 --batch-size 16 --verbose 2 --save cnn.rg && \
+      $0 evaluate --model cnn.rg --data ${idx} && \
+      $0 predict --model cnn.rg --data ${idx} --output p.csv && \
+      $0 export --model cnn.rg --output cnn.npz" ${cli}
+    EXPECT "conv2d_1 (Conv2D)" "(None, 4, 6, 6)" "(None, 4, 3, 3)" "(None, 36)" "Epoch 2/2"
+      "model: cnn.rg" "accuracy: " "predictions: p.csv (60 rows)"
+      "conv2d_1.W                 [4, 1, 3, 3]  parameter"
+    EXPECT_FILES cnn.rg p.csv cnn.npz)
+  retrograd_output_test(NAME cli_train_input_shape
+    COMMAND sh -c "$0 train --data ${csv} --input-shape 1x1x2 --model 'conv2d(3,1) relu \
+      flatten dense(3)' --epochs 2 --verbose 2 --save m.rg && \
+      $0 evaluate --model m.rg --data ${csv}" ${cli}
+    EXPECT "conv2d_0 (Conv2D)           (None, 3, 1, 2)" "(None, 6)" "Epoch 2/2" "accuracy: ")
+  retrograd_output_test(NAME cli_train_optimizer_spec
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --epochs 3 --verbose 2 \
+      --optimizer adamw:weight_decay=0.01 --early-stopping patience=1,min_delta=0.001 && \
+      $0 train --data ${csv} --layers 2-8-3 --epochs 1 --optimizer rmsprop:rho=0.95 && \
+      $0 train --data ${csv} --layers 2-8-3 --epochs 1 --optimizer Adagrad --lr 0.05" ${cli}
+    EXPECT "optimizer: AdamW lr 0.001" "optimizer: RMSProp lr 0.001" "optimizer: Adagrad lr 0.05")
+  set_tests_properties(cli_train_cnn cli_train_input_shape cli_train_optimizer_spec PROPERTIES
+    FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
     EXPECT "train" "evaluate" "predict")
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--schedule" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
-      "--label-column" "--detect-anomaly")
+      "--label-column" "--detect-anomaly" "--model" "--input-shape" "--early-stopping"
+      "conv2d(filters,kernel,stride,padding,dilation,bias)" "maxpool2d(kernel,stride,padding)"
+      "activations: leaky_relu, linear, relu" "adamw(beta1=0.9" "rmsprop(" "adagrad(")
   retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3 --lr-decy 0.5
     EXPECT "retrograd: unknown flag --epochz for retrograd train; did you mean '--epochs'?\n"
       "retrograd: unknown flag --lr-decy for retrograd train; did you mean '--lr-decay'? (retrograd train --help lists its flags)")

@@ -347,10 +347,10 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
 
 std::string Model::summary() const {
   std::ostringstream out;
-  const std::string rule(90, '_'), double_rule(90, '=');
+  const std::string rule(96, '_'), double_rule(96, '=');
   char row[256];
   out << "Model: \"" << name() << "\"\n" << rule << "\n";
-  std::snprintf(row, sizeof row, " %-30s%-18s%-10s%s\n", "Layer (type)", "Output Shape", "Param #",
+  std::snprintf(row, sizeof row, " %-36s%-18s%-10s%s\n", "Layer (type)", "Output Shape", "Param #",
                 "Inputs");
   out << row << double_rule << "\n";
   std::vector<std::string> names(steps_.size());
@@ -380,7 +380,7 @@ std::string Model::summary() const {
     shape += ")";
     std::string inputs;
     for (std::size_t k : s.inputs) inputs += (inputs.empty() ? "" : ", ") + names[k];
-    std::snprintf(row, sizeof row, " %-30s%-18s%-10zu%s\n", label.c_str(), shape.c_str(), params,
+    std::snprintf(row, sizeof row, " %-36s%-18s%-10zu%s\n", label.c_str(), shape.c_str(), params,
                   inputs.c_str());
     out << row;
   }

@@ -112,6 +112,7 @@ Shape Sequential::output_shape(const Shape& input) const {
 }
 
 std::size_t Sequential::input_features() const {
+  if (!input_shape_.empty()) return shape_size(input_shape_);
   return layers_.empty() ? 0 : layers_.front()->input_features();
 }
 

@@ -7,7 +7,7 @@
 //                              on them (DIR/<model>_outputs.npy); and a functional model with
 //                              two residual blocks, saved and exported (DIR/residual.onnx)
 //   onnx_probe predict MODEL IMAGES.npy OUT.npy
-//                              MODEL (.rg, or .onnx through import_onnx) on the images
+//                              MODEL (.rg, or .onnx through import_onnx_module) on the images
 //   onnx_probe finetune MODEL.onnx
 //                              imports the model, measures loss and accuracy on the 10,000 test
 //                              images, trains one epoch on the 60,000 training images with Adam,
@@ -37,9 +37,11 @@ data::Dataset raw(data::Dataset set) {
   return set;
 }
 
-nn::Sequential load(const std::string& path) {
-  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") return io::import_onnx(path);
-  return io::load_model(path);
+std::unique_ptr<nn::Module> load(const std::string& path) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") {
+    return io::import_onnx_module(path);
+  }
+  return io::load_module(path);
 }
 
 void write_npy(const std::string& path, const Tensor& t) {
@@ -140,11 +142,11 @@ void models(const std::string& dir) {
 
 void predict(const std::string& model_path, const std::string& images_path,
              const std::string& out_path) {
-  const nn::Sequential model = load(model_path);
+  const std::unique_ptr<nn::Module> model = load(model_path);
   const xt::xarray<float> images = xt::load_npy<float>(images_path);
   Tensor x = Tensor::from_shape({images.shape()[0], images.shape()[1]});
   std::copy(images.begin(), images.end(), x.begin());
-  write_npy(out_path, model.predict(x));
+  write_npy(out_path, model->infer_tensor(x));
   std::cout << "predicted " << x.shape()[0] << " rows with " << model_path << "\n";
 }
 

@@ -55,7 +55,7 @@ class Sequential : public Module {
   void train(bool on = true) override;
   /// The layers' output shapes in turn.
   Shape output_shape(const Shape& input) const override;
-  /// The first layer's.
+  /// The number of values in input_shape() when set, else the first layer's.
   std::size_t input_features() const override;
   /// Sum of the layers' penalties (empty Var when none has one).
   Var penalty() const override;
