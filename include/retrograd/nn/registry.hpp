@@ -5,9 +5,9 @@
 /// (RETROGRAD_REGISTER_LAYER and its siblings); the built-in activations are listed where
 /// activation_registry() is defined, a user's registers with register_activation. Model files
 /// save and rebuild any registered kind with no edit in io. The command line takes the
-/// activations, losses and schedules compiled into it by their registered names, but its
-/// --optimizer choices and the Dense networks it builds are written in tools/, and it loads
-/// only model files whose layers it was built with.
+/// activations, losses, optimizers and schedules compiled into it by their registered names,
+/// but the layers its --model can name are a table in tools/model_spec.cpp, and it loads only
+/// model files whose layers it was built with.
 
 #include <map>
 #include <mutex>
