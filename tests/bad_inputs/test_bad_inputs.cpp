@@ -762,9 +762,9 @@ void make_cli_fixtures() {
   // Two checkpointed runs of 2 epochs for the --resume cases; the second one's data is gone.
   write_text("gone.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,0\n");
   for (const char* run : {"small", "gone"}) {
-    const CliResult r = run_cli({"train", "--data", std::string(run) + ".csv", "--layers", "2-4-2",
-                                 "--epochs", "2", "--verbose", "0", "--checkpoint-dir",
-                                 std::string("ck_") + run});
+    const CliResult r =
+        run_cli({"train", "--data", std::string(run) + ".csv", "--layers", "2-4-2", "--epochs", "2",
+                 "--verbose", "0", "--checkpoint-dir", std::string("ck_") + run});
     INFO(r.err);
     REQUIRE(r.status == 0);
   }
