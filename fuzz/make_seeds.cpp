@@ -94,6 +94,13 @@ void onnx_seeds(const fs::path& dir) {
     write(dir / ("model_" + std::to_string(variant) + ".onnx"),
           io::serialize_onnx(model, {13 + variant}));
   }
+  // A functional model: a residual connection and a concatenation.
+  auto x = nn::Input({3});
+  nn::Layer dense = nn::Dense(3, 3, nn::Activation::relu());
+  nn::Layer head = nn::Dense(6, 2);
+  const auto h = nn::add(x, dense(x));
+  nn::Model model({x}, {head(nn::concat({h, nn::multiply(h, x)}))});
+  write(dir / "functional.onnx", io::serialize_onnx(model));
 }
 
 void expression_seeds(const fs::path& dir) {

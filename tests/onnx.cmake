@@ -11,22 +11,23 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
   retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
     EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
-    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx test_images.npy mlp_outputs.npy
-      mlp_softmax_outputs.npy residual_outputs.npy)
+      "cnn: test accuracy"
+    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx cnn.rg cnn.onnx test_images.npy
+      mlp_outputs.npy mlp_softmax_outputs.npy residual_outputs.npy cnn_inputs.npy cnn_outputs.npy)
   set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
   retrograd_output_test(NAME cli_export_onnx
     COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
     EXPECT "feature_scaling_0 (FeatureScaling)" "batch_norm_2 (BatchNorm)" "dropout_3 (Dropout)"
-      "onnx: ${models}/mlp.onnx (7 layers, opset 17, input [N, 784])")
+      "onnx: ${models}/mlp.onnx (7 layers, opset 17)")
   retrograd_output_test(NAME cli_export_onnx_opset13
     COMMAND ${cli} export --model ${models}/mlp_softmax.rg --output ${models}/mlp_softmax.onnx
       --opset 13
-    EXPECT "activation_5 (Activation)" "(6 layers, opset 13, input [N, 784])")
+    EXPECT "activation_5 (Activation)" "(6 layers, opset 13)")
   set_tests_properties(cli_export_onnx cli_export_onnx_opset13 PROPERTIES
     FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
   add_test(NAME onnx_opencv
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
-      --dir ${models} mlp mlp_softmax residual)
+      --dir ${models} mlp mlp_softmax residual cnn)
   set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
     PASS_REGULAR_EXPRESSION "onnx opencv check passed")
   retrograd_output_test(NAME cli_export_bad_extension FAILS

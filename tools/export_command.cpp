@@ -36,8 +36,7 @@ void run_export_onnx(const ExportArgs& a, nn::Sequential& model) {
     std::cout << "  " << layer->name() << " (" << layer->type() << ")\n";
     ++layers;
   }
-  std::cout << "onnx: " << a.output << " (" << layers << " layers, opset " << a.opset
-            << ", input [N, " << model.input_features() << "])\n";
+  std::cout << "onnx: " << a.output << " (" << layers << " layers, opset " << a.opset << ")\n";
 }
 
 void run_export(const ExportArgs& a) {

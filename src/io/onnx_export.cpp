@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -164,6 +165,23 @@ std::string export_activation(const nn::Activation& activation, const std::strin
                               "sigmoid, softmax, tanh");
 }
 
+// kernel_shape, strides, pads (begin and end alike) and dilations of a window op.
+std::vector<Attribute> window_attributes(Size2 kernel, Size2 stride, Size2 padding,
+                                         std::optional<Size2> dilation) {
+  auto pair = [](Size2 s) {
+    return std::vector<std::int64_t>{static_cast<std::int64_t>(s.h),
+                                     static_cast<std::int64_t>(s.w)};
+  };
+  std::vector<Attribute> out = {
+      Attribute::integers("kernel_shape", pair(kernel)),
+      Attribute::integers("strides", pair(stride)),
+      Attribute::integers(
+          "pads", {static_cast<std::int64_t>(padding.h), static_cast<std::int64_t>(padding.w),
+                   static_cast<std::int64_t>(padding.h), static_cast<std::int64_t>(padding.w)})};
+  if (dilation) out.push_back(Attribute::integers("dilations", pair(*dilation)));
+  return out;
+}
+
 template <class Layer>
 Layer& as(nn::Module& layer) {
   auto* l = dynamic_cast<Layer*>(&layer);
@@ -263,6 +281,45 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
          }
          return values.back();
        }},
+      // NCHW as ONNX; W [out, in, kh, kw] as ONNX's Conv reads it.
+      {"Conv2D",
+       [](nn::Module& layer, const std::string& prefix, const std::string& path,
+          const std::string& x, GraphBuilder& g) {
+         auto& c = as<nn::Conv2D>(layer);
+         const nn::Conv2DOptions& o = c.options();
+         std::vector<std::string> inputs = {x, g.initializer(prefix + "W", c.weight().value())};
+         if (c.bias().defined()) inputs.push_back(g.initializer(prefix + "b", c.bias().value()));
+         return g.node("Conv", path + "/Conv", inputs, window_attributes(c.kernel(), o.stride, o.padding, o.dilation));
+       }},
+      // Padding counts as -infinity, as ONNX's MaxPool pads.
+      {"MaxPool2D",
+       [](nn::Module& layer, const std::string&, const std::string& path, const std::string& x,
+          GraphBuilder& g) {
+         auto& p = as<nn::MaxPool2D>(layer);
+         return g.node("MaxPool", path + "/MaxPool", {x},
+                       window_attributes(p.kernel(), p.stride(), p.padding(), std::nullopt));
+       }},
+      // Padded zeros count in each mean: count_include_pad = 1.
+      {"AvgPool2D",
+       [](nn::Module& layer, const std::string&, const std::string& path, const std::string& x,
+          GraphBuilder& g) {
+         auto& p = as<nn::AvgPool2D>(layer);
+         auto attributes = window_attributes(p.kernel(), p.stride(), p.padding(), std::nullopt);
+         attributes.push_back(Attribute::integer("count_include_pad", 1));
+         return g.node("AveragePool", path + "/AveragePool", {x}, attributes);
+       }},
+      // Ours gives [n, c]; ONNX's [n, c, 1, 1], flattened after.
+      {"GlobalAvgPool2D",
+       [](nn::Module&, const std::string&, const std::string& path, const std::string& x,
+          GraphBuilder& g) {
+         const std::string pooled = g.node("GlobalAveragePool", path + "/GlobalAveragePool", {x});
+         return g.node("Flatten", path + "/Flatten", {pooled}, {Attribute::integer("axis", 1)});
+       }},
+      {"Flatten",
+       [](nn::Module&, const std::string&, const std::string& path, const std::string& x,
+          GraphBuilder& g) {
+         return g.node("Flatten", path + "/Flatten", {x}, {Attribute::integer("axis", 1)});
+       }},
       {"Sequential",
        [](nn::Module& layer, const std::string& prefix, const std::string&, const std::string& x,
           GraphBuilder& g) {
@@ -306,18 +363,31 @@ std::vector<std::uint8_t> serialize_onnx(nn::Module& model, const OnnxExportOpti
                                 " is not supported; choose " + std::to_string(onnx_min_opset) +
                                 " to " + std::to_string(onnx_max_opset));
   }
-  const std::size_t features = model.input_features();
-  if (features == 0) {
-    throw std::invalid_argument("ONNX export: the input width of model '" + model.name() +
+  // One sample's shape: a Sequential's input shape when set ([1, 28, 28] for images), a
+  // functional model's input, otherwise the first layer's width.
+  Shape sample;
+  if (const auto* seq = dynamic_cast<const nn::Sequential*>(&model);
+      seq && !seq->input_shape().empty()) {
+    sample = seq->input_shape();
+  } else if (const auto* functional = dynamic_cast<const nn::Model*>(&model)) {
+    sample = functional->steps().front().shape;
+  } else if (model.input_features() != 0) {
+    sample = {model.input_features()};
+  } else {
+    throw std::invalid_argument("ONNX export: the input shape of model '" + model.name() +
                                 "' is unknown (its first layer, " + model.type() +
-                                ", takes any width)");
+                                ", takes any width; set_input_shape() names it)");
   }
   GraphBuilder g;
   const std::string last = export_layer(model, "", "input", g);
   if (last == "input") {
     throw std::invalid_argument("ONNX export: model '" + model.name() + "' has no layers");
   }
-  Shape out = model.output_shape({1, features});
+  std::vector<std::size_t> input_dims = {0};
+  input_dims.insert(input_dims.end(), sample.begin(), sample.end());
+  Shape batch_of_one(input_dims.begin(), input_dims.end());
+  batch_of_one[0] = 1;
+  const Shape out = model.output_shape(batch_of_one);
   std::vector<std::size_t> output_dims(out.begin(), out.end());
   output_dims[0] = 0;
 
@@ -327,7 +397,7 @@ std::vector<std::uint8_t> serialize_onnx(nn::Module& model, const OnnxExportOpti
   ProtoWriter m;
   m.int64(pb::model::ir_version, pb::ir_version_for(options.opset));
   m.string(pb::model::producer_name, "retrograd");
-  m.message(pb::model::graph, g.finish(last, {0, features}, output_dims));
+  m.message(pb::model::graph, g.finish(last, input_dims, output_dims));
   m.message(pb::model::opset_import, opset);
   return m.data();
 }

@@ -137,8 +137,8 @@ TEST_CASE("onnx: export refuses what has no ONNX form", "[io][onnx]") {
     const std::string what = e.what();
     CHECK_THAT(what, Catch::Contains("layer 'scale_1' of type Scale has no ONNX form"));
     CHECK_THAT(what, Catch::Contains(
-                         "these export: Activation, BatchNorm, Dense, Dropout, FeatureScaling, "
-                         "Model, Sequential"));
+                         "these export: Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, "
+                         "FeatureScaling, Flatten, GlobalAvgPool2D, MaxPool2D, Model, Sequential"));
   }
   nn::Sequential ok;
   ok.add(nn::Dense(3, 2));

@@ -1,7 +1,7 @@
 // Functional models: graphs of layer calls and merges (nn/model.hpp).
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>

@@ -4,9 +4,11 @@ and OpenCV's dnn (python3-opencv) runs it on the same test images as retrograd: 
 within --tolerance of retrograd's and the same class for every image.
 
   check_onnx_opencv.py --dir DIR MODEL...   (DIR holds MODEL.onnx, MODEL_outputs.npy and
-                                             test_images.npy, as onnx_probe models writes them)
+                                             test_images.npy, or MODEL_inputs.npy for a model
+                                             of other inputs, as onnx_probe models writes them)
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -37,8 +39,11 @@ def main():
               f"{len(model.graph.node)} nodes)")
 
         expected = np.load(f"{args.dir}/{name}_outputs.npy")
+        inputs = images
+        if os.path.exists(f"{args.dir}/{name}_inputs.npy"):  # images as NCHW, scaled
+            inputs = np.load(f"{args.dir}/{name}_inputs.npy")
         net = cv2.dnn.readNetFromONNX(path)
-        net.setInput(images.astype(np.float32))
+        net.setInput(inputs.astype(np.float32))
         got = net.forward()
         if got.shape != expected.shape:
             print(f"{name}: OpenCV gives shape {got.shape}, retrograd {expected.shape}")

@@ -106,6 +106,55 @@ void models(const std::string& dir) {
   h = nn::add(h, block2(block1(h)));  // the same block again: shared weights
   nn::Model residual({x}, {head(nn::concat({h, branch(h)}))});
 
+  // A CNN on [n, 1, 28, 28] images scaled to [0, 1]: every layer of the convolution family.
+  nn::Sequential cnn;
+  cnn.set_input_shape({1, 28, 28});
+  cnn.add(
+      nn::Conv2D(1, 8, 3, nn::Conv2DOptions{1, 1, 1, true}, nn::Initializer::he_uniform(), engine));
+  cnn.add(nn::ActivationLayer(nn::Activation::relu()));
+  cnn.add(nn::MaxPool2D(2));
+  cnn.add(nn::Conv2D(8, 16, 3, nn::Conv2DOptions{1, 1, 1, false}, nn::Initializer::he_uniform(),
+                     engine));
+  cnn.add(nn::BatchNorm(16));
+  cnn.add(nn::ActivationLayer(nn::Activation::relu()));
+  // Unpadded: OpenCV 4.6 disagrees with a padded AveragePool (docs/io.md, "ONNX").
+  cnn.add(nn::AvgPool2D(2));
+  cnn.add(nn::Dropout(0.1, 5));
+  cnn.add(nn::Flatten());
+  cnn.add(nn::Dense(16 * 7 * 7, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(),
+                    engine));
+  cnn.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.002), {"accuracy"});
+  {
+    auto as_images = [](const data::Dataset& set) {
+      Tensor x = set.features();
+      x /= 255.0f;
+      x.reshape({set.size(), 1, 28, 28});
+      return x;
+    };
+    Tensor y = Tensor::from_shape({train.size(), 10});
+    y.fill(0);
+    for (std::size_t i = 0; i < train.size(); ++i) y(i, train.labels()[i]) = 1;
+    nn::FitOptions cnn_options;
+    cnn_options.batch_size = 32;
+    cnn_options.seed = 11;
+    cnn_options.verbose = 0;
+    cnn.fit(as_images(train), y, cnn_options);
+    const Tensor x = as_images(test);
+    const Tensor outputs = cnn.predict(x);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      const auto row = xt::view(outputs, i);
+      right += static_cast<std::size_t>(std::distance(
+                   row.begin(), std::max_element(row.begin(), row.end()))) == test.labels()[i];
+    }
+    io::save_model(cnn, dir + "/cnn.rg");
+    io::export_onnx(cnn, dir + "/cnn.onnx");
+    write_npy(dir + "/cnn_inputs.npy", x);
+    write_npy(dir + "/cnn_outputs.npy", outputs);
+    std::cout << "cnn: test accuracy " << double(right) / double(test.size()) << " on "
+              << test.size() << " images\n";
+  }
+
   nn::FitOptions options;
   options.epochs = 1;
   options.batch_size = 32;
