@@ -153,6 +153,14 @@ void match_model_scaling(nn::Sequential& model, data::Dataset& set) {
   if (model.size() > 0 && model.layer(0).type() == "FeatureScaling") {
     set.set_scaler(data::FeatureScaler::identity(set.feature_count()));
   }
+  // A model that takes images gets each sample in its input shape ([n, 1, 28, 28]).
+  if (model.input_shape().size() > 1) {
+    try {
+      set.set_batch_sample_shape(model.input_shape());
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--data: ") + e.what());
+    }
+  }
 }
 
 }  // namespace retrograd::cli

@@ -71,7 +71,8 @@ std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
 
 /// Makes `set` give the features `model` expects: raw, when the model scales its input itself
 /// (a FeatureScaling first layer, as retrograd train makes since format version 2); the
-/// loader's default scaling (pixels / 255) for older models.
+/// loader's default scaling (pixels / 255) for older models. A model with an image input shape
+/// gets each sample in that shape; UsageError when the rows do not hold one.
 void match_model_scaling(nn::Sequential& model, data::Dataset& set);
 
 }  // namespace retrograd::cli

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -414,6 +415,27 @@ std::unique_ptr<BasicAdamW<T>> BasicAdamW<T>::from_config(double lr, const Recor
 Registry<OptimizerFactory>& optimizer_registry() {
   static Registry<OptimizerFactory> registry("optimizer");
   return registry;
+}
+
+namespace {
+std::map<std::string, std::function<Record()>>& optimizer_default_makers() {
+  static std::map<std::string, std::function<Record()>> makers;
+  return makers;
+}
+}  // namespace
+
+void register_optimizer_defaults(const std::string& name, std::function<Record()> defaults) {
+  optimizer_default_makers()[name] = std::move(defaults);
+}
+
+Record optimizer_defaults(const std::string& name) {
+  const auto& makers = optimizer_default_makers();
+  const auto it = makers.find(name);
+  if (it == makers.end()) {
+    throw std::invalid_argument("unknown optimizer '" + name +
+                                "' (registered: " + optimizer_registry().joined_names() + ")");
+  }
+  return it->second();
 }
 
 Record optimizer_record(Optimizer& optimizer) {

@@ -559,6 +559,44 @@ std::vector<Case> api_cases() {
                                [=] {
                                  reshape(leaf({2, 3}), Shape{4});
                                }),
+      expect<out_of_range>("take index out of range", {"take", "index 3", "axis 0", "size 3"},
+                           [=] {
+                             take(leaf({3, 2}), IndexTensor{0, 3}, 0);
+                           }),
+      expect<out_of_range>("take_along_axis negative index past the start",
+                           {"take_along_axis", "index -4", "axis 1", "size 3"},
+                           [=] {
+                             IndexTensor at = IndexTensor::from_shape({2, 1});
+                             at(0, 0) = 0;
+                             at(1, 0) = -4;
+                             take_along_axis(leaf({2, 3}), at, 1);
+                           }),
+      expect<invalid_argument>("take with float indices", {"take", "floating-point", "[2]"},
+                               [=] {
+                                 take(leaf({3, 2}), Tensor{0.0f, 1.5f}, 0);
+                               }),
+      expect<invalid_argument>("concat shapes differ off the axis",
+                               {"concat", "input 1", "[2, 4]", "[2, 3]", "off axis 0"},
+                               [=] {
+                                 concat(std::vector<Var>{leaf({2, 3}), leaf({2, 4})}, 0);
+                               }),
+      expect<invalid_argument>("slice with step 0", {"slice", "step 0", "[4, 2]"},
+                               [=] {
+                                 slice(leaf({4, 2}), 0, 0, 4, 0);
+                               }),
+      expect<out_of_range>("slice axis out of range", {"slice", "axis 2", "rank 2"},
+                           [=] {
+                             slice(leaf({4, 2}), 2, 0, 1);
+                           }),
+      expect<out_of_range>("stack axis out of range", {"stack", "axis 4", "rank 3"},
+                           [=] {
+                             stack(std::vector<Var>{leaf({2, 3}), leaf({2, 3})}, 4);
+                           }),
+      expect<invalid_argument>("batched matmul batches that do not broadcast",
+                               {"matmul", "[2, 3, 4]", "[3, 4, 5]", "batch axes"},
+                               [=] {
+                                 matmul(leaf({2, 3, 4}), leaf({3, 4, 5}));
+                               }),
       expect<invalid_argument>("op on an empty Var", {"mul", "empty Var"},
                                [=] { mul(Var(), leaf({2})); }),
       expect<logic_error>("value of an empty Var", {"empty (default-constructed) Var"},
@@ -636,6 +674,55 @@ std::vector<Case> api_cases() {
                             m.add(nn::Dense(2, 1));
                             m.fit(Tensor::from_shape({2, 2}), Tensor::from_shape({2, 1}));
                           }),
+      // Images (issue 21): each names the layer or op and the shapes.
+      expect<invalid_argument>("Conv2D kernel larger than the padded input",
+                               {"Conv2D 'conv2d' (1 -> 4 channels, kernel 5x5)", "kernel 5",
+                                "padded input height 3 (3 + 2 x 0 padding)"},
+                               [] {
+                                 nn::Conv2D(1, 4, 5)(Var(zeros<float>({2, 1, 3, 3})));
+                               }),
+      expect<invalid_argument>("conv2d stride 0", {"conv2d", "stride 0", "must be positive"},
+                               [=] {
+                                 conv2d(leaf({1, 1, 4, 4}), leaf({2, 1, 3, 3}), Var(), 0);
+                               }),
+      expect<invalid_argument>("Conv2D stride 0", {"Conv2D(1 -> 4, kernel 3x3, stride 0x0"},
+                               [] {
+                                 nn::Conv2DOptions o;
+                                 o.stride = 0;
+                                 nn::Conv2D(1, 4, 3, o);
+                               }),
+      expect<invalid_argument>("Conv2D channel mismatch",
+                               {"Conv2D 'conv2d' (3 -> 8 channels", "[2, 1, 5, 5]",
+                                "expected [batch, 3, height, width]"},
+                               [] {
+                                 nn::Conv2D(3, 8, 3)(Var(zeros<float>({2, 1, 5, 5})));
+                               }),
+      expect<invalid_argument>("conv2d channel mismatch",
+                               {"conv2d", "[2, 3, 5, 5] has 3 channels", "[4, 2, 3, 3] expects 2"},
+                               [=] {
+                                 conv2d(leaf({2, 3, 5, 5}), leaf({4, 2, 3, 3}), Var());
+                               }),
+      expect<invalid_argument>("2-d input to Conv2D",
+                               {"Conv2D 'conv2d'", "[4, 784]", "input shape such as 1x28x28"},
+                               [] {
+                                 nn::Conv2D(1, 8, 3)(Var(zeros<float>({4, 784})));
+                               }),
+      expect<invalid_argument>("2-d input to MaxPool2D", {"MaxPool2D 'max_pool2d'", "[4, 784]"},
+                               [] {
+                                 nn::MaxPool2D(2)(Var(zeros<float>({4, 784})));
+                               }),
+      expect<invalid_argument>("pool padding above half the kernel",
+                               {"max_pool2d", "padding 2x2", "half the kernel 3x3"},
+                               [=] {
+                                 max_pool2d(leaf({1, 1, 6, 6}), 3, std::nullopt, 2);
+                               }),
+      expect<invalid_argument>(
+          "input shape that does not match the rows",
+          {"input shape 1x28x28 (784 values)", "row width 785"},
+          [] {
+            data::Dataset d(zeros<float>({3, 785}), std::vector<data::Label>{0, 1, 0});
+            d.set_batch_sample_shape({1, 28, 28});
+          }),
   };
 }
 
@@ -904,6 +991,14 @@ std::vector<CliCase> cli_flag_cases() {
        Exit::usage,
        {"--resume: the data of the run, ", "gone.csv, no longer exists",
         "give --data with the same data"}},
+      {"predict --top-k 0",
+       {"predict", "--model", "model.rg", "--data", "small.csv", "--top-k", "0"},
+       bad,
+       {"--top-k: must be at least 1, got 0"}},
+      {"predict --top-k beyond the classes",
+       {"predict", "--model", "model.rg", "--data", "no/such.csv", "--top-k", "3"},
+       Exit::usage,
+       {"--top-k 3: the model model.rg has 2 classes"}},
       {"a mistyped command",
        {"trian", "--data", "small.csv"},
        Exit::usage,
@@ -912,6 +1007,63 @@ std::vector<CliCase> cli_flag_cases() {
        with({"--epcohs", "3"}),
        Exit::usage,
        {"unknown flag --epcohs for retrograd train; did you mean '--epochs'?"}},
+      // --model and --input-shape (issue 21).
+      {"convolution on flat rows",
+       with({"--model", "conv2d(4,3) relu flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(4,3)'", "takes images", "(None, 2)", "--input-shape"}},
+      {"unknown layer setting",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(4,1,paddin=1) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(4,1,paddin=1)'", "unknown setting 'paddin'",
+        "conv2d knows: filters, kernel, stride, padding, dilation, bias"}},
+      {"unknown layer",
+       with({"--model", "dense(4) convolution(4) dense(2)"}),
+       Exit::usage,
+       {"--model: layer 2 'convolution(4)'", "unknown layer 'convolution'", "known: ", "conv2d",
+        "maxpool2d"}},
+      {"input shape not matching the rows",
+       with({"--input-shape", "1x3x3", "--model", "conv2d(2,1) flatten dense(2)"}),
+       Exit::usage,
+       {"--input-shape: 1x3x3", "(9 values) does not match the row width 2"}},
+      {"kernel larger than the image",
+       with({"--input-shape", "1x2x1", "--model", "conv2d(2,3) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(2,3)'", "kernel 3 is larger than the padded input height 2",
+        "(None, 1, 2, 1)"}},
+      {"stride 0 in a spec",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1,stride=0) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1", "stride must be a whole number from 1 to 65536, got '0'"}},
+      {"dense on images",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1) dense(2)"}),
+       Exit::usage,
+       {"--model: layer 2 'dense(2)'", "(None, 2, 1, 2)", "add flatten before it"}},
+      {"spec ending in the wrong width",
+       with({"--model", "dense(3) relu dense(5)"}),
+       Exit::usage,
+       {"--model: the last layer gives [0, 5]", "2 classes", "end with dense(2)"}},
+      {"padding that would need gigabytes",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1,padding=65536) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(2,1,padding=65536)' gives (None, 2, 131073, 131074)",
+        "more than 16777216 values per sample"}},
+      {"--layers and --model together",
+       with({"--layers", "2-4-2", "--model", "cnn"}),
+       Exit::usage,
+       {"--layers and --model both describe the network"}},
+      {"an unknown optimizer setting",
+       with({"--optimizer", "adamw:weight_dcay=0.01"}),
+       Exit::usage,
+       {"--optimizer: AdamW has no setting 'weight_dcay' (its settings: beta1=0.9"}},
+      {"an unknown early-stopping setting",
+       with({"--early-stopping", "patiense=3"}),
+       Exit::usage,
+       {"--early-stopping: unknown setting 'patiense' (patience, monitor"}},
+      {"malformed input shape",
+       with({"--input-shape", "1x0x2", "--model", "flatten dense(2)"}),
+       Exit::usage,
+       {"--input-shape: '1x0x2' must be 1 to 3 positive whole numbers"}},
   };
 }
 
@@ -945,7 +1097,7 @@ std::vector<CliCase> expression_cases() {
       {"an infinite gradient",
        trace({"pow(x, 0.5)", "x=0"}),
        usage,
-       {"the gradient that f = pow(x, 0.5) sends to x is inf", "x = 0"}},
+       {"the gradient that f = x^0.5 sends to x is inf", "x = 0"}},
       {"overflow in a product",
        trace({"x * x", "x=1e200"}),
        usage,
@@ -956,6 +1108,14 @@ std::vector<CliCase> expression_cases() {
        {"syntax error at column 11", "expected ')'"}},
       {"unknown variable", trace({"x + w", "x=1"}), usage, {"column 5", "unknown variable 'w'"}},
       {"unknown function", trace({"foo(x)", "x=1"}), usage, {"column 1", "unknown function 'foo'"}},
+      {"--dot with an extension Graphviz cannot write",
+       trace({"x * y", "x=1", "y=2", "--dot", "g.nosuchformat"}),
+       usage,
+       {"--dot g.nosuchformat", "Graphviz cannot write .nosuchformat"}},
+      {"--dot without an extension",
+       trace({"x", "x=1", "--dot", "graph"}),
+       usage,
+       {"--dot graph", "give the file an extension"}},
       {"wrong argument count", trace({"max(x)", "x=1"}), usage, {"max takes 2 arguments, got 1"}},
       {"stray character", trace({"x @ 2", "x=1"}), usage, {"column 3", "unexpected '@'"}},
       {"a value that is not a number",

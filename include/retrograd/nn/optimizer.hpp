@@ -304,9 +304,24 @@ using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(double lr, con
 /// The registry of optimizers, by name() ("SGD", "Adam").
 Registry<OptimizerFactory>& optimizer_registry();
 
-/// Registers `Opt` under `name`; `Opt::from_config(lr, config)` builds it.
+/// Records `name`'s default settings, what optimizer_defaults() returns (register_optimizer
+/// calls it).
+void register_optimizer_defaults(const std::string& name, std::function<Record()> defaults);
+/// The settings of the optimizer registered as `name` and their defaults: the save_config() of
+/// one made from a learning rate alone, so that a user may give only the settings to change
+/// (`adamw:weight_decay=0.01`). Throws std::invalid_argument for an unregistered name, listing
+/// the registered ones.
+Record optimizer_defaults(const std::string& name);
+
+/// Registers `Opt` under `name`; `Opt::from_config(lr, config)` builds it, and `Opt(lr)` gives
+/// its defaults.
 template <class Opt>
 bool register_optimizer(const std::string& name) {
+  register_optimizer_defaults(name, [] {
+    Record config;
+    Opt(0.001).save_config(config);
+    return config;
+  });
   return optimizer_registry().add(name, typeid(Opt), [](double lr, const Record& config) {
     return std::unique_ptr<Optimizer>(Opt::from_config(lr, config));
   });
