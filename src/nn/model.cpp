@@ -204,36 +204,6 @@ Var Model::forward(const Var& x) {
   return values.back();
 }
 
-std::vector<NamedParameter<float>> Model::named_parameters() const {
-  std::vector<NamedParameter<float>> out;
-  for (const auto& layer : layers_) {
-    for (NamedParameter<float>& p : layer->named_parameters()) {
-      out.push_back({layer->name() + "." + p.name, std::move(p.var)});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedBuffer<float>> Model::named_buffers() {
-  std::vector<NamedBuffer<float>> out;
-  for (const auto& layer : layers_) {
-    for (const NamedBuffer<float>& b : layer->named_buffers()) {
-      out.push_back({layer->name() + "." + b.name, b.tensor});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedEngine> Model::named_engines() {
-  std::vector<NamedEngine> out;
-  for (const auto& layer : layers_) {
-    for (const NamedEngine& e : layer->named_engines()) {
-      out.push_back({layer->name() + "." + e.name, e.engine});
-    }
-  }
-  return out;
-}
-
 std::vector<Module*> Model::children() {
   std::vector<Module*> out;
   for (const auto& layer : layers_) out.push_back(layer.get());

@@ -100,13 +100,8 @@ class Model : public Module {
   Var forward(const Var& x) override;
   /// "Model".
   std::string type() const override { return "Model"; }
-  /// Every layer's parameters (a shared layer once), prefixed with its name.
-  std::vector<NamedParameter<float>> named_parameters() const override;
-  /// Every layer's buffers, prefixed with its name.
-  std::vector<NamedBuffer<float>> named_buffers() override;
-  /// Every layer's engines, prefixed with its name.
-  std::vector<NamedEngine> named_engines() override;
-  /// The layers, each once, in the order they are first called.
+  /// The layers, each once, in the order they are first called: their parameters, buffers and
+  /// engines are the model's (a shared layer's once), prefixed with the layer's name.
   std::vector<Module*> children() override;
   /// Sets every layer's mode.
   void train(bool on = true) override;
