@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "xtensor_math.hpp"
 
@@ -54,11 +56,48 @@ void BasicOptimizer<T>::attach(std::vector<BasicVar<T>> params) {
       state_[i].push_back(full<T>(params_[i].shape(), initial_state()));
     }
   }
+  next_params_.clear();
+  next_state_.clear();
   iterations_ = 0;
 }
 
+// Note [double-buffered steps]: update() writes each parameter's next value and state into
+// buffers of their own, which step() then swaps with the current ones (a swap moves pointers,
+// no copy). A step whose result holds a NaN or an infinity can so be refused with nothing
+// changed (step_if_finite: the Trainer undoes a failed step this way) for the price of a second
+// set of buffers; the update reads and writes as many bytes as one in place.
+
 template <class T>
 void BasicOptimizer<T>::step() {
+  compute_next();
+  commit();
+}
+
+template <class T>
+std::optional<std::size_t> BasicOptimizer<T>::step_if_finite() {
+  const std::optional<std::size_t> bad = compute_next();
+  if (bad) {
+    --iterations_;
+    return bad;
+  }
+  commit();
+  return std::nullopt;
+}
+
+namespace {
+/// Whether every value is finite, in one vectorizable pass: x - x is 0 for a finite x and NaN
+/// for a NaN or an infinity.
+template <class T>
+bool all_finite(const BasicTensor<T>& t) {
+  const T* v = t.data();
+  T acc = T(0);
+  for (std::size_t i = 0; i < t.size(); ++i) acc += v[i] - v[i];
+  return acc == T(0);
+}
+}  // namespace
+
+template <class T>
+std::optional<std::size_t> BasicOptimizer<T>::compute_next() {
   if (params_.empty()) {
     throw std::logic_error(name() + ": step() with no parameters; call attach(params) first");
   }
@@ -67,10 +106,30 @@ void BasicOptimizer<T>::step() {
     const double norm = global_grad_norm(params_);
     if (norm > clip_norm_) scale = static_cast<T>(clip_norm_ / norm);
   }
+  if (next_params_.size() != params_.size()) {
+    next_params_.assign(params_.size(), {});
+    next_state_ = state_;
+  }
   ++iterations_;
+  std::optional<std::size_t> bad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].has_grad()) continue;
-    update(params_[i].value(), params_[i].grad(), scale, state_[i]);
+    const BasicTensor<T>& w = std::as_const(params_[i]).value();
+    if (next_params_[i].shape() != w.shape()) next_params_[i].resize(w.shape());
+    update(w, params_[i].grad(), scale, state_[i], next_params_[i], next_state_[i]);
+    if (!bad && !all_finite(next_params_[i])) bad = i;
+  }
+  return bad;
+}
+
+template <class T>
+void BasicOptimizer<T>::commit() {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].has_grad()) continue;
+    // Swapped element by element: the tensors stay where they are (state() hands out pointers
+    // to them), their contents change places.
+    std::swap(params_[i].value(), next_params_[i]);
+    for (std::size_t k = 0; k < state_[i].size(); ++k) std::swap(state_[i][k], next_state_[i][k]);
   }
 }
 
@@ -106,38 +165,45 @@ namespace {
 // it on local pointers) says the arrays do not overlap. The xtensor expression they replace
 // went through xtensor's generic assigner, and the earlier loop ran one float at a time.
 template <class T>
-void sgd_step(T* __restrict w, const T* __restrict g, std::size_t n, T lr, T scale, T wd) {
-  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (scale * g[i] + wd * w[i]);
+void sgd_step(const T* __restrict w, T* __restrict w_next, const T* __restrict g, std::size_t n,
+              T lr, T scale, T wd) {
+  for (std::size_t i = 0; i < n; ++i) w_next[i] = w[i] - lr * (scale * g[i] + wd * w[i]);
 }
 
 template <class T>
-void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std::size_t n, T lr,
-                   T mu, T scale, T wd, bool nesterov) {
+void momentum_step(const T* __restrict w, T* __restrict w_next, const T* __restrict v,
+                   T* __restrict v_next, const T* __restrict g, std::size_t n, T lr, T mu, T scale,
+                   T wd, bool nesterov) {
   if (nesterov) {
     for (std::size_t i = 0; i < n; ++i) {
       const T step = scale * g[i] + wd * w[i];
-      v[i] = mu * v[i] + step;
-      w[i] -= lr * (step + mu * v[i]);
+      const T velocity = mu * v[i] + step;
+      v_next[i] = velocity;
+      w_next[i] = w[i] - lr * (step + mu * velocity);
     }
   } else {
     for (std::size_t i = 0; i < n; ++i) {
-      v[i] = mu * v[i] + scale * g[i] + wd * w[i];
-      w[i] -= lr * v[i];
+      const T velocity = mu * v[i] + scale * g[i] + wd * w[i];
+      v_next[i] = velocity;
+      w_next[i] = w[i] - lr * velocity;
     }
   }
 }
 
 // m and v are the first and second moment estimates; w -= step_size m / (sqrt(v) / root + eps).
 template <class T>
-void adam_step(T* __restrict w, T* __restrict m, T* __restrict v, const T* __restrict g,
-               std::size_t n, T b1, T b2, T step_size, T root, T eps, T scale, T coupled_wd,
-               T decay) {
+void adam_step(const T* __restrict w, T* __restrict w_next, const T* __restrict m,
+               T* __restrict m_next, const T* __restrict v, T* __restrict v_next,
+               const T* __restrict g, std::size_t n, T b1, T b2, T step_size, T root, T eps,
+               T scale, T coupled_wd, T decay) {
   for (std::size_t i = 0; i < n; ++i) {
     const T gi = scale * g[i] + coupled_wd * w[i];
-    w[i] -= decay * w[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-    w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root + eps);
+    const T decayed = w[i] - decay * w[i];
+    const T mi = b1 * m[i] + (T(1) - b1) * gi;
+    const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m_next[i] = mi;
+    v_next[i] = vi;
+    w_next[i] = decayed - step_size * mi / (std::sqrt(vi) / root + eps);
   }
 }
 }  // namespace
@@ -165,16 +231,18 @@ std::vector<std::string> BasicSGD<T>::state_names() const {
 }
 
 template <class T>
-void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                         std::vector<BasicTensor<T>>& s) {
+void BasicSGD<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                         const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
+                         std::vector<BasicTensor<T>>& s_next) {
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    sgd_step(w.data(), g.data(), w.size(), lr, scale, wd);
+    sgd_step(w.data(), w_next.data(), g.data(), w.size(), lr, scale, wd);
   } else {
     // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
     // sweep costs as much as the first.
-    momentum_step(w.data(), s[0].data(), g.data(), w.size(), lr, mu, scale, wd, nesterov_);
+    momentum_step(w.data(), w_next.data(), s[0].data(), s_next[0].data(), g.data(), w.size(), lr,
+                  mu, scale, wd, nesterov_);
   }
 }
 
@@ -191,14 +259,15 @@ BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
 }
 
 template <class T>
-void BasicAdagrad<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             std::vector<BasicTensor<T>>& s) {
+void BasicAdagrad<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                             const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
+                             std::vector<BasicTensor<T>>& s_next) {
   const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
   const T wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& sum_sq = s[0];
+  BasicTensor<T>& sum_sq = s_next[0];
   // g' = scale g + wd w is formed twice rather than stored: no buffer per step.
-  xt::noalias(sum_sq) += (scale * g + wd * w) * (scale * g + wd * w);
-  xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(sum_sq) + eps);
+  xt::noalias(sum_sq) = s[0] + (scale * g + wd * w) * (scale * g + wd * w);
+  xt::noalias(w_next) = w - lr * (scale * g + wd * w) / (xt::sqrt(sum_sq) + eps);
 }
 
 template <class T>
@@ -222,19 +291,20 @@ std::vector<std::string> BasicRMSProp<T>::state_names() const {
 }
 
 template <class T>
-void BasicRMSProp<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             std::vector<BasicTensor<T>>& s) {
+void BasicRMSProp<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                             const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
+                             std::vector<BasicTensor<T>>& s_next) {
   const T lr = static_cast<T>(this->lr_), rho = static_cast<T>(rho_);
   const T eps = static_cast<T>(eps_), wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& ms = s[0];
-  xt::noalias(ms) = rho * ms + (T(1) - rho) * (scale * g + wd * w) * (scale * g + wd * w);
+  BasicTensor<T>& ms = s_next[0];
+  xt::noalias(ms) = rho * s[0] + (T(1) - rho) * (scale * g + wd * w) * (scale * g + wd * w);
   if (momentum_ == 0) {
-    xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(ms) + eps);
+    xt::noalias(w_next) = w - lr * (scale * g + wd * w) / (xt::sqrt(ms) + eps);
     return;
   }
-  BasicTensor<T>& buf = s[1];
-  xt::noalias(buf) = static_cast<T>(momentum_) * buf + (scale * g + wd * w) / (xt::sqrt(ms) + eps);
-  xt::noalias(w) -= lr * buf;
+  BasicTensor<T>& buf = s_next[1];
+  xt::noalias(buf) = static_cast<T>(momentum_) * s[1] + (scale * g + wd * w) / (xt::sqrt(ms) + eps);
+  xt::noalias(w_next) = w - lr * buf;
 }
 
 template <class T>
@@ -257,8 +327,9 @@ BasicAdam<T>::BasicAdam(std::string name, bool decoupled, double lr, double beta
 }
 
 template <class T>
-void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                          std::vector<BasicTensor<T>>& s) {
+void BasicAdam<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
+                          const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
+                          std::vector<BasicTensor<T>>& s_next) {
   const double t = static_cast<double>(this->iterations_);
   const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_);
   const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
@@ -269,8 +340,8 @@ void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
   const T decay = decoupled_ ? lr * wd : T(0);
   const T coupled_wd = decoupled_ ? T(0) : wd;
-  adam_step(w.data(), s[0].data(), s[1].data(), g.data(), w.size(), b1, b2, step_size, root, eps,
-            scale, coupled_wd, decay);
+  adam_step(w.data(), w_next.data(), s[0].data(), s_next[0].data(), s[1].data(), s_next[1].data(),
+            g.data(), w.size(), b1, b2, step_size, root, eps, scale, coupled_wd, decay);
 }
 
 template <class T>
@@ -344,6 +415,27 @@ std::unique_ptr<BasicAdamW<T>> BasicAdamW<T>::from_config(double lr, const Recor
 Registry<OptimizerFactory>& optimizer_registry() {
   static Registry<OptimizerFactory> registry("optimizer");
   return registry;
+}
+
+namespace {
+std::map<std::string, std::function<Record()>>& optimizer_default_makers() {
+  static std::map<std::string, std::function<Record()>> makers;
+  return makers;
+}
+}  // namespace
+
+void register_optimizer_defaults(const std::string& name, std::function<Record()> defaults) {
+  optimizer_default_makers()[name] = std::move(defaults);
+}
+
+Record optimizer_defaults(const std::string& name) {
+  const auto& makers = optimizer_default_makers();
+  const auto it = makers.find(name);
+  if (it == makers.end()) {
+    throw std::invalid_argument("unknown optimizer '" + name +
+                                "' (registered: " + optimizer_registry().joined_names() + ")");
+  }
+  return it->second();
 }
 
 Record optimizer_record(Optimizer& optimizer) {

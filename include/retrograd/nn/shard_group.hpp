@@ -3,9 +3,10 @@
 /// `ShardGroup`: the processes of a data-parallel run as the Trainer sees them, without any
 /// transport. Set FitOptions::shards to one and every process of the group computes its own
 /// shard of every global batch; the group (a callback that runs before the run's others)
-/// averages the gradients in on_after_backward, and the Trainer sums its statistics through
-/// sum(). distributed/data_parallel.hpp implements it over MPI; docs/distributed.md explains
-/// why the result equals one process training on the same global batches.
+/// sums the gradients in on_after_backward (each shard's loss is already weighted by its share
+/// of the batch, so the sum is the global batch's gradient), and the Trainer sums its statistics
+/// through sum(). distributed/data_parallel.hpp implements it over MPI; docs/distributed.md
+/// explains why the result equals one process training on the same global batches.
 
 #include <cstddef>
 
