@@ -170,8 +170,7 @@ class Rule {
   virtual bool differentiable() const { return false; }
   /// dL/d(input i) for each input of `node` as Vars in a graph; throws std::logic_error naming
   /// the op unless differentiable().
-  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node,
-                           const BasicVar<T>& upstream) const;
+  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
   /// Destroys the rule and returns its memory to the buffer cache.
   virtual void destroy() const noexcept = 0;
 
@@ -281,8 +280,7 @@ class ScalarRule {
   virtual bool differentiable() const { return false; }
   /// dL/d(input i) as Vars in a graph; throws std::logic_error naming the op unless
   /// differentiable().
-  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node,
-                           const BasicVar<T>& upstream) const;
+  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
 
  protected:
   // Rules are static objects that are never deleted through this base; a trivial destructor

@@ -323,18 +323,18 @@ BasicVar<T> as_var(const X& x) {
 
 // Comparisons of Vars give a constant 0/1 mask (a step has derivative 0 wherever it has one):
 // the conditions of math::where on the Var side of a rule.
-#define RETROGRAD_VAR_COMPARISON(op, xt_op)                                                       \
-  template <class T>                                                                            \
-  BasicVar<T> operator op(const BasicVar<T>& a, const BasicVar<T>& b) {                         \
-    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b.value()))));               \
-  }                                                                                             \
-  template <class T>                                                                            \
-  BasicVar<T> operator op(const BasicVar<T>& a, identity_t<T> b) {                              \
-    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b))));                        \
-  }                                                                                             \
-  template <class T>                                                                            \
-  BasicVar<T> operator op(identity_t<T> a, const BasicVar<T>& b) {                              \
-    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a, b.value()))));                        \
+#define RETROGRAD_VAR_COMPARISON(op, xt_op)                                       \
+  template <class T>                                                              \
+  BasicVar<T> operator op(const BasicVar<T>& a, const BasicVar<T>& b) {           \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b.value())))); \
+  }                                                                               \
+  template <class T>                                                              \
+  BasicVar<T> operator op(const BasicVar<T>& a, identity_t<T> b) {                \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b))));         \
+  }                                                                               \
+  template <class T>                                                              \
+  BasicVar<T> operator op(identity_t<T> a, const BasicVar<T>& b) {                \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a, b.value()))));         \
   }
 RETROGRAD_VAR_COMPARISON(>, xt::greater)
 RETROGRAD_VAR_COMPARISON(<, xt::less)
