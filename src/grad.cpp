@@ -153,6 +153,7 @@ class GradPass {
       if (wanted_.count(node.get()) || node->is_leaf()) continue;
       const auto found = grads.find(node.get());
       if (found == grads.end()) continue;
+      check_versions(*node);
       auto shares = apply(node, found->second);
       const auto& inputs = node->inputs();
       for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -180,6 +181,19 @@ class GradPass {
       }
     }
     return result_list;
+  }
+
+  // Note [saved versions] in src/engine.cpp: a rule would read a value changed in place since.
+  static void check_versions(const Node<T>& node) {
+    const InputList<T>& inputs = node.inputs_;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const Node<T>* input = inputs[i].get();
+      if (!input || input->version() == inputs.saved_version(i)) continue;
+      throw std::logic_error("grad: input " + std::to_string(i) + " of " + std::string(node.op()) +
+                             " ('" + input->name() +
+                             "') was changed in place after the graph used it; build the graph "
+                             "again after changing it");
+    }
   }
 
   void release() {
