@@ -146,8 +146,9 @@ void Node<T>::release_now() {
 namespace {
 [[noreturn]] void throw_not_differentiable(std::string_view op) {
   throw std::logic_error("create_graph: op '" + std::string(op) +
-                         "' has no differentiable backward (its rule runs on tensors only; "
-                         "give make_op a rule that runs on Vars, or differentiate once)");
+                         "' has no differentiable backward: its rule runs on tensors only (a "
+                         "custom op from make_op, or an op whose rule is not written for Vars "
+                         "yet); differentiate it once, without create_graph");
 }
 }  // namespace
 
