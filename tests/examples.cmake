@@ -92,6 +92,14 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
+  # d EXPR / dx built as a graph (create_graph) and stepped through: its backward gives 6x
+  retrograd_output_test(NAME cli_trace_derivative
+    COMMAND ${cli} trace --derivative x "x^3 * y" x=2 y=1 --html derivative.html
+    EXPECT "df/dx = " "ddf/dx/dx = 12" "ddf/dx/dy = 12" "page: derivative.html"
+    EXPECT_FILES derivative.html)
+  retrograd_output_test(NAME cli_trace_derivative_unknown FAILS
+    COMMAND ${cli} trace --derivative z "x^3" x=2
+    EXPECT "trace: --derivative z: the expression has no variable z")
   # second derivatives: each Hessian row from backward through the gradient's graph
   retrograd_output_test(NAME cli_gradcheck_order2
     COMMAND ${cli} gradcheck --order 2 "x^3 * y + sigmoid(x * y) + exp(y) / x" x=0.7 y=-1.3
