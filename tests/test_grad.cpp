@@ -162,10 +162,9 @@ TEST_CASE("every op in the table has a backward that is itself differentiable", 
                                              "sigmoid_binary_cross_entropy",
                                              "clamp",
                                              "where",
-                                             "conv2d",
-                                             "max_pool2d",
-                                             "avg_pool2d",
-                                             "global_avg_pool2d"};
+                                             "linear_relu",
+                                             "linear_sigmoid",
+                                             "linear_tanh"};
   std::uint64_t seed = 1;
   std::set<std::string> seen;
   for (const OpRow& row : op_table()) {
