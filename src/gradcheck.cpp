@@ -34,8 +34,9 @@ std::vector<VarD> make_leaves(const std::vector<TensorD>& values) {
   return leaves;
 }
 
+// Grad mode stays on: a function under check may take gradients itself (a second-order check
+// differentiates grad(..., {.create_graph = true})), which needs its graph recorded.
 TensorD evaluate(const GradcheckFn& f, const std::vector<TensorD>& values) {
-  NoGradGuard no_grad;
   return f(make_leaves(values)).value();
 }
 }  // namespace

@@ -1,7 +1,10 @@
 #include "retrograd/node.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
+#include "retrograd/var.hpp"
 #include "xtensor_math.hpp"
 
 namespace retrograd {
@@ -140,6 +143,29 @@ void Node<T>::release_now() {
   released_ = true;
 }
 
+namespace {
+[[noreturn]] void throw_not_differentiable(std::string_view op) {
+  throw std::logic_error("create_graph: op '" + std::string(op) +
+                         "' has no differentiable backward: its rule runs on tensors only (a "
+                         "custom op from make_op, or an op whose rule is not written for Vars "
+                         "yet); differentiate it once, without create_graph");
+}
+}  // namespace
+
+template <class T>
+VarGrads<T> Rule<T>::vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>&) const {
+  throw_not_differentiable(node->op());
+}
+
+template <class T>
+VarGrads<T> ScalarRule<T>::vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>&) const {
+  throw_not_differentiable(node->op());
+}
+
+template class Rule<float>;
+template class Rule<double>;
+template class ScalarRule<float>;
+template class ScalarRule<double>;
 template class Node<float>;
 template class Node<double>;
 

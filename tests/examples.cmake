@@ -92,6 +92,18 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
+  # d EXPR / dx built as a graph (create_graph) and stepped through: its backward gives 6x
+  retrograd_output_test(NAME cli_trace_derivative
+    COMMAND ${cli} trace --derivative x "x^3 * y" x=2 y=1 --html derivative.html
+    EXPECT "df/dx = " "ddf/dx/dx = 12" "ddf/dx/dy = 12" "page: derivative.html"
+    EXPECT_FILES derivative.html)
+  retrograd_output_test(NAME cli_trace_derivative_unknown FAILS
+    COMMAND ${cli} trace --derivative z "x^3" x=2
+    EXPECT "trace: --derivative z: the expression has no variable z")
+  # second derivatives: each Hessian row from backward through the gradient's graph
+  retrograd_output_test(NAME cli_gradcheck_order2
+    COMMAND ${cli} gradcheck --order 2 "x^3 * y + sigmoid(x * y) + exp(y) / x" x=0.7 y=-1.3
+    EXPECT "d(df/dx)" "d(df/dy)" "2 Hessian rows checked, 0 failed")
   # relu at its kink: backward says 0, central differences 0.5; the one-sided slopes (0 and 1)
   # say the point is not differentiable, which is no wrong gradient.
   retrograd_output_test(NAME cli_gradcheck_expression_kink
@@ -110,6 +122,10 @@ endif()
 
 # The course examples (issue 5). Each example also exits non-zero when its lesson fails to show.
 if(RETROGRAD_BUILD_EXAMPLES)
+  retrograd_output_test(NAME example_second_derivatives COMMAND $<TARGET_FILE:second_derivatives>
+    EXPECT "ddf/dw0/dw0 = -0.0908577" "d2f/dw0^2 = x0^2 s(1-s)(1-2s) = -0.090858"
+           "Newton: 6 steps to 1e-8. Gradient descent (lr 0.001): not there after 20000 steps"
+           "step 300: loss 0.005023, penalty 0.001533")
   retrograd_output_test(NAME example_linear_neuron COMMAND $<TARGET_FILE:linear_neuron>
     EXPECT "bill t = 8.50€" "residual t − y = 3.50€" "dE/dw = (-17.50, -7.00, -10.50)"
       "Δw = (+0.50, +0.20, +0.30)" "new prices (1.00, 0.70, 0.80), new error t − y = -0.30€"

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <map>
+#include <retrograd/grad.hpp>
 #include <retrograd/gradcheck.hpp>
 #include <retrograd/op_table.hpp>
 #include <retrograd/ops.hpp>
@@ -40,7 +41,44 @@ int run_gradcheck() {
 struct ExpressionArgs {
   std::string expression;
   std::vector<std::string> assignments;
+  int order = 1;
 };
+
+/// --order 2: for each variable v, one gradcheck of d expression / dv (built by grad with
+/// create_graph) with respect to every variable: a row of the Hessian from the backward pass
+/// through the gradient's graph, against central differences of the gradient.
+int run_second_order_gradcheck(const ExpressionArgs& args,
+                               const std::map<std::string, VarD>& variables) {
+  std::vector<std::string> names;
+  std::vector<TensorD> values;
+  for (const auto& [name, v] : variables) {
+    names.push_back(name);
+    values.push_back(v.value());
+  }
+  std::printf("%-14s %16s %16s %14s  %s\n", "derivative", "analytic", "numeric", "abs error",
+              "result");
+  int failures = 0;
+  for (std::size_t w = 0; w < names.size(); ++w) {
+    const GradcheckFn derivative = [&](const std::vector<VarD>& in) {
+      std::map<std::string, VarD> bound;
+      for (std::size_t k = 0; k < names.size(); ++k) bound[names[k]] = in[k];
+      const VarD f = parse_expression(args.expression, bound);
+      const VarD g = grad(f, {in[w]}, {/*create_graph=*/true, false, /*allow_unused=*/true})[0];
+      // + 0 * v keeps a constant derivative (of 3 v, say) a function of the inputs
+      return g.defined() ? g + in[w] * 0.0 : in[w] * 0.0;
+    };
+    const GradcheckResult r = gradcheck(derivative, values);
+    failures += r.passed ? 0 : 1;
+    const std::string label = "d(df/d" + names[w] + ")";
+    std::printf("%-14s %16.9g %16.9g %14.3e  %s\n", label.c_str(), r.worst_analytic,
+                r.worst_numeric, r.max_abs_error, r.passed ? "ok" : "FAILED");
+  }
+  std::printf(
+      "%zu Hessian row%s checked, %d failed (central differences of gradients, in "
+      "double)\n",
+      names.size(), names.size() == 1 ? "" : "s", failures);
+  return failures;
+}
 
 /// One library gradcheck per variable, the others held fixed: each row compares
 /// d expression / d variable from backward with central differences.
@@ -52,6 +90,7 @@ int run_expression_gradcheck(const ExpressionArgs& args) {
   }
   if (f.value().size() != 1) throw UsageError("gradcheck: the expression is not a single number");
   std::printf("f = %s = %.9g\n", args.expression.c_str(), f.value().data()[0]);
+  if (args.order == 2) return run_second_order_gradcheck(args, variables);
   std::printf("%-12s %14s %16s %16s %14s  %s\n", "variable", "value", "analytic", "numeric",
               "abs error", "result");
   int checked = 0, failures = 0, kinks = 0;
@@ -98,7 +137,14 @@ void add_gradcheck_command(CLI::App& app) {
                   "Expression, as for trace (it may begin with -); without one, every built-in "
                   "op is checked");
   cmd->add_option("values", args->assignments, "Variable values, NAME=VALUE (e.g. x=-2 y=5)");
+  cmd->add_option("--order", args->order,
+                  "1: the gradient; 2: second derivatives, each row of the Hessian checked "
+                  "against central differences of the gradient (needs an expression)")
+      ->check(CLI::Range(1, 2));
   cmd->callback([args] {
+    if (args->order == 2 && args->expression.empty()) {
+      throw UsageError("gradcheck: --order 2 needs an expression and its values");
+    }
     const int failures =
         args->expression.empty() ? run_gradcheck() : run_expression_gradcheck(*args);
     if (failures > 0) throw std::runtime_error("gradcheck found wrong gradients");

@@ -1,4 +1,5 @@
 // retrograd trace "(x + y) * z" x=-2 y=5 z=-4 [--dot graph.svg] [--html page.html]
+//   [--derivative x]
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +12,7 @@
 #include <map>
 #include <retrograd/dot.hpp>
 #include <retrograd/engine.hpp>
+#include <retrograd/grad.hpp>
 #include <retrograd/html.hpp>
 #include <retrograd/trace.hpp>
 
@@ -25,7 +27,30 @@ struct TraceArgs {
   std::vector<std::string> assignments;
   std::string dot_path;
   std::string html_path;
+  std::string derivative;
 };
+
+/// d f / d `name` as a graph of its own (grad with create_graph), named "df/dNAME", whose
+/// backward pass gives the second derivatives d^2 f / dNAME dv.
+VarD derivative_of(const VarD& f, const std::string& name) {
+  std::vector<std::shared_ptr<Node<double>>> todo{f.node()};
+  std::shared_ptr<Node<double>> variable;
+  while (!todo.empty() && !variable) {
+    const std::shared_ptr<Node<double>> node = todo.back();
+    todo.pop_back();
+    if (node->is_leaf() && node->name() == name) variable = node;
+    for (const auto& input : node->inputs()) todo.push_back(input);
+  }
+  if (!variable) {
+    throw UsageError("trace: --derivative " + name + ": the expression has no variable " + name);
+  }
+  const VarD d = grad(f, {VarD(variable)}, {/*create_graph=*/true})[0];
+  if (!d.requires_grad()) {
+    throw UsageError("trace: --derivative " + name + ": df/d" + name + " = " +
+                     values_string(d.value()) + " is a constant, with no graph to step through");
+  }
+  return VarD(d).named("df/d" + name);
+}
 
 /// The lower-case extension of `path` ("png" for g.PNG), or "" without one.
 std::string extension_of(const std::string& path) {
@@ -193,6 +218,7 @@ void run_trace(const TraceArgs& args) {
   }
   result.named("f");
   check_literals(args.expression);
+  if (!args.derivative.empty()) result = derivative_of(result, args.derivative);
   const Trace<double> labels(result);
   check_forward(result, labels);
   GradientCheck gradients(labels);
@@ -215,7 +241,10 @@ void run_trace(const TraceArgs& args) {
   std::cout << trace.forward_text() << trace.backward_text() << trace.gradients_text();
   if (!args.dot_path.empty()) write_graph(trace, args.dot_path);
   if (!args.html_path.empty()) {
-    write_html(trace, args.html_path, "f = " + args.expression);
+    const std::string title = args.derivative.empty()
+                                  ? "f = " + args.expression
+                                  : "df/d" + args.derivative + " of f = " + args.expression;
+    write_html(trace, args.html_path, title);
     std::cout << "page: " << args.html_path << "\n";
   }
 }
@@ -269,6 +298,9 @@ void add_trace_command(CLI::App& app) {
   cmd->add_option("--html", args->html_path,
                   "Write an interactive page: step through the forward and backward passes in a "
                   "browser (one self-contained file)");
+  cmd->add_option("--derivative", args->derivative,
+                  "Build d EXPRESSION / d NAME as a graph (a gradient with create_graph) and "
+                  "step through that instead: its backward pass gives the second derivatives");
   cmd->callback([args] { run_trace(*args); });
 }
 

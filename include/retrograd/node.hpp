@@ -25,6 +25,8 @@ class Node;
 namespace detail {
 template <class T>
 class BackwardPass;
+template <class T>
+class GradPass;
 }  // namespace detail
 
 /// One gradient per input of a node, in input order. An empty tensor (size 0, shape [0]) means
@@ -143,11 +145,126 @@ class InputList {
   std::uint32_t size_ = 0;
 };
 
+template <class T>
+class BasicVar;
+
+/// The gradients of a rule run on Vars (create_graph): one per input, in input order; an empty
+/// (default-constructed) Var where an input needs none.
+template <class T>
+using VarGrads = std::vector<BasicVar<T>>;
+
 /// The local backward rule of an op: given the node (its inputs' values and its own output
 /// value) and the upstream gradient dL/d(output), returns dL/d(input) for each input.
 /// Rules read what they need from the node instead of copying it (see docs/design.md).
+///
+/// Note [one rule, two paths]: a rule written once over a value type that is either a tensor or
+/// a Var runs on tensors for backward() and on Vars for grad(..., {.create_graph = true}),
+/// where its gradients are themselves nodes of a graph. A rule that runs on tensors only (a
+/// custom op's lambda) is not differentiable: vars() throws naming the op.
 template <class T>
-using BackwardFn = std::function<GradList<T>(const Node<T>& self, const BasicTensor<T>& upstream)>;
+class Rule {
+ public:
+  /// dL/d(input i) for each input of `node`, as tensors.
+  virtual GradList<T> tensors(const Node<T>& node, const BasicTensor<T>& upstream) const = 0;
+  /// Whether vars() computes the gradients as Vars.
+  virtual bool differentiable() const { return false; }
+  /// dL/d(input i) for each input of `node` as Vars in a graph; throws std::logic_error naming
+  /// the op unless differentiable().
+  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
+  /// Destroys the rule and returns its memory to the buffer cache.
+  virtual void destroy() const noexcept = 0;
+
+ protected:
+  ~Rule() = default;
+};
+
+namespace detail {
+/// What a rule body derives from: a class with `tensors(node, g)`, a constant `differentiable`
+/// and, when that is true, `vars(node, g)`. BackwardFn wraps it in one Rule object.
+struct RuleBody {};
+
+/// A rule body in memory from the buffer cache (rules are made per node, like tensors).
+template <class T, class Body>
+class PooledRule final : public Rule<T> {
+ public:
+  explicit PooledRule(Body body) : body_(std::move(body)) {}
+  GradList<T> tensors(const Node<T>& node, const BasicTensor<T>& upstream) const override {
+    return body_.tensors(node, upstream);
+  }
+  bool differentiable() const override { return Body::differentiable; }
+  VarGrads<T> vars(const std::shared_ptr<Node<T>>& node,
+                   const BasicVar<T>& upstream) const override {
+    if constexpr (Body::differentiable) {
+      return body_.vars(node, upstream);
+    } else {
+      return Rule<T>::vars(node, upstream);
+    }
+  }
+  void destroy() const noexcept override {
+    auto* self = const_cast<PooledRule*>(this);
+    self->~PooledRule();
+    release_buffer(self, sizeof(PooledRule));
+  }
+
+ private:
+  Body body_;
+};
+
+/// A rule written on tensors only: a lambda (const Node<T>&, const BasicTensor<T>&) ->
+/// GradList<T>, as custom ops give.
+template <class T, class F>
+class TensorRule : public RuleBody {
+ public:
+  static constexpr bool differentiable = false;
+  explicit TensorRule(F f) : f_(std::move(f)) {}
+  GradList<T> tensors(const Node<T>& node, const BasicTensor<T>& upstream) const {
+    return f_(node, upstream);
+  }
+
+ private:
+  F f_;
+};
+}  // namespace detail
+
+/// A node's backward rule: one Rule object (Note [one rule, two paths]), or none. Made from a
+/// tensor lambda (not differentiable) or from a rule body (the op machinery's two-path rules).
+template <class T>
+class BackwardFn {
+ public:
+  BackwardFn() = default;
+  BackwardFn(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): `backward = nullptr`
+  /// A rule body (the op machinery's two-path rules).
+  template <class R, std::enable_if_t<std::is_base_of_v<detail::RuleBody, R>, int> = 0>
+  BackwardFn(R rule)  // NOLINT(google-explicit-constructor): ops pass their rule directly
+      : rule_(make<R>(std::move(rule))) {}
+  /// A tensor lambda (const Node<T>&, const BasicTensor<T>&) -> GradList<T>.
+  template <class F,
+            std::enable_if_t<!std::is_base_of_v<detail::RuleBody, F> &&
+                                 std::is_invocable_r_v<GradList<T>, const F&, const Node<T>&,
+                                                       const BasicTensor<T>&>,
+                             int> = 0>
+  BackwardFn(F f)  // NOLINT(google-explicit-constructor): `record(..., [](n, g) {...})`
+      : rule_(make<detail::TensorRule<T, F>>(detail::TensorRule<T, F>(std::move(f)))) {}
+
+  explicit operator bool() const { return static_cast<bool>(rule_); }
+  /// Runs the rule on tensors.
+  GradList<T> operator()(const Node<T>& node, const BasicTensor<T>& upstream) const {
+    return rule_->tensors(node, upstream);
+  }
+  /// The rule object; null when there is none.
+  const Rule<T>* get() const { return rule_.get(); }
+
+ private:
+  struct Destroy {
+    void operator()(const Rule<T>* rule) const noexcept { rule->destroy(); }
+  };
+  template <class R>
+  static const Rule<T>* make(R rule) {
+    using Pooled = detail::PooledRule<T, R>;
+    return new (detail::acquire_buffer(sizeof(Pooled))) Pooled(std::move(rule));
+  }
+  std::unique_ptr<const Rule<T>, Destroy> rule_;
+};
 
 /// The backward rule of a node whose value is a single number (Note [scalar nodes] in
 /// docs/design.md): from the upstream gradient `g`, writes dL/d(input i) into `grads[i]` for
@@ -159,6 +276,11 @@ class ScalarRule {
   static constexpr std::size_t max_inputs = 2;
   /// dL/d(input i) for each input of `node`, given dL/d(node) = g.
   virtual void grads(const Node<T>& node, T g, T* grads) const = 0;
+  /// Whether vars() computes the gradients as Vars (Note [one rule, two paths]).
+  virtual bool differentiable() const { return false; }
+  /// dL/d(input i) as Vars in a graph; throws std::logic_error naming the op unless
+  /// differentiable().
+  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
 
  protected:
   // Rules are static objects that are never deleted through this base; a trivial destructor
@@ -307,6 +429,13 @@ class Node {
   /// The rule of a scalar node (Note [scalar nodes]); null for every other node. The engine
   /// runs it on numbers; apply_backward wraps it in tensors.
   const ScalarRule<T>* scalar_rule() const { return scalar_rule_; }
+  /// The rule of any other node that has one; null for leaves, constants and scalar nodes.
+  const Rule<T>* rule() const { return tensors_ ? tensors_->backward.get() : nullptr; }
+  /// Whether the rule can run on Vars (grad with create_graph); false for a node without one.
+  bool has_differentiable_rule() const {
+    if (scalar_rule_) return scalar_rule_->differentiable();
+    return rule() && rule()->differentiable();
+  }
   /// Runs the backward rule on `upstream` (the engine, tracers and gradcheck call this).
   GradList<T> apply_backward(const BasicTensor<T>& upstream) const;
 
@@ -320,6 +449,7 @@ class Node {
 
  private:
   friend class detail::BackwardPass<T>;
+  friend class detail::GradPass<T>;
 
   /// Drops inputs and backward rule after a backward pass without retain_graph; moves the
   /// input handles into `graveyard` so that nothing is destroyed while the engine still walks
@@ -401,6 +531,10 @@ std::shared_ptr<Node<T>> make_node(Args&&... args) {
                                        std::forward<Args>(args)...);
 }
 
+extern template class Rule<float>;
+extern template class Rule<double>;
+extern template class ScalarRule<float>;
+extern template class ScalarRule<double>;
 extern template class Node<float>;
 extern template class Node<double>;
 

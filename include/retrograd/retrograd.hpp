@@ -8,6 +8,7 @@
 #include "retrograd/data.hpp"
 #include "retrograd/dot.hpp"
 #include "retrograd/engine.hpp"
+#include "retrograd/grad.hpp"
 #include "retrograd/gradcheck.hpp"
 #include "retrograd/html.hpp"
 #include "retrograd/io/atomic_file.hpp"

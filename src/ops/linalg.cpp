@@ -91,6 +91,65 @@ BasicTensor<T> batched_gradient(const Shape& shape, std::size_t count,
 }
 }  // namespace
 
+namespace {
+// matmul's gradients, for tensors (one GEMM per batch entry with transpose flags) and for Vars
+// (matmul ops on the last two axes swapped): one rule runs on either (Note [one rule, two paths]
+// in retrograd/node.hpp).
+template <class T>
+GradList<T> matmul_grads(const TensorSide<T>& side, Grad<T> g, const MatmulPlan& p) {
+  const Node<T>& node = side.node;
+  const std::size_t m = p.m, k = p.k, n = p.n;
+  const T* A = node.input(0).data();
+  const T* B = node.input(1).data();
+  BasicTensor<T> da = none<T>(), db = none<T>();
+  if (node.input_needs_grad(0)) {
+    da = batched_gradient<T>(node.input(0).shape(), p.a_count, p.a_at,
+                             [&](std::size_t e, T* d, T beta) {
+                               detail::gemm<T>(false, true, m, k, n, T(1), g.data() + e * m * n,
+                                               B + p.b_at[e] * k * n, beta, d + p.a_at[e] * m * k);
+                             });
+  }
+  if (node.input_needs_grad(1)) {
+    db = batched_gradient<T>(node.input(1).shape(), p.b_count, p.b_at,
+                             [&](std::size_t e, T* d, T beta) {
+                               detail::gemm<T>(true, false, k, n, m, T(1), A + p.a_at[e] * m * k,
+                                               g.data() + e * m * n, beta, d + p.b_at[e] * k * n);
+                             });
+  }
+  return {std::move(da), std::move(db)};
+}
+
+/// v with its last two axes swapped.
+template <class T>
+BasicVar<T> swap_last_axes(const BasicVar<T>& v) {
+  std::vector<int> axes(v.shape().size());
+  for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int>(i);
+  std::swap(axes[axes.size() - 1], axes[axes.size() - 2]);
+  return permute(v, axes);
+}
+
+template <class T>
+VarGrads<T> matmul_grads(const VarSide<T>& side, const BasicVar<T>& g, const MatmulPlan&) {
+  const BasicVar<T> a = side.input(0), b = side.input(1);
+  // A vector operand is a matrix of one row (a) or one column (b), as numpy's matmul reads it.
+  const BasicVar<T> a2 = a.shape().size() == 1 ? reshape(a, Shape{1, a.size()}) : a;
+  const BasicVar<T> b2 = b.shape().size() == 1 ? reshape(b, Shape{b.size(), 1}) : b;
+  Shape out = broadcast_shape("matmul", Shape(a2.shape().begin(), a2.shape().end() - 2),
+                              Shape(b2.shape().begin(), b2.shape().end() - 2));
+  out.push_back(a2.shape()[a2.shape().size() - 2]);
+  out.push_back(b2.shape().back());
+  const BasicVar<T> g2 = reshape(g, out);
+  BasicVar<T> da, db;
+  if (side.input_needs_grad(0)) {
+    da = reshape(sum_to<T>(matmul(g2, swap_last_axes(b2)), a2.shape()), a.shape());
+  }
+  if (side.input_needs_grad(1)) {
+    db = reshape(sum_to<T>(matmul(swap_last_axes(a2), g2), b2.shape()), b.shape());
+  }
+  return {da, db};
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b) {
   MatmulPlan p = plan_matmul(node_of("matmul", a)->shape(), node_of("matmul", b)->shape());
@@ -103,31 +162,12 @@ BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b) {
     detail::gemm<T>(false, false, m, n, k, T(1), a.value().data() + p.a_at[e] * m * k,
                     b.value().data() + p.b_at[e] * k * n, T(0), out.data() + e * m * n);
   }
-  return record<T>(
-      "matmul", std::move(out), {a.node(), b.node()},
-      [p = std::move(p)](const Node<T>& node, Grad<T> g) -> GradList<T> {
-        // per batch entry, A:[m,k] B:[k,n] G:[m,n];  dA = G B^T : [m,k],  dB = A^T G : [k,n],
-        // summed over the entries that share a broadcast matrix
-        const std::size_t m = p.m, k = p.k, n = p.n;
-        const T* A = node.input(0).data();
-        const T* B = node.input(1).data();
-        BasicTensor<T> da = none<T>(), db = none<T>();
-        if (node.input_needs_grad(0)) {
-          da = batched_gradient<T>(
-              node.input(0).shape(), p.a_count, p.a_at, [&](std::size_t e, T* d, T beta) {
-                detail::gemm<T>(false, true, m, k, n, T(1), g.data() + e * m * n,
-                                B + p.b_at[e] * k * n, beta, d + p.a_at[e] * m * k);
-              });
-        }
-        if (node.input_needs_grad(1)) {
-          db = batched_gradient<T>(
-              node.input(1).shape(), p.b_count, p.b_at, [&](std::size_t e, T* d, T beta) {
-                detail::gemm<T>(true, false, k, n, m, T(1), A + p.a_at[e] * m * k,
-                                g.data() + e * m * n, beta, d + p.b_at[e] * k * n);
-              });
-        }
-        return {std::move(da), std::move(db)};
-      });
+  return record<T>("matmul", std::move(out), {a.node(), b.node()},
+                   two_paths<T>([p = std::move(p)](const auto& node, const auto& g) {
+                     // per batch entry, A:[m,k] B:[k,n] G:[m,n];  dA = G B^T,  dB = A^T G,
+                     // summed over the entries that share a broadcast matrix
+                     return matmul_grads(node, g, p);
+                   }));
 }
 
 template <class T>

@@ -70,6 +70,93 @@ BasicTensor<T> grad_for(const Node<T>& n, std::size_t i, F&& f) {
   return n.input_needs_grad(i) ? sum_to<T>(f(), n.input(i).shape()) : none<T>();
 }
 
+/// The tensor side of a two-path rule (Note [one rule, two paths] in retrograd/node.hpp): the
+/// node's inputs and output as its tensors, gradients as tensors.
+template <class T>
+struct TensorSide {
+  const Node<T>& node;
+  const BasicTensor<T>& input(std::size_t i) const { return node.input(i); }
+  /// Input i as binary() reads it: a number when `as_number`.
+  template <bool as_number>
+  decltype(auto) operand(std::size_t i) const;
+  const BasicTensor<T>& value() const { return node.value(); }
+  bool input_needs_grad(std::size_t i) const { return node.input_needs_grad(i); }
+  /// An expression evaluated into a gradient.
+  template <class E>
+  BasicTensor<T> eval(E&& e) const {
+    return BasicTensor<T>(std::forward<E>(e));
+  }
+  template <class... G>
+  GradList<T> grads(G&&... g) const {
+    return GradList<T>(std::forward<G>(g)...);
+  }
+};
+
+/// The Var side of a two-path rule: the node's inputs and output as Vars of the graph, so that
+/// the gradients it builds are nodes that can be differentiated again.
+template <class T>
+struct VarSide {
+  const NodePtr<T>& node;
+  BasicVar<T> input(std::size_t i) const { return BasicVar<T>(node->inputs()[i]); }
+  template <bool as_number>
+  BasicVar<T> operand(std::size_t i) const {
+    return input(i);
+  }
+  BasicVar<T> value() const { return BasicVar<T>(node); }
+  bool input_needs_grad(std::size_t i) const { return node->input_needs_grad(i); }
+  BasicVar<T> eval(BasicVar<T> v) const { return v; }
+  template <class... G>
+  VarGrads<T> grads(G&&... g) const {
+    return VarGrads<T>{BasicVar<T>(std::forward<G>(g))...};
+  }
+};
+
+/// A rule written once as a generic lambda (side, g) -> side.grads(...), run on tensors by
+/// backward() and on Vars by grad(..., {.create_graph = true}).
+template <class T, class F>
+class TwoPathRule : public RuleBody {
+ public:
+  static constexpr bool differentiable = true;
+  explicit TwoPathRule(F f) : f_(std::move(f)) {}
+  GradList<T> tensors(const Node<T>& node, const BasicTensor<T>& g) const {
+    return f_(TensorSide<T>{node}, g);
+  }
+  VarGrads<T> vars(const NodePtr<T>& node, const BasicVar<T>& g) const {
+    return f_(VarSide<T>{node}, g);
+  }
+
+ private:
+  F f_;
+};
+
+/// `record(op, value, inputs, two_paths<T>([](const auto& n, const auto& g) {...}))`.
+template <class T, class F>
+TwoPathRule<T, F> two_paths(F f) {
+  return TwoPathRule<T, F>(std::move(f));
+}
+
+/// The Var form of sum_to: g summed back to `shape` (undoing broadcasting).
+template <class T>
+BasicVar<T> sum_to(const BasicVar<T>& g, const Shape& shape) {
+  BasicVar<T> out = g;
+  while (out.shape().size() > shape.size()) out = sum(out, 0);
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1 && out.shape()[d] != 1) out = sum(out, static_cast<int>(d), true);
+  }
+  return out;
+}
+
+template <class T, class F>
+BasicTensor<T> grad_for(const TensorSide<T>& n, std::size_t i, F&& f) {
+  return grad_for(n.node, i, std::forward<F>(f));
+}
+
+template <class T, class F>
+BasicVar<T> grad_for(const VarSide<T>& n, std::size_t i, F&& f) {
+  return n.input_needs_grad(i) ? sum_to<T>(BasicVar<T>(f()), n.node->input(i).shape())
+                               : BasicVar<T>();
+}
+
 /// Whether an op on these inputs records a node: some input requires a gradient and grad mode
 /// is on.
 template <class T>
@@ -221,6 +308,40 @@ T log_sum_exp(const T* z, std::size_t count, std::size_t stride = 1) {
   return top + std::log(total);
 }
 
+template <class T>
+BasicVar<T> erf_of(const BasicVar<T>& x);
+
+/// A number as a constant Var; a Var as itself.
+template <class T, class X>
+BasicVar<T> as_var(const X& x) {
+  if constexpr (std::is_arithmetic_v<X>) {
+    return BasicVar<T>(T(x));
+  } else {
+    return x;
+  }
+}
+
+// Comparisons of Vars give a constant 0/1 mask (a step has derivative 0 wherever it has one):
+// the conditions of math::where on the Var side of a rule.
+#define RETROGRAD_VAR_COMPARISON(op, xt_op)                                       \
+  template <class T>                                                              \
+  BasicVar<T> operator op(const BasicVar<T>& a, const BasicVar<T>& b) {           \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b.value())))); \
+  }                                                                               \
+  template <class T>                                                              \
+  BasicVar<T> operator op(const BasicVar<T>& a, identity_t<T> b) {                \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a.value(), b))));         \
+  }                                                                               \
+  template <class T>                                                              \
+  BasicVar<T> operator op(identity_t<T> a, const BasicVar<T>& b) {                \
+    return BasicVar<T>(BasicTensor<T>(xt::cast<T>(xt_op(a, b.value()))));         \
+  }
+RETROGRAD_VAR_COMPARISON(>, xt::greater)
+RETROGRAD_VAR_COMPARISON(<, xt::less)
+RETROGRAD_VAR_COMPARISON(>=, xt::greater_equal)
+RETROGRAD_VAR_COMPARISON(<=, xt::less_equal)
+#undef RETROGRAD_VAR_COMPARISON
+
 // Note [one formula, two paths]: the functions an elementwise formula may call, each taking
 // numbers (std::) or tensors and expressions (xt::).
 namespace math {
@@ -228,11 +349,23 @@ template <class E>
 constexpr bool is_number = std::is_arithmetic_v<std::decay_t<E>>;
 
 // One function of one argument, std:: on a number and xt:: on a tensor or an expression.
+template <class E>
+struct IsVar : std::false_type {};
+template <class T>
+struct IsVar<BasicVar<T>> : std::true_type {};
+/// True for a Var: the formula runs on the Var side of a rule (Note [one rule, two paths]).
+template <class E>
+constexpr bool is_var = IsVar<std::decay_t<E>>::value;
+
+// One function of one argument: std:: on a number, the op on a Var, xt:: on a tensor or an
+// expression.
 #define RETROGRAD_MATH_FUNCTION(name)      \
   template <class E>                       \
   auto name(E&& x) {                       \
     if constexpr (is_number<E>) {          \
       return std::name(x);                 \
+    } else if constexpr (is_var<E>) {      \
+      return retrograd::name(x);           \
     } else {                               \
       return xt::name(std::forward<E>(x)); \
     }                                      \
@@ -245,13 +378,26 @@ RETROGRAD_MATH_FUNCTION(tanh)
 RETROGRAD_MATH_FUNCTION(abs)
 RETROGRAD_MATH_FUNCTION(sin)
 RETROGRAD_MATH_FUNCTION(cos)
-RETROGRAD_MATH_FUNCTION(erf)
 #undef RETROGRAD_MATH_FUNCTION
+template <class E>
+auto erf(E&& x) {
+  if constexpr (is_number<E>) {
+    return std::erf(x);
+  } else if constexpr (is_var<E>) {
+    return erf_of(x);
+  } else {
+    return xt::erf(std::forward<E>(x));
+  }
+}
 template <class E>
 auto sign(E&& x) {
   using V = std::decay_t<E>;
   if constexpr (is_number<E>) {
     return V((V(0) < x) - (x < V(0)));
+  } else if constexpr (is_var<E>) {
+    // sign' = 0 wherever it is defined: a constant
+    using T = typename V::value_type;
+    return BasicVar<T>(BasicTensor<T>(xt::sign(x.value())));
   } else {
     return xt::sign(std::forward<E>(x));
   }
@@ -260,6 +406,10 @@ template <class A, class B>
 auto pow(A&& a, B&& b) {
   if constexpr (is_number<A> && is_number<B>) {
     return std::pow(a, b);
+  } else if constexpr (is_var<A>) {
+    return retrograd::pow(a, b);
+  } else if constexpr (is_var<B>) {
+    return retrograd::pow(constant<typename std::decay_t<B>::value_type>(a), b);
   } else {
     return xt::pow(std::forward<A>(a), std::forward<B>(b));
   }
@@ -285,6 +435,9 @@ template <class C, class X, class Y>
 auto where(C&& condition, X&& x, Y&& y) {
   if constexpr (std::is_same_v<std::decay_t<C>, bool>) {
     return condition ? x : y;
+  } else if constexpr (is_var<C>) {
+    using T = typename std::decay_t<C>::value_type;
+    return retrograd::where(condition, as_var<T>(x), as_var<T>(y));
   } else {
     return xt::where(std::forward<C>(condition), std::forward<X>(x), std::forward<Y>(y));
   }
@@ -301,6 +454,12 @@ class BinaryRule final : public ScalarRule<T> {
     out[0] = da_(g, a, b, y);
     out[1] = db_(g, a, b, y);
   }
+  bool differentiable() const override { return true; }
+  VarGrads<T> vars(const NodePtr<T>& n, const BasicVar<T>& g) const override {
+    const BasicVar<T> a(n->inputs()[0]), b(n->inputs()[1]), y(n);
+    return {n->input_needs_grad(0) ? BasicVar<T>(da_(g, a, b, y)) : BasicVar<T>(),
+            n->input_needs_grad(1) ? BasicVar<T>(db_(g, a, b, y)) : BasicVar<T>()};
+  }
 
  private:
   DA da_;
@@ -314,6 +473,10 @@ class UnaryRule final : public ScalarRule<T> {
   explicit UnaryRule(DX dx) : dx_(dx) {}
   void grads(const Node<T>& n, T g, T* out) const override {
     out[0] = dx_(g, n.input_scalar(0), n.scalar());
+  }
+  bool differentiable() const override { return true; }
+  VarGrads<T> vars(const NodePtr<T>& n, const BasicVar<T>& g) const override {
+    return {BasicVar<T>(dx_(g, BasicVar<T>(n->inputs()[0]), BasicVar<T>(n)))};
   }
 
  private:
@@ -330,19 +493,25 @@ decltype(auto) operand(const Node<T>& n) {
   }
 }
 
+template <class T>
+template <bool as_number>
+decltype(auto) TensorSide<T>::operand(std::size_t i) const {
+  return detail::operand<as_number>(*node.inputs()[i]);
+}
+
 /// The tensor path of binary(): b is a number when `number_b`, a tensor otherwise.
 template <class T, bool number_b, class F, class DA, class DB>
 BasicVar<T> record_tensor_binary(const char* op, const BasicVar<T>& a, const BasicVar<T>& b, F f,
                                  DA da, DB db) {
   BasicTensor<T> value(f(a.node()->value(), operand<number_b>(*b.node())));
   return record<T>(op, std::move(value), {a.node(), b.node()},
-                   [da, db](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([da, db](const auto& n, const auto& g) {
                      const auto& a = n.input(0);
-                     const auto& b = operand<number_b>(*n.inputs()[1]);
+                     const auto& b = n.template operand<number_b>(1);
                      const auto& y = n.value();
-                     return {grad_for(n, 0, [&] { return BasicTensor<T>(da(g, a, b, y)); }),
-                             grad_for(n, 1, [&] { return BasicTensor<T>(db(g, a, b, y)); })};
-                   });
+                     return n.grads(grad_for(n, 0, [&] { return n.eval(da(g, a, b, y)); }),
+                                    grad_for(n, 1, [&] { return n.eval(db(g, a, b, y)); }));
+                   }));
 }
 
 /// An elementwise op of two Vars (numpy broadcasting): y = f(a, b), dL/da = da(g, a, b, y),
@@ -398,9 +567,19 @@ BasicVar<T> unary(const char* op, const BasicVar<T>& x, F f, DX dx) {
     return record<T>(op, T(f(nx.scalar())), {x.node()}, &rule);
   }
   return record<T>(op, BasicTensor<T>(f(nx.value())), {x.node()},
-                   [dx](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     return {BasicTensor<T>(dx(g, n.input(0), n.value()))};
-                   });
+                   two_paths<T>([dx](const auto& n, const auto& g) {
+                     return n.grads(n.eval(dx(g, n.input(0), n.value())));
+                   }));
+}
+
+template <class T>
+BasicVar<T> erf_of(const BasicVar<T>& x) {
+  return unary<T>(
+      "erf", x, [](const auto& x) { return math::erf(x); },
+      // erf'(x) = 2 / sqrt(pi) e^(-x^2)
+      [](const auto& g, const auto& x, const auto&) {
+        return g * T(1.12837916709551257390) * math::exp(-x * x);
+      });
 }
 
 }  // namespace retrograd::detail

@@ -9,14 +9,89 @@
 namespace retrograd {
 using namespace detail;
 
+namespace {
+// The functions the rules below are written in, each for tensors and for Vars: one rule per op
+// runs on either (Note [one rule, two paths] in retrograd/node.hpp).
+
+/// g, a single number, spread over `shape` and divided by `divisor`.
+template <class T>
+BasicTensor<T> spread(Grad<T> g, const Shape& shape, T divisor = T(1)) {
+  return full<T>(shape, g() / divisor);
+}
+template <class T>
+BasicVar<T> spread(const BasicVar<T>& g, const Shape& shape, T divisor = T(1)) {
+  return broadcast_to(divisor == T(1) ? g : g / divisor, shape);
+}
+
+template <class T>
+BasicVar<T> expand_along(const BasicVar<T>& g, const Shape& input_shape, std::size_t axis) {
+  return broadcast_to(reshape(g, reduced_shape(input_shape, axis, true)), input_shape);
+}
+
+template <class T>
+void divide(BasicTensor<T>& x, T divisor) {
+  x /= divisor;
+}
+template <class T>
+void divide(BasicVar<T>& x, T divisor) {
+  x = x / divisor;
+}
+
+// softmax: dx_k = y_k (g_k - sum_j g_j y_j)
+template <class T>
+BasicTensor<T> softmax_grad(Grad<T> y_tensor, Grad<T> g, const AxisSplit& s, std::size_t) {
+  const T* y = y_tensor.data();
+  BasicTensor<T> dx = BasicTensor<T>::from_shape(y_tensor.shape());
+  for (std::size_t o = 0; o < s.outer; ++o) {
+    for (std::size_t i = 0; i < s.inner; ++i) {
+      T dot = 0;
+      for (std::size_t k = 0; k < s.extent; ++k) dot += g.data()[s.at(o, k, i)] * y[s.at(o, k, i)];
+      for (std::size_t k = 0; k < s.extent; ++k) {
+        const std::size_t j = s.at(o, k, i);
+        dx.data()[j] = y[j] * (g.data()[j] - dot);
+      }
+    }
+  }
+  return dx;
+}
+template <class T>
+BasicVar<T> softmax_grad(const BasicVar<T>& y, const BasicVar<T>& g, const AxisSplit&,
+                         std::size_t axis) {
+  return y * (g - sum(g * y, static_cast<int>(axis), true));
+}
+
+// log_softmax: dx_k = g_k - softmax_k sum_j g_j, with softmax = exp(y)
+template <class T>
+BasicTensor<T> log_softmax_grad(Grad<T> y_tensor, Grad<T> g, const AxisSplit& s, std::size_t) {
+  const T* y = y_tensor.data();
+  BasicTensor<T> dx = BasicTensor<T>::from_shape(y_tensor.shape());
+  for (std::size_t o = 0; o < s.outer; ++o) {
+    for (std::size_t i = 0; i < s.inner; ++i) {
+      T total = 0;
+      for (std::size_t k = 0; k < s.extent; ++k) total += g.data()[s.at(o, k, i)];
+      for (std::size_t k = 0; k < s.extent; ++k) {
+        const std::size_t j = s.at(o, k, i);
+        dx.data()[j] = g.data()[j] - std::exp(y[j]) * total;
+      }
+    }
+  }
+  return dx;
+}
+template <class T>
+BasicVar<T> log_softmax_grad(const BasicVar<T>& y, const BasicVar<T>& g, const AxisSplit&,
+                             std::size_t axis) {
+  return g - exp(y) * sum(g, static_cast<int>(axis), true);
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> sum(const BasicVar<T>& x) {
   return record<T>("sum",
                    scalar_tensor<T>(xt::sum(x.value(), xt::evaluation_strategy::immediate)()),
-                   {x.node()}, [](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   {x.node()}, two_paths<T>([](const auto& n, const auto& g) {
                      // d sum(x)/dx_i = 1
-                     return {full<T>(n.input(0).shape(), g())};
-                   });
+                     return n.grads(spread(g, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -25,10 +100,10 @@ BasicVar<T> sum(const BasicVar<T>& x, int axis, bool keepdims) {
   BasicTensor<T> out = xt::sum(x.value(), {ax}, xt::evaluation_strategy::immediate);
   out.reshape(reduced_shape(x.shape(), ax, keepdims));
   return record<T>("sum", std::move(out), {x.node()},
-                   [ax](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([ax](const auto& n, const auto& g) {
                      // d sum_k(x)/dx_k = 1: g spread along the axis
-                     return {expand_along(g, n.input(0).shape(), ax)};
-                   });
+                     return n.grads(expand_along(g, n.input(0).shape(), ax));
+                   }));
 }
 
 template <class T>
@@ -37,10 +112,10 @@ BasicVar<T> mean(const BasicVar<T>& x) {
   const T count = static_cast<T>(x.size());
   return record<T>(
       "mean", scalar_tensor<T>(xt::sum(x.value(), xt::evaluation_strategy::immediate)() / count),
-      {x.node()}, [count](const Node<T>& n, Grad<T> g) -> GradList<T> {
+      {x.node()}, two_paths<T>([count](const auto& n, const auto& g) {
         // d mean(x)/dx_i = 1/N
-        return {full<T>(n.input(0).shape(), g() / count)};
-      });
+        return n.grads(spread(g, n.input(0).shape(), count));
+      }));
 }
 
 template <class T>
@@ -52,12 +127,12 @@ BasicVar<T> mean(const BasicVar<T>& x, int axis, bool keepdims) {
   out /= count;
   out.reshape(reduced_shape(x.shape(), ax, keepdims));
   return record<T>("mean", std::move(out), {x.node()},
-                   [ax, count](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([ax, count](const auto& n, const auto& g) {
                      // d mean_k(x)/dx_k = 1/N along the axis
-                     BasicTensor<T> dx = expand_along(g, n.input(0).shape(), ax);
-                     dx /= count;
-                     return {std::move(dx)};
-                   });
+                     auto dx = expand_along(g, n.input(0).shape(), ax);
+                     divide(dx, count);
+                     return n.grads(std::move(dx));
+                   }));
 }
 
 template <class T>
@@ -121,23 +196,9 @@ BasicVar<T> softmax(const BasicVar<T>& x, int axis) {
     }
   }
   return record<T>("softmax", std::move(out), {x.node()},
-                   [s](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // dx_k = y_k (g_k - sum_j g_j y_j)
-                     const T* y = n.value().data();
-                     BasicTensor<T> dx = BasicTensor<T>::from_shape(n.value().shape());
-                     for (std::size_t o = 0; o < s.outer; ++o) {
-                       for (std::size_t i = 0; i < s.inner; ++i) {
-                         T dot = 0;
-                         for (std::size_t k = 0; k < s.extent; ++k)
-                           dot += g.data()[s.at(o, k, i)] * y[s.at(o, k, i)];
-                         for (std::size_t k = 0; k < s.extent; ++k) {
-                           const std::size_t j = s.at(o, k, i);
-                           dx.data()[j] = y[j] * (g.data()[j] - dot);
-                         }
-                       }
-                     }
-                     return {std::move(dx)};
-                   });
+                   two_paths<T>([s, ax](const auto& n, const auto& g) {
+                     return n.grads(softmax_grad(n.value(), g, s, ax));
+                   }));
 }
 
 template <class T>
@@ -155,23 +216,9 @@ BasicVar<T> log_softmax(const BasicVar<T>& x, int axis) {
     }
   }
   return record<T>("log_softmax", std::move(out), {x.node()},
-                   [s](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // dx_k = g_k - softmax_k sum_j g_j, with softmax = exp(y)
-                     const T* y = n.value().data();
-                     BasicTensor<T> dx = BasicTensor<T>::from_shape(n.value().shape());
-                     for (std::size_t o = 0; o < s.outer; ++o) {
-                       for (std::size_t i = 0; i < s.inner; ++i) {
-                         T total = 0;
-                         for (std::size_t k = 0; k < s.extent; ++k)
-                           total += g.data()[s.at(o, k, i)];
-                         for (std::size_t k = 0; k < s.extent; ++k) {
-                           const std::size_t j = s.at(o, k, i);
-                           dx.data()[j] = g.data()[j] - std::exp(y[j]) * total;
-                         }
-                       }
-                     }
-                     return {std::move(dx)};
-                   });
+                   two_paths<T>([s, ax](const auto& n, const auto& g) {
+                     return n.grads(log_softmax_grad(n.value(), g, s, ax));
+                   }));
 }
 
 template <class T>

@@ -603,6 +603,26 @@ std::vector<Case> api_cases() {
                           [] { Var().value(); }),
       expect<invalid_argument>("backward from a vector", {"backward", "[3]"},
                                [=] { (leaf({3}) * 2.0f).backward(); }),
+      expect<invalid_argument>("grad of an unused input",
+                               {"grad", "input 1", "'unused'", "not used", "allow_unused"},
+                               [=] {
+                                 const Var x = leaf({2}), unused(1.0f, requires_grad, "unused");
+                                 grad(sum(x * x), {x, unused});
+                               }),
+      expect<logic_error>("grad of a gradient built without create_graph",
+                          {"grad", "output 0", "does not require a gradient", "create_graph"},
+                          [=] {
+                            const Var x = leaf({2});
+                            const Var g = grad(sum(x * x), {x})[0];
+                            grad(sum(g), {x});
+                          }),
+      expect<logic_error>("grad over a freed graph", {"sum", "already freed", "retain_graph"},
+                          [=] {
+                            const Var x = leaf({2});
+                            const Var f = sum(x * x);
+                            f.backward();
+                            grad(f, {x});
+                          }),
       expect<domain_error>("log of a negative number", {"log", "negative input", "-1"},
                            [] { log(VarD(-1.0, requires_grad)); }),
       expect<domain_error>("division by zero", {"div", "division by zero"},
