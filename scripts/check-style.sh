@@ -6,11 +6,13 @@
 # Formatting: every C++ source must be what clang-format-14 makes of it with the repo's
 # .clang-format (clang-format-14 -i FILE fixes one). Line budget: the graph machinery (tensor,
 # node, var, engine, broadcast and the op machinery header; the ops themselves are not counted)
-# stays small enough to read in one sitting.
+# stays small enough to read in one sitting. Round 3 raised it from 2000 to 2300 for the one rule
+# object per node that runs on tensors or on Vars (Note [one rule, two paths], docs/design.md):
+# gradients of gradients need the Var half of every rule in the machinery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-budget=2000
+budget=2300
 machinery=(
   include/retrograd/tensor.hpp src/tensor.cpp
   include/retrograd/node.hpp src/node.cpp
