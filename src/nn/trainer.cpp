@@ -197,7 +197,8 @@ void Trainer::save_callbacks(Record& record) const {
 std::string Trainer::callbacks_differ(const Record& record) const {
   std::string saved, here;
   bool differ = false;
-  for (const auto& [name, value] : record.fields()) {
+  for (const auto& field : record.fields()) {
+    const std::string& name = field.first;
     saved += (saved.empty() ? "" : ", ") + name;
     differ |= std::none_of(callbacks_.begin(), callbacks_.end(),
                            [&](const Callback* c) { return c->state_name() == name; });
