@@ -49,7 +49,7 @@ inline Msg tensor(const std::string& name, const std::vector<std::int64_t>& dims
   for (std::int64_t d : dims) t.varint(1, static_cast<std::uint64_t>(d));
   t.varint(2, 1).str(8, name);
   Bytes raw(values.size() * 4);
-  std::memcpy(raw.data(), values.data(), raw.size());
+  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
   return t.bytes(9, raw);
 }
 
