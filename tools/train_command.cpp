@@ -10,6 +10,7 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <retrograd/anomaly.hpp>
 #include <retrograd/data/mnist.hpp>
@@ -310,6 +311,8 @@ struct TrainPlan {
   nn::Loss loss;
   /// --layers' widths; empty when the data decides (<features>-256-<classes>).
   std::vector<std::size_t> layers;
+  /// That checkpoint, read once: its run_info, its model and its state.
+  std::shared_ptr<io::LoadedCheckpoint> saved;
 };
 
 /// Checks every flag, alone and against the others, before any data is read: a typo must cost
@@ -318,13 +321,15 @@ struct TrainPlan {
 TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   TrainArgs a = given;
   std::optional<std::string> checkpoint;
+  std::shared_ptr<io::LoadedCheckpoint> saved;
   nn::Record run_info;
   if (!given.resume.empty()) {
     checkpoint = io::latest_checkpoint(given.resume);
     if (!checkpoint) {
       throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
     }
-    run_info = io::read_train_state(*checkpoint).run_info;
+    saved = std::make_shared<io::LoadedCheckpoint>(*checkpoint);
+    run_info = saved->train_state().run_info;
     a = resumed_args(given, cmd, run_info, *checkpoint);
   }
   if (a.data.label_column == "auto") {
@@ -354,8 +359,12 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   if (a.validation_split < 0 || a.validation_split >= 1) {
     throw UsageError("--validation-split: must be in [0, 1), got " + text_of(a.validation_split));
   }
-  TrainPlan plan{a, checkpoint, parse_activation(a.activation), parse_loss(a.loss),
-                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers)};
+  TrainPlan plan{a,
+                 checkpoint,
+                 parse_activation(a.activation),
+                 parse_loss(a.loss),
+                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers),
+                 saved};
   if (!a.schedule.empty()) {
     nn::SGD probe(1.0);
     parse_schedule(a.schedule, probe);
@@ -420,7 +429,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
 
   nn::Sequential model;
   if (checkpoint) {
-    model = io::load_model(*checkpoint);
+    model = plan.saved->take_model();
   } else {
     // The model scales its own input (pixels / 255 for IDX), so that a saved model predicts
     // from raw features; the data then stays raw.
@@ -482,7 +491,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
   trainer.state().run_info = run_info_of(a);
   if (checkpoint) {
-    io::restore_checkpoint(trainer, *checkpoint);
+    io::restore_checkpoint(trainer, *plan.saved);
     trainer.state().run_info = run_info_of(a);
   }
   std::cout << "optimizer: " << model.optimizer().name();

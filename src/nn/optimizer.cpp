@@ -49,6 +49,10 @@ void BasicOptimizer<T>::attach(std::vector<BasicVar<T>> params) {
   params_ = std::move(params);
   state_.assign(params_.size(), {});
   const std::size_t slots = state_names().size();
+  if (slots > max_state_slots) {
+    throw std::logic_error(name() + ": " + std::to_string(slots) + " state slots per parameter; " +
+                           "at most " + std::to_string(max_state_slots) + " are supported");
+  }
   for (std::size_t i = 0; i < params_.size(); ++i) {
     for (std::size_t k = 0; k < slots; ++k) {
       state_[i].push_back(full<T>(params_[i].shape(), initial_state()));
@@ -70,8 +74,31 @@ void BasicOptimizer<T>::step() {
   ++iterations_;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].has_grad()) continue;
-    update(params_[i].value(), params_[i].grad(), scale, state_[i]);
+    update_elements(i, 0, params_[i].size(), params_[i].grad().data(), scale);
   }
+}
+
+template <class T>
+void BasicOptimizer<T>::step_slices(const std::vector<Slice>& slices, T scale) {
+  for (const Slice& s : slices) {
+    if (s.index >= params_.size() || s.first > params_[s.index].size() ||
+        s.count > params_[s.index].size() - s.first) {
+      throw std::out_of_range(name() + ": step_slices: elements [" + std::to_string(s.first) +
+                              ", " + std::to_string(s.first + s.count) + ") of parameter " +
+                              std::to_string(s.index) + " of " + std::to_string(params_.size()) +
+                              " are outside it");
+    }
+  }
+  ++iterations_;
+  for (const Slice& s : slices) update_elements(s.index, s.first, s.count, s.gradient, scale);
+}
+
+template <class T>
+void BasicOptimizer<T>::update_elements(std::size_t index, std::size_t first, std::size_t count,
+                                        const T* gradient, T scale) {
+  T* slots[max_state_slots] = {};
+  for (std::size_t k = 0; k < state_[index].size(); ++k) slots[k] = state_[index][k].data() + first;
+  update(params_[index].value().data() + first, gradient, count, scale, slots);
 }
 
 template <class T>
@@ -127,6 +154,33 @@ void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std:
   }
 }
 
+// s sums the squares of the gradients; g' = scale g + wd w.
+template <class T>
+void adagrad_step(T* __restrict w, T* __restrict s, const T* __restrict g, std::size_t n, T lr,
+                  T eps, T scale, T wd) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const T step = scale * g[i] + wd * w[i];
+    s[i] += step * step;
+    w[i] -= lr * step / (std::sqrt(s[i]) + eps);
+  }
+}
+
+// ms is the running mean of the squares; buf (null without momentum) the momentum buffer.
+template <class T>
+void rmsprop_step(T* __restrict w, T* __restrict ms, T* __restrict buf, const T* __restrict g,
+                  std::size_t n, T lr, T rho, T eps, T momentum, T scale, T wd) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const T step = scale * g[i] + wd * w[i];
+    ms[i] = rho * ms[i] + (T(1) - rho) * step * step;
+    if (buf) {
+      buf[i] = momentum * buf[i] + step / (std::sqrt(ms[i]) + eps);
+      w[i] -= lr * buf[i];
+    } else {
+      w[i] -= lr * step / (std::sqrt(ms[i]) + eps);
+    }
+  }
+}
+
 // m and v are the first and second moment estimates; w -= step_size m / (sqrt(v) / root + eps).
 template <class T>
 void adam_step(T* __restrict w, T* __restrict m, T* __restrict v, const T* __restrict g,
@@ -165,16 +219,15 @@ std::vector<std::string> BasicSGD<T>::state_names() const {
 }
 
 template <class T>
-void BasicSGD<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                         std::vector<BasicTensor<T>>& s) {
+void BasicSGD<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    sgd_step(w.data(), g.data(), w.size(), lr, scale, wd);
+    sgd_step(w, g, count, lr, scale, wd);
   } else {
     // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
     // sweep costs as much as the first.
-    momentum_step(w.data(), s[0].data(), g.data(), w.size(), lr, mu, scale, wd, nesterov_);
+    momentum_step(w, s[0], g, count, lr, mu, scale, wd, nesterov_);
   }
 }
 
@@ -191,14 +244,9 @@ BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
 }
 
 template <class T>
-void BasicAdagrad<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             std::vector<BasicTensor<T>>& s) {
-  const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
-  const T wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& sum_sq = s[0];
-  // g' = scale g + wd w is formed twice rather than stored: no buffer per step.
-  xt::noalias(sum_sq) += (scale * g + wd * w) * (scale * g + wd * w);
-  xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(sum_sq) + eps);
+void BasicAdagrad<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
+  adagrad_step(w, s[0], g, count, static_cast<T>(this->lr_), static_cast<T>(eps_), scale,
+               static_cast<T>(weight_decay_));
 }
 
 template <class T>
@@ -222,19 +270,10 @@ std::vector<std::string> BasicRMSProp<T>::state_names() const {
 }
 
 template <class T>
-void BasicRMSProp<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             std::vector<BasicTensor<T>>& s) {
-  const T lr = static_cast<T>(this->lr_), rho = static_cast<T>(rho_);
-  const T eps = static_cast<T>(eps_), wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& ms = s[0];
-  xt::noalias(ms) = rho * ms + (T(1) - rho) * (scale * g + wd * w) * (scale * g + wd * w);
-  if (momentum_ == 0) {
-    xt::noalias(w) -= lr * (scale * g + wd * w) / (xt::sqrt(ms) + eps);
-    return;
-  }
-  BasicTensor<T>& buf = s[1];
-  xt::noalias(buf) = static_cast<T>(momentum_) * buf + (scale * g + wd * w) / (xt::sqrt(ms) + eps);
-  xt::noalias(w) -= lr * buf;
+void BasicRMSProp<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
+  rmsprop_step(w, s[0], momentum_ == 0 ? nullptr : s[1], g, count, static_cast<T>(this->lr_),
+               static_cast<T>(rho_), static_cast<T>(eps_), static_cast<T>(momentum_), scale,
+               static_cast<T>(weight_decay_));
 }
 
 template <class T>
@@ -257,8 +296,7 @@ BasicAdam<T>::BasicAdam(std::string name, bool decoupled, double lr, double beta
 }
 
 template <class T>
-void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                          std::vector<BasicTensor<T>>& s) {
+void BasicAdam<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
   const double t = static_cast<double>(this->iterations_);
   const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_);
   const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
@@ -269,8 +307,7 @@ void BasicAdam<T>::update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
   // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
   const T decay = decoupled_ ? lr * wd : T(0);
   const T coupled_wd = decoupled_ ? T(0) : wd;
-  adam_step(w.data(), s[0].data(), s[1].data(), g.data(), w.size(), b1, b2, step_size, root, eps,
-            scale, coupled_wd, decay);
+  adam_step(w, s[0], s[1], g, count, b1, b2, step_size, root, eps, scale, coupled_wd, decay);
 }
 
 template <class T>

@@ -76,6 +76,20 @@ class BasicOptimizer : public OptimizerBase {
   /// One update of every parameter that has a gradient (others are skipped). Throws
   /// std::logic_error when nothing is attached.
   void step();
+
+  /// Elements [first, first + count) of parameter `index`, and their gradient (count values).
+  struct Slice {
+    std::size_t index;
+    std::size_t first;
+    std::size_t count;
+    const T* gradient;
+  };
+  /// One step that updates only the given slices, from their gradients times `scale` (the
+  /// caller clips): it counts as a step (iterations()), and each element it touches, of the
+  /// weights and of the state, ends as step() would leave it. The other elements keep their
+  /// values. A data-parallel group splits the update this way (distributed::DataParallel).
+  /// Throws std::out_of_range for a slice outside its parameter.
+  void step_slices(const std::vector<Slice>& slices, T scale);
   /// Zeroes every attached parameter's gradient.
   void zero_grad();
   /// The state tensors, named "<kind>.<parameter index>" (empty for plain SGD).
@@ -85,14 +99,19 @@ class BasicOptimizer : public OptimizerBase {
   using OptimizerBase::OptimizerBase;
   /// Names of the state tensors kept per parameter ("velocity").
   virtual std::vector<std::string> state_names() const { return {}; }
-  /// Updates one parameter, value `w`, from its gradient `g` times `scale` (gradient
-  /// clipping), reading and writing its state slots `s`.
-  virtual void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                      std::vector<BasicTensor<T>>& s) = 0;
+  /// Most state slots an optimizer keeps per parameter.
+  static constexpr std::size_t max_state_slots = 4;
+  /// Updates `count` consecutive elements of one parameter: its values `w`, from their
+  /// gradient `g` times `scale` (gradient clipping), reading and writing the same elements of
+  /// its state slots `s[0..state_names().size())`. Elementwise: a step may be split in slices.
+  virtual void update(T* w, const T* g, std::size_t count, T scale, T* const* s) = 0;
   /// Value the state starts from (Adagrad's initial accumulator).
   virtual T initial_state() const { return T(0); }
 
  private:
+  void update_elements(std::size_t index, std::size_t first, std::size_t count, const T* gradient,
+                       T scale);
+
   std::vector<BasicVar<T>> params_;
   /// state_[i][k]: state k of parameter i.
   std::vector<std::vector<BasicTensor<T>>> state_;
@@ -120,8 +139,7 @@ class BasicSGD : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              std::vector<BasicTensor<T>>& s) override;
+  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
 
  private:
   double momentum_;
@@ -150,8 +168,7 @@ class BasicAdagrad : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"sum_squares"}; }
-  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              std::vector<BasicTensor<T>>& s) override;
+  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
   T initial_state() const override { return static_cast<T>(initial_); }
 
  private:
@@ -184,8 +201,7 @@ class BasicRMSProp : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              std::vector<BasicTensor<T>>& s) override;
+  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
 
  private:
   double rho_;
@@ -218,8 +234,7 @@ class BasicAdam : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }
-  void update(BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              std::vector<BasicTensor<T>>& s) override;
+  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
   /// AdamW's constructor: `decoupled` applies the decay as w -= lr wd w, not through g.
   BasicAdam(std::string name, bool decoupled, double lr, double beta1, double beta2, double eps,
             double weight_decay);
