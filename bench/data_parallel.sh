@@ -14,7 +14,9 @@ epochs=${2:-3}
 scripts/install-deps.sh libopenmpi-dev openmpi-bin
 source scripts/blas-env.sh
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_MPI=ON >/dev/null
+# BENCH=ON: scripts/test.sh --mpi configures the same directory without the benchmarks.
+cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_MPI=ON -DRETROGRAD_BUILD_BENCH=ON \
+  >/dev/null
 cmake --build build-mpi -j"$(nproc)" --target bench_data_parallel >/dev/null
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 # Open MPI copies large shared-memory messages once (cma: the receiver reads the sender's

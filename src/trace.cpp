@@ -1,18 +1,12 @@
 #include "retrograd/trace.hpp"
 
-#include <map>
-#include <set>
 #include <stdexcept>
+
+#include "retrograd/op_table.hpp"
 
 namespace retrograd {
 
 namespace {
-const std::map<std::string, std::string, std::less<>>& infix_symbols() {
-  static const std::map<std::string, std::string, std::less<>> symbols = {
-      {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}, {"pow", "^"}};
-  return symbols;
-}
-
 /// "No tensor here": the size-0 tensor that the gradient lists use for the same purpose.
 template <class T>
 BasicTensor<T> none() {
@@ -34,10 +28,8 @@ bool Trace<T>::is_constant(const Node<T>& node) {
 
 template <class T>
 bool Trace<T>::is_elementwise(const Node<T>& gate) {
-  static const std::set<std::string, std::less<>> elementwise = {
-      "add", "sub",  "mul",     "div",  "maximum", "minimum", "pow",
-      "neg", "relu", "sigmoid", "tanh", "exp",     "log",     "abs"};
-  return elementwise.count(gate.op()) > 0;
+  const OpRow* row = find_op(gate.op());
+  return row && row->elementwise;
 }
 
 template <class T>
@@ -101,11 +93,16 @@ std::string Trace<T>::label(const Node<T>& node) const {
 
 template <class T>
 std::string Trace<T>::infix(const Node<T>& node, const std::vector<std::string>& operands) const {
-  auto symbol = infix_symbols().find(node.op());
-  if (symbol != infix_symbols().end() && operands.size() == 2) {
-    return operands[0] + symbol->second + operands[1];
+  const OpRow* row = find_op(node.op());
+  const OpSyntax syntax = row ? row->syntax : OpSyntax{};
+  if (syntax.kind == OpSyntax::Kind::infix && operands.size() == 2) {
+    // A power reads tight, x^2; the others spaced, x + y.
+    const std::string gap = syntax.right_associative ? "" : " ";
+    return operands[0] + gap + syntax.symbol + gap + operands[1];
   }
-  if (node.op() == "neg" && operands.size() == 1) return "-" + operands[0];
+  if (syntax.kind == OpSyntax::Kind::prefix && operands.size() == 1) {
+    return syntax.symbol + operands[0];
+  }
   std::string text = std::string(node.op()) + "(";
   for (std::size_t i = 0; i < operands.size(); ++i) text += (i ? ", " : "") + operands[i];
   return text + ")";
@@ -118,56 +115,12 @@ std::string Trace<T>::derivative_name(std::size_t i) const {
 
 template <class T>
 std::string Trace<T>::rule(const Node<T>& gate, std::size_t slot) const {
-  const auto& in = gate.inputs();
-  const std::string a = in.size() > 0 ? label(*in[0]) : "?";
-  const std::string b = in.size() > 1 ? label(*in[1]) : "?";
-  const std::string y = label(gate);
-  const std::string_view op = gate.op();
-  const bool first = slot == 0;
-  // Local gradients of the elementwise ops (docs/ops.md; ties as the ops break them).
-  if (op == "add") return "1";
-  if (op == "sub") return first ? "1" : "-1";
-  if (op == "mul") return first ? b : a;
-  if (op == "div") return first ? "1 / " + b : "-" + a + " / " + b + "^2";
-  if (op == "maximum") return "1 if " + a + (first ? " > " : " <= ") + b + " else 0";
-  if (op == "minimum") return "1 if " + a + (first ? " < " : " >= ") + b + " else 0";
-  if (op == "pow" && in.size() == 1) return "p * " + a + "^(p - 1)";
-  if (op == "pow") return first ? b + " * " + a + "^(" + b + " - 1)" : y + " * ln(" + a + ")";
-  if (op == "neg") return "-1";
-  if (op == "relu") return "1 if " + a + " > 0 else 0";
-  if (op == "sigmoid") return y + " * (1 - " + y + ")";
-  if (op == "tanh") return "1 - " + y + "^2";
-  if (op == "exp") return y;
-  if (op == "log") return "1 / " + a;
-  if (op == "abs") return "sign(" + a + ")";
-  // The other ops: the formula of the gradient sent down.
-  if (op == "matmul") return first ? "upstream . " + b + "^T" : a + "^T . upstream";
-  if (op.substr(0, 6) == "linear") {
-    std::string dz = "upstream";
-    if (op == "linear_relu") dz = "(upstream * [" + y + " > 0])";
-    if (op == "linear_sigmoid") dz = "(upstream * " + y + " * (1 - " + y + "))";
-    if (op == "linear_tanh") dz = "(upstream * (1 - " + y + "^2))";
-    if (slot == 0) return dz + " . " + b + "^T";
-    if (slot == 1) return a + "^T . " + dz;
-    return dz + " summed over rows";
-  }
-  if (op == "transpose") return "transpose(upstream)";
-  if (op == "reshape") return "upstream reshaped to " + shape_string(in[0]->shape());
-  if (op == "sum") return "upstream copied to every summed element";
-  if (op == "mean") {
-    const std::size_t n = gate.size() ? in[0]->size() / gate.size() : 0;
-    return "upstream / " + std::to_string(n) + " at every averaged element";
-  }
-  if (op == "max") return "upstream to the first largest element, 0 elsewhere";
-  if (op == "softmax") return y + " * (upstream - sum(upstream * " + y + "))";
-  if (op == "log_softmax") return "upstream - exp(" + y + ") * sum(upstream)";
-  if (op == "softmax_cross_entropy" || op == "sparse_softmax_cross_entropy") {
-    return "upstream * (softmax(" + a + ") - targets " + b + ") / rows";
-  }
-  if (op == "sigmoid_binary_cross_entropy") {
-    return "upstream * (sigmoid(" + a + ") - " + b + ") / elements";
-  }
-  return "the backward rule of " + std::string(op);
+  const OpRow* row = find_op(gate.op());
+  if (!row) return "the backward rule of " + std::string(gate.op());
+  std::vector<std::string> inputs;
+  for (const auto& input : gate.inputs()) inputs.push_back(input ? label(*input) : "?");
+  const std::string& formula = row->backward.at(row->arity < 0 ? 0 : slot);
+  return fill_formula(formula, inputs, label(gate), "upstream");
 }
 
 template <class T>

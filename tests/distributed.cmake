@@ -52,7 +52,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_resume_mpi
     COMMAND ${mpirun} 2 ${cli} train --resume ${CMAKE_CURRENT_BINARY_DIR}/cli_train_mpi/checkpoints
       --epochs 6 --verbose 2
-    EXPECT "resuming from" "Epoch 6/6" "model: model.rg")
+    EXPECT "resuming from" "Epoch 6/6" "/cli_train_mpi/model.rg")
   # An error ends every process (MPI_Abort) with the message of the first to fail, which says
   # which process it is (the other may be ended before it prints its own).
   retrograd_output_test(NAME cli_train_mpi_bad_data FAILS

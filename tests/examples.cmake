@@ -56,15 +56,15 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "value of x is not a number: 'abc'")
   retrograd_output_test(NAME cli_gradcheck COMMAND ${cli} gradcheck
     EXPECT "matmul " "softmax " "0 failed")
-  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow, sqrt is x^0.5.
+  # Issue 13: an expression may begin with '-' (no "--" needed), x^2 is pow; sqrt is an op.
   retrograd_output_test(NAME cli_trace_leading_minus COMMAND ${cli} trace "-x * y" x=1 y=2
     EXPECT "n1 = -x = -1" "f = n1 * y = -2" "df/dx = -2" "df/dy = -1")
   retrograd_output_test(NAME cli_trace_power_sqrt COMMAND ${cli} trace "x^2 * sqrt(y) - -x" x=3 y=4
-    EXPECT "n1 = x^2 = 9" "n2 = y^0.5 = 2"
+    EXPECT "n1 = x^2 = 9" "n2 = sqrt(y) = 2"
       "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
       "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
   retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
-    EXPECT "column 5: sqrt of a negative number (-1)")
+    EXPECT "column 5: sqrt: negative input (element 0 is -1")
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
@@ -80,7 +80,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
   # Issue 25: a mistyped command or flag gets the nearest names; --version gives CMake's.
   retrograd_output_test(NAME cli_unknown_command FAILS COMMAND ${cli} trian --epochs 3
-    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, trace, gradcheck; retrograd --help)")
+    EXPECT "retrograd: unknown command 'trian'; did you mean 'train'? (commands: train, evaluate, predict, export, import, trace, gradcheck; retrograd --help)")
   retrograd_output_test(NAME cli_version COMMAND ${cli} --version
     EXPECT "retrograd ${PROJECT_VERSION}\n")
 endif()
@@ -360,15 +360,47 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_checkpoint PROPERTIES FIXTURES_REQUIRED cli_data
     FIXTURES_SETUP cli_checkpoint)
   set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
+  # On a copy of the checkpoints (the fixture's stay at 2 epochs for the tests below), with the
+  # model saved here instead of where the run was told (an output may change on resume).
   retrograd_output_test(NAME cli_resume_more_epochs
-    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --verbose 2
-    EXPECT "resuming from ${checkpoints}/checkpoint-34.rg" "Epoch 3/3" "model: model.rg"
+    COMMAND sh -c "cp -r ${checkpoints} ckpt && $0 train --resume ckpt --epochs 3 --verbose 2 \
+      --save model.rg" ${cli}
+    EXPECT "resuming from ckpt/checkpoint-34.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "model: model.rg"
     EXPECT_FILES model.rg)
   retrograd_output_test(NAME cli_resume_contradiction FAILS
     COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
     EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
-  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction PROPERTIES
-    FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  retrograd_output_test(NAME cli_resume_epochs_done FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 2
+    EXPECT "--epochs 2: the run being resumed has already trained 2 epochs (${checkpoints}/checkpoint-34.rg); give more than 2 to train further")
+  set_tests_properties(cli_resume_more_epochs cli_resume_contradiction cli_resume_epochs_done
+    PROPERTIES FIXTURES_REQUIRED "cli_data;cli_checkpoint")
+  # Issue 25: a run started in run/ with relative paths resumes from another directory, writes
+  # its model where it was told (run/model.rg, recorded absolute), takes the real default --lr
+  # again, and takes --data naming a copy of its data (same size and crc32) and a new --save.
+  set(start_run "mkdir run elsewhere && cp ${csv} run/data.csv && cd run && $0 train \
+    --data data.csv --layers 2-8-3 --epochs 2 --checkpoint-dir ck --save model.rg --verbose 0 \
+    && cd ../elsewhere")
+  retrograd_output_test(NAME cli_resume_elsewhere
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.002 --verbose 2 \
+      && cp ../run/data.csv moved.csv && $0 train --resume ../run/ck --epochs 4 --data moved.csv \
+      --save '' --verbose 2" ${cli}
+    EXPECT "resuming from ../run/ck/checkpoint-6.rg (2 of 3 epochs done)" "Epoch 3/3"
+      "/cli_resume_elsewhere/run/model.rg\n"
+      "resuming from ../run/ck/checkpoint-9.rg (3 of 4 epochs done)" "data: CSV moved.csv"
+      "Epoch 4/4" "model: not saved"
+    EXPECT_FILES run/model.rg)
+  retrograd_output_test(NAME cli_resume_other_data FAILS
+    COMMAND sh -c "${start_run} && head -n 100 ../run/data.csv > other.csv && \
+      $0 train --resume ../run/ck --epochs 3 --data other.csv" ${cli}
+    EXPECT "--data other.csv is not the data of the run being resumed ("
+      "/cli_resume_other_data/run/data.csv): other.csv has " " bytes, the run's data.csv had ")
+  retrograd_output_test(NAME cli_resume_default_lr FAILS
+    COMMAND sh -c "${start_run} && $0 train --resume ../run/ck --epochs 3 --lr 0.5" ${cli}
+    EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.002 (../run/ck/checkpoint-6.rg)")
+  set_tests_properties(cli_resume_elsewhere cli_resume_other_data cli_resume_default_lr
+    PROPERTIES FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_resume_nothing FAILS COMMAND ${cli} train --resume no/such/dir
     EXPECT "--resume: no checkpoint-<step>.rg file in no/such/dir")
   retrograd_output_test(NAME cli_train_bad_save FAILS

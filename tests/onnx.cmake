@@ -56,6 +56,16 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
       --probe ${probe} --model ${torch}/torch_mlp.onnx --dir ${torch})
   set_tests_properties(onnx_torch_imported onnx_torch_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # predict and evaluate read the .onnx file itself.
+  retrograd_output_test(NAME cli_evaluate_onnx
+    COMMAND ${cli} evaluate --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist
+    EXPECT "test set" "accuracy: " "/10000)" "confusion matrix")
+  retrograd_output_test(NAME cli_predict_onnx
+    COMMAND ${cli} predict --model ${torch}/torch_mlp.onnx
+      --data /usr/share/datasets/fashion-mnist --output predictions.csv
+    EXPECT "predictions: predictions.csv (10000 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_evaluate_onnx cli_predict_onnx PROPERTIES FIXTURES_REQUIRED onnx_torch)
   retrograd_output_test(NAME onnx_torch_finetune COMMAND ${probe} finetune ${torch}/torch_mlp.onnx
     EXPECT "after one epoch: test loss" "fine-tuning lowered the test loss")
   set_tests_properties(onnx_torch_finetune PROPERTIES FIXTURES_REQUIRED onnx_torch)

@@ -1,5 +1,6 @@
 // Every op: a gradcheck per input (double, finite differences) and a closed-form value check.
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -257,40 +258,32 @@ TEST_CASE("operators with plain numbers on both sides", "[ops][scalar]") {
 // tensors. Both paths evaluate the same formulas; a 1-element tensor of shape [1] takes the
 // tensor path, so each op is run both ways and compared.
 TEST_CASE("elementwise ops on single numbers agree with the tensor path", "[ops][scalar]") {
-  using Binary = VarD (*)(const VarD&, const VarD&);
-  using Unary = VarD (*)(const VarD&);
-  const std::vector<std::pair<const char*, Binary>> binaries = {
-      {"add", retrograd::add<double>},         {"sub", retrograd::sub<double>},
-      {"mul", retrograd::mul<double>},         {"div", retrograd::div<double>},
-      {"maximum", retrograd::maximum<double>}, {"minimum", retrograd::minimum<double>}};
-  const std::vector<std::pair<const char*, Unary>> unaries = {
-      {"neg", retrograd::neg<double>},   {"sigmoid", retrograd::sigmoid<double>},
-      {"tanh", retrograd::tanh<double>}, {"exp", retrograd::exp<double>},
-      {"log", retrograd::log<double>},   {"abs", retrograd::abs<double>},
-      {"relu", retrograd::relu<double>}};
-  const double a = 0.7, b = -1.3;
-  auto one = [](double v) { return VarD(TensorD{v}, requires_grad); };
-  for (const auto& [name, f] : binaries) {
-    for (const auto& [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
-      INFO(name << "(" << x << ", " << y << ")");
-      VarD xs(x, requires_grad), ys(y, requires_grad), xv = one(x), yv = one(y);
-      VarD zs = f(xs, ys), zt = f(xv, yv);
-      CHECK(zs.shape().empty());
+  // Every elementwise op of the table with one or two Var inputs, on scalar nodes (Note
+  // [scalar nodes]) and on one-element tensors; inputs its domain keeps positive stay positive.
+  for (const OpRow& row : op_table()) {
+    if (!row.elementwise || row.arity > 2 || row.numbers > 0) continue;
+    const std::vector<std::size_t>& positive = row.checks.at(0).positive;
+    const auto value = [&](std::size_t i, double v) {
+      const bool keep = std::find(positive.begin(), positive.end(), i) != positive.end();
+      return keep ? std::abs(v) : v;
+    };
+    for (const auto& [p, q] : {std::pair{0.7, -0.6}, std::pair{-0.6, 0.7}}) {
+      INFO(row.name << "(" << value(0, p) << ", " << value(1, q) << ")");
+      std::vector<VarD> numbers, tensors;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(row.arity); ++i) {
+        const double v = value(i, i == 0 ? p : q);
+        numbers.emplace_back(v, requires_grad);
+        tensors.emplace_back(TensorD{v}, requires_grad);
+      }
+      VarD zs = row.apply(numbers), zt = row.apply(tensors);
+      CHECK(zs.node()->is_scalar());
       CHECK(zs.item() == Approx(zt.item()).epsilon(1e-14));
       zs.backward();
       zt.backward();
-      CHECK(xs.grad_item() == Approx(xv.grad_item()).epsilon(1e-14));
-      CHECK(ys.grad_item() == Approx(yv.grad_item()).epsilon(1e-14));
+      for (std::size_t i = 0; i < numbers.size(); ++i) {
+        CHECK(numbers[i].grad_item() == Approx(tensors[i].grad_item()).epsilon(1e-14));
+      }
     }
-  }
-  for (const auto& [name, f] : unaries) {
-    INFO(name);
-    VarD xs(a, requires_grad), xv = one(a);
-    VarD zs = f(xs), zt = f(xv);
-    CHECK(zs.item() == Approx(zt.item()).epsilon(1e-14));
-    zs.backward();
-    zt.backward();
-    CHECK(xs.grad_item() == Approx(xv.grad_item()).epsilon(1e-14));
   }
 }
 
@@ -438,7 +431,7 @@ TEST_CASE("bad inputs raise clear errors naming the op and the shapes", "[ops][e
                     Catch::Contains("add") && Catch::Contains("[2, 3]") && Catch::Contains("[4]"));
   CHECK_THROWS_AS(a * b, std::invalid_argument);
   CHECK_THROWS_WITH(matmul(a, a), Catch::Contains("matmul") && Catch::Contains("[2, 3]"));
-  CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("2-d"));
+  CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("inner sizes 3 and 4"));
   CHECK_THROWS_WITH(reshape(a, {4, 2}), Catch::Contains("reshape") &&
                                             Catch::Contains("6 elements") &&
                                             Catch::Contains("[4, 2]"));
@@ -476,4 +469,143 @@ TEST_CASE("custom ops plug into the graph through make_op", "[ops][custom]") {
   CHECK_THROWS_WITH(bad.backward(TensorD{1.0, 1.0}), Catch::Contains("bad_gate") &&
                                                          Catch::Contains("[3]") &&
                                                          Catch::Contains("[2]"));
+}
+
+TEST_CASE("new elementwise ops: closed-form values, kinks and domains", "[ops][unary]") {
+  CHECK(sqrt(VarD(9.0)).item() == 3.0);
+  CHECK(log1p(VarD(0.0)).item() == 0.0);
+  CHECK(softplus(VarD(0.0)).item() == Approx(std::log(2.0)));
+  CHECK(softplus(VarD(1000.0)).item() == 1000.0);  // no overflow
+  CHECK(softplus(VarD(-1000.0)).item() == 0.0);
+  CHECK(gelu(VarD(1.0)).item() == Approx(0.8413447460685429));  // 1 * Phi(1), exact erf form
+  CHECK(sin(VarD(0.0)).item() == 0.0);
+  CHECK(cos(VarD(0.0)).item() == 1.0);
+  CHECK_THROWS_WITH(sqrt(VarD(TensorD{4.0, -1.0})),
+                    Catch::Contains("sqrt") && Catch::Contains("element 1"));
+  CHECK_THROWS_WITH(log1p(VarD(-2.0)), Catch::Contains("below -1"));
+  // clamp: the bounds themselves pass the gradient (PyTorch's convention)
+  VarD x(TensorD{-2.0, -1.0, 0.5, 1.0, 3.0}, requires_grad);
+  VarD c = clamp(x, -1.0, 1.0);
+  CHECK_THAT(c.value(), Equals(TensorD{-1.0, -1.0, 0.5, 1.0, 1.0}));
+  sum(c).backward();
+  CHECK_THAT(x.grad(), Equals(TensorD{0.0, 1.0, 1.0, 1.0, 0.0}));
+  CHECK_THROWS_WITH(clamp(x, 1.0, -1.0), Catch::Contains("clamp") && Catch::Contains("above"));
+  // where: the condition picks, broadcasting, and gets no gradient
+  VarD cond(TensorD{1.0, 0.0, 1.0}, requires_grad), a(TensorD{1.0, 2.0, 3.0}, requires_grad);
+  VarD b(10.0, requires_grad);
+  VarD w = where(cond, a, b);
+  CHECK_THAT(w.value(), Equals(TensorD{1.0, 10.0, 3.0}));
+  sum(w).backward();
+  CHECK_THAT(a.grad(), Equals(TensorD{1.0, 0.0, 1.0}));
+  CHECK(b.grad_item() == 1.0);
+  CHECK_FALSE(cond.has_grad());
+  // the float path agrees
+  CHECK(gelu(Var(1.0f)).item() == Approx(0.8413447f));
+}
+
+TEST_CASE("N-d matmul: batches broadcast, 1-d operands as numpy", "[ops][matmul]") {
+  const TensorD a = random_tensor({2, 1, 3, 4}, 31), b = random_tensor({3, 4, 2}, 32);
+  const VarD p = matmul(VarD(a), VarD(b));
+  REQUIRE(p.shape() == Shape{2, 3, 3, 2});
+  // entry [1, 2] is a[1, 0] times b[2]
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (std::size_t j = 0; j < 2; ++j) {
+      double expected = 0;
+      for (std::size_t k = 0; k < 4; ++k) expected += a(1, 0, i, k) * b(2, k, j);
+      CHECK(p.value()(1, 2, i, j) == Approx(expected));
+    }
+  }
+  CHECK(matmul(VarD(TensorD{1.0, 2.0}), VarD(TensorD{3.0, 4.0})).shape() == Shape{});
+  CHECK(matmul(VarD(TensorD{1.0, 2.0}), VarD(TensorD{3.0, 4.0})).item() == 11.0);
+  CHECK_THAT(matmul(VarD(TensorD{{1.0, 2.0}, {3.0, 4.0}}), VarD(TensorD{1.0, 1.0})).value(),
+             Equals(TensorD{3.0, 7.0}));
+  CHECK_THROWS_WITH(
+      matmul(VarD(TensorD::from_shape({2, 3, 4})), VarD(TensorD::from_shape({3, 4, 2}))),
+      Catch::Contains("batch axes [2] and [3] do not broadcast"));
+  CHECK_THROWS_WITH(matmul(VarD(1.0), VarD(TensorD{1.0})), Catch::Contains("single number"));
+  // float runs through the same BLAS path
+  const Var pf = matmul(Var(Tensor::from_shape({4, 2, 3})), Var(Tensor::from_shape({3, 5})));
+  CHECK(pf.shape() == Shape{4, 2, 5});
+}
+
+TEST_CASE("shape ops: values, and their errors name the op and the shapes", "[ops][shape]") {
+  const VarD x(shaped<double>({0, 1, 2, 3, 4, 5}, {2, 3}));
+  CHECK_THAT(slice(x, 1, -2, slice_end).value(), Equals(shaped<double>({1, 2, 4, 5}, {2, 2})));
+  CHECK_THAT(slice(x, 1, slice_end, slice_end, -2).value(),
+             Equals(shaped<double>({2, 0, 5, 3}, {2, 2})));
+  CHECK(slice(x, 0, 5, 9).shape() == Shape{0, 3});
+  CHECK_THAT(permute(x, {1, 0}).value(), Equals(TensorD(xt::transpose(x.value()))));
+  CHECK_THAT(concat<double>({x, x}, 0).value(),
+             Equals(shaped<double>({0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5}, {4, 3})));
+  CHECK(stack<double>({x, x}, 1).shape() == Shape{2, 2, 3});
+  CHECK_THAT(stack<double>({x, x}, 1).value(),
+             Equals(shaped<double>({0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}, {2, 2, 3})));
+  const std::vector<VarD> parts = split(x, {1, 2}, 1);
+  CHECK_THAT(parts[1].value(), Equals(shaped<double>({1, 2, 4, 5}, {2, 2})));
+  CHECK_THAT(pad(x, {{0, 1}, {1, 0}}, -1.0).value(),
+             Equals(shaped<double>({-1, 0, 1, 2, -1, 3, 4, 5, -1, -1, -1, -1}, {3, 4})));
+  CHECK(flatten(VarD(TensorD::from_shape({2, 3, 4})), 1).shape() == Shape{2, 12});
+  CHECK(squeeze(unsqueeze(x, 0), 0).shape() == Shape{2, 3});
+  CHECK(broadcast_to(VarD(TensorD{1.0, 2.0, 3.0}), {2, 3}).shape() == Shape{2, 3});
+  VarD leaf(TensorD{1.0, 2.0}, requires_grad);
+  CHECK_FALSE(detach(leaf * 2.0).requires_grad());
+
+  CHECK_THROWS_WITH(slice(x, 0, 0, 2, 0),
+                    Catch::Contains("slice: step 0") && Catch::Contains("[2, 3]"));
+  CHECK_THROWS_WITH(slice(x, 2, 0, 1), Catch::Contains("slice: axis 2 is out of range"));
+  CHECK_THROWS_WITH(
+      concat<double>({x, VarD(TensorD::from_shape({2, 2}))}, 0),
+      Catch::Contains("concat") && Catch::Contains("[2, 2]") && Catch::Contains("[2, 3]"));
+  CHECK_THROWS_WITH(stack<double>({x, VarD(TensorD::from_shape({3, 2}))}, 0),
+                    Catch::Contains("stack") && Catch::Contains("[3, 2]"));
+  CHECK_THROWS_WITH(split(x, {1, 1}, 1), Catch::Contains("split") && Catch::Contains("size 3"));
+  CHECK_THROWS_WITH(permute(x, {0, 0}), Catch::Contains("permute") && Catch::Contains("[0, 0]"));
+  CHECK_THROWS_WITH(squeeze(x, 0), Catch::Contains("squeeze") && Catch::Contains("size 2"));
+  CHECK_THROWS_WITH(broadcast_to(x, {3, 3}), Catch::Contains("broadcast_to"));
+  CHECK_THROWS_WITH(pad(x, {{1, 1}}), Catch::Contains("pad") && Catch::Contains("[2, 3]"));
+}
+
+namespace {
+IndexTensor indices(std::vector<std::int64_t> values, const Shape& shape) {
+  IndexTensor t = IndexTensor::from_shape(shape);
+  std::copy(values.begin(), values.end(), t.begin());
+  return t;
+}
+}  // namespace
+
+TEST_CASE("take, take_along_axis and argmax: gathers, scatter-add gradients, index errors",
+          "[ops][index]") {
+  VarD table(shaped<double>({0, 1, 10, 11, 20, 21}, {3, 2}), requires_grad);
+  VarD rows = take(table, indices({2, 0, 2, -1}, {4}), 0);
+  CHECK_THAT(rows.value(), Equals(shaped<double>({20, 21, 0, 1, 20, 21, 20, 21}, {4, 2})));
+  sum(rows).backward();
+  // row 2 was taken three times (once as -1): its gradient collects all three
+  CHECK_THAT(table.grad(), Equals(shaped<double>({1, 1, 0, 0, 3, 3}, {3, 2})));
+  const VarD x(shaped<double>({3, 1, 2, 0, 5, 4}, {2, 3}));
+  CHECK_THAT(take_along_axis(x, indices({0, 1}, {2, 1}), 1).value(),
+             Equals(shaped<double>({3, 5}, {2, 1})));
+  CHECK_THAT(argmax(x, 1).value(), Equals(TensorD{0.0, 1.0}));
+  CHECK_THAT(argmax(x, 0).value(), Equals(TensorD{0.0, 1.0, 1.0}));
+  const bool converted = to_indices(TensorD{2.0, -1.0}) == indices({2, -1}, {2});
+  CHECK(converted);
+
+  CHECK_THROWS_WITH(take(table, indices({3}, {1}), 0),
+                    Catch::Contains("take: index 3 is out of range for axis 0 of size 3"));
+  CHECK_THROWS_WITH(take(table, indices({-4}, {1}), 0), Catch::Contains("index -4"));
+  CHECK_THROWS_WITH(take(table, TensorD{1.0}, 0),
+                    Catch::Contains("take") && Catch::Contains("floating-point"));
+  CHECK_THROWS_WITH(take_along_axis(x, indices({0, 1}, {1, 2}), 1),
+                    Catch::Contains("take_along_axis") && Catch::Contains("[1, 2]"));
+  CHECK_THROWS_WITH(take_along_axis(x, indices({0, 3}, {2, 1}), 1),
+                    Catch::Contains("index 3 is out of range for axis 1 of size 3"));
+  CHECK_THROWS_WITH(to_indices(TensorD{0.5}), Catch::Contains("not a whole number"));
+  CHECK_THROWS_WITH(argmax(x, 2), Catch::Contains("argmax: axis 2"));
+}
+
+TEST_CASE("logsumexp is stable and equals log(sum(exp(x)))", "[ops][reduce]") {
+  const VarD x(TensorD{{1000.0, 1000.0}, {0.0, std::log(3.0)}});
+  const TensorD lse = logsumexp(x, 1).value();
+  CHECK(lse(0) == 1000.0 + std::log(2.0));
+  CHECK(lse(1) == Approx(std::log(4.0)));
+  CHECK(logsumexp(x, 0, true).shape() == Shape{1, 2});
 }

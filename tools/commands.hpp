@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <map>
+#include <retrograd/nn/sequential.hpp>
 #include <retrograd/var.hpp>
 #include <string>
 #include <vector>
@@ -40,5 +41,9 @@ void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+
+/// The model in `path`: a retrograd model file, or an ONNX file (by its .onnx extension)
+/// imported and compiled as a classifier (cross-entropy, accuracy).
+nn::Sequential load_model_file(const std::string& path);
 
 }  // namespace retrograd::cli

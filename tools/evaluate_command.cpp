@@ -25,7 +25,7 @@ struct EvaluateArgs {
 };
 
 void run_evaluate(const EvaluateArgs& a) {
-  nn::Sequential model = io::load_model(a.model);
+  nn::Sequential model = load_model_file(a.model);
   if (!model.compiled()) {
     throw UsageError(a.model +
                      ": the model was saved without a loss (not compiled); "
@@ -116,7 +116,8 @@ void add_evaluate_command(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand(
       "evaluate", "Loss, accuracy, per-class accuracy and confusion matrix of a saved model");
-  cmd->add_option("--model", a->model, "Model file written by retrograd train")
+  cmd->add_option("--model", a->model,
+                  "Model file written by retrograd train or import, or an .onnx file")
       ->capture_default_str();
   add_data_options(cmd, a->data,
                    "Labelled data: an MNIST-format IDX directory (its t10k-* test files) or a "

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <functional>
+#include <retrograd/op_table.hpp>
 #include <retrograd/ops.hpp>
 #include <vector>
 
@@ -23,20 +24,44 @@ ExpressionError::ExpressionError(const std::string& source, std::size_t column,
 
 namespace {
 
-// Recursive descent over:
-//   sum     := product (('+' | '-') product)*
-//   product := unary (('*' | '/') unary)*
-//   unary   := '-' unary | power
-//   power   := primary ('^' unary)?          (right-associative: x^-1, 2^x^2 = 2^(x^2))
-//   primary := number | name | name '(' sum (',' sum)* ')' | '(' sum ')'
-// As in mathematics, -x^2 is -(x^2).
+/// The expression language's operators and functions, read from the op table: its infix
+/// and prefix operators, and every elementwise op as a function under its name (and alias).
+struct Grammar {
+  std::vector<const OpRow*> infix, prefix;
+  std::map<std::string, const OpRow*, std::less<>> functions;
+  std::string known;  // the function names, for "unknown function" messages
+
+  static const Grammar& get() {
+    static const Grammar grammar = [] {
+      Grammar g;
+      for (const OpRow& row : op_table()) {
+        if (row.syntax.kind == OpSyntax::Kind::infix) g.infix.push_back(&row);
+        if (row.syntax.kind == OpSyntax::Kind::prefix) g.prefix.push_back(&row);
+        if (!row.elementwise) continue;
+        g.functions.emplace(row.name, &row);
+        if (*row.syntax.alias) g.functions.emplace(row.syntax.alias, &row);
+      }
+      for (const auto& entry : g.functions) g.known += (g.known.empty() ? "" : ", ") + entry.first;
+      return g;
+    }();
+    return grammar;
+  }
+};
+
+// Precedence climbing over the op table's operators (OpSyntax):
+//   expr(p)  := prefix (infix-op of precedence >= p, then expr(precedence + 1, or the same
+//               precedence when right-associative))*
+//   prefix   := prefix-op expr(its precedence) | primary
+//   primary  := number | name | name '(' expr (',' expr)* ')' | '(' expr ')'
+// With the table's precedences (+ - 1, * / 2, prefix - 3, ^ 4, right-associative), -x^2 is
+// -(x^2), x^-1 is x^(-1) and 2^x^2 is 2^(x^2), as in mathematics.
 class Parser {
  public:
   Parser(const std::string& source, const std::map<std::string, VarD>& variables)
-      : source_(source), variables_(variables) {}
+      : source_(source), variables_(variables), grammar_(Grammar::get()) {}
 
   VarD parse() {
-    VarD result = sum_expr();
+    VarD result = expr(0);
     skip_spaces();
     if (pos_ < source_.size()) fail("unexpected '" + std::string(1, source_[pos_]) + "'");
     return result;
@@ -68,9 +93,23 @@ class Parser {
     }
   }
 
-  // Every recursion (parentheses, unary minus, call arguments) passes through unary_expr; its depth
-  // is bounded so that "((((...))))" or "----x" gets an error, not a stack
-  // overflow.
+  /// The operator of `ops` written at the current position, consumed; null if none.
+  const OpRow* accept_operator(const std::vector<const OpRow*>& ops, int min_precedence) {
+    skip_spaces();
+    for (const OpRow* row : ops) {
+      const std::string_view symbol = row->syntax.symbol;
+      if (row->syntax.precedence >= min_precedence &&
+          source_.compare(pos_, symbol.size(), symbol) == 0) {
+        pos_ += symbol.size();
+        return row;
+      }
+    }
+    return nullptr;
+  }
+
+  // Every recursion (parentheses, prefix operators, operands of a right-associative operator,
+  // call arguments) passes through prefix_expr; its depth is bounded so that "((((...))))" or
+  // "----x" gets an error, not a stack overflow.
   static constexpr int max_depth = 500;
   struct DepthGuard {
     explicit DepthGuard(Parser& p) : parser(p) {
@@ -82,42 +121,22 @@ class Parser {
     Parser& parser;
   };
 
-  VarD sum_expr() {
-    VarD left = product_expr();
-    while (true) {
-      if (accept('+')) {
-        left = left + product_expr();
-      } else if (accept('-')) {
-        left = left - product_expr();
-      } else {
-        return left;
-      }
+  VarD expr(int min_precedence) {
+    VarD left = prefix_expr();
+    while (const OpRow* op = accept_operator(grammar_.infix, min_precedence)) {
+      const int next = op->syntax.precedence + (op->syntax.right_associative ? 0 : 1);
+      VarD right = expr(next);
+      left = op->apply({left, right});
     }
+    return left;
   }
 
-  VarD product_expr() {
-    VarD left = unary_expr();
-    while (true) {
-      if (accept('*')) {
-        left = left * unary_expr();
-      } else if (accept('/')) {
-        left = left / unary_expr();
-      } else {
-        return left;
-      }
-    }
-  }
-
-  VarD unary_expr() {
+  VarD prefix_expr() {
     DepthGuard guard(*this);
-    if (accept('-')) return -unary_expr();
-    return power_expr();
-  }
-
-  VarD power_expr() {
-    VarD base = primary_expr();
-    if (accept('^')) return pow(base, unary_expr());
-    return base;
+    if (const OpRow* op = accept_operator(grammar_.prefix, 0)) {
+      return op->apply({expr(op->syntax.precedence)});
+    }
+    return primary_expr();
   }
 
   VarD primary_expr() {
@@ -125,7 +144,7 @@ class Parser {
     if (pos_ >= source_.size()) fail("expected a number, a name or '(' but the expression ended");
     const char c = source_[pos_];
     if (accept('(')) {
-      VarD inner = sum_expr();
+      VarD inner = expr(0);
       expect(')');
       return inner;
     }
@@ -161,52 +180,45 @@ class Parser {
   }
 
   VarD call(const std::string& name, std::size_t start) {
-    using Unary = std::function<VarD(const VarD&)>;
-    using Binary = std::function<VarD(const VarD&, const VarD&)>;
-    static const std::map<std::string, Unary> unary = {
-        {"relu", [](const VarD& a) { return relu(a); }},
-        {"sigmoid", [](const VarD& a) { return sigmoid(a); }},
-        {"tanh", [](const VarD& a) { return tanh(a); }},
-        {"exp", [](const VarD& a) { return exp(a); }},
-        {"log", [](const VarD& a) { return log(a); }},
-        {"abs", [](const VarD& a) { return abs(a); }},
-        // No sqrt op: x^0.5, which the trace shows as such.
-        {"sqrt", [](const VarD& a) { return pow(a, VarD(0.5)); }}};
-    static const std::map<std::string, Binary> binary = {
-        {"max", [](const VarD& a, const VarD& b) { return maximum(a, b); }},
-        {"min", [](const VarD& a, const VarD& b) { return minimum(a, b); }},
-        {"pow", [](const VarD& a, const VarD& b) { return pow(a, b); }}};
-    const bool is_unary = unary.count(name) > 0;
-    if (!is_unary && binary.count(name) == 0) {
+    const auto function = grammar_.functions.find(name);
+    if (function == grammar_.functions.end()) {
       pos_ = start;
-      fail("unknown function '" + name +
-           "' (known: max, min, relu, sigmoid, tanh, exp, log, abs, sqrt, pow)");
+      fail("unknown function '" + name + "' (known: " + grammar_.known + ")");
     }
+    const OpRow& row = *function->second;
     expect('(');
-    std::vector<VarD> args{sum_expr()};
-    while (accept(',')) args.push_back(sum_expr());
-    const std::size_t wanted = is_unary ? 1 : 2;
+    std::vector<VarD> args{expr(0)};
+    while (accept(',')) args.push_back(expr(0));
+    const std::size_t wanted = static_cast<std::size_t>(row.arity + row.numbers);
     if (args.size() != wanted) {
       fail(name + " takes " + std::to_string(wanted) + " argument" + (wanted > 1 ? "s" : "") +
            ", got " + std::to_string(args.size()));
     }
     expect(')');
-    const TensorD& argument = args[0].value();
-    const auto negative = [](double v) { return v < 0; };
-    if (name == "sqrt" && std::any_of(argument.begin(), argument.end(), negative)) {
-      pos_ = start;
-      fail("sqrt of a negative number (" + values_string(args[0].value()) + ")");
+    for (std::size_t i = static_cast<std::size_t>(row.arity); i < args.size(); ++i) {
+      if (args[i].size() != 1 || args[i].requires_grad()) {
+        pos_ = start;
+        fail(name + ": argument " + std::to_string(i + 1) + " must be a plain number");
+      }
     }
-    return is_unary ? unary.at(name)(args[0]) : binary.at(name)(args[0], args[1]);
+    try {
+      return row.apply(args);
+    } catch (const std::domain_error& e) {
+      pos_ = start;
+      fail(e.what());
+    }
   }
 
   const std::string& source_;
   const std::map<std::string, VarD>& variables_;
+  const Grammar& grammar_;
   std::size_t pos_ = 0;
   int depth_ = 0;
 };
 
 }  // namespace
+
+std::string expression_functions() { return Grammar::get().known; }
 
 VarD parse_expression(const std::string& source, const std::map<std::string, VarD>& variables) {
   return Parser(source, variables).parse();

@@ -1,7 +1,7 @@
 #pragma once
 // A small expression language for `retrograd trace` and `retrograd gradcheck`: numbers,
-// variables, + - * / ^ and unary minus, parentheses, and the functions max, min, relu, sigmoid,
-// tanh, exp, log, abs, sqrt, pow.
+// variables, parentheses, the operators of the op table (+ - * / ^ and unary minus) and every
+// elementwise op of the table as a function (retrograd/op_table.hpp).
 
 #include <map>
 #include <retrograd/var.hpp>
@@ -19,6 +19,9 @@ class ExpressionError : public std::runtime_error {
  private:
   std::size_t column_;
 };
+
+/// The functions the language knows, comma-separated: every elementwise op of the op table.
+std::string expression_functions();
 
 /// Parses `source` and builds its graph. Every variable must be in `variables`; each becomes a
 /// named leaf that requires a gradient.

@@ -1,16 +1,36 @@
 // retrograd import: an ONNX model (as torch.onnx.export writes one) as a retrograd model file,
-// which predicts, evaluates and trains further like one retrograd trained.
+// which predicts, evaluates and trains further like one retrograd trained; and the model
+// loading of predict and evaluate, which read .onnx files directly.
 
 #include <iostream>
 #include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
+#include <retrograd/nn/layers.hpp>
 
 #include "commands.hpp"
 
 namespace retrograd::cli {
 
 namespace {
+
+// ONNX carries no loss: an imported model is compiled as a classifier, with categorical
+// cross-entropy (on logits unless the model ends in softmax), accuracy and SGD, so that
+// evaluate can score it and the saved file states what it measures.
+void compile_as_classifier(nn::Sequential& model) {
+  bool softmax = false;
+  nn::Module& last = model.layer(model.size() - 1);
+  if (const auto* dense = dynamic_cast<const nn::Dense*>(&last)) {
+    softmax = dense->activation() == nn::Activation::softmax();
+  } else if (const auto* act = dynamic_cast<const nn::ActivationLayer*>(&last)) {
+    softmax = act->activation() == nn::Activation::softmax();
+  }
+  model.compile(nn::Loss::categorical_cross_entropy(!softmax), nn::SGD(0.01), {"accuracy"});
+}
+
+bool is_onnx(const std::string& path) {
+  return path.size() >= 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
+}
 
 struct ImportArgs {
   std::string model;
@@ -23,12 +43,19 @@ void run_import(const ImportArgs& a) {
   } catch (const io::FileWriteError& e) {
     throw UsageError(e.what());
   }
-  nn::Sequential model = io::import_onnx(a.model);
+  nn::Sequential model = load_model_file(a.model);
   io::save_model(model, a.output);
   std::cout << model.summary() << "model: " << a.output << "\n";
 }
 
 }  // namespace
+
+nn::Sequential load_model_file(const std::string& path) {
+  if (!is_onnx(path)) return io::load_model(path);
+  nn::Sequential model = io::import_onnx(path);
+  compile_as_classifier(model);
+  return model;
+}
 
 void add_import_command(CLI::App& app) {
   auto a = std::make_shared<ImportArgs>();

@@ -21,7 +21,7 @@ struct PredictArgs {
 };
 
 void run_predict(const PredictArgs& a) {
-  nn::Sequential model = io::load_model(a.model);
+  nn::Sequential model = load_model_file(a.model);
   const std::size_t inputs = model.input_features();
   LoadedData loaded = load_data_for_model(a.data, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
@@ -64,7 +64,8 @@ void add_predict_command(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand(
       "predict", "One prediction per row (the class id, or the value of a regression model)");
-  cmd->add_option("--model", a->model, "Model file written by retrograd train")
+  cmd->add_option("--model", a->model,
+                  "Model file written by retrograd train or import, or an .onnx file")
       ->capture_default_str();
   add_data_options(cmd, a->data,
                    "Rows to predict: an MNIST-format IDX directory (its t10k-* images) or a CSV "

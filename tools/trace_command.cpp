@@ -80,18 +80,7 @@ bool finite(const TensorD& t) {
 
 /// "n1 = x * 500": a node as the forward pass prints it, with the trace's labels.
 std::string definition(const Node<double>& node, const Trace<double>& trace) {
-  const auto& in = node.inputs();
-  std::string text = trace.label(node) + " = ";
-  static const std::map<std::string, std::string, std::less<>> infix = {
-      {"add", " + "}, {"sub", " - "}, {"mul", " * "}, {"div", " / "}};
-  const auto symbol = infix.find(node.op());
-  if (symbol != infix.end() && in.size() == 2) {
-    return text + trace.label(*in[0]) + symbol->second + trace.label(*in[1]);
-  }
-  if (node.op() == "neg" && in.size() == 1) return text + "-" + trace.label(*in[0]);
-  text += std::string(node.op()) + "(";
-  for (std::size_t i = 0; i < in.size(); ++i) text += (i ? ", " : "") + trace.label(*in[i]);
-  return text + ")";
+  return trace.label(node) + " = " + trace.expression(trace.index(node));
 }
 
 /// The inputs of `node` that are not plain numbers, each with its definition and value:
@@ -230,8 +219,9 @@ void add_trace_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "trace", "Build the graph of an expression and step through its backward pass");
   cmd->add_option("expression,--expression", args->expression,
-                  "Expression: numbers, variables, + - * / ^, unary -, parentheses, and max min "
-                  "relu sigmoid tanh exp log abs sqrt pow (it may begin with -)")
+                  "Expression: numbers, variables, + - * / ^, unary -, parentheses, and the "
+                  "functions " +
+                      expression_functions() + " (it may begin with -)")
       ->required();
   cmd->add_option("values", args->assignments, "Variable values, NAME=VALUE (e.g. x=-2 y=5)");
   cmd->add_option("--dot", args->dot_path,

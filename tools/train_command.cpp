@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -30,6 +29,8 @@
 #include "launch.hpp"
 #include "plot.hpp"
 #include "suggest.hpp"
+#include "train_args.hpp"
+#include "train_resume.hpp"
 
 #ifdef RETROGRAD_CLI_MPI
 #include <retrograd/distributed/data_parallel.hpp>
@@ -48,123 +49,15 @@ constexpr double default_adam_lr = 0.002;
 /// With the default --lr-decay the learning rate falls to this fraction of --lr by the last epoch.
 constexpr double default_final_lr_fraction = 1.0 / 16;
 
-struct TrainArgs {
-  DataArgs data{std::string(data::fashion_mnist_dir)};
-  std::string layers;
-  std::string activation = "relu";
-  std::string loss = "cross_entropy";
-  std::string optimizer = "adam";
-  double lr = 0;
-  double momentum = 0.9;
-  double lr_decay = 0;
-  std::string schedule;
-  std::size_t epochs = 5;
-  std::size_t batch_size = 64;
-  std::uint64_t seed = 1;
-  double validation_split = 0.1;
-  // Nothing is written unless asked for (docs/io.md, "What train writes").
-  std::string save;
-  std::string history;
-  std::string plot;
-  bool overwrite = false;
-  std::string checkpoint_dir;
-  std::size_t checkpoint_every = 0;
-  std::string resume;
-  int verbose = 1;
-  bool detect_anomaly = false;
-};
+}  // namespace
 
-/// The flags a checkpoint keeps (run_info) so that --resume needs none of them again.
-struct SavedFlag {
-  const char* flag;
-  std::function<std::string(const TrainArgs&)> get;
-  std::function<void(TrainArgs&, const std::string&)> set;
-};
-
-/// The shortest text that reads back as `v` exactly ("0.9", not "0.90000000000000002").
 std::string text_of(double v) {
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
   return std::string(buffer, end);
 }
 
-const std::vector<SavedFlag>& saved_flags() {
-  // --epochs is left out: a resumed run may be given more epochs to train further.
-  static const std::vector<SavedFlag> flags = {
-      {"--data", [](const TrainArgs& a) { return a.data.path; },
-       [](TrainArgs& a, const std::string& v) { a.data.path = v; }},
-      {"--label-column", [](const TrainArgs& a) { return a.data.label_column; },
-       [](TrainArgs& a, const std::string& v) { a.data.label_column = v; }},
-      {"--no-header", [](const TrainArgs& a) { return std::string(a.data.no_header ? "1" : "0"); },
-       [](TrainArgs& a, const std::string& v) { a.data.no_header = v == "1"; }},
-      {"--delimiter", [](const TrainArgs& a) { return std::string(1, a.data.delimiter); },
-       [](TrainArgs& a, const std::string& v) { a.data.delimiter = v.empty() ? ',' : v[0]; }},
-      {"--layers", [](const TrainArgs& a) { return a.layers; },
-       [](TrainArgs& a, const std::string& v) { a.layers = v; }},
-      {"--activation", [](const TrainArgs& a) { return a.activation; },
-       [](TrainArgs& a, const std::string& v) { a.activation = v; }},
-      {"--loss", [](const TrainArgs& a) { return a.loss; },
-       [](TrainArgs& a, const std::string& v) { a.loss = v; }},
-      {"--optimizer", [](const TrainArgs& a) { return a.optimizer; },
-       [](TrainArgs& a, const std::string& v) { a.optimizer = v; }},
-      {"--lr", [](const TrainArgs& a) { return text_of(a.lr); },
-       [](TrainArgs& a, const std::string& v) { a.lr = std::stod(v); }},
-      {"--momentum", [](const TrainArgs& a) { return text_of(a.momentum); },
-       [](TrainArgs& a, const std::string& v) { a.momentum = std::stod(v); }},
-      {"--lr-decay", [](const TrainArgs& a) { return text_of(a.lr_decay); },
-       [](TrainArgs& a, const std::string& v) { a.lr_decay = std::stod(v); }},
-      {"--schedule", [](const TrainArgs& a) { return a.schedule; },
-       [](TrainArgs& a, const std::string& v) { a.schedule = v; }},
-      {"--batch-size", [](const TrainArgs& a) { return std::to_string(a.batch_size); },
-       [](TrainArgs& a, const std::string& v) { a.batch_size = std::stoull(v); }},
-      {"--seed", [](const TrainArgs& a) { return std::to_string(a.seed); },
-       [](TrainArgs& a, const std::string& v) { a.seed = std::stoull(v); }},
-      {"--validation-split", [](const TrainArgs& a) { return text_of(a.validation_split); },
-       [](TrainArgs& a, const std::string& v) { a.validation_split = std::stod(v); }},
-      {"--save", [](const TrainArgs& a) { return a.save; },
-       [](TrainArgs& a, const std::string& v) { a.save = v; }},
-      {"--history", [](const TrainArgs& a) { return a.history; },
-       [](TrainArgs& a, const std::string& v) { a.history = v; }},
-      {"--plot", [](const TrainArgs& a) { return a.plot; },
-       [](TrainArgs& a, const std::string& v) { a.plot = v; }},
-      {"--checkpoint-every", [](const TrainArgs& a) { return std::to_string(a.checkpoint_every); },
-       [](TrainArgs& a, const std::string& v) { a.checkpoint_every = std::stoull(v); }},
-  };
-  return flags;
-}
-
-nn::Record run_info_of(const TrainArgs& a) {
-  nn::Record info("the command line of the checkpointed run");
-  for (const SavedFlag& f : saved_flags()) info.set(f.flag, f.get(a));
-  info.set("--epochs", std::to_string(a.epochs));
-  return info;
-}
-
-/// The checkpointed run's flags, with the ones given now checked against them: a flag given
-/// with another value than the run had is an error; --epochs may change. A flag newer than the
-/// checkpoint had its default in that run.
-TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Record& info,
-                       const std::string& checkpoint) {
-  TrainArgs a = given;
-  for (const SavedFlag& f : saved_flags()) {
-    // Read back and written again, a number compares by value, whatever digits it was saved
-    // with.
-    TrainArgs run;
-    f.set(run, info.has(f.flag) ? info.text(f.flag) : f.get(TrainArgs{}));
-    const std::string saved = f.get(run);
-    if (cmd.count(f.flag) > 0 && f.get(given) != saved) {
-      throw UsageError(std::string(f.flag) + " " + f.get(given) +
-                       " contradicts the run being "
-                       "resumed, which has " +
-                       f.flag + " " + saved + " (" + checkpoint +
-                       "); leave the flag out to continue that run");
-    }
-    f.set(a, saved);
-  }
-  if (cmd.count("--epochs") == 0) a.epochs = std::stoull(info.text("--epochs"));
-  a.checkpoint_dir = given.resume;
-  return a;
-}
+namespace {
 
 /// Fails now, before any training, when `path` could not be written later or names a file
 /// that exists and `replace` does not allow replacing. Missing directories on the way are
@@ -287,6 +180,17 @@ const OptimizerChoice& optimizer_choice(const std::string& name) {
                    did_you_mean(name, names));
 }
 
+}  // namespace
+
+double default_lr(const std::string& optimizer) { return optimizer_choice(optimizer).default_lr; }
+
+double default_lr_decay(std::size_t epochs) {
+  return epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(epochs - 1))
+                    : 1.0;
+}
+
+namespace {
+
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
   if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr);
   const OptimizerChoice& choice = optimizer_choice(a.optimizer);
@@ -307,6 +211,10 @@ struct TrainPlan {
   TrainArgs args;
   /// The checkpoint a resumed run continues from.
   std::optional<std::string> checkpoint;
+  /// What that checkpoint recorded of its run.
+  nn::Record run_info;
+  /// The epochs it has completed.
+  std::size_t epochs_done = 0;
   nn::Activation activation;
   nn::Loss loss;
   /// --layers' widths; empty when the data decides (<features>-256-<classes>).
@@ -323,6 +231,7 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   std::optional<std::string> checkpoint;
   std::shared_ptr<io::LoadedCheckpoint> saved;
   nn::Record run_info;
+  std::size_t epochs_done = 0;
   if (!given.resume.empty()) {
     checkpoint = io::latest_checkpoint(given.resume);
     if (!checkpoint) {
@@ -330,7 +239,14 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
     }
     saved = std::make_shared<io::LoadedCheckpoint>(*checkpoint);
     run_info = saved->train_state().run_info;
+    epochs_done = saved->train_state().epoch;
     a = resumed_args(given, cmd, run_info, *checkpoint);
+    if (cmd.count("--epochs") > 0 && a.epochs <= epochs_done) {
+      throw UsageError("--epochs " + std::to_string(a.epochs) + ": the run being resumed has " +
+                       "already trained " + std::to_string(epochs_done) + " epochs (" +
+                       *checkpoint + "); give more than " + std::to_string(epochs_done) +
+                       " to train further");
+    }
   }
   if (a.data.label_column == "auto") {
     throw UsageError(
@@ -344,7 +260,6 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
                      "(or nesterov) --momentum " +
                      text_of(a.momentum));
   }
-  if (a.lr == 0) a.lr = optimizer.default_lr;
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
   }
@@ -353,6 +268,9 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
         "--schedule and --lr-decay both set how the learning rate changes: give one "
         "(--lr-decay G is --schedule exponential_lr:gamma=G)");
   }
+  // The defaults resolved, so that checkpoints record (and --resume compares) real values.
+  if (a.lr == 0) a.lr = optimizer.default_lr;
+  if (a.schedule.empty() && a.lr_decay == 0) a.lr_decay = default_lr_decay(a.epochs);
   if (a.lr_decay < 0 || a.lr_decay > 1) {
     throw UsageError("--lr-decay: must be in [0, 1], got " + text_of(a.lr_decay));
   }
@@ -361,6 +279,8 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   }
   TrainPlan plan{a,
                  checkpoint,
+                 run_info,
+                 epochs_done,
                  parse_activation(a.activation),
                  parse_loss(a.loss),
                  a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers),
@@ -375,7 +295,8 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
     // A resumed run may replace the files it was started to write (a kill can come after a
     // save); any other existing file only with --overwrite.
     auto replaceable = [&](const char* flag, const std::string& path) {
-      return given.overwrite || (checkpoint && run_info.has(flag) && path == run_info.text(flag));
+      return given.overwrite || (checkpoint && run_info.has(flag) &&
+                                 resolved_path(path) == resolved_path(run_info.text(flag)));
     };
     check_output_path("--save", a.save, replaceable("--save", a.save));
     check_output_path("--history", a.history, replaceable("--history", a.history));
@@ -398,8 +319,23 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   const TrainPlan plan = check_train(given, cmd);
   const TrainArgs& a = plan.args;
   const std::optional<std::string>& checkpoint = plan.checkpoint;
-  if (checkpoint) std::cout << "resuming from " << *checkpoint << "\n";
+  if (checkpoint) {
+    std::cout << "resuming from " << *checkpoint << " (" << plan.epochs_done << " of " << a.epochs
+              << " epochs done)\n";
+    if (plan.epochs_done >= a.epochs) {
+      std::cout << "the run has trained all its epochs: nothing left to train, writing its "
+                   "outputs\n";
+    }
+  }
   const bool writer = detect_launch().rank == 0;
+  // What the checkpoints record of the data, for a resumed run to check against (docs/cli.md,
+  // "Resuming").
+  std::vector<DataFile> data_files;
+  if (checkpoint) {
+    data_files = resumed_data(a.data.path, plan.run_info, *checkpoint);
+  } else if (!a.checkpoint_dir.empty()) {
+    data_files = data_fingerprint(a.data.path);
+  }
 
   nn::manual_seed(a.seed);
   LoadedData loaded = load_data(a.data);
@@ -462,16 +398,12 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   options.validation_split = a.validation_split;
   options.seed = a.seed;
   options.verbose = a.verbose;
-  // Without --schedule the rate decays exponentially, by --lr-decay or by default.
-  const double gamma =
-      a.lr_decay > 0 ? a.lr_decay
-      : a.epochs > 1 ? std::pow(default_final_lr_fraction, 1.0 / static_cast<double>(a.epochs - 1))
-                     : 1.0;
+  // Without --schedule the rate decays exponentially by --lr-decay (resolved in check_train).
   std::unique_ptr<nn::Schedule> schedule;
   if (!a.schedule.empty()) {
     schedule = parse_schedule(a.schedule, model.optimizer());
-  } else if (gamma < 1) {
-    schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), gamma);
+  } else if (a.lr_decay < 1) {
+    schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), a.lr_decay);
   }
   if (schedule) options.callbacks.push_back(schedule.get());
   std::optional<io::Checkpoint> checkpoints;
@@ -489,10 +421,10 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   }
 #endif
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
-  trainer.state().run_info = run_info_of(a);
+  trainer.state().run_info = run_info_of(a, data_files);
   if (checkpoint) {
     io::restore_checkpoint(trainer, *plan.saved);
-    trainer.state().run_info = run_info_of(a);
+    trainer.state().run_info = run_info_of(a, data_files);
   }
   std::cout << "optimizer: " << model.optimizer().name();
   if (const auto* sgd = dynamic_cast<const nn::SGD*>(&model.optimizer());
@@ -502,7 +434,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   }
   std::cout << " lr " << model.optimizer().learning_rate() << " (";
   if (a.schedule.empty()) {
-    std::cout << "x" << gamma << " per epoch";
+    std::cout << "x" << a.lr_decay << " per epoch";
   } else {
     std::cout << "schedule " << nn::schedule_spec(*schedule);
   }
@@ -638,8 +570,10 @@ void add_train_command(CLI::App& app) {
       ->check(whole_number(0, std::numeric_limits<std::uint32_t>::max()));
   cmd->add_option("--resume", a->resume,
                   "Continue the run whose checkpoints are in DIR, from its newest checkpoint, to "
-                  "its planned number of epochs (or --epochs); its other flags are taken from the "
-                  "checkpoint, and a flag given with another value is an error");
+                  "its planned number of epochs (or more with --epochs), from any directory: "
+                  "its flags come from the checkpoint; --save, --history and --plot may be "
+                  "changed, --data may name another path to the same bytes (size and crc32 "
+                  "checked), another flag given with another value is an error");
   cmd->add_flag("--detect-anomaly", a->detect_anomaly,
                 "Stop at the first op whose value or gradient is NaN or infinite, naming it, its "
                 "input shapes and the epoch and batch (slower: every value is checked)");

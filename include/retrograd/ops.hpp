@@ -7,7 +7,11 @@
 /// Binary elementwise ops broadcast with numpy rules; their gradients are summed back to each
 /// input's shape. Axes may be negative (counted from the end). Element types: float and double.
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "retrograd/var.hpp"
@@ -118,10 +122,41 @@ BasicVar<T> log(const BasicVar<T>& x);
 /// |x|; abs'(0) = 0.
 template <class T>
 BasicVar<T> abs(const BasicVar<T>& x);
+/// The square root; throws std::domain_error for a negative input.
+template <class T>
+BasicVar<T> sqrt(const BasicVar<T>& x);
+/// ln(1 + x), exact for small x; throws std::domain_error below -1.
+template <class T>
+BasicVar<T> log1p(const BasicVar<T>& x);
+/// ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|) so that it never overflows; its
+/// derivative is sigmoid(x).
+template <class T>
+BasicVar<T> softplus(const BasicVar<T>& x);
+/// x Phi(x) = x (1 + erf(x / sqrt 2)) / 2: the exact GELU (PyTorch's default, not the tanh
+/// approximation).
+template <class T>
+BasicVar<T> gelu(const BasicVar<T>& x);
+/// sin x (radians).
+template <class T>
+BasicVar<T> sin(const BasicVar<T>& x);
+/// cos x (radians).
+template <class T>
+BasicVar<T> cos(const BasicVar<T>& x);
+/// x limited to [lo, hi]; the gradient is 1 where lo <= x <= hi (bounds included, as PyTorch),
+/// else 0. Throws std::invalid_argument when lo > hi.
+template <class T>
+BasicVar<T> clamp(const BasicVar<T>& x, detail::identity_t<T> lo, detail::identity_t<T> hi);
+/// a where `condition` is nonzero, else b, element by element; the three broadcast together.
+/// No gradient flows to the condition.
+template <class T>
+BasicVar<T> where(const BasicVar<T>& condition, const BasicVar<T>& a, const BasicVar<T>& b);
 
-// --- linear algebra and shape ---
-/// Matrix product of 2-d tensors [m, k] x [k, n] through BLAS; the backward passes transpose
-/// flags to BLAS instead of copying transposes.
+// --- linear algebra ---
+/// Matrix product as numpy's matmul: [..., m, k] x [..., k, n] -> [..., m, n], the leading
+/// (batch) axes broadcasting. A 1-d a [k] is a row [1, k] and a 1-d b [k] a column [k, 1],
+/// whose added axis is removed from the result. Every product goes through BLAS, one call per
+/// batch entry; the backward passes transpose flags instead of copying transposes. Throws
+/// std::invalid_argument naming both shapes when k differs or the batch axes do not broadcast.
 template <class T>
 BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
 /// x W + b for x [n, in], W [in, out], b [out]: a dense layer's affine map as one node (the bias
@@ -145,9 +180,84 @@ BasicTensor<T> linear_value(const BasicTensor<T>& x, const BasicTensor<T>& w,
 /// Reverses the axes (the matrix transpose for 2-d).
 template <class T>
 BasicVar<T> transpose(const BasicVar<T>& x);
+
+// --- shape: the same values, arranged differently ---
 /// Same values, new shape of the same size.
 template <class T>
 BasicVar<T> reshape(const BasicVar<T>& x, const Shape& shape);
+/// Axes start..end (inclusive, negative from the end) merged into one.
+template <class T>
+BasicVar<T> flatten(const BasicVar<T>& x, int start = 0, int end = -1);
+/// Removes `axis`, which must have size 1.
+template <class T>
+BasicVar<T> squeeze(const BasicVar<T>& x, int axis);
+/// Inserts an axis of size 1 at `axis` (in [-(rank + 1), rank], as numpy's expand_dims).
+template <class T>
+BasicVar<T> unsqueeze(const BasicVar<T>& x, int axis);
+/// The axes reordered: axis i of the result is axis axes[i] of x (numpy's transpose(x, axes)).
+template <class T>
+BasicVar<T> permute(const BasicVar<T>& x, const std::vector<int>& axes);
+/// x repeated to `shape` by numpy broadcasting; the gradient sums back to x's shape.
+template <class T>
+BasicVar<T> broadcast_to(const BasicVar<T>& x, const Shape& shape);
+/// The inputs joined along an existing axis; they must agree on every other axis.
+template <class T>
+BasicVar<T> concat(const std::vector<BasicVar<T>>& xs, int axis);
+/// The inputs, all of one shape, joined along a new axis `axis`.
+template <class T>
+BasicVar<T> stack(const std::vector<BasicVar<T>>& xs, int axis);
+/// x cut along `axis` into consecutive parts of the given sizes, which must add up to the
+/// axis's size (PyTorch's split with a list of sizes).
+template <class T>
+std::vector<BasicVar<T>> split(const BasicVar<T>& x, const std::vector<std::size_t>& sizes,
+                               int axis);
+/// The end of `slice` that means "to the end of the axis", whatever the step's sign.
+inline constexpr std::int64_t slice_end = INT64_MAX;
+/// x[begin:end:step] along `axis`, as Python slices: negative begin and end count from the end,
+/// both are clipped to the axis, a negative step walks backwards (end = slice_end then means
+/// "down to the first element"). Throws std::invalid_argument for a step of 0.
+template <class T>
+BasicVar<T> slice(const BasicVar<T>& x, int axis, std::int64_t begin, std::int64_t end,
+                  std::int64_t step = 1);
+/// x with `widths[d] = {before, after}` elements of `value` added around each axis d (numpy's
+/// pad, constant mode). widths has one pair per axis.
+template <class T>
+BasicVar<T> pad(const BasicVar<T>& x,
+                const std::vector<std::pair<std::size_t, std::size_t>>& widths,
+                detail::identity_t<T> value = 0);
+/// x's value as a constant: no gradient flows through it (PyTorch's detach).
+template <class T>
+BasicVar<T> detach(const BasicVar<T>& x);
+
+// --- indexing ---
+/// Integer indices for take and take_along_axis. Negative indices count from the end.
+using IndexTensor = xt::xarray<std::int64_t>;
+/// The elements of x at `indices` along `axis` (numpy's take): the result's shape is x's with
+/// that axis replaced by the indices' shape. The gradient scatter-adds into x, so an index
+/// that appears twice collects both gradients; an embedding lookup is take(table, ids, 0).
+/// Throws std::out_of_range naming the index, the axis and its size.
+template <class T>
+BasicVar<T> take(const BasicVar<T>& x, const IndexTensor& indices, int axis);
+/// Refuses float indices with std::invalid_argument: convert them with to_indices, which checks
+/// that each is a whole number.
+template <class T>
+BasicVar<T> take(const BasicVar<T>& x, const BasicTensor<T>& indices, int axis);
+/// Along `axis`, the element of x at each index (numpy's take_along_axis): `indices` has x's
+/// rank and x's sizes off the axis; the result has the indices' shape. The gradient
+/// scatter-adds. Throws std::out_of_range naming the index, the axis and its size.
+template <class T>
+BasicVar<T> take_along_axis(const BasicVar<T>& x, const IndexTensor& indices, int axis);
+/// Refuses float indices, as take does.
+template <class T>
+BasicVar<T> take_along_axis(const BasicVar<T>& x, const BasicTensor<T>& indices, int axis);
+/// `values` as indices; throws std::invalid_argument naming the first value that is not a
+/// whole number.
+template <class T>
+IndexTensor to_indices(const BasicTensor<T>& values);
+/// The position of the largest element along `axis` (the first one on a tie), as a constant
+/// Var of whole numbers: no gradient, for metrics. The axis is removed from the shape.
+template <class T>
+BasicVar<T> argmax(const BasicVar<T>& x, int axis);
 
 // --- reductions ---
 /// Sum of all elements (a scalar).
@@ -168,6 +278,11 @@ BasicVar<T> max(const BasicVar<T>& x);
 /// Largest element along `axis`; a tie's gradient goes to the first largest.
 template <class T>
 BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims = false);
+
+/// log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first); the gradient
+/// is softmax(x) times the upstream gradient.
+template <class T>
+BasicVar<T> logsumexp(const BasicVar<T>& x, int axis, bool keepdims = false);
 
 // --- normalisation ---
 /// exp(x) / sum(exp(x)) along `axis`, computed stably (the max is subtracted first).
@@ -199,6 +314,50 @@ std::vector<std::size_t> class_ids(const char* op, const BasicTensor<T>& labels,
 /// all elements of max(z, 0) - z t + log(1 + exp(-|z|)): exact where log(sigmoid(z)) underflows.
 template <class T>
 BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets);
+
+// --- images, NCHW (src/ops/conv.cpp) ---
+/// A height and width pair: a kernel size, stride, padding or dilation. One number means the
+/// same value along both axes, as in PyTorch.
+struct Size2 {
+  /// Along the height axis.
+  std::size_t h;
+  /// Along the width axis.
+  std::size_t w;
+  Size2(std::size_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor)
+  Size2(std::size_t h_, std::size_t w_) : h(h_), w(w_) {}
+};
+/// "3x3", for messages and summaries.
+std::string size2_string(const Size2& s);
+/// The output extent of a window sliding along one `axis` ("height", "width") of `input`
+/// elements: floor((input + 2 padding - dilation (kernel - 1) - 1) / stride) + 1. Throws
+/// std::invalid_argument naming `op` and the axis when the stride, kernel or dilation is 0 or
+/// the dilated kernel is larger than the padded input.
+std::size_t window_output_extent(const char* op, const char* axis, std::size_t input,
+                                 std::size_t kernel, std::size_t stride, std::size_t padding,
+                                 std::size_t dilation = 1);
+/// 2-d cross-correlation, PyTorch's Conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] (or an
+/// empty Var for none) give y [N, O, OH, OW], y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q]
+/// x[n, c, i stride + p dilation - padding, j stride + q dilation - padding], zeros outside x.
+/// One GEMM per call over the whole batch (im2col); a direct kernel for one input channel.
+/// Throws std::invalid_argument naming the shapes for a rank other than 4, a channel mismatch,
+/// a stride or dilation of 0, or a kernel larger than the padded input.
+template <class T>
+BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
+                   Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1);
+/// Largest value of each kernel window of x [N, C, H, W] (padding counts as -infinity), stride
+/// defaulting to the kernel. The node saves each window's argmax; the gradient goes to it (the
+/// first largest on ties). Throws like conv2d.
+template <class T>
+BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean of each kernel window of x [N, C, H, W], stride defaulting to the kernel; padded zeros
+/// count in the mean (PyTorch's count_include_pad). Throws like conv2d.
+template <class T>
+BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride = {},
+                       Size2 padding = 0);
+/// Mean over each channel's whole image: x [N, C, H, W] gives [N, C].
+template <class T>
+BasicVar<T> global_avg_pool2d(const BasicVar<T>& x);
 
 // --- operators, between Vars and with plain numbers ---
 /// add(a, b).

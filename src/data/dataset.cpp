@@ -18,6 +18,14 @@ void ensure_shape(Tensor& t, std::size_t rows, std::size_t cols) {
   if (t.dimension() != 2 || t.shape()[0] != rows || t.shape()[1] != cols) t.resize({rows, cols});
 }
 
+/// Resizes `t` to [rows, sample...] only when its shape differs.
+void ensure_shape(Tensor& t, std::size_t rows, const Shape& sample) {
+  Shape shape(sample.size() + 1);
+  shape[0] = rows;
+  std::copy(sample.begin(), sample.end(), shape.begin() + 1);
+  if (t.shape() != shape) t.resize(shape);
+}
+
 Shape tail_shape(const Shape& shape) {
   Shape tail;
   tail.resize(shape.size() > 1 ? shape.size() - 1 : 1);
@@ -195,12 +203,12 @@ void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor& x) c
                               std::to_string(size_) + " samples)");
     }
   }
-  ensure_shape(x, count, features_per_sample_);
+  ensure_shape(x, count, batch_sample_shape());
   fill_rows(indices, count, x.data());
 }
 
 void Dataset::fill_x(std::size_t first, std::size_t rows, Tensor& x) const {
-  ensure_shape(x, rows, features_per_sample_);
+  ensure_shape(x, rows, batch_sample_shape());
   fill_rows(order_.data() + first, rows, x.data());
 }
 
@@ -285,10 +293,26 @@ std::size_t Dataset::batch(std::size_t index, std::size_t batch_size, Batch& out
 
 Tensor Dataset::features() const {
   Tensor x;
-  ensure_shape(x, size_, features_per_sample_);
+  ensure_shape(x, size_, batch_sample_shape());
   const std::vector<std::size_t> all = detail::iota(size_);
   fill_rows(all.data(), size_, x.data());
   return x;
+}
+
+void Dataset::set_batch_sample_shape(const Shape& shape) {
+  if (!shape.empty() && shape_size(shape) != features_per_sample_) {
+    std::string dims;
+    for (std::size_t d = 0; d < shape.size(); ++d)
+      dims += (d ? "x" : "") + std::to_string(shape[d]);
+    throw std::invalid_argument(
+        "Dataset: input shape " + dims + " (" + std::to_string(shape_size(shape)) +
+        " values) does not match the row width " + std::to_string(features_per_sample_));
+  }
+  batch_sample_shape_ = shape;
+}
+
+Shape Dataset::batch_sample_shape() const {
+  return batch_sample_shape_.empty() ? Shape{features_per_sample_} : batch_sample_shape_;
 }
 
 // ---- subsets and scaling ----------------------------------------------------------------------
@@ -308,6 +332,7 @@ Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
   d.size_ = n;
   d.features_per_sample_ = f;
   d.sample_shape_ = sample_shape_;
+  d.batch_sample_shape_ = batch_sample_shape_;
   if (bytes_stored_) {
     d.bytes_.resize(n * f);
     for (std::size_t k = 0; k < n; ++k) {

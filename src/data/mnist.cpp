@@ -38,8 +38,7 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
                              num_classes);
 }
 
-namespace {
-std::string find_file(const std::string& dir, const std::string& name) {
+std::string find_mnist_file(const std::string& dir, const std::string& name) {
   namespace fs = std::filesystem;
   for (const std::string& candidate : {name + ".gz", name}) {
     const fs::path p = fs::path(dir) / candidate;
@@ -51,14 +50,13 @@ std::string find_file(const std::string& dir, const std::string& name) {
   throw IdxError(dir, "no " + name + ".gz or " + name + " in this directory" +
                           (is_dir ? "" : " (no such directory)"));
 }
-}  // namespace
 
 Mnist load_mnist(const std::string& dir) {
   Mnist m;
-  m.train = load_idx_dataset(find_file(dir, "train-images-idx3-ubyte"),
-                             find_file(dir, "train-labels-idx1-ubyte"), 10);
-  m.test = load_idx_dataset(find_file(dir, "t10k-images-idx3-ubyte"),
-                            find_file(dir, "t10k-labels-idx1-ubyte"), 10);
+  m.train = load_idx_dataset(find_mnist_file(dir, "train-images-idx3-ubyte"),
+                             find_mnist_file(dir, "train-labels-idx1-ubyte"), 10);
+  m.test = load_idx_dataset(find_mnist_file(dir, "t10k-images-idx3-ubyte"),
+                            find_mnist_file(dir, "t10k-labels-idx1-ubyte"), 10);
   return m;
 }
 

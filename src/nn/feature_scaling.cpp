@@ -30,14 +30,23 @@ BasicFeatureScaling<T>::BasicFeatureScaling(std::vector<T> offset, std::vector<T
 template <class T>
 BasicVar<T> BasicFeatureScaling<T>::forward(const BasicVar<T>& x) {
   const Shape& s = x.shape();
-  if (s.size() != 2 || s[1] != offset_.size()) {
+  const std::size_t features = offset_.size();
+  if (s.size() < 2 || s[0] == 0 || x.size() / s[0] != features) {
     throw std::invalid_argument("FeatureScaling '" + this->name() + "' (" +
-                                std::to_string(offset_.size()) + " features): input of shape " +
+                                std::to_string(features) + " features): input of shape " +
                                 shape_string(s) + " does not fit; expected [batch, " +
-                                std::to_string(offset_.size()) + "]");
+                                std::to_string(features) + "] or samples of " +
+                                std::to_string(features) + " values");
   }
-  // Constants: the buffers take no gradient, and the input normally needs none either.
-  return (x - BasicVar<T>(BasicTensor<T>(offset_))) * BasicVar<T>(BasicTensor<T>(scale_));
+  // Constants: the buffers take no gradient, and the input normally needs none either. Images
+  // ([n, c, h, w]) see them in the shape of one sample.
+  BasicTensor<T> offset = offset_, scale = scale_;
+  if (s.size() > 2) {
+    const Shape sample(s.begin() + 1, s.end());
+    offset.reshape(sample);
+    scale.reshape(sample);
+  }
+  return (x - BasicVar<T>(std::move(offset))) * BasicVar<T>(std::move(scale));
 }
 
 template <class T>

@@ -69,35 +69,54 @@ BasicBatchNorm<T>::BasicBatchNorm(std::size_t features, double momentum, double 
 template <class T>
 BasicVar<T> BasicBatchNorm<T>::forward(const BasicVar<T>& x) {
   const Shape& s = x.shape();
-  if (s.size() != 2 || s[1] != features_) {
+  const bool images = s.size() == 4;
+  if ((s.size() != 2 && !images) || s[1] != features_) {
     throw std::invalid_argument("BatchNorm '" + this->name() + "' (" + std::to_string(features_) +
                                 " features): input of shape " + shape_string(s) +
                                 " does not fit; expected [batch, " + std::to_string(features_) +
-                                "]");
+                                "] or [batch, " + std::to_string(features_) + ", height, width]");
   }
+  // Images are normalized per channel over the batch and every pixel: seen as [n, c, h w], the
+  // statistics are means over axes 2 and 0, and broadcast back as [1, c, 1].
+  const Shape stats_shape = images ? Shape{1, features_, 1} : Shape{features_};
+  const BasicVar<T> xs = images ? reshape(x, {s[0], s[1], s[2] * s[3]}) : x;
+  const auto channel_mean = [images](const BasicVar<T>& v) {
+    return images ? mean(mean(v, 2, true), 0, true) : mean(v, 0);
+  };
+  const auto shaped = [&](const BasicVar<T>& v) { return images ? reshape(v, stats_shape) : v; };
+  const auto restore = [&](const BasicVar<T>& v) { return images ? reshape(v, s) : v; };
   const T eps = static_cast<T>(eps_);
   if (!this->training()) {
-    const BasicVar<T> mean_c{BasicTensor<T>(running_mean_)};
-    const BasicVar<T> inv_std(BasicTensor<T>(T(1) / xt::sqrt(running_var_ + eps)));
-    return (x - mean_c) * inv_std * gamma_ + beta_;
+    BasicTensor<T> mean_t = running_mean_;
+    BasicTensor<T> inv_std(T(1) / xt::sqrt(running_var_ + eps));
+    mean_t.reshape(stats_shape);
+    inv_std.reshape(stats_shape);
+    const BasicVar<T> mean_c{std::move(mean_t)}, inv_std_c{std::move(inv_std)};
+    return restore((xs - mean_c) * inv_std_c * shaped(gamma_) + shaped(beta_));
   }
-  const std::size_t n = s[0];
+  const std::size_t n = x.size() / features_;
   if (n < 2) {
-    throw std::invalid_argument("BatchNorm '" + this->name() +
-                                "': training needs at least 2 rows per batch to estimate a "
-                                "variance (got input of shape " +
-                                shape_string(s) + ")");
+    throw std::invalid_argument(
+        "BatchNorm '" + this->name() +
+        "': training needs at least 2 rows (values per feature) to estimate a "
+        "variance (got input of shape " +
+        shape_string(s) + ")");
   }
-  const BasicVar<T> mu = mean(x, 0);
-  const BasicVar<T> centered = x - mu;
-  const BasicVar<T> var = mean(centered * centered, 0);
-  const BasicVar<T> y = centered * pow(var + eps, T(-0.5)) * gamma_ + beta_;
+  const BasicVar<T> mu = channel_mean(xs);
+  const BasicVar<T> centered = xs - mu;
+  const BasicVar<T> var = channel_mean(centered * centered);
+  const BasicVar<T> y = centered * pow(var + eps, T(-0.5)) * shaped(gamma_) + shaped(beta_);
 
   const T m = static_cast<T>(momentum_);
   const T unbias = static_cast<T>(n) / static_cast<T>(n - 1);
-  xt::noalias(running_mean_) = (T(1) - m) * running_mean_ + m * mu.value();
-  xt::noalias(running_var_) = (T(1) - m) * running_var_ + (m * unbias) * var.value();
-  return y;
+  const auto flat = [this](const BasicTensor<T>& t) {
+    BasicTensor<T> v = t;
+    v.reshape({features_});
+    return v;
+  };
+  xt::noalias(running_mean_) = (T(1) - m) * running_mean_ + m * flat(mu.value());
+  xt::noalias(running_var_) = (T(1) - m) * running_var_ + (m * unbias) * flat(var.value());
+  return restore(y);
 }
 
 template <class T>

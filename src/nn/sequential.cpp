@@ -94,8 +94,34 @@ std::vector<Module*> Sequential::children() {
   return out;
 }
 
+void Sequential::set_input_shape(const Shape& sample) {
+  for (std::size_t d : sample) {
+    if (d == 0) {
+      throw std::invalid_argument("Sequential::set_input_shape: shape " + shape_string(sample) +
+                                  " has an empty dimension");
+    }
+  }
+  input_shape_ = sample;
+}
+
+void Sequential::save_config(Record& config) const {
+  if (!input_shape_.empty()) {
+    config.set("input_shape", std::vector<std::uint64_t>(input_shape_.begin(), input_shape_.end()));
+  }
+}
+
 std::unique_ptr<Sequential> Sequential::from_record(const LayerRecord& record) {
   auto model = std::make_unique<Sequential>();
+  if (record.config.has("input_shape")) {
+    // Only summaries and reshapes read it, but a corrupt one must not claim absurd sizes.
+    const std::vector<std::uint64_t>& dims = record.config.integers("input_shape");
+    if (dims.empty() || dims.size() > 3 ||
+        std::any_of(dims.begin(), dims.end(),
+                    [](std::uint64_t d) { return d == 0 || d > (1u << 20); })) {
+      record.config.fail("input_shape must be 1 to 3 dimensions in [1, 2^20]");
+    }
+    model->set_input_shape(Shape(dims.begin(), dims.end()));
+  }
   for (const LayerRecord& child : record.children) {
     model->add(build_layer(child));
     // After add(): a saved name equal to the default must not be renamed "<name>_<position>".
@@ -142,6 +168,10 @@ std::string Sequential::summary() const {
   std::snprintf(row, sizeof row, " %-28s%-26s%s\n", "Layer (type)", "Output Shape", "Param #");
   out << row << double_rule << "\n";
   Shape shape = {0, input_features()};
+  if (!input_shape_.empty()) {
+    shape.resize(input_shape_.size() + 1);
+    std::copy(input_shape_.begin(), input_shape_.end(), shape.begin() + 1);
+  }
   std::size_t trainable = 0, fixed = 0;
   for (const auto& layer : layers_) {
     shape = layer->output_shape(shape);

@@ -6,6 +6,7 @@
 
 #include "blas_kernels.hpp"
 #include "ops/op_machinery.hpp"
+#include "ops/op_rows.hpp"
 #include "retrograd/blas.hpp"
 #include "retrograd/ops.hpp"
 
@@ -180,5 +181,60 @@ BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
 
 RETROGRAD_INSTANTIATE_ACTIVATIONS(float)
 RETROGRAD_INSTANTIATE_ACTIVATIONS(double)
+
+namespace {
+OpRow activation_row(const char* name, const char* forward, const char* backward, OpCall apply,
+                     const char* notes = "") {
+  return {name,
+          "activation",
+          std::string(name) + "(x)",
+          1,
+          forward,
+          {backward},
+          true,
+          {},
+          apply,
+          0,
+          unary_checks(apply),
+          notes};
+}
+
+/// linear with an activation: its rows differ only in dz, the gradient at x W + b.
+OpRow linear_row(const char* name, const char* forward, const char* dz, LinearActivation act) {
+  const std::string z(dz);
+  const OpCall call = [act](In v) { return linear(v[0], v[1], v[2], act); };
+  return {name,
+          "activation",
+          act == LinearActivation::none ? "linear(x, W, b)" : "linear(x, W, b, activation)",
+          3,
+          forward,
+          {z + " . {b}^T", "{a}^T . " + z, z + " summed over rows"},
+          false,
+          {},
+          nullptr,
+          0,
+          {{"batch of 3", {{3, 4}, {4, 2}, {2}}, call},
+           {"one row, one output", {{1, 5}, {5, 1}, {1}}, call}},
+          "x [n, in], W [in, out], b [out]; the bias is written first and BLAS accumulates "
+          "x W onto it"};
+}
+}  // namespace
+
+std::vector<OpRow> detail::activation_rows() {
+  return {
+      activation_row(
+          "relu", "max({x}, 0)", "1 if {x} > 0 else 0", [](In v) { return relu(v[0]); },
+          "relu'(0) = 0"),
+      activation_row("sigmoid", "1 / (1 + e^-{x})", "{y} * (1 - {y})",
+                     [](In v) { return sigmoid(v[0]); }),
+      activation_row("tanh", "tanh {x}", "1 - {y}^2", [](In v) { return tanh(v[0]); }),
+      linear_row("linear", "{a} {b} + {c}", "{g}", LinearActivation::none),
+      linear_row("linear_relu", "relu({a} {b} + {c})", "({g} * [{y} > 0])", LinearActivation::relu),
+      linear_row("linear_sigmoid", "sigmoid({a} {b} + {c})", "({g} * {y} * (1 - {y}))",
+                 LinearActivation::sigmoid),
+      linear_row("linear_tanh", "tanh({a} {b} + {c})", "({g} * (1 - {y}^2))",
+                 LinearActivation::tanh),
+  };
+}
 
 }  // namespace retrograd

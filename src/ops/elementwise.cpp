@@ -3,6 +3,7 @@
 // broadcasting. The activations relu, sigmoid and tanh are in activation.cpp.
 
 #include "ops/op_machinery.hpp"
+#include "ops/op_rows.hpp"
 #include "retrograd/ops.hpp"
 
 namespace retrograd {
@@ -162,6 +163,100 @@ BasicVar<T> abs(const BasicVar<T>& x) {
       [](const auto& g, const auto& x, const auto&) { return g * math::sign(x); });
 }
 
+template <class T>
+BasicVar<T> sqrt(const BasicVar<T>& x) {
+  require_domain(
+      "sqrt", x, [](T v) { return v < T(0); }, "negative input");
+  return unary<T>(
+      "sqrt", x, [](const auto& x) { return math::sqrt(x); },
+      // sqrt'(x) = 1 / (2 y)
+      [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); });
+}
+
+template <class T>
+BasicVar<T> log1p(const BasicVar<T>& x) {
+  require_domain(
+      "log1p", x, [](T v) { return v < T(-1); }, "input below -1");
+  return unary<T>(
+      "log1p", x, [](const auto& x) { return math::log1p(x); },
+      // log1p'(x) = 1 / (1 + x)
+      [](const auto& g, const auto& x, const auto&) { return g / (T(1) + x); });
+}
+
+template <class T>
+BasicVar<T> softplus(const BasicVar<T>& x) {
+  return unary<T>(
+      "softplus", x,
+      [](const auto& x) { return math::maximum(x, T(0)) + math::log1p(math::exp(-math::abs(x))); },
+      // softplus'(x) = sigmoid(x) = 1 / (1 + e^-x)
+      [](const auto& g, const auto& x, const auto&) { return g / (T(1) + math::exp(-x)); });
+}
+
+template <class T>
+BasicVar<T> gelu(const BasicVar<T>& x) {
+  return unary<T>(
+      "gelu", x,
+      [](const auto& x) { return T(0.5) * x * (T(1) + math::erf(x * T(0.70710678118654752440))); },
+      // gelu'(x) = Phi(x) + x phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2, phi the normal density
+      [](const auto& g, const auto& x, const auto&) {
+        return g * (T(0.5) * (T(1) + math::erf(x * T(0.70710678118654752440))) +
+                    x * T(0.39894228040143267794) * math::exp(T(-0.5) * x * x));
+      });
+}
+
+template <class T>
+BasicVar<T> sin(const BasicVar<T>& x) {
+  return unary<T>(
+      "sin", x, [](const auto& x) { return math::sin(x); },
+      // sin'(x) = cos x
+      [](const auto& g, const auto& x, const auto&) { return g * math::cos(x); });
+}
+
+template <class T>
+BasicVar<T> cos(const BasicVar<T>& x) {
+  return unary<T>(
+      "cos", x, [](const auto& x) { return math::cos(x); },
+      // cos'(x) = -sin x
+      [](const auto& g, const auto& x, const auto&) { return -g * math::sin(x); });
+}
+
+template <class T>
+BasicVar<T> clamp(const BasicVar<T>& x, detail::identity_t<T> lo, detail::identity_t<T> hi) {
+  if (!(lo <= hi)) {
+    throw std::invalid_argument("clamp: lo " + std::to_string(lo) + " is above hi " +
+                                std::to_string(hi));
+  }
+  // Bounds vary per call, so the rule captures them: the tensor path (a scalar node's rule is
+  // one static object per op).
+  const BasicTensor<T>& v = node_of("clamp", x)->value();
+  return record<T>("clamp", BasicTensor<T>(xt::clip(v, lo, hi)), {x.node()},
+                   [lo, hi](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                     // clamp'(x) = [lo <= x <= hi]
+                     const auto& x = n.input(0);
+                     return {BasicTensor<T>(xt::where(x >= lo && x <= hi, g, T(0)))};
+                   });
+}
+
+template <class T>
+BasicVar<T> where(const BasicVar<T>& condition, const BasicVar<T>& a, const BasicVar<T>& b) {
+  const BasicTensor<T>& c = node_of("where", condition)->value();
+  const BasicTensor<T>& av = node_of("where", a)->value();
+  const BasicTensor<T>& bv = node_of("where", b)->value();
+  const Shape shape =
+      broadcast_shape("where", broadcast_shape("where", c.shape(), av.shape()), bv.shape());
+  BasicTensor<T> value = xt::where(xt::not_equal(xt::broadcast(c, shape), T(0)),
+                                   xt::broadcast(av, shape), xt::broadcast(bv, shape));
+  return record<T>("where", std::move(value), {condition.node(), a.node(), b.node()},
+                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                     // d where(c, a, b)/da = [c], /db = [not c]; nothing to the condition
+                     const auto taken = xt::not_equal(n.input(0), T(0));
+                     return {
+                         none<T>(),
+                         grad_for(n, 1, [&] { return BasicTensor<T>(xt::where(taken, g, T(0))); }),
+                         grad_for(n, 2, [&] { return BasicTensor<T>(xt::where(taken, T(0), g)); })};
+                   });
+}
+
 #define RETROGRAD_INSTANTIATE_ELEMENTWISE(T)                        \
   template BasicVar<T> detail::add(Operand<T>, Operand<T>);         \
   template BasicVar<T> detail::sub(Operand<T>, Operand<T>);         \
@@ -174,9 +269,125 @@ BasicVar<T> abs(const BasicVar<T>& x) {
   template BasicVar<T> neg(const BasicVar<T>&);                     \
   template BasicVar<T> exp(const BasicVar<T>&);                     \
   template BasicVar<T> log(const BasicVar<T>&);                     \
-  template BasicVar<T> abs(const BasicVar<T>&);
+  template BasicVar<T> abs(const BasicVar<T>&);                     \
+  template BasicVar<T> sqrt(const BasicVar<T>&);                    \
+  template BasicVar<T> log1p(const BasicVar<T>&);                   \
+  template BasicVar<T> softplus(const BasicVar<T>&);                \
+  template BasicVar<T> gelu(const BasicVar<T>&);                    \
+  template BasicVar<T> sin(const BasicVar<T>&);                     \
+  template BasicVar<T> cos(const BasicVar<T>&);                     \
+  template BasicVar<T> clamp(const BasicVar<T>&, T, T);             \
+  template BasicVar<T> where(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&);
 
 RETROGRAD_INSTANTIATE_ELEMENTWISE(float)
 RETROGRAD_INSTANTIATE_ELEMENTWISE(double)
+
+namespace {
+OpRow binary_row(const char* name, const char* signature, const char* forward,
+                 std::vector<std::string> backward, OpCall apply, OpSyntax syntax = {},
+                 std::vector<std::size_t> positive = {}, const char* notes = "") {
+  std::vector<OpCheck> checks = binary_checks(apply, std::move(positive));
+  return {name, "elementwise", signature, 2, forward, std::move(backward),
+          true, syntax,        apply,     0, checks,  notes};
+}
+
+OpRow unary_row(const char* name, const char* forward, const char* backward, OpCall apply,
+                bool positive = false, const char* notes = "", OpSyntax syntax = {},
+                double high = 2.0) {
+  const std::string signature = std::string(name) + "(x)";
+  std::vector<OpCheck> checks = unary_checks(apply, positive, high);
+  return {name, "elementwise", signature, 1, forward, {backward},
+          true, syntax,        apply,     0, checks,  notes};
+}
+OpRow clamp_row() {
+  const OpCall check = [](In v) { return clamp(v[0], -1.0, 1.5); };
+  return {"clamp",
+          "elementwise",
+          "clamp(x, lo, hi)",
+          1,
+          "min(max({x}, lo), hi)",
+          {"1 if lo <= {x} <= hi else 0"},
+          true,
+          {},
+          [](In v) { return clamp(v[0], v.at(1).item(), v.at(2).item()); },
+          2,
+          {{"matrix, values on both sides of the bounds", {{3, 4}}, check, 0.2, 2.0},
+           {"single number", {{}}, check, 0.2, 0.9}},
+          "the bounds get the gradient (PyTorch's convention); throws when lo > hi"};
+}
+
+OpRow where_row() {
+  const TensorD mask{{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}};
+  const OpCall check = [mask](In v) { return where(VarD(mask), v[0], v[1]); };
+  return {"where",
+          "elementwise",
+          "where(condition, a, b)",
+          3,
+          "{b} if {a} else {c}",
+          {"none", "1 if {a} else 0", "0 if {a} else 1"},
+          true,
+          {},
+          [](In v) { return where(v[0], v[1], v[2]); },
+          0,
+          {{"mask [3, 4]", {{3, 4}, {3, 4}}, check},
+           {"mask [3, 4], a [4], b single number", {{4}, {}}, check}},
+          "a nonzero condition picks a; the three inputs broadcast together"};
+}
+
+}  // namespace
+
+std::vector<OpRow> detail::elementwise_rows() {
+  using Kind = OpSyntax::Kind;
+  return {
+      binary_row("add", "add(a, b), a + b", "{a} + {b}", {"1", "1"},
+                 [](In v) { return v[0] + v[1]; }, {Kind::infix, "+", 1}),
+      binary_row("sub", "sub(a, b), a - b", "{a} - {b}", {"1", "-1"},
+                 [](In v) { return v[0] - v[1]; }, {Kind::infix, "-", 1}),
+      binary_row("mul", "mul(a, b), a * b", "{a} * {b}", {"{b}", "{a}"},
+                 [](In v) { return v[0] * v[1]; }, {Kind::infix, "*", 2}),
+      binary_row(
+          "div", "div(a, b), a / b", "{a} / {b}", {"1 / {b}", "-{a} / {b}^2"},
+          [](In v) { return v[0] / v[1]; }, {Kind::infix, "/", 2}, {},
+          "throws std::domain_error when b holds a zero"),
+      binary_row(
+          "maximum", "maximum(a, b)", "max({a}, {b})",
+          {"1 if {a} > {b} else 0", "1 if {a} <= {b} else 0"},
+          [](In v) { return maximum(v[0], v[1]); }, {Kind::none, "", 0, false, "max"}, {},
+          "a tie sends the gradient to b, so maximum(x, 0) has relu's gradient"),
+      binary_row(
+          "minimum", "minimum(a, b)", "min({a}, {b})",
+          {"1 if {a} < {b} else 0", "1 if {a} >= {b} else 0"},
+          [](In v) { return minimum(v[0], v[1]); }, {Kind::none, "", 0, false, "min"}, {},
+          "a tie sends the gradient to b"),
+      binary_row(
+          "pow", "pow(a, b), pow(x, p)", "{a}^{b}", {"{b} * {a}^({b} - 1)", "{y} * ln({a})"},
+          [](In v) { return pow(v[0], v[1]); }, {Kind::infix, "^", 4, true}, {0},
+          "a negative base needs an integer exponent; a variable exponent needs a "
+          "positive base (std::domain_error)"),
+      unary_row("neg", "-{x}", "-1", [](In v) { return -v[0]; }, false, "", {Kind::prefix, "-", 3}),
+      unary_row("exp", "e^{x}", "{y}", [](In v) { return exp(v[0]); }),
+      unary_row(
+          "log", "ln {x}", "1 / {x}", [](In v) { return log(v[0]); }, true,
+          "throws std::domain_error for a negative input (log 0 = -inf)"),
+      unary_row(
+          "abs", "|{x}|", "sign({x})", [](In v) { return abs(v[0]); }, false, "abs'(0) = 0"),
+      unary_row(
+          "sqrt", "sqrt({x})", "1 / (2 {y})", [](In v) { return sqrt(v[0]); }, true,
+          "throws std::domain_error for a negative input"),
+      unary_row(
+          "log1p", "ln(1 + {x})", "1 / (1 + {x})", [](In v) { return log1p(v[0]); }, false,
+          "throws std::domain_error below -1", {}, 0.9),
+      unary_row(
+          "softplus", "ln(1 + e^{x})", "sigmoid({x})", [](In v) { return softplus(v[0]); }, false,
+          "computed as max(x, 0) + ln(1 + e^-|x|): no overflow"),
+      unary_row(
+          "gelu", "{x} Phi({x})", "Phi({x}) + {x} phi({x})", [](In v) { return gelu(v[0]); }, false,
+          "the exact form, Phi(x) = (1 + erf(x / sqrt 2)) / 2; phi the normal density"),
+      unary_row("sin", "sin {x}", "cos {x}", [](In v) { return sin(v[0]); }),
+      unary_row("cos", "cos {x}", "-sin {x}", [](In v) { return cos(v[0]); }),
+      clamp_row(),
+      where_row(),
+  };
+}
 
 }  // namespace retrograd

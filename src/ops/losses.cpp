@@ -2,6 +2,7 @@
 // for large logits; fused, the forward goes through log-sum-exp and the backward is one pass.
 
 #include "ops/op_machinery.hpp"
+#include "ops/op_rows.hpp"
 #include "retrograd/ops.hpp"
 
 namespace retrograd {
@@ -147,5 +148,59 @@ std::vector<std::size_t> class_ids(const char* op, const BasicTensor<T>& labels,
 
 RETROGRAD_INSTANTIATE_LOSSES(float)
 RETROGRAD_INSTANTIATE_LOSSES(double)
+
+std::vector<OpRow> detail::losses_rows() {
+  const TensorD one_hot{{0, 1, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 0}};
+  const TensorD class_ids{1, 3, 0};
+  const TensorD binary{{0, 1, 1, 0}, {1, 0, 0, 1}, {1, 1, 0, 0}};
+  return {
+      {"softmax_cross_entropy",
+       "losses",
+       "softmax_cross_entropy(logits, targets)",
+       2,
+       "-1/n sum {b} log softmax({a})",
+       {"{g} * (softmax({a}) * sum_k {b} - {b}) / n", "-{g} * log softmax({a}) / n"},
+       false,
+       {},
+       nullptr,
+       0,
+       {{"one-hot targets",
+         {{3, 4}},
+         [one_hot](In v) { return softmax_cross_entropy(v[0], VarD(one_hot)); }},
+        {"soft targets", {{3, 4}, {3, 4}}, [](In v) { return softmax_cross_entropy(v[0], v[1]); }}},
+       "logits and targets [n, classes]; stable through log-sum-exp"},
+      {"sparse_softmax_cross_entropy",
+       "losses",
+       "sparse_softmax_cross_entropy(logits, labels)",
+       1,
+       "-1/n sum log softmax({a})[label]",
+       {"{g} * (softmax({a}) - onehot(labels)) / n"},
+       false,
+       {},
+       nullptr,
+       0,
+       {{"class ids",
+         {{3, 4}},
+         [class_ids](In v) { return sparse_softmax_cross_entropy(v[0], class_ids); }}},
+       "labels [n] or [n, 1] whole numbers in [0, classes); no gradient to the labels"},
+      {"sigmoid_binary_cross_entropy",
+       "losses",
+       "sigmoid_binary_cross_entropy(logits, targets)",
+       2,
+       "mean(max({a}, 0) - {a} {b} + log(1 + e^-|{a}|))",
+       {"{g} * (sigmoid({a}) - {b}) / N", "-{g} * {a} / N"},
+       false,
+       {},
+       nullptr,
+       0,
+       {{"binary targets",
+         {{3, 4}},
+         [binary](In v) { return sigmoid_binary_cross_entropy(v[0], VarD(binary)); }},
+        {"soft targets",
+         {{2, 3}, {2, 3}},
+         [](In v) { return sigmoid_binary_cross_entropy(v[0], v[1]); }}},
+       "exact where log(sigmoid(z)) underflows"},
+  };
+}
 
 }  // namespace retrograd

@@ -227,38 +227,26 @@ namespace math {
 template <class E>
 constexpr bool is_number = std::is_arithmetic_v<std::decay_t<E>>;
 
-template <class E>
-auto exp(E&& x) {
-  if constexpr (is_number<E>) {
-    return std::exp(x);
-  } else {
-    return xt::exp(std::forward<E>(x));
+// One function of one argument, std:: on a number and xt:: on a tensor or an expression.
+#define RETROGRAD_MATH_FUNCTION(name)      \
+  template <class E>                       \
+  auto name(E&& x) {                       \
+    if constexpr (is_number<E>) {          \
+      return std::name(x);                 \
+    } else {                               \
+      return xt::name(std::forward<E>(x)); \
+    }                                      \
   }
-}
-template <class E>
-auto log(E&& x) {
-  if constexpr (is_number<E>) {
-    return std::log(x);
-  } else {
-    return xt::log(std::forward<E>(x));
-  }
-}
-template <class E>
-auto tanh(E&& x) {
-  if constexpr (is_number<E>) {
-    return std::tanh(x);
-  } else {
-    return xt::tanh(std::forward<E>(x));
-  }
-}
-template <class E>
-auto abs(E&& x) {
-  if constexpr (is_number<E>) {
-    return std::abs(x);
-  } else {
-    return xt::abs(std::forward<E>(x));
-  }
-}
+RETROGRAD_MATH_FUNCTION(exp)
+RETROGRAD_MATH_FUNCTION(log)
+RETROGRAD_MATH_FUNCTION(log1p)
+RETROGRAD_MATH_FUNCTION(sqrt)
+RETROGRAD_MATH_FUNCTION(tanh)
+RETROGRAD_MATH_FUNCTION(abs)
+RETROGRAD_MATH_FUNCTION(sin)
+RETROGRAD_MATH_FUNCTION(cos)
+RETROGRAD_MATH_FUNCTION(erf)
+#undef RETROGRAD_MATH_FUNCTION
 template <class E>
 auto sign(E&& x) {
   using V = std::decay_t<E>;

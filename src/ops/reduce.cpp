@@ -3,6 +3,7 @@
 // (AxisSplit).
 
 #include "ops/op_machinery.hpp"
+#include "ops/op_rows.hpp"
 #include "retrograd/ops.hpp"
 
 namespace retrograd {
@@ -173,17 +174,87 @@ BasicVar<T> log_softmax(const BasicVar<T>& x, int axis) {
                    });
 }
 
-#define RETROGRAD_INSTANTIATE_REDUCTIONS(T)                 \
-  template BasicVar<T> sum(const BasicVar<T>&);             \
-  template BasicVar<T> sum(const BasicVar<T>&, int, bool);  \
-  template BasicVar<T> mean(const BasicVar<T>&);            \
-  template BasicVar<T> mean(const BasicVar<T>&, int, bool); \
-  template BasicVar<T> max(const BasicVar<T>&);             \
-  template BasicVar<T> max(const BasicVar<T>&, int, bool);  \
-  template BasicVar<T> softmax(const BasicVar<T>&, int);    \
+template <class T>
+BasicVar<T> logsumexp(const BasicVar<T>& x, int axis, bool keepdims) {
+  require_nonempty("logsumexp", x.value());
+  const std::size_t ax = normalize_axis("logsumexp", axis, x.value().dimension());
+  const AxisSplit s = split_at(x.shape(), ax);
+  BasicTensor<T> out = BasicTensor<T>::from_shape(reduced_shape(x.shape(), ax, keepdims));
+  for (std::size_t o = 0; o < s.outer; ++o) {
+    for (std::size_t i = 0; i < s.inner; ++i) {
+      out.data()[o * s.inner + i] =
+          log_sum_exp(x.value().data() + s.at(o, 0, i), s.extent, s.inner);
+    }
+  }
+  return record<T>("logsumexp", std::move(out), {x.node()},
+                   [ax](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                     // d lse(x)/dx_k = softmax_k = e^(x_k - y): g spread along the axis times it
+                     const Shape& in = n.input(0).shape();
+                     BasicTensor<T> y = n.value();
+                     y.reshape(reduced_shape(in, ax, true));
+                     BasicTensor<T> dx = expand_along(g, in, ax);
+                     dx *= xt::exp(n.input(0) - xt::broadcast(y, in));
+                     return {std::move(dx)};
+                   });
+}
+
+#define RETROGRAD_INSTANTIATE_REDUCTIONS(T)                      \
+  template BasicVar<T> sum(const BasicVar<T>&);                  \
+  template BasicVar<T> sum(const BasicVar<T>&, int, bool);       \
+  template BasicVar<T> mean(const BasicVar<T>&);                 \
+  template BasicVar<T> mean(const BasicVar<T>&, int, bool);      \
+  template BasicVar<T> max(const BasicVar<T>&);                  \
+  template BasicVar<T> max(const BasicVar<T>&, int, bool);       \
+  template BasicVar<T> logsumexp(const BasicVar<T>&, int, bool); \
+  template BasicVar<T> softmax(const BasicVar<T>&, int);         \
   template BasicVar<T> log_softmax(const BasicVar<T>&, int);
 
 RETROGRAD_INSTANTIATE_REDUCTIONS(float)
 RETROGRAD_INSTANTIATE_REDUCTIONS(double)
+
+std::vector<OpRow> detail::reduce_rows() {
+  const auto row = [](const char* name, const char* signature, const char* forward,
+                      const char* backward, std::vector<OpCheck> checks, const char* notes) {
+    return OpRow{name,  "reduce", signature, 1, forward, {backward},
+                 false, {},       nullptr,   0, checks,  notes};
+  };
+  return {
+      row("sum", "sum(x), sum(x, axis, keepdims)", "sum of {x}",
+          "{g} copied to every summed element",
+          {{"all", {{3, 4}}, [](In v) { return sum(v[0]); }},
+           {"axis 0", {{3, 4}}, [](In v) { return sum(v[0], 0); }},
+           {"axis -1, keepdims", {{2, 3, 2}}, [](In v) { return sum(v[0], -1, true); }},
+           {"empty", {{0, 3}}, [](In v) { return sum(v[0]); }}},
+          "axes may be negative"),
+      row("mean", "mean(x), mean(x, axis, keepdims)", "mean of {x}",
+          "{g} / N at every averaged element",
+          {{"all", {{3, 4}}, [](In v) { return mean(v[0]); }},
+           {"axis 1, keepdims", {{3, 4}}, [](In v) { return mean(v[0], 1, true); }},
+           {"single number", {{}}, [](In v) { return mean(v[0]); }}},
+          "throws for an empty tensor"),
+      row("max", "max(x), max(x, axis, keepdims)", "largest of {x}",
+          "{g} to the first largest element, 0 elsewhere",
+          {{"all", {{3, 4}}, [](In v) { return max(v[0]); }},
+           {"axis 1", {{3, 4}}, [](In v) { return max(v[0], 1); }},
+           {"axis 0 of one row", {{1, 4}}, [](In v) { return max(v[0], 0); }}},
+          "a tie sends the gradient to the first largest element"),
+      row("logsumexp", "logsumexp(x, axis, keepdims = false)", "log(sum(e^{x}))",
+          "{g} * e^({x} - {y}) along the axis",
+          {{"rows", {{3, 4}}, [](In v) { return logsumexp(v[0], 1); }},
+           {"axis 0, keepdims", {{3, 2}}, [](In v) { return logsumexp(v[0], 0, true); }},
+           {"one element", {{1}}, [](In v) { return logsumexp(v[0], 0); }}},
+          "the max is subtracted first, so large inputs do not overflow"),
+      row("softmax", "softmax(x, axis = -1)", "e^{x} / sum(e^{x})", "{y} * ({g} - sum({g} * {y}))",
+          {{"rows", {{3, 4}}, [](In v) { return softmax(v[0]); }},
+           {"axis 0 of 3-d", {{2, 3, 2}}, [](In v) { return softmax(v[0], 0); }},
+           {"one class", {{3, 1}}, [](In v) { return softmax(v[0]); }}},
+          "the max is subtracted first, so large inputs do not overflow"),
+      row("log_softmax", "log_softmax(x, axis = -1)", "{x} - log(sum(e^{x}))",
+          "{g} - e^{y} * sum({g})",
+          {{"rows", {{3, 4}}, [](In v) { return log_softmax(v[0]); }},
+           {"axis 0", {{3, 4}}, [](In v) { return log_softmax(v[0], 0); }}},
+          "computed through log-sum-exp"),
+  };
+}
 
 }  // namespace retrograd

@@ -678,6 +678,16 @@ void make_cli_fixtures() {
   m.add(nn::Dense(4, 2));
   m.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.01), {"accuracy"});
   io::save_model(m, (scratch() / "model.rg").string());
+  // Two checkpointed runs of 2 epochs for the --resume cases; the second one's data is gone.
+  write_text("gone.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,0\n");
+  for (const char* run : {"small", "gone"}) {
+    const CliResult r = run_cli({"train", "--data", std::string(run) + ".csv", "--layers", "2-4-2",
+                                 "--epochs", "2", "--verbose", "0", "--checkpoint-dir",
+                                 std::string("ck_") + run});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+  }
+  fs::remove(scratch() / "gone.csv");
 }
 
 std::vector<CliCase> cli_flag_cases() {
@@ -824,6 +834,24 @@ std::vector<CliCase> cli_flag_cases() {
        with({"--momentum", "0.5"}),
        Exit::usage,
        {"--momentum: --optimizer adam has no momentum factor"}},
+      {"resume with --epochs already trained",
+       {"train", "--resume", "ck_small", "--epochs", "2"},
+       Exit::usage,
+       {"--epochs 2: the run being resumed has already trained 2 epochs"}},
+      {"resume on other data",
+       {"train", "--resume", "ck_small", "--epochs", "3", "--data", "label5.csv"},
+       Exit::usage,
+       {"--data label5.csv is not the data of the run being resumed", "label5.csv has",
+        "bytes, the run's small.csv had"}},
+      {"resume with another --lr than the default it ran with",
+       {"train", "--resume", "ck_small", "--lr", "0.5"},
+       Exit::usage,
+       {"--lr 0.5 contradicts the run being resumed, which has --lr 0.002"}},
+      {"resume after the data was deleted",
+       {"train", "--resume", "ck_gone", "--epochs", "3"},
+       Exit::usage,
+       {"--resume: the data of the run, ", "gone.csv, no longer exists",
+        "give --data with the same data"}},
       {"a mistyped command",
        {"trian", "--data", "small.csv"},
        Exit::usage,

@@ -228,8 +228,9 @@ TEST_CASE("a registered custom layer saves and loads like a built-in", "[io][reg
   CHECK_THROWS_WITH(io::save_model(other, (dir / "x.rg").string()),
                     Catch::Contains("layer 'mystery_0' of type Mystery cannot be saved") &&
                         Catch::Contains("RETROGRAD_REGISTER_LAYER(Mystery)") &&
-                        Catch::Contains("registered: Activation, BatchNorm, Dense, Dropout, "
-                                        "FeatureScaling, Scale, Sequential"));
+                        Catch::Contains("registered: Activation, AvgPool2D, BatchNorm, Conv2D, "
+                                        "Dense, Dropout, FeatureScaling, Flatten, "
+                                        "GlobalAvgPool2D, MaxPool2D, Scale, Sequential"));
   CHECK_THROWS_WITH(nn::layer_registry().get("Conv9D"),
                     Catch::Contains("unknown layer 'Conv9D' (registered: Activation"));
   CHECK_THROWS_WITH(nn::Activation::from_name("swish"),

@@ -19,7 +19,8 @@ namespace retrograd::data {
 /// One mini-batch. Reused from batch to batch: its tensors are reallocated only when the number
 /// of rows changes (the last, partial batch of an epoch).
 struct Batch {
-  /// Features, [size, feature_count], scaled by the dataset's FeatureScaler.
+  /// Features, [size, feature_count] (or [size, ...] in the dataset's batch_sample_shape()),
+  /// scaled by the dataset's FeatureScaler.
   Tensor x;
   /// Targets: one-hot rows [size, num_classes] for a labelled set, the regression targets
   /// [size, target_count] for a regression set, shape [0, 0] for a set with neither.
@@ -75,6 +76,14 @@ class Dataset {
   const Shape& sample_shape() const { return sample_shape_; }
   /// True when the features are stored as bytes.
   bool stores_bytes() const { return bytes_stored_; }
+  /// Makes batches (and features()) hold each sample in `shape`, {1, 28, 28} giving x of shape
+  /// [count, 1, 28, 28] for a convolutional model, instead of one row; {} restores rows. The
+  /// values and their order are the same. Throws std::invalid_argument when `shape` does not
+  /// hold feature_count() values.
+  void set_batch_sample_shape(const Shape& shape);
+  /// The shape of one sample in a batch: what set_batch_sample_shape gave, or
+  /// {feature_count()}. Subsets keep it.
+  Shape batch_sample_shape() const;
 
   /// True for a labelled (classification) dataset.
   bool has_labels() const { return has_labels_; }
@@ -172,6 +181,7 @@ class Dataset {
   std::size_t size_ = 0;
   std::size_t features_per_sample_ = 0;
   Shape sample_shape_;
+  Shape batch_sample_shape_;  // empty: rows
   bool bytes_stored_ = false;
   std::vector<std::uint8_t> bytes_;
   Tensor floats_;  // [n, features] when !bytes_stored_

@@ -30,6 +30,11 @@ struct Mnist {
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
                          std::size_t num_classes = 0);
 
+/// The file load_mnist() reads for `name` ("train-images-idx3-ubyte") in `dir`: `name.gz` when
+/// it exists, else `name`. Throws IdxError naming the directory and both names when neither
+/// exists.
+std::string find_mnist_file(const std::string& dir, const std::string& name);
+
 /// Loads `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and
 /// `t10k-labels-idx1-ubyte` from `dir`, each with or without a `.gz` suffix (the compressed
 /// name is tried first), as 10-class datasets. Throws IdxError naming the directory and the

@@ -19,7 +19,8 @@ class BasicFeatureScaling : public BasicModule<T> {
   /// Scaling with these per-feature offsets and scales (equal, positive lengths, finite
   /// values). Throws std::invalid_argument naming the first bad entry.
   BasicFeatureScaling(std::vector<T> offset, std::vector<T> scale);
-  /// (x - offset) * scale; x is [batch, features].
+  /// (x - offset) * scale; x is [batch, features], or [batch, ...] with samples of `features`
+  /// values (images) that see offset and scale in their own shape.
   BasicVar<T> forward(const BasicVar<T>& x) override;
   /// "FeatureScaling".
   std::string type() const override { return "FeatureScaling"; }

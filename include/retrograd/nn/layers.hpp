@@ -5,7 +5,11 @@
 /// are registered whichever ones its own code names.
 
 #include "retrograd/nn/activation.hpp"
+#include "retrograd/nn/conv2d.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/feature_scaling.hpp"
+#include "retrograd/nn/flatten.hpp"
+#include "retrograd/nn/model.hpp"
+#include "retrograd/nn/pooling.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/sequential.hpp"

@@ -38,8 +38,9 @@ struct Regularizer {
   bool active() const { return l1 != 0 || l2 != 0; }
 };
 
-/// Inverted dropout: in training mode each element is zeroed with probability `rate` and the
-/// survivors are scaled by 1 / (1 - rate); in evaluation mode the input passes unchanged.
+/// Inverted dropout on a batch of any shape: in training mode each element is zeroed with
+/// probability `rate` and the survivors are scaled by 1 / (1 - rate); in evaluation mode the input
+/// passes unchanged.
 template <class T>
 class BasicDropout : public BasicModule<T> {
  public:
@@ -66,7 +67,8 @@ class BasicDropout : public BasicModule<T> {
   Engine engine_;
 };
 
-/// Batch normalization over the rows of a [n, features] batch:
+/// Batch normalization over the rows of a [n, features] batch, or over the batch and pixels of
+/// each channel of [n, features, h, w] images (PyTorch's BatchNorm2d):
 /// y = gamma * (x - mean) / sqrt(var + eps) + beta. Training mode uses the batch's mean and
 /// (biased) variance and updates the running statistics,
 /// running = (1 - momentum) * running + momentum * batch (the variance unbiased, n / (n - 1));
@@ -76,8 +78,8 @@ class BasicBatchNorm : public BasicModule<T> {
  public:
   /// Throws std::invalid_argument for 0 features, momentum outside [0, 1] or eps <= 0.
   explicit BasicBatchNorm(std::size_t features, double momentum = 0.1, double eps = 1e-5);
-  /// Normalizes `x` ([n, features]). Throws std::invalid_argument naming the layer for another
-  /// width, or for a training batch of one row.
+  /// Normalizes `x` ([n, features] or [n, features, h, w]). Throws std::invalid_argument naming
+  /// the layer for another width or rank, or in training for one value per feature.
   BasicVar<T> forward(const BasicVar<T>& x) override;
   /// "BatchNorm".
   std::string type() const override { return "BatchNorm"; }

@@ -75,8 +75,16 @@ class Sequential : public Module {
   /// Sets the class names.
   void set_class_names(std::vector<std::string> names) { class_names_ = std::move(names); }
 
+  /// The shape of one input sample ({1, 28, 28} for images; saved with the model), or {} when
+  /// not set: then the first layer's input_features() stands for it.
+  const Shape& input_shape() const { return input_shape_; }
+  /// Sets the shape of one input sample. Throws std::invalid_argument for a 0 dimension.
+  void set_input_shape(const Shape& sample);
+  /// The input shape, when set.
+  void save_config(Record& config) const override;
+
   /// A Keras-like table: each layer's name and type, output shape and parameter count, then the
-  /// totals.
+  /// totals. Shapes start from input_shape() (`(None, 32, 14, 14)` after a convolution).
   std::string summary() const;
 
   /// Chooses the loss, the optimizer (attached to this model's parameters now) and the metrics
@@ -127,6 +135,7 @@ class Sequential : public Module {
   std::unique_ptr<Optimizer> optimizer_;
   bool accuracy_ = false;
   std::vector<std::string> class_names_;
+  Shape input_shape_;
 };
 
 RETROGRAD_REGISTER_LAYER(Sequential);

@@ -1,0 +1,120 @@
+#include "retrograd/nn/conv2d.hpp"
+
+#include <stdexcept>
+
+namespace retrograd::nn {
+
+namespace {
+// Settings a model file may hold: larger ones are corrupt (and would ask for huge outputs).
+constexpr std::uint64_t max_setting = 1 << 16;
+
+Size2 read_pair(const Record& config, const char* key) {
+  const std::vector<std::uint64_t>& v = config.integers(key);
+  if (v.size() != 2 || v[0] > max_setting || v[1] > max_setting) {
+    config.fail(std::string(key) + " must be two integers in [0, " + std::to_string(max_setting) +
+                "]");
+  }
+  return {v[0], v[1]};
+}
+}  // namespace
+
+template <class T>
+BasicConv2D<T>::BasicConv2D(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
+                            Conv2DOptions options, Initializer weights, Engine& engine)
+    : BasicModule<T>("conv2d"),
+      in_(in_channels),
+      out_(out_channels),
+      kernel_(kernel),
+      options_(options) {
+  const Size2 s = options.stride, d = options.dilation;
+  if (in_ == 0 || out_ == 0 || kernel.h == 0 || kernel.w == 0 || s.h == 0 || s.w == 0 || d.h == 0 ||
+      d.w == 0) {
+    throw std::invalid_argument("Conv2D(" + std::to_string(in_) + " -> " + std::to_string(out_) +
+                                ", kernel " + size2_string(kernel) + ", stride " + size2_string(s) +
+                                ", dilation " + size2_string(d) +
+                                "): channels, kernel, stride and dilation must be positive");
+  }
+  W_ = BasicVar<T>(BasicTensor<T>::from_shape({out_, in_, kernel.h, kernel.w}), requires_grad, "W");
+  if (options.bias) b_ = BasicVar<T>(zeros<T>({out_}), requires_grad, "b");
+  reset_parameters(weights, engine);
+}
+
+template <class T>
+void BasicConv2D<T>::reset_parameters(const Initializer& weights, Engine& engine) {
+  const std::size_t taps = kernel_.h * kernel_.w;
+  weights.fill(W_.value(), in_ * taps, out_ * taps, engine);
+  if (b_.defined()) b_.value().fill(T(0));
+}
+
+template <class T>
+std::string BasicConv2D<T>::describe() const {
+  return "Conv2D '" + this->name() + "' (" + std::to_string(in_) + " -> " + std::to_string(out_) +
+         " channels, kernel " + size2_string(kernel_) + ")";
+}
+
+template <class T>
+BasicVar<T> BasicConv2D<T>::forward(const BasicVar<T>& x) {
+  const Shape& s = x.shape();
+  if (s.size() != 4 || s[1] != in_) {
+    throw std::invalid_argument(
+        describe() + ": input of shape " + shape_string(s) + " does not fit; expected [batch, " +
+        std::to_string(in_) + ", height, width]" +
+        (s.size() == 2 ? " (flat rows need an input shape such as 1x28x28)" : ""));
+  }
+  try {
+    return conv2d(x, W_, b_, options_.stride, options_.padding, options_.dilation);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(describe() + ": " + e.what());
+  }
+}
+
+template <class T>
+std::vector<NamedParameter<T>> BasicConv2D<T>::named_parameters() const {
+  if (!b_.defined()) return {{"W", W_}};
+  return {{"W", W_}, {"b", b_}};
+}
+
+template <class T>
+Shape BasicConv2D<T>::output_shape(const Shape& input) const {
+  if (input.size() != 4) return input;
+  const Conv2DOptions& o = options_;
+  try {
+    return {input[0], out_,
+            window_output_extent("Conv2D", "height", input[2], kernel_.h, o.stride.h, o.padding.h,
+                                 o.dilation.h),
+            window_output_extent("Conv2D", "width", input[3], kernel_.w, o.stride.w, o.padding.w,
+                                 o.dilation.w)};
+  } catch (const std::invalid_argument&) {
+    return input;
+  }
+}
+
+template <class T>
+void BasicConv2D<T>::save_config(Record& config) const {
+  const auto pair = [](Size2 s) { return std::vector<std::uint64_t>{s.h, s.w}; };
+  config.set("stride", pair(options_.stride));
+  config.set("padding", pair(options_.padding));
+  config.set("dilation", pair(options_.dilation));
+  config.set("bias", std::int64_t{options_.bias});
+}
+
+template <class T>
+std::unique_ptr<BasicConv2D<T>> BasicConv2D<T>::from_record(const LayerRecord& record) {
+  const Shape& w = record.tensors.tensor("W").shape();
+  if (w.size() != 4) {
+    record.tensors.fail("W of shape " + shape_string(w) + " is not [out, in, kh, kw]");
+  }
+  Conv2DOptions options;
+  options.stride = read_pair(record.config, "stride");
+  options.padding = read_pair(record.config, "padding");
+  options.dilation = read_pair(record.config, "dilation");
+  options.bias = record.config.flag("bias");
+  Engine unused(0);
+  return std::make_unique<BasicConv2D>(w[1], w[0], Size2{w[2], w[3]}, options, Initializer::zeros(),
+                                       unused);
+}
+
+template class BasicConv2D<float>;
+template class BasicConv2D<double>;
+
+}  // namespace retrograd::nn

@@ -1,0 +1,395 @@
+#include "retrograd/nn/model.hpp"
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "retrograd/ops.hpp"
+
+namespace retrograd::nn {
+
+namespace detail {
+
+/// One value of the graph under construction.
+struct SymbolNode {
+  std::string kind;  // "input", "layer", "add", "multiply", "concat"
+  std::shared_ptr<Module> layer;
+  std::vector<std::shared_ptr<const SymbolNode>> inputs;
+  Shape shape;
+};
+
+}  // namespace detail
+
+namespace {
+
+using NodePtr = std::shared_ptr<const detail::SymbolNode>;
+
+Symbol make(std::string kind, std::shared_ptr<Module> layer, std::vector<NodePtr> inputs,
+            Shape shape) {
+  return Symbol(std::make_shared<const detail::SymbolNode>(
+      detail::SymbolNode{std::move(kind), std::move(layer), std::move(inputs), std::move(shape)}));
+}
+
+Shape per_sample(const Shape& batch) { return Shape(batch.begin() + 1, batch.end()); }
+
+Shape with_batch(std::size_t n, const Shape& sample) {
+  Shape s(sample.size() + 1);
+  s[0] = n;
+  std::copy(sample.begin(), sample.end(), s.begin() + 1);
+  return s;
+}
+
+Symbol elementwise(const char* what, const Symbol& a, const Symbol& b) {
+  if (a.shape() != b.shape()) {
+    throw std::invalid_argument(std::string("nn::") + what + ": shapes " + shape_string(a.shape()) +
+                                " and " + shape_string(b.shape()) + " differ");
+  }
+  return make(what, nullptr, {a.node(), b.node()}, a.shape());
+}
+
+// The shape a step makes from its inputs' shapes.
+Shape step_shape(const std::string& kind, Module* layer, const std::vector<Shape>& in) {
+  if (kind == "layer") return per_sample(layer->output_shape(with_batch(1, in[0])));
+  if (kind == "concat") {
+    std::size_t width = 0;
+    for (const Shape& s : in) width += s[0];
+    return {width};
+  }
+  return in[0];
+}
+
+}  // namespace
+
+const Shape& Symbol::shape() const { return node_->shape; }
+
+Symbol Input(Shape sample_shape) {
+  if (sample_shape.empty()) throw std::invalid_argument("nn::Input: empty shape");
+  for (std::size_t d : sample_shape) {
+    if (d == 0) {
+      throw std::invalid_argument("nn::Input: shape " + shape_string(sample_shape) +
+                                  " has a zero dimension");
+    }
+  }
+  return make("input", nullptr, {}, std::move(sample_shape));
+}
+
+Layer::Layer(std::shared_ptr<Module> module) : module_(std::move(module)) {
+  if (!module_) throw std::invalid_argument("nn::Layer: null layer");
+}
+
+Symbol Layer::operator()(const Symbol& x) const {
+  const std::size_t want = module_->input_features();
+  if (want != 0 && (x.shape().size() != 1 || x.shape()[0] != want)) {
+    throw std::invalid_argument("layer '" + module_->name() + "' (" + module_->type() + ") takes " +
+                                std::to_string(want) +
+                                " features; its input has "
+                                "shape " +
+                                shape_string(x.shape()));
+  }
+  return make("layer", module_, {x.node()}, step_shape("layer", module_.get(), {x.shape()}));
+}
+
+Symbol add(const Symbol& a, const Symbol& b) { return elementwise("add", a, b); }
+
+Symbol multiply(const Symbol& a, const Symbol& b) { return elementwise("multiply", a, b); }
+
+Symbol concat(const std::vector<Symbol>& parts) {
+  if (parts.size() < 2) throw std::invalid_argument("nn::concat: needs at least two parts");
+  std::vector<NodePtr> nodes;
+  std::vector<Shape> shapes;
+  for (const Symbol& p : parts) {
+    if (p.shape().size() != 1) {
+      throw std::invalid_argument("nn::concat: a part of shape " + shape_string(p.shape()) +
+                                  "; concat joins rows of features (rank-1 samples)");
+    }
+    nodes.push_back(p.node());
+    shapes.push_back(p.shape());
+  }
+  return make("concat", nullptr, std::move(nodes), step_shape("concat", nullptr, shapes));
+}
+
+Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("model") {
+  if (inputs.size() != 1 || outputs.size() != 1) {
+    throw std::invalid_argument("nn::Model: " + std::to_string(inputs.size()) + " inputs and " +
+                                std::to_string(outputs.size()) +
+                                " outputs; this version builds models of one input and one "
+                                "output");
+  }
+  const NodePtr& input = inputs[0].node();
+  if (input->kind != "input") throw std::invalid_argument("nn::Model: its input is no nn::Input");
+  // Post-order from the output without recursion: each node after the nodes it reads.
+  std::map<const detail::SymbolNode*, std::size_t> index;
+  std::vector<std::pair<NodePtr, std::size_t>> stack = {{outputs[0].node(), 0}};
+  std::map<Module*, std::size_t> layer_index;
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (index.count(node.get())) {
+      stack.pop_back();
+      continue;
+    }
+    if (next < node->inputs.size()) {
+      const NodePtr child = node->inputs[next++];
+      if (!index.count(child.get())) stack.push_back({child, 0});
+      continue;
+    }
+    if (node->kind == "input" && node != input) {
+      throw std::invalid_argument("nn::Model: the output depends on an nn::Input of shape " +
+                                  shape_string(node->shape) + " that is not the model's input");
+    }
+    Step step{node->kind, 0, {}, node->shape, {}};
+    for (const NodePtr& in : node->inputs) step.inputs.push_back(index.at(in.get()));
+    if (node->kind == "layer") {
+      const auto found = layer_index.emplace(node->layer.get(), layers_.size());
+      if (found.second) layers_.push_back(node->layer);
+      step.layer = found.first->second;
+    }
+    index[node.get()] = steps_.size();
+    steps_.push_back(std::move(step));
+    stack.pop_back();
+  }
+  if (!index.count(input.get())) {
+    throw std::invalid_argument("nn::Model: the output does not depend on the input");
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Module& layer = *layers_[i];
+    if (layer.has_default_name()) layer.set_name(layer.name() + "_" + std::to_string(i));
+    if (!names.insert(layer.name()).second) {
+      throw std::invalid_argument("nn::Model: two different layers are named '" + layer.name() +
+                                  "'");
+    }
+  }
+  Model::train(training());
+}
+
+Model::Model(std::vector<Step> steps, std::vector<std::shared_ptr<Module>> layers)
+    : Module("model"), steps_(std::move(steps)), layers_(std::move(layers)) {}
+
+Var Model::forward(const Var& x) {
+  const Shape& in = steps_.front().shape;
+  if (x.shape().size() != in.size() + 1 || per_sample(x.shape()) != in) {
+    throw std::invalid_argument("Model '" + name() + "': input of shape " +
+                                shape_string(x.shape()) + " does not fit; expected [batch, " +
+                                shape_string(in).substr(1));
+  }
+  std::vector<Var> values(steps_.size());
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
+    if (s.kind == "input") {
+      values[i] = x;
+    } else if (s.kind == "layer") {
+      values[i] = layers_[s.layer]->forward(values[s.inputs[0]]);
+    } else if (s.kind == "add") {
+      values[i] = values[s.inputs[0]] + values[s.inputs[1]];
+    } else if (s.kind == "multiply") {
+      values[i] = values[s.inputs[0]] * values[s.inputs[1]];
+    } else {
+      // concat as a sum of products with constant 0/1 placement matrices: composed from
+      // matmul, so its gradient routes each part's share back without an op of its own.
+      std::size_t at = 0;
+      const std::size_t width = s.shape[0];
+      for (std::size_t k : s.inputs) {
+        const std::size_t w = steps_[k].shape[0];
+        Tensor place = Tensor::from_shape({w, width});
+        place.fill(0);
+        for (std::size_t j = 0; j < w; ++j) place(j, at + j) = 1;
+        const Var part = matmul(values[k], Var(std::move(place)));
+        values[i] = at == 0 ? part : values[i] + part;
+        at += w;
+      }
+    }
+  }
+  return values.back();
+}
+
+std::vector<NamedParameter<float>> Model::named_parameters() const {
+  std::vector<NamedParameter<float>> out;
+  for (const auto& layer : layers_) {
+    for (NamedParameter<float>& p : layer->named_parameters()) {
+      out.push_back({layer->name() + "." + p.name, std::move(p.var)});
+    }
+  }
+  return out;
+}
+
+std::vector<NamedBuffer<float>> Model::named_buffers() {
+  std::vector<NamedBuffer<float>> out;
+  for (const auto& layer : layers_) {
+    for (const NamedBuffer<float>& b : layer->named_buffers()) {
+      out.push_back({layer->name() + "." + b.name, b.tensor});
+    }
+  }
+  return out;
+}
+
+std::vector<NamedEngine> Model::named_engines() {
+  std::vector<NamedEngine> out;
+  for (const auto& layer : layers_) {
+    for (const NamedEngine& e : layer->named_engines()) {
+      out.push_back({layer->name() + "." + e.name, e.engine});
+    }
+  }
+  return out;
+}
+
+std::vector<Module*> Model::children() {
+  std::vector<Module*> out;
+  for (const auto& layer : layers_) out.push_back(layer.get());
+  return out;
+}
+
+void Model::train(bool on) {
+  Module::train(on);
+  for (const auto& layer : layers_) layer->train(on);
+}
+
+Shape Model::output_shape(const Shape& input) const {
+  return with_batch(input.empty() ? 0 : input[0], steps_.back().shape);
+}
+
+std::size_t Model::input_features() const {
+  const Shape& in = steps_.front().shape;
+  return in.size() == 1 ? in[0] : 0;
+}
+
+Var Model::penalty() const {
+  Var total;
+  for (const auto& layer : layers_) {
+    const Var p = layer->penalty();
+    if (!p.defined()) continue;
+    total = total.defined() ? total + p : p;
+  }
+  return total;
+}
+
+void Model::save_config(Record& config) const {
+  std::vector<Record> steps;
+  for (const Step& s : steps_) {
+    Record r;
+    r.set("kind", s.kind);
+    r.set("layer", static_cast<std::int64_t>(s.layer));
+    r.set("inputs", std::vector<std::uint64_t>(s.inputs.begin(), s.inputs.end()));
+    if (s.kind == "input")
+      r.set("shape", std::vector<std::uint64_t>(s.shape.begin(), s.shape.end()));
+    steps.push_back(std::move(r));
+  }
+  config.set("steps", std::move(steps));
+}
+
+std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
+  std::vector<std::shared_ptr<Module>> layers;
+  for (const LayerRecord& child : record.children) {
+    std::shared_ptr<Module> layer = build_layer(child);
+    layer->set_name(child.name);
+    layers.push_back(std::move(layer));
+  }
+  const Record& config = record.config;
+  const std::vector<Record>& saved = config.records("steps");
+  std::vector<Step> steps;
+  std::vector<bool> used(layers.size(), false);
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    const Record& r = saved[i];
+    Step s{r.text("kind"), 0, {}, {}, {}};
+    for (std::uint64_t k : r.integers("inputs")) {
+      if (k >= i)
+        config.fail("step " + std::to_string(i) + " reads step " + std::to_string(k) +
+                    ", which does not come before it");
+      s.inputs.push_back(static_cast<std::size_t>(k));
+    }
+    std::vector<Shape> in;
+    for (std::size_t k : s.inputs) in.push_back(steps[k].shape);
+    const std::size_t arity = s.kind == "input"    ? 0
+                              : s.kind == "layer"  ? 1
+                              : s.kind == "concat" ? s.inputs.size()
+                                                   : 2;
+    if ((s.kind != "input" && s.kind != "layer" && s.kind != "add" && s.kind != "multiply" &&
+         s.kind != "concat") ||
+        s.inputs.size() != arity || (s.kind == "concat" && arity < 2) ||
+        (s.kind == "input") != (i == 0)) {
+      config.fail("step " + std::to_string(i) + " ('" + s.kind + "' of " +
+                  std::to_string(s.inputs.size()) + " inputs) is not a valid step");
+    }
+    if (s.kind == "input") {
+      const auto& shape = r.integers("shape");
+      if (shape.empty() || shape.size() > 8)
+        config.fail("the input's shape has rank " + std::to_string(shape.size()));
+      for (std::uint64_t d : shape) {
+        if (d == 0 || d > (1u << 30))
+          config.fail("the input's shape has dimension " + std::to_string(d));
+        s.shape.push_back(static_cast<std::size_t>(d));
+      }
+    } else if (s.kind == "layer") {
+      const std::int64_t l = r.integer("layer");
+      if (l < 0 || static_cast<std::size_t>(l) >= layers.size())
+        config.fail("step " + std::to_string(i) + " calls layer " + std::to_string(l) + " of " +
+                    std::to_string(layers.size()));
+      s.layer = static_cast<std::size_t>(l);
+      used[s.layer] = true;
+      s.shape = step_shape("layer", layers[s.layer].get(), in);
+    } else {
+      for (const Shape& sh : in) {
+        if (s.kind == "concat" ? sh.size() != 1 : sh != in[0])
+          config.fail("step " + std::to_string(i) + " (" + s.kind +
+                      ") joins values of shapes that do not fit");
+      }
+      s.shape = step_shape(s.kind, nullptr, in);
+    }
+    steps.push_back(std::move(s));
+  }
+  if (steps.empty()) config.fail("the model has no steps");
+  for (std::size_t l = 0; l < used.size(); ++l) {
+    if (!used[l]) config.fail("layer " + std::to_string(l) + " is never called");
+  }
+  return std::unique_ptr<Model>(new Model(std::move(steps), std::move(layers)));
+}
+
+std::string Model::summary() const {
+  std::ostringstream out;
+  const std::string rule(90, '_'), double_rule(90, '=');
+  char row[256];
+  out << "Model: \"" << name() << "\"\n" << rule << "\n";
+  std::snprintf(row, sizeof row, " %-30s%-18s%-10s%s\n", "Layer (type)", "Output Shape", "Param #",
+                "Inputs");
+  out << row << double_rule << "\n";
+  std::vector<std::string> names(steps_.size());
+  std::map<std::string, int> counts;
+  std::set<std::size_t> counted;
+  std::size_t trainable = 0, fixed = 0;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
+    std::string label;
+    std::size_t params = 0;
+    if (s.kind == "layer") {
+      Module& layer = *layers_[s.layer];
+      const int call = ++counts[layer.name()];
+      names[i] = layer.name() + (call > 1 ? "#" + std::to_string(call) : "");
+      label = names[i] + " (" + layer.type() + ")";
+      params = layer.parameter_count();
+      if (counted.insert(s.layer).second) {
+        trainable += params;
+        fixed += layer.buffer_count();
+      }
+    } else {
+      names[i] = s.kind == "input" ? "input" : s.kind + "_" + std::to_string(i);
+      label = names[i] + (s.kind == "input" ? " (Input)" : "");
+    }
+    std::string shape = "(None";
+    for (std::size_t d : s.shape) shape += ", " + std::to_string(d);
+    shape += ")";
+    std::string inputs;
+    for (std::size_t k : s.inputs) inputs += (inputs.empty() ? "" : ", ") + names[k];
+    std::snprintf(row, sizeof row, " %-30s%-18s%-10zu%s\n", label.c_str(), shape.c_str(), params,
+                  inputs.c_str());
+    out << row;
+  }
+  out << double_rule << "\n"
+      << "Total params: " << trainable + fixed << "\n"
+      << "Trainable params: " << trainable << "\n"
+      << "Non-trainable params: " << fixed << "\n"
+      << rule << "\n";
+  return out.str();
+}
+
+}  // namespace retrograd::nn

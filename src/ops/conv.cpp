@@ -1,0 +1,544 @@
+// Images, NCHW: convolution and pooling. Note [one GEMM per batch]: conv2d lays the whole
+// batch's patches out as one [C kh kw, N OH OW] matrix (im2col), so the layer is one GEMM
+// W [O, C kh kw] x cols, whatever the batch size; the product comes out as [O, N, OH OW] and is
+// scattered into [N, O, OH, OW] while the bias is added, a pass the bias needs anyway. The
+// backward reuses the forward's cols for dW = G cols^T and folds dcols = W^T G back onto the
+// input (col2im); both products pass transposes to BLAS as flags. Scratch comes from the tensor
+// buffer cache, so a training step's scratch is a free-list pop, not an allocation.
+//
+// Note [direct first layer]: with one input channel (the first layer of an image network)
+// the GEMM's inner dimension is only kh kw (9 for 3x3): BLAS's packing overhead then dominates
+// and im2col writes kh kw copies of the image. The direct kernel instead adds w[o,p,q] times a
+// shifted input row to each output row: the output plane (28 x 28 floats) stays in L1 across
+// the kh kw passes, the inner loop is contiguous for stride 1 and vectorizes, and no patch
+// matrix exists.
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "blas_kernels.hpp"
+#include "ops/op_machinery.hpp"
+#include "retrograd/blas.hpp"
+#include "retrograd/ops.hpp"
+
+namespace retrograd {
+using namespace detail;
+
+std::string size2_string(const Size2& s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
+
+std::size_t window_output_extent(const char* op, const char* axis, std::size_t input,
+                                 std::size_t kernel, std::size_t stride, std::size_t padding,
+                                 std::size_t dilation) {
+  if (kernel == 0 || stride == 0 || dilation == 0) {
+    throw std::invalid_argument(std::string(op) + ": kernel " + std::to_string(kernel) +
+                                ", stride " + std::to_string(stride) + " and dilation " +
+                                std::to_string(dilation) + " along the " + axis +
+                                " must be positive");
+  }
+  const std::size_t span = dilation * (kernel - 1) + 1;
+  const std::size_t padded = input + 2 * padding;
+  if (span > padded) {
+    throw std::invalid_argument(std::string(op) + ": kernel " + std::to_string(kernel) +
+                                (dilation > 1 ? " (dilated to " + std::to_string(span) + ")" : "") +
+                                " is larger than the padded input " + axis + " " +
+                                std::to_string(padded) + " (" + std::to_string(input) + " + 2 x " +
+                                std::to_string(padding) + " padding)");
+  }
+  return (padded - span) / stride + 1;
+}
+
+namespace {
+
+/// Sizes of one convolution or pooling: input [n, c, h, w], kernel [kh, kw], output
+/// [n, o, oh, ow] (o = c for pooling).
+struct Geometry {
+  std::size_t n, c, h, w, o, kh, kw, oh, ow;
+  Size2 stride, padding, dilation;
+  std::size_t plane() const { return h * w; }
+  std::size_t out_plane() const { return oh * ow; }
+  std::size_t patch() const { return c * kh * kw; }
+};
+
+void require_images(const char* op, const char* what, const Shape& s) {
+  if (s.size() != 4 || shape_size(s) == 0) {
+    throw std::invalid_argument(std::string(op) + ": " + what + " of shape " + shape_string(s) +
+                                " must be a non-empty 4-d tensor [N, C, H, W]");
+  }
+}
+
+Geometry window_geometry(const char* op, const Shape& x, std::size_t out_channels, Size2 kernel,
+                         Size2 stride, Size2 padding, Size2 dilation) {
+  Geometry g{x[0],     x[1], x[2], x[3],   out_channels, kernel.h,
+             kernel.w, 0,    0,    stride, padding,      dilation};
+  g.oh = window_output_extent(op, "height", g.h, g.kh, stride.h, padding.h, dilation.h);
+  g.ow = window_output_extent(op, "width", g.w, g.kw, stride.w, padding.w, dilation.w);
+  return g;
+}
+
+/// [lo, hi): the outputs j whose input j stride + offset lies in [0, extent).
+std::pair<std::size_t, std::size_t> inside(std::ptrdiff_t offset, std::size_t stride,
+                                           std::size_t extent, std::size_t outputs) {
+  const auto s = static_cast<std::ptrdiff_t>(stride);
+  const std::ptrdiff_t room = static_cast<std::ptrdiff_t>(extent) - offset;
+  const std::ptrdiff_t lo = offset >= 0 ? 0 : (-offset + s - 1) / s;
+  const std::ptrdiff_t hi = std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(outputs),
+                                                     room > 0 ? (room + s - 1) / s : 0);
+  return {static_cast<std::size_t>(std::min(lo, hi)),
+          static_cast<std::size_t>(std::max<std::ptrdiff_t>(hi, 0))};
+}
+
+/// Visits every kernel tap (channel ci, row p, column q) with its output ranges: f(ci, p, q,
+/// y_offset, x_offset, [ylo, yhi), [xlo, xhi)), where output (i, j) reads input
+/// (i stride + y_offset, j stride + x_offset).
+template <class F>
+void for_each_tap(const Geometry& g, F f) {
+  for (std::size_t ci = 0; ci < g.c; ++ci) {
+    for (std::size_t p = 0; p < g.kh; ++p) {
+      const auto dy =
+          static_cast<std::ptrdiff_t>(p * g.dilation.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+      const auto ys = inside(dy, g.stride.h, g.h, g.oh);
+      for (std::size_t q = 0; q < g.kw; ++q) {
+        const auto dx = static_cast<std::ptrdiff_t>(q * g.dilation.w) -
+                        static_cast<std::ptrdiff_t>(g.padding.w);
+        f(ci, p, q, dy, dx, ys, inside(dx, g.stride.w, g.w, g.ow));
+      }
+    }
+  }
+}
+
+/// Where the input row read by output row i of a tap starts, in a plane of width w: output
+/// (i, j) reads element row_start + j stride.
+inline std::ptrdiff_t row_start(const Geometry& g, std::size_t i, std::ptrdiff_t dy,
+                                std::ptrdiff_t dx) {
+  return (static_cast<std::ptrdiff_t>(i * g.stride.h) + dy) * static_cast<std::ptrdiff_t>(g.w) + dx;
+}
+
+/// f(a[j], b[at + j stride]) for j in [lo, hi), on rows of two different buffers. The pointers
+/// are __restrict and the stride-1 case contiguous, so that the compiler vectorizes it (without
+/// them it must assume the rows overlap and runs one element at a time).
+template <class A, class B, class F>
+inline void along_row(A* __restrict a, B* __restrict b, std::size_t lo, std::size_t hi,
+                      std::ptrdiff_t at, std::size_t stride, F f) {
+  if (hi <= lo) return;
+  if (stride == 1) {
+    B* __restrict from = b + (at + static_cast<std::ptrdiff_t>(lo));
+    A* __restrict to = a + lo;
+    for (std::size_t j = 0; j < hi - lo; ++j) f(to[j], from[j]);
+  } else {
+    for (std::size_t j = lo; j < hi; ++j) f(a[j], b[at + static_cast<std::ptrdiff_t>(j * stride)]);
+  }
+}
+
+/// acc[j] += a[j] b[at + j stride] for j in [lo, hi): along_row with a third row.
+template <class T>
+inline void add_products(T* __restrict acc, const T* __restrict a, const T* __restrict b,
+                         std::size_t lo, std::size_t hi, std::ptrdiff_t at, std::size_t stride) {
+  if (hi <= lo) return;
+  if (stride == 1) {
+    const T* __restrict from = b + (at + static_cast<std::ptrdiff_t>(lo));
+    for (std::size_t j = 0; j < hi - lo; ++j) acc[lo + j] += a[lo + j] * from[j];
+  } else {
+    for (std::size_t j = lo; j < hi; ++j) {
+      acc[j] += a[j] * b[at + static_cast<std::ptrdiff_t>(j * stride)];
+    }
+  }
+}
+
+/// Sum of n values in eight independent lanes (vectorizable, unlike one running total).
+template <class T>
+T lane_sum(const T* p, std::size_t n) {
+  T lanes[8] = {};
+  std::size_t l = 0;
+  for (; l + 8 <= n; l += 8) {
+    for (std::size_t k = 0; k < 8; ++k) lanes[k] += p[l + k];
+  }
+  T total = 0;
+  for (; l < n; ++l) total += p[l];
+  for (T v : lanes) total += v;
+  return total;
+}
+
+/// cols [c kh kw, n oh ow]: row (ci, p, q) holds, for every sample and output position, the
+/// input that tap multiplies (0 in the padding).
+template <class T>
+void im2col(const Geometry& g, const T* x, T* cols) {
+  const std::size_t L = g.out_plane(), NL = g.n * L;
+  std::size_t row = 0;
+  for_each_tap(g, [&](std::size_t ci, std::size_t, std::size_t, std::ptrdiff_t dy,
+                      std::ptrdiff_t dx, auto ys, auto xs) {
+    T* out = cols + (row++) * NL;
+    for (std::size_t s = 0; s < g.n; ++s, out += L) {
+      const T* plane = x + (s * g.c + ci) * g.plane();
+      for (std::size_t i = 0; i < g.oh; ++i) {
+        T* r = out + i * g.ow;
+        if (i < ys.first || i >= ys.second) {
+          std::fill(r, r + g.ow, T(0));
+          continue;
+        }
+        std::fill(r, r + xs.first, T(0));
+        along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                  [](T& to, const T& from) { to = from; });
+        std::fill(r + xs.second, r + g.ow, T(0));
+      }
+    }
+  });
+}
+
+/// The adjoint of im2col: adds each entry of cols back onto the input element it came from.
+template <class T>
+void col2im(const Geometry& g, const T* cols, T* dx_out) {
+  const std::size_t L = g.out_plane(), NL = g.n * L;
+  std::size_t row = 0;
+  for_each_tap(g, [&](std::size_t ci, std::size_t, std::size_t, std::ptrdiff_t dy,
+                      std::ptrdiff_t dx, auto ys, auto xs) {
+    const T* in = cols + (row++) * NL;
+    for (std::size_t s = 0; s < g.n; ++s, in += L) {
+      T* plane = dx_out + (s * g.c + ci) * g.plane();
+      for (std::size_t i = ys.first; i < ys.second; ++i) {
+        const T* r = in + i * g.ow;
+        along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                  [](const T& from, T& to) { to += from; });
+      }
+    }
+  });
+}
+
+/// y [n, o, L] from the GEMM's [o, n L] product plus the bias.
+template <class T>
+void scatter_output(const Geometry& g, const T* product, const T* bias, T* y) {
+  const std::size_t L = g.out_plane();
+  for (std::size_t s = 0; s < g.n; ++s) {
+    for (std::size_t k = 0; k < g.o; ++k) {
+      const T* from = product + (k * g.n + s) * L;
+      T* to = y + (s * g.o + k) * L;
+      const T add = bias ? bias[k] : T(0);
+      for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + add;
+    }
+  }
+}
+
+/// Note [direct first layer]: y [n, o, oh, ow] for c = 1 without a patch matrix.
+template <class T>
+void direct_forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
+  const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
+  for (std::size_t s = 0; s < g.n; ++s) {
+    const T* plane = x + s * g.plane();
+    for (std::size_t k = 0; k < g.o; ++k) {
+      T* out = y + (s * g.o + k) * L;
+      std::fill(out, out + L, bias ? bias[k] : T(0));
+      for_each_tap(g, [&](std::size_t, std::size_t p, std::size_t q, std::ptrdiff_t dy,
+                          std::ptrdiff_t dx, auto ys, auto xs) {
+        const T wv = w[k * taps + p * g.kw + q];
+        for (std::size_t i = ys.first; i < ys.second; ++i) {
+          T* r = out + i * g.ow;
+          along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                    [wv](T& to, const T& from) { to += wv * from; });
+        }
+      });
+    }
+  }
+}
+
+/// The backward of direct_forward: dw[o, p, q] correlates the input with g, and dx gets each
+/// weight times g on the pixels its tap read (either may be null when not wanted). `lanes` is
+/// scratch of ow values: each tap's products are summed per output column first, elementwise,
+/// and the columns at the end.
+template <class T>
+void direct_backward(const Geometry& g, const T* x, const T* w, const T* grad, T* dw, T* dx_out,
+                     T* lanes) {
+  const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
+  for (std::size_t s = 0; s < g.n; ++s) {
+    const T* plane = x + s * g.plane();
+    T* dplane = dx_out ? dx_out + s * g.plane() : nullptr;
+    for (std::size_t k = 0; k < g.o; ++k) {
+      const T* up = grad + (s * g.o + k) * L;
+      for_each_tap(g, [&](std::size_t, std::size_t p, std::size_t q, std::ptrdiff_t dy,
+                          std::ptrdiff_t dx, auto ys, auto xs) {
+        const std::size_t tap = k * taps + p * g.kw + q;
+        if (dw) {
+          std::fill(lanes, lanes + g.ow, T(0));
+          for (std::size_t i = ys.first; i < ys.second; ++i) {
+            const T* r = up + i * g.ow;
+            add_products(lanes, r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w);
+          }
+          dw[tap] += lane_sum(lanes, g.ow);
+        }
+        if (dplane) {
+          const T wv = w[tap];
+          for (std::size_t i = ys.first; i < ys.second; ++i) {
+            const T* r = up + i * g.ow;
+            along_row(r, dplane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
+                      [wv](const T& from, T& to) { to += wv * from; });
+          }
+        }
+      });
+    }
+  }
+}
+
+/// db[o] = sum of g over samples and positions.
+template <class T>
+BasicTensor<T> bias_grad(const Geometry& g, const T* grad) {
+  BasicTensor<T> db = zeros<T>({g.o});
+  const std::size_t L = g.out_plane();
+  for (std::size_t s = 0; s < g.n; ++s) {
+    for (std::size_t k = 0; k < g.o; ++k) db.data()[k] += lane_sum(grad + (s * g.o + k) * L, L);
+  }
+  return db;
+}
+
+}  // namespace
+
+template <class T>
+BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b, Size2 stride,
+                   Size2 padding, Size2 dilation) {
+  const char* op = "conv2d";
+  require_images(op, "input", node_of(op, x)->shape());
+  require_images(op, "weight", node_of(op, w)->shape());
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  if (ws[1] != xs[1]) {
+    throw std::invalid_argument("conv2d: input of shape " + shape_string(xs) + " has " +
+                                std::to_string(xs[1]) + " channels but the weight of shape " +
+                                shape_string(ws) + " expects " + std::to_string(ws[1]));
+  }
+  const bool has_bias = b.defined();
+  if (has_bias && b.shape() != Shape{ws[0]}) {
+    throw std::invalid_argument("conv2d: bias of shape " + shape_string(b.shape()) +
+                                " does not fit the weight of shape " + shape_string(ws) +
+                                "; expected [" + std::to_string(ws[0]) + "]");
+  }
+  const Geometry g = window_geometry(op, xs, ws[0], {ws[2], ws[3]}, stride, padding, dilation);
+  const T* bias = has_bias ? b.value().data() : nullptr;
+  BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.o, g.oh, g.ow});
+  InputList<T> inputs =
+      has_bias ? InputList<T>{x.node(), w.node(), b.node()} : InputList<T>{x.node(), w.node()};
+
+  if (g.c == 1) {  // Note [direct first layer]
+    direct_forward(g, x.value().data(), w.value().data(), bias, y.data());
+    return record<T>(
+        op, std::move(y), std::move(inputs),
+        [g, has_bias](const Node<T>& n, Grad<T> up) -> GradList<T> {
+          BasicTensor<T> dx = none<T>(), dw = none<T>();
+          if (n.input_needs_grad(0)) dx = zeros<T>(n.input(0).shape());
+          if (n.input_needs_grad(1)) dw = zeros<T>(n.input(1).shape());
+          BasicTensor<T> lanes = BasicTensor<T>::from_shape({g.ow});
+          direct_backward(g, n.input(0).data(), n.input(1).data(), up.data(),
+                          dw.size() ? dw.data() : nullptr, dx.size() ? dx.data() : nullptr,
+                          lanes.data());
+          GradList<T> grads{std::move(dx), std::move(dw)};
+          if (has_bias) {
+            grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
+          }
+          return grads;
+        });
+  }
+
+  warn_if_slow_blas();
+  // Note [one GEMM per batch]: product [O, N L] = W [O, C kh kw] x cols [C kh kw, N L].
+  const std::size_t K = g.patch(), NL = g.n * g.out_plane();
+  BasicTensor<T> cols = BasicTensor<T>::from_shape({K, NL});
+  im2col(g, x.value().data(), cols.data());
+  {
+    BasicTensor<T> product = BasicTensor<T>::from_shape({g.o, NL});
+    gemm<T>(false, false, g.o, NL, K, T(1), w.value().data(), cols.data(), T(0), product.data());
+    scatter_output(g, product.data(), bias, y.data());
+  }
+  if (!grad_enabled()) cols = none<T>();  // no node will read it
+  return record<T>(
+      op, std::move(y), std::move(inputs),
+      [g, has_bias, K, NL, cols = std::move(cols)](const Node<T>& n, Grad<T> up) -> GradList<T> {
+        // G [O, N L] (the upstream gathered per channel):
+        //   dW = G cols^T : [O, C kh kw],  dcols = W^T G : [C kh kw, N L] -> dx by col2im
+        const std::size_t L = g.out_plane();
+        BasicTensor<T> gt = BasicTensor<T>::from_shape({g.o, NL});
+        for (std::size_t s = 0; s < g.n; ++s) {
+          for (std::size_t k = 0; k < g.o; ++k) {
+            const T* from = up.data() + (s * g.o + k) * L;
+            std::copy(from, from + L, gt.data() + (k * g.n + s) * L);
+          }
+        }
+        BasicTensor<T> dx = none<T>(), dw = none<T>();
+        if (n.input_needs_grad(1)) {
+          dw = BasicTensor<T>::from_shape(n.input(1).shape());
+          gemm<T>(false, true, g.o, K, NL, T(1), gt.data(), cols.data(), T(0), dw.data());
+        }
+        if (n.input_needs_grad(0)) {
+          BasicTensor<T> dcols = BasicTensor<T>::from_shape({K, NL});
+          gemm<T>(true, false, K, NL, g.o, T(1), n.input(1).data(), gt.data(), T(0), dcols.data());
+          dx = zeros<T>(n.input(0).shape());
+          col2im(g, dcols.data(), dx.data());
+        }
+        GradList<T> grads{std::move(dx), std::move(dw)};
+        if (has_bias) {
+          grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
+        }
+        return grads;
+      });
+}
+
+namespace {
+
+Geometry pool_geometry(const char* op, const Shape& x, Size2 kernel, std::optional<Size2> stride,
+                       Size2 padding) {
+  require_images(op, "input", x);
+  // As PyTorch: a window must hold at least one input element.
+  if (padding.h > kernel.h / 2 || padding.w > kernel.w / 2) {
+    throw std::invalid_argument(std::string(op) + ": padding " + size2_string(padding) +
+                                " is more than half the kernel " + size2_string(kernel));
+  }
+  return window_geometry(op, x, x[1], kernel, stride.value_or(kernel), padding, 1);
+}
+
+/// Argmax of each window as an offset within its input plane.
+using Indices = std::vector<std::uint32_t, BufferAllocator<std::uint32_t>>;
+
+}  // namespace
+
+template <class T>
+BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride,
+                       Size2 padding) {
+  const char* op = "max_pool2d";
+  const Geometry g = pool_geometry(op, node_of(op, x)->shape(), kernel, stride, padding);
+  if (g.plane() > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::invalid_argument("max_pool2d: input of shape " + shape_string(x.shape()) +
+                                " has planes too large to index");
+  }
+  const std::size_t planes = g.n * g.c, L = g.out_plane();
+  BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.c, g.oh, g.ow});
+  Indices argmax(planes * L);
+  for (std::size_t pl = 0; pl < planes; ++pl) {
+    const T* in = x.value().data() + pl * g.plane();
+    T* out = y.data() + pl * L;
+    std::uint32_t* arg = argmax.data() + pl * L;
+    for (std::size_t i = 0; i < g.oh; ++i) {
+      for (std::size_t j = 0; j < g.ow; ++j) {
+        // The window's rows and columns inside the input (never empty: padding <= kernel / 2).
+        const std::ptrdiff_t top =
+            static_cast<std::ptrdiff_t>(i * g.stride.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+        const std::ptrdiff_t left =
+            static_cast<std::ptrdiff_t>(j * g.stride.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+        const std::size_t y0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(top, 0));
+        const std::size_t x0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(left, 0));
+        const std::size_t y1 = std::min(g.h, static_cast<std::size_t>(top + std::ptrdiff_t(g.kh)));
+        const std::size_t x1 = std::min(g.w, static_cast<std::size_t>(left + std::ptrdiff_t(g.kw)));
+        std::size_t best = y0 * g.w + x0;
+        T largest = in[best];
+        for (std::size_t r = y0; r < y1; ++r) {
+          for (std::size_t c = x0; c < x1; ++c) {
+            const T v = in[r * g.w + c];
+            // Strictly greater keeps the first largest; a NaN wins, as in PyTorch.
+            if (v > largest || (std::isnan(v) && !std::isnan(largest))) {
+              largest = v;
+              best = r * g.w + c;
+            }
+          }
+        }
+        out[i * g.ow + j] = largest;
+        arg[i * g.ow + j] = static_cast<std::uint32_t>(best);
+      }
+    }
+  }
+  return record<T>(
+      op, std::move(y), {x.node()},
+      [g, planes, L, argmax = std::move(argmax)](const Node<T>& n, Grad<T> up) -> GradList<T> {
+        // each window's gradient goes to its argmax
+        BasicTensor<T> dx = zeros<T>(n.input(0).shape());
+        for (std::size_t pl = 0; pl < planes; ++pl) {
+          T* d = dx.data() + pl * g.plane();
+          for (std::size_t l = 0; l < L; ++l) d[argmax[pl * L + l]] += up.data()[pl * L + l];
+        }
+        return {std::move(dx)};
+      });
+}
+
+namespace {
+/// Adds `scale` times each window's sum (over the input inside it) to `out`, or, with `reverse`,
+/// `scale` times each output onto its window's input: avg_pool2d's forward and backward.
+template <class T>
+void window_sums(const Geometry& g, const T* from, T* to, T scale, bool reverse) {
+  const std::size_t planes = g.n * g.c, L = g.out_plane();
+  for (std::size_t pl = 0; pl < planes; ++pl) {
+    const std::size_t in0 = pl * g.plane(), out0 = pl * L;
+    for (std::size_t i = 0; i < g.oh; ++i) {
+      for (std::size_t j = 0; j < g.ow; ++j) {
+        const std::ptrdiff_t top =
+            static_cast<std::ptrdiff_t>(i * g.stride.h) - static_cast<std::ptrdiff_t>(g.padding.h);
+        const std::ptrdiff_t left =
+            static_cast<std::ptrdiff_t>(j * g.stride.w) - static_cast<std::ptrdiff_t>(g.padding.w);
+        const std::size_t y0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(top, 0));
+        const std::size_t x0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(left, 0));
+        const std::size_t y1 = std::min(g.h, static_cast<std::size_t>(top + std::ptrdiff_t(g.kh)));
+        const std::size_t x1 = std::min(g.w, static_cast<std::size_t>(left + std::ptrdiff_t(g.kw)));
+        const std::size_t at = out0 + i * g.ow + j;
+        if (reverse) {
+          const T share = scale * from[at];
+          for (std::size_t r = y0; r < y1; ++r) {
+            for (std::size_t c = x0; c < x1; ++c) to[in0 + r * g.w + c] += share;
+          }
+        } else {
+          T total = 0;
+          for (std::size_t r = y0; r < y1; ++r) {
+            for (std::size_t c = x0; c < x1; ++c) total += from[in0 + r * g.w + c];
+          }
+          to[at] = scale * total;
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride,
+                       Size2 padding) {
+  const char* op = "avg_pool2d";
+  const Geometry g = pool_geometry(op, node_of(op, x)->shape(), kernel, stride, padding);
+  const T scale = T(1) / static_cast<T>(g.kh * g.kw);
+  BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.c, g.oh, g.ow});
+  window_sums(g, x.value().data(), y.data(), scale, false);
+  return record<T>(op, std::move(y), {x.node()},
+                   [g, scale](const Node<T>& n, Grad<T> up) -> GradList<T> {
+                     // each input gets g / (kh kw) from every window that holds it
+                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
+                     window_sums(g, up.data(), dx.data(), scale, true);
+                     return {std::move(dx)};
+                   });
+}
+
+template <class T>
+BasicVar<T> global_avg_pool2d(const BasicVar<T>& x) {
+  const char* op = "global_avg_pool2d";
+  require_images(op, "input", node_of(op, x)->shape());
+  const Shape& s = x.shape();
+  const std::size_t planes = s[0] * s[1], area = s[2] * s[3];
+  BasicTensor<T> y = BasicTensor<T>::from_shape({s[0], s[1]});
+  for (std::size_t pl = 0; pl < planes; ++pl) {
+    y.data()[pl] = lane_sum(x.value().data() + pl * area, area) / static_cast<T>(area);
+  }
+  return record<T>(op, std::move(y), {x.node()},
+                   [planes, area](const Node<T>& n, Grad<T> up) -> GradList<T> {
+                     // every pixel of a plane gets g / (H W)
+                     BasicTensor<T> dx = BasicTensor<T>::from_shape(n.input(0).shape());
+                     for (std::size_t pl = 0; pl < planes; ++pl) {
+                       const T share = up.data()[pl] / static_cast<T>(area);
+                       std::fill(dx.data() + pl * area, dx.data() + (pl + 1) * area, share);
+                     }
+                     return {std::move(dx)};
+                   });
+}
+
+#define RETROGRAD_INSTANTIATE_CONV(T)                                                            \
+  template BasicVar<T> conv2d(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&, Size2, \
+                              Size2, Size2);                                                     \
+  template BasicVar<T> max_pool2d(const BasicVar<T>&, Size2, std::optional<Size2>, Size2);       \
+  template BasicVar<T> avg_pool2d(const BasicVar<T>&, Size2, std::optional<Size2>, Size2);       \
+  template BasicVar<T> global_avg_pool2d(const BasicVar<T>&);
+
+RETROGRAD_INSTANTIATE_CONV(float)
+RETROGRAD_INSTANTIATE_CONV(double)
+
+}  // namespace retrograd

@@ -1,0 +1,134 @@
+// Functional models: graphs of layer calls and merges (nn/model.hpp).
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <random>
+#include <retrograd/io/model_io.hpp>
+#include <retrograd/io/onnx.hpp>
+#include <retrograd/nn/layers.hpp>
+
+using namespace retrograd;
+
+namespace {
+
+Tensor random_rows(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<float> normal(0, 1);
+  Tensor x = Tensor::from_shape({rows, cols});
+  for (float& v : x) v = normal(engine);
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("model: a residual block computes relu(x W1 + b1) W2 + b2 + x", "[nn][model]") {
+  auto x = nn::Input({4});
+  nn::Layer d1 = nn::Dense(4, 6, nn::Activation::relu(), nn::Initializer::glorot_uniform(), 1);
+  nn::Layer d2 = nn::Dense(6, 4, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 2);
+  auto y = nn::add(d2(d1(x)), x);
+  nn::Model model({x}, {y});
+  CHECK(model.children().size() == 2);
+  CHECK(model.children()[0]->name() == "dense_0");
+  CHECK(model.output_shape({5, 4}) == Shape{5, 4});
+
+  const Tensor input = random_rows(5, 4, 3);
+  const Var in(input);
+  const auto& l1 = dynamic_cast<nn::Dense&>(d1.module());
+  const auto& l2 = dynamic_cast<nn::Dense&>(d2.module());
+  const Var expected =
+      matmul(relu(matmul(in, l1.weight()) + l1.bias()), l2.weight()) + l2.bias() + in;
+  const Tensor got = model.forward(in).value();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got.data()[i] == Approx(expected.value().data()[i]).margin(1e-6));
+  }
+}
+
+TEST_CASE("model: a layer called twice shares its weights and sums its gradients", "[nn][model]") {
+  auto x = nn::Input({3});
+  nn::Layer d = nn::Dense(3, 3, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), 4);
+  nn::Model model({x}, {d(d(x))});
+  REQUIRE(model.named_parameters().size() == 2);  // one layer
+
+  const Var in(random_rows(4, 3, 5));
+  sum(model.forward(in)).backward();
+  const Tensor model_grad = model.named_parameters()[0].var.grad();
+
+  auto& layer = dynamic_cast<nn::Dense&>(d.module());
+  layer.zero_grad();
+  // The same computation by hand: both uses of W feed backward, which sums them.
+  const Var h = tanh(matmul(in, layer.weight()) + layer.bias());
+  sum(tanh(matmul(h, layer.weight()) + layer.bias())).backward();
+  const Tensor& hand = layer.weight().grad();
+  for (std::size_t i = 0; i < hand.size(); ++i) {
+    CHECK(model_grad.data()[i] == Approx(hand.data()[i]).margin(1e-6));
+  }
+}
+
+TEST_CASE("model: concat and multiply", "[nn][model]") {
+  auto x = nn::Input({2});
+  nn::Layer a = nn::Dense(2, 3, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 6);
+  nn::Layer b = nn::Dense(2, 3, nn::Activation::sigmoid(), nn::Initializer::glorot_uniform(), 7);
+  auto joined = nn::concat({a(x), nn::multiply(a(x), b(x))});
+  CHECK(joined.shape() == Shape{6});
+  nn::Model model({x}, {joined});
+  const Var in(random_rows(3, 2, 8));
+  const Tensor out = model.forward(in).value();
+  const Tensor ya = a.module().forward(in).value();
+  const Tensor yb = b.module().forward(in).value();
+  for (std::size_t r = 0; r < 3; ++r) {
+    for (std::size_t j = 0; j < 3; ++j) {
+      CHECK(out(r, j) == Approx(ya(r, j)));
+      CHECK(out(r, 3 + j) == Approx(ya(r, j) * yb(r, j)));
+    }
+  }
+  CHECK_THROWS_WITH(nn::add(a(x), x), Catch::Contains("shapes [3] and [2] differ"));
+  CHECK_THROWS_WITH(nn::Model({x, nn::Input({2})}, {joined}),
+                    Catch::Contains("2 inputs and 1 outputs"));
+  CHECK_THROWS_WITH(nn::Model({nn::Input({2})}, {joined}),
+                    Catch::Contains("not the model's input"));
+}
+
+TEST_CASE("model: saves and loads with its graph; summary shows inputs", "[nn][model]") {
+  auto x = nn::Input({5});
+  nn::Layer d1 = nn::Dense(5, 5, nn::Activation::relu(), nn::Initializer::he_uniform(), 9);
+  nn::Layer bn = nn::BatchNorm(5);
+  nn::Layer out = nn::Dense(10, 2, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 10);
+  auto h = nn::add(bn(d1(x)), x);
+  nn::Model model({x}, {out(nn::concat({h, d1(h)}))});
+  const std::string summary = model.summary();
+  CHECK_THAT(summary, Catch::Contains("dense_0#2 (Dense)"));
+  CHECK_THAT(summary, Catch::Contains("add_3"));
+  CHECK_THAT(summary, Catch::Contains("concat_5"));
+  CHECK_THAT(summary, Catch::Contains("add_3, dense_0#2"));
+
+  const Tensor input = random_rows(7, 5, 11);
+  model.eval();
+  const Tensor before = model.forward(Var(input)).value();
+  const auto bytes = io::serialize_model(model);
+  std::unique_ptr<nn::Module> loaded = io::deserialize_module(bytes);
+  REQUIRE(loaded->type() == "Model");
+  loaded->eval();
+  const Tensor after = loaded->forward(Var(input)).value();
+  CHECK(std::equal(after.begin(), after.end(), before.begin(), before.end()));
+  CHECK(dynamic_cast<nn::Model&>(*loaded).summary() == summary);
+}
+
+TEST_CASE("model: trains with the Trainer", "[nn][model]") {
+  auto x = nn::Input({2});
+  nn::Layer d1 = nn::Dense(2, 8, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), 12);
+  nn::Layer d2 = nn::Dense(8, 2, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 13);
+  nn::Model model({x}, {nn::add(d2(d1(x)), x)});
+  const Tensor features = random_rows(64, 2, 14);
+  Tensor targets = features;
+  for (std::size_t r = 0; r < 64; ++r) targets(r, 0) += std::sin(features(r, 1));
+  nn::TensorBatchSource data(features, targets);
+  nn::SGD sgd(0.1);
+  nn::FitOptions options;
+  options.epochs = 30;
+  options.batch_size = 16;
+  options.seed = 1;
+  options.verbose = 0;
+  nn::Trainer trainer(model, nn::Loss::mse(), sgd, options);
+  const nn::History history = trainer.fit(data);
+  CHECK(history.loss.back() < 0.5 * history.loss.front());
+}
