@@ -11,7 +11,7 @@ source scripts/blas-env.sh
 export OMP_WAIT_POLICY=PASSIVE  # torch's OpenMP workers would otherwise spin and starve OpenBLAS
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain bench_chain_adolc \
-  bench_inference >/dev/null
+  bench_inference bench_cnn >/dev/null
 python=/usr/bin/python3  # Debian's interpreter, where python3-torch is installed
 results=$(mktemp)
 # OPENBLAS_NUM_THREADS pins both sides: torch.set_num_threads does not reach OpenBLAS's own
@@ -29,6 +29,12 @@ done
 run 2 ./build/bench/bench_gemm_floor c 2
 run 2 ./build/bench/bench_mlp c "$epochs" 2
 run 2 "$python" bench/mlp_torch.py c "$epochs" 2
+# The convolutional network of `retrograd train --model cnn` (2 epochs each: ~1 min per epoch).
+for threads in 1 2; do
+  run "$threads" ./build/bench/bench_gemm_floor cnn "$threads"
+  run "$threads" ./build/bench/bench_cnn 2 "$threads"
+  run "$threads" "$python" bench/cnn_torch.py 2 "$threads"
+done
 run 1 ./build/bench/bench_inference 20000 1
 run 1 "$python" bench/inference_torch.py 20000 1
 "$python" bench/table.py "$results"
@@ -40,4 +46,25 @@ if "$python" -c 'import torch' 2>/dev/null; then
   OPENBLAS_NUM_THREADS=1 "$python" bench/npz_to_torch.py --retrograd ./build/tools/retrograd \
     --workdir build/npz_to_torch \
     $([ -d "$fashion" ] && echo --data "$fashion")
+fi
+# A `--model cnn` network exported as .npz, loaded into PyTorch's same network: the class of
+# every test image, against `retrograd predict` (one epoch of training is enough to compare).
+fashion=/usr/share/datasets/fashion-mnist
+if "$python" -c 'import torch' 2>/dev/null && [ -d "$fashion" ]; then
+  cmake --build build -j"$(nproc)" --target retrograd_cli >/dev/null
+  work=build/cnn_npz
+  mkdir -p "$work"
+  cli=./build/tools/retrograd
+  "$cli" train --model cnn --epochs 1 --save "$work/cnn.rg" --history '' --plot '' --verbose 0
+  "$cli" export --model "$work/cnn.rg" --output "$work/cnn.npz" >/dev/null
+  "$cli" predict --model "$work/cnn.rg" --data "$fashion" --output "$work/retrograd.csv" >/dev/null
+  OPENBLAS_NUM_THREADS=1 "$python" bench/cnn_torch.py --npz "$work/cnn.npz" >"$work/torch.txt"
+  "$python" - "$work/retrograd.csv" "$work/torch.txt" <<'PY'
+import sys
+ours = [line.split(",")[1].strip() for line in open(sys.argv[1]).readlines()[1:]]
+torch = [line.strip() for line in open(sys.argv[2])]
+same = sum(a == b for a, b in zip(ours, torch))
+print(f"cnn .npz in PyTorch: the same class on {same} of {len(ours)} test images")
+sys.exit(0 if same == len(ours) == len(torch) else 1)
+PY
 fi

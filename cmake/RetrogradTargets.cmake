@@ -41,15 +41,25 @@ retrograd_layer(retrograd_core DIR "" SUBDIRS "ops/" LINKS xtensor xtensor::use_
 target_compile_definitions(retrograd_core PUBLIC XTENSOR_USE_XSIMD
   $<$<CONFIG:Debug>:XTENSOR_ENABLE_ASSERT>)
 if(RETROGRAD_ONEDNN)
-  target_include_directories(retrograd_core PRIVATE ${RETROGRAD_DNNL_INCLUDE_DIR})
-  target_link_libraries(retrograd_core PRIVATE ${RETROGRAD_DNNL_LIBRARY} OpenMP::OpenMP_CXX)
-  target_compile_definitions(retrograd_core PRIVATE RETROGRAD_ONEDNN)
+  # Only src/blas.cpp calls oneDNN (and omp_set_num_threads): every other object keeps the
+  # flags of the OpenBLAS build, so ccache serves it from that build.
+  set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/blas.cpp APPEND PROPERTY
+    COMPILE_DEFINITIONS RETROGRAD_ONEDNN)
+  # A source's include directories are passed as given: /usr/include (Debian's) would break
+  # the standard headers' #include_next, so only another directory is added.
+  if(NOT RETROGRAD_DNNL_INCLUDE_DIR IN_LIST CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES)
+    set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/blas.cpp APPEND PROPERTY
+      INCLUDE_DIRECTORIES ${RETROGRAD_DNNL_INCLUDE_DIR})
+  endif()
+  # OpenMP's library only: its target would add -fopenmp to every object of the core.
+  target_link_libraries(retrograd_core PRIVATE ${RETROGRAD_DNNL_LIBRARY} ${OpenMP_CXX_LIBRARIES})
 endif()
 # xsimd picks its instruction set at compile time and the allocator alignment
 # follows it, so users of the library must compile with the same -march.
 if(RETROGRAD_MARCH)
   target_compile_options(retrograd_core PUBLIC -march=${RETROGRAD_MARCH})
 endif()
+include(${PROJECT_SOURCE_DIR}/cmake/HtmlAssets.cmake)
 retrograd_layer(retrograd_data DIR "data/" LINKS retrograd_core PRIVATE_LINKS ZLIB::ZLIB)
 retrograd_layer(retrograd_nn DIR "nn/" LINKS retrograd_core)
 retrograd_layer(retrograd_io DIR "io/" LINKS retrograd_nn retrograd_data

@@ -1,17 +1,25 @@
-// libFuzzer target, differential: the bytes build a random expression over three [2, 3]
-// variables (elementwise ops, broadcasting reductions, softmax, matmul, reshape), and the
-// gradients backward() gives are compared with central finite differences in double. A
-// mismatch is a finding: the program, the point and both gradients are printed, then abort.
+// libFuzzer target, differential: the gradients backward() gives are compared with central
+// finite differences in double. Two kinds of input:
+// - "OPTB" then bytes: one op of the op table (retrograd/op_table.hpp), so every op in the
+//   table is covered: the bytes pick the row, one case of its gradient-check domain (shapes
+//   and extra arguments), the input values within the case's range, and the output weights;
+// - anything else: a random expression over three [2, 3] variables (elementwise ops,
+//   broadcasting reductions, softmax, matmul, reshape).
+// A mismatch is a finding: the program or op, the point and both gradients are printed, then
+// abort.
 //
 // Points where finite differences cannot see the derivative are skipped, not reported: near a
 // kink or tie (relu, abs, max, min, an axis max), near a domain edge (log, div, pow), where a
 // value is large (roundoff) or not finite, and where two step sizes disagree (not smooth).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <retrograd/op_table.hpp>
 #include <retrograd/ops.hpp>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "fuzz_input.hpp"
@@ -208,9 +216,78 @@ VarD run(const Program& p, const std::vector<TensorD>& point, std::vector<VarD>*
   std::abort();
 }
 
+/// The table mode: one case of one row, at values the bytes choose.
+void check_table_op(fuzz::Cursor& in) {
+  const std::vector<OpRow>& table = op_table();
+  const OpRow& row = table[in.u16() % table.size()];
+  const OpCheck& check = row.checks.at(in.byte() % row.checks.size());
+  if (!check.differentiable) return;
+  std::vector<TensorD> point;
+  for (std::size_t i = 0; i < check.shapes.size(); ++i) {
+    const bool positive =
+        std::find(check.positive.begin(), check.positive.end(), i) != check.positive.end();
+    TensorD t = TensorD::from_shape(check.shapes[i]);
+    for (double& v : t) {
+      const std::uint16_t bits = in.u16();
+      const double magnitude = check.low + (check.high - check.low) * (bits >> 1) / 32768.0;
+      v = (positive || (bits & 1)) ? magnitude : -magnitude;
+    }
+    point.push_back(std::move(t));
+  }
+  const auto weighted = [&](const std::vector<TensorD>& at, std::vector<VarD>* leaves) {
+    std::vector<VarD> vars;
+    for (const TensorD& t : at) vars.emplace_back(t, requires_grad);
+    if (leaves) *leaves = vars;
+    const VarD out = check.call(vars);
+    TensorD weights = TensorD::from_shape(out.shape());
+    fuzz::Cursor w(reinterpret_cast<const std::uint8_t*>(row.name), std::string(row.name).size());
+    for (double& x : weights) x = (static_cast<int>(w.byte()) % 7 - 3) / 2.0 + 0.25;
+    return sum(out * VarD(weights));
+  };
+  std::vector<VarD> leaves;
+  const VarD f = weighted(point, &leaves);
+  require_moderate(f.value());
+  f.backward();
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    const TensorD analytic = leaves[i].has_grad() ? leaves[i].grad() : TensorD(point[i] * 0.0);
+    for (std::size_t e = 0; e < point[i].size(); ++e) {
+      auto difference = [&](double h) {
+        std::vector<TensorD> up = point, down = point;
+        up[i].data()[e] += h;
+        down[i].data()[e] -= h;
+        return (weighted(up, nullptr).item() - weighted(down, nullptr).item()) / (2 * h);
+      };
+      const double coarse = difference(1e-5), fine = difference(2.5e-6);
+      const double g = analytic.data()[e];
+      const double scale = std::max({1.0, std::fabs(g), std::fabs(fine)});
+      if (!std::isfinite(coarse) || !std::isfinite(fine)) throw Skip();
+      if (std::fabs(coarse - fine) > 1e-5 * scale) continue;  // a kink or tie here
+      if (std::fabs(g - fine) > 1e-4 * scale) {
+        std::fprintf(stderr,
+                     "gradient mismatch: op %s (%s), d/d input %zu element %zu: backward %.17g, "
+                     "finite differences %.17g\n",
+                     row.name, check.what, i, e, g, fine);
+        for (std::size_t k = 0; k < point.size(); ++k) {
+          std::fprintf(stderr, "input %zu: %s\n", k, values_string(point[k], 6).c_str());
+        }
+        std::abort();
+      }
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size >= 4 && std::string(reinterpret_cast<const char*>(data), 4) == "OPTB") {
+    fuzz::Cursor in(data + 4, size - 4);
+    try {
+      check_table_op(in);
+    } catch (const Skip&) {
+    } catch (const std::domain_error&) {
+    }
+    return 0;
+  }
   const Program p = decode(data, size);
   try {
     std::vector<VarD> leaves;

@@ -119,6 +119,21 @@ void gradient_seeds(const fs::path& dir) {
     bytes[42] = static_cast<std::uint8_t>(3 + seed);  // program length 4 to 11
     write(dir / ("program_" + std::to_string(seed)), bytes);
   }
+  // One seed per case of every op of the op table: "OPTB", the row, the case, then values.
+  const std::vector<OpRow>& table = op_table();
+  for (std::size_t r = 0; r < table.size(); ++r) {
+    for (std::size_t c = 0; c < table[r].checks.size(); ++c) {
+      std::vector<std::uint8_t> bytes = {'O',
+                                         'P',
+                                         'T',
+                                         'B',
+                                         static_cast<std::uint8_t>(r & 255),
+                                         static_cast<std::uint8_t>(r >> 8),
+                                         static_cast<std::uint8_t>(c)};
+      for (int k = 0; k < 96; ++k) bytes.push_back(static_cast<std::uint8_t>(byte(engine)));
+      write(dir / ("op_" + std::string(table[r].name) + "_" + std::to_string(c)), bytes);
+    }
+  }
 }
 
 }  // namespace

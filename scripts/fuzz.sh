@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang (AddressSanitizer + UBSan) in build-fuzz/ and
-# runs each for SECONDS, one after the other (default 600: the long run; CI runs 20).
+# runs each for SECONDS, as many at once as there are cores (default 600: the long run; CI runs
+# 20).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: idx csv model expression gradient onnx
 #   FUZZ_FLAGS='-fork=1 -ignore_ooms=1' scripts/fuzz.sh 600 model   (extra libFuzzer flags)
 # New inputs that widen coverage go to build-fuzz/corpus/<target>/ (not the repository); a
-# finding stops the run with its input in build-fuzz/findings/<target>/. Copy that file into
+# finding fails the run, its input in build-fuzz/findings/<target>/. Copy that file into
 # tests/fuzz_regressions/<target>/, fix the bug, and the fuzz_replay_<target> ctest keeps it
 # fixed. Each target's last status line (executions, coverage, corpus) is printed at the end.
 # Before fuzzing, the fuzz_replay_* and clang_asan_buffer_cache ctests of build-fuzz/ run.
@@ -28,20 +29,37 @@ export OPENBLAS_NUM_THREADS=1
 # The recorded findings and seeds, once each, and the buffer cache check under clang's ASan.
 ctest --test-dir build-fuzz --output-on-failure
 
+# One libFuzzer process per core at a time (each runs on one core), so 6 targets of 20 s take
+# three rounds on 2 cores instead of six.
+fuzz_target() {
+  local target=$1 corpus=build-fuzz/corpus/$1 findings=build-fuzz/findings/$1
+  mkdir -p "$corpus" "$findings"
+  local corpora=("$corpus" fuzz/corpus/"$target")
+  [ -d tests/fuzz_regressions/"$target" ] && corpora+=(tests/fuzz_regressions/"$target")
+  # -rss_limit_mb: a few KiB of input asking for a GiB is a finding, not a slow pass.
+  build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_FLAGS:-} \
+    "${corpora[@]}" >build-fuzz/fuzz_"$target".log 2>&1
+}
+rm -f build-fuzz/fuzz_*.passed
+running=0
+for target in "${targets[@]}"; do
+  if [ "$running" -ge "$(nproc)" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  echo "fuzz_$target: ${seconds} s"
+  (fuzz_target "$target" && touch build-fuzz/fuzz_"$target".passed) &
+  running=$((running + 1))
+done
+wait
+
 summary=()
 for target in "${targets[@]}"; do
-  corpus=build-fuzz/corpus/$target findings=build-fuzz/findings/$target
-  mkdir -p "$corpus" "$findings"
   log=build-fuzz/fuzz_$target.log
-  corpora=("$corpus" fuzz/corpus/"$target")
-  [ -d tests/fuzz_regressions/"$target" ] && corpora+=(tests/fuzz_regressions/"$target")
-  echo "fuzz_$target: ${seconds} s"
-  # -rss_limit_mb: a few KiB of input asking for a GiB is a finding, not a slow pass.
-  if ! build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
-      -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_FLAGS:-} \
-      "${corpora[@]}" >"$log" 2>&1; then
+  if [ ! -e build-fuzz/fuzz_"$target".passed ]; then
     tail -n 60 "$log"
-    echo "fuzz_$target found a failing input: $(ls "$findings")"
+    echo "fuzz_$target found a failing input: $(ls build-fuzz/findings/"$target")"
     echo "add it to tests/fuzz_regressions/$target/ and fix it (log: $log)"
     exit 1
   fi

@@ -177,6 +177,7 @@ class BackwardPass {
   /// `reached(i)` is called for every input i that takes part in backward, before its share.
   template <class Reached>
   void send_gradients(Node<T>& node, Reached&& reached) {
+    check_versions(node);
     if (!node.has_grad()) {
       for_each_input_needing_grad(node, reached);
       return;
@@ -200,6 +201,37 @@ class BackwardPass {
       if (check_anomalies_) check_backward(node, i, grads[i]);
       node.inputs_[i]->accumulate_grad(std::move(grads[i]), node.op());
     });
+  }
+
+  // Note [saved versions]: a node's rule reads its inputs' values as they are at backward,
+  // so an input changed in place after the node was made (x.value() = ..., an optimizer step)
+  // would give a wrong gradient silently. Every change through Var::value() bumps the node's
+  // version; each node keeps its inputs' versions from when it was made (InputList) and
+  // backward refuses to run a node whose input has moved on, as PyTorch does. One comparison
+  // per input, nothing allocated.
+  static void check_versions(const Node<T>& node) {
+    const InputList<T>& inputs = node.inputs_;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const Node<T>* input = inputs[i].get();
+      if (input && input->version() != inputs.saved_version(i)) modified_input(node, i);
+    }
+  }
+
+  [[noreturn]] static void modified_input(const Node<T>& node, std::size_t i) {
+    const Node<T>& input = *node.inputs_[i];
+    const std::string what =
+        input.is_leaf()
+            ? "leaf" + (input.name().empty() ? std::string() : " '" + input.name() + "'")
+            : "the result of " + std::string(input.op()) +
+                  (input.name().empty() ? "" : " '" + input.name() + "'");
+    throw std::logic_error(
+        "backward: input " + std::to_string(i) + " of " + std::string(node.op()) + " (" + what +
+        ", shape " + shape_string(input.shape()) +
+        ") was changed in place after the graph used it (version " +
+        std::to_string(input.version()) + ", the graph saw version " +
+        std::to_string(node.inputs_.saved_version(i)) +
+        "); the gradient would be computed from the new value. Build the graph again after "
+        "changing it, or change it after backward");
   }
 
   /// Reads the inputs without materialising numbers (Note [numbers in ops]): a number slot is

@@ -11,6 +11,13 @@ namespace retrograd {
 std::string GradcheckResult::summary() const {
   std::ostringstream out;
   out.precision(6);
+  if (not_differentiable) {
+    out << "not differentiable at input " << worst_input << " element " << worst_input_index
+        << " (output element " << worst_output_index << "): the slope is " << worst_left
+        << " from the left and " << worst_right << " from the right; backward gives "
+        << worst_analytic;
+    return out.str();
+  }
   out << (passed ? "passed" : "FAILED") << ": max abs error " << max_abs_error
       << "; worst at input " << worst_input << " element " << worst_input_index
       << ", output element " << worst_output_index << ": analytic " << worst_analytic
@@ -82,8 +89,15 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
   for (TensorD& t : shifted) values.push_back(&t);
   for (VarD& p : params) values.push_back(&p.value());
 
+  // f at the point itself: the one-sided differences of an element that fails tell a kink
+  // (they disagree) from a wrong gradient (they agree with each other, not with backward).
+  const TensorD center = evaluate(f, shifted);
+  const auto tolerance = [&](double slope) {
+    return options.atol + options.rtol * std::abs(slope);
+  };
   GradcheckResult result;
   double worst_ratio = -1;
+  bool any_failure = false, all_failures_at_kinks = true;
   for (std::size_t i = 0; i < values.size(); ++i) {
     TensorD& value = *values[i];
     for (std::size_t e = 0; e < value.size(); ++e) {
@@ -98,8 +112,17 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
         const double exact = analytic[i][j * value.size() + e];
         const double error = std::abs(exact - numeric);
         const double ratio = error / (options.atol + options.rtol * std::abs(numeric));
+        const double left = (center.data()[j] - minus.data()[j]) / options.eps;
+        const double right = (plus.data()[j] - center.data()[j]) / options.eps;
         result.max_abs_error = std::max(result.max_abs_error, error);
-        if (!(ratio <= 1)) result.passed = false;  // also catches NaN
+        if (!(ratio <= 1)) {  // also catches NaN
+          result.passed = false;
+          any_failure = true;
+          // A smooth function's one-sided slopes differ by about eps * f'': far less than this.
+          const bool kink =
+              std::abs(right - left) > 1e3 * tolerance(std::max(std::abs(left), std::abs(right)));
+          all_failures_at_kinks = all_failures_at_kinks && kink;
+        }
         if (ratio > worst_ratio || std::isnan(ratio)) {
           worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
           result.worst_input = i;
@@ -107,10 +130,13 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
           result.worst_output_index = j;
           result.worst_analytic = exact;
           result.worst_numeric = numeric;
+          result.worst_left = left;
+          result.worst_right = right;
         }
       }
     }
   }
+  result.not_differentiable = any_failure && all_failures_at_kinks;
   return result;
 }
 

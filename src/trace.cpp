@@ -1,6 +1,9 @@
 #include "retrograd/trace.hpp"
 
+#include <algorithm>
+#include <ostream>
 #include <stdexcept>
+#include <streambuf>
 
 #include "retrograd/op_table.hpp"
 
@@ -13,12 +16,47 @@ BasicTensor<T> none() {
   return BasicTensor<T>::from_shape({0});
 }
 
+/// A node's value as text, without building a scalar node's tensor (Note [scalar nodes]): a
+/// trace of a long scalar chain stays small.
+template <class T>
+std::string value_text(const Node<T>& node) {
+  return node.is_scalar() ? tensor_string(scalar_tensor<T>(node.scalar()))
+                          : tensor_string(node.value());
+}
+
 /// A value inside a formula: negative numbers in parentheses, so that "3 * (-4)" reads right.
 template <class T>
-std::string operand(const BasicTensor<T>& value) {
-  const std::string text = tensor_string(value);
+std::string operand(const Node<T>& node) {
+  const std::string text = value_text(node);
   return !text.empty() && text[0] == '-' ? "(" + text + ")" : text;
 }
+
+/// A stream buffer that keeps the first `budget` characters of what is written to it and
+/// counts the rest.
+class BudgetBuffer : public std::streambuf {
+ public:
+  explicit BudgetBuffer(std::size_t budget) : budget_(budget) {}
+  std::string text;
+  std::size_t dropped = 0;
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    const std::size_t room = budget_ - text.size();
+    const std::size_t kept = std::min(room, static_cast<std::size_t>(n));
+    text.append(s, kept);
+    dropped += static_cast<std::size_t>(n) - kept;
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    xsputn(&ch, 1);
+    return c;
+  }
+
+ private:
+  std::size_t budget_;
+};
 }  // namespace
 
 template <class T>
@@ -50,8 +88,10 @@ Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
     if (!node->name().empty()) {
       labels_.push_back(node->name());
     } else if (is_constant(*node)) {
-      labels_.push_back(node->size() == 1 ? values_string(node->value())
-                                          : "c" + std::to_string(++constants));
+      labels_.push_back(
+          node->size() == 1
+              ? values_string(node->is_scalar() ? scalar_tensor<T>(node->scalar()) : node->value())
+              : "c" + std::to_string(++constants));
     } else {
       labels_.push_back("n" + std::to_string(++unnamed));
     }
@@ -61,7 +101,7 @@ Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
     bool single_numbers = !node->inputs().empty();
     for (const auto& input : node->inputs()) {
       names.push_back(label(*input));
-      values.push_back(operand(input->value()));
+      values.push_back(operand(*input));
       single_numbers = single_numbers && input->size() == 1;
     }
     expressions_.push_back(node->inputs().empty() ? "" : infix(*node, names));
@@ -161,10 +201,17 @@ void Trace<T>::on_step(const BackwardStep<T>& step) {
               ++received_[i]};
     edge.total =
         edge.before.size() == 0 ? edge.downstream : BasicTensor<T>(edge.before + edge.downstream);
-    collected_[i] = edge.total;
+    // Streaming keeps a running sum only where one is read again: at a node with several
+    // paths (the next sum) and at a leaf (gradients_text).
+    if (!live_ || paths_[i] > 1 || input.is_leaf()) collected_[i] = edge.total;
     gate.edges.push_back(std::move(edge));
   }
-  gates_.push_back(std::move(gate));
+  if (live_) {
+    if (live_gates_++ == 0) *live_ << "Backward pass (downstream = upstream x local):\n";
+    *live_ << gate_text(gate);
+  } else {
+    gates_.push_back(std::move(gate));
+  }
 }
 
 template <class T>
@@ -173,7 +220,7 @@ std::string Trace<T>::forward_line(std::size_t i) const {
   if (is_constant(node)) return "";
   std::string line = labels_[i] + " = ";
   if (!expressions_[i].empty()) line += expressions_[i] + " = ";
-  return line + tensor_string(node.value());
+  return line + value_text(node);
 }
 
 template <class T>
@@ -188,7 +235,11 @@ std::string Trace<T>::forward_text() const {
 
 template <class T>
 std::string Trace<T>::downstream_text(std::size_t k, std::size_t e) const {
-  const Gate& gate = gates_.at(k);
+  return downstream_text(gates_.at(k), e);
+}
+
+template <class T>
+std::string Trace<T>::downstream_text(const Gate& gate, std::size_t e) const {
   const Edge& edge = gate.edges.at(e);
   std::string text;
   if (edge.local.size() != 0) {
@@ -203,7 +254,12 @@ std::string Trace<T>::downstream_text(std::size_t k, std::size_t e) const {
 
 template <class T>
 std::string Trace<T>::sum_text(std::size_t k, std::size_t e) const {
-  const Edge& edge = gates_.at(k).edges.at(e);
+  return sum_text(gates_.at(k), e);
+}
+
+template <class T>
+std::string Trace<T>::sum_text(const Gate& gate, std::size_t e) const {
+  const Edge& edge = gate.edges.at(e);
   const std::size_t n = paths_[edge.input];
   if (n < 2) return "";
   std::string text;
@@ -216,13 +272,17 @@ std::string Trace<T>::sum_text(std::size_t k, std::size_t e) const {
 
 template <class T>
 std::string Trace<T>::gate_text(std::size_t k) const {
-  const Gate& gate = gates_.at(k);
+  return gate_text(gates_.at(k));
+}
+
+template <class T>
+std::string Trace<T>::gate_text(const Gate& gate) const {
   std::string text = "  " + labels_[gate.node] + " = " + expressions_[gate.node] + "    upstream " +
                      derivative_name(gate.node) + " = " + tensor_string(gate.upstream) + "\n";
   for (std::size_t e = 0; e < gate.edges.size(); ++e) {
     const std::string& input = labels_[gate.edges[e].input];
-    text += "    to " + input + ": " + downstream_text(k, e);
-    const std::string sum = sum_text(k, e);
+    text += "    to " + input + ": " + downstream_text(gate, e);
+    const std::string sum = sum_text(gate, e);
     if (!sum.empty()) text += "    sum at " + input + ": " + sum;
     text += "\n";
   }
@@ -266,16 +326,44 @@ Trace<T> traced_backward(const BasicVar<T>& root) {
 }
 
 template <class T>
-std::string step_through(const BasicVar<T>& root) {
-  const Trace<T> trace = traced_backward(root);
-  return trace.forward_text() + trace.backward_text() + trace.gradients_text();
+void step_through(const BasicVar<T>& root, std::ostream& out) {
+  Trace<T> trace(root);
+  for (std::size_t i = 0; i < trace.nodes().size(); ++i) {
+    const std::string line = trace.forward_line(i);
+    if (i == 0) out << "Forward pass:\n";
+    if (!line.empty()) out << "  " << line << "\n";
+  }
+  if (root.requires_grad()) {
+    for (Node<T>* node : topological_order(*root.node())) node->zero_grad();
+    trace.stream_gates_to(&out);
+    {
+      ObserverScope<T> scope(trace);
+      root.backward(retain_graph);
+    }
+  }
+  out << trace.gradients_text();
+}
+
+template <class T>
+std::string step_through(const BasicVar<T>& root, std::size_t max_chars) {
+  BudgetBuffer buffer(max_chars);
+  std::ostream out(&buffer);
+  step_through(root, out);
+  if (buffer.dropped > 0) {
+    buffer.text += "\n... (cut: " + std::to_string(buffer.dropped) +
+                   " more characters past the budget of " + std::to_string(max_chars) +
+                   "; step_through(root, stream) writes all of it)\n";
+  }
+  return std::move(buffer.text);
 }
 
 template class Trace<float>;
 template class Trace<double>;
 template Trace<float> traced_backward(const Var&);
 template Trace<double> traced_backward(const VarD&);
-template std::string step_through(const Var&);
-template std::string step_through(const VarD&);
+template std::string step_through(const Var&, std::size_t);
+template std::string step_through(const VarD&, std::size_t);
+template void step_through(const Var&, std::ostream&);
+template void step_through(const VarD&, std::ostream&);
 
 }  // namespace retrograd

@@ -34,6 +34,19 @@ if(RETROGRAD_BUILD_EXAMPLES)
       "to W: X^T . upstream = [[-0.052069], [-0.0715901]] (2x1)"
       "dC/dW = [[-0.052069], [-0.0715901]] (2x1)" "page: ./dense_neuron.html"
     EXPECT_FILES dense_neuron.html)
+  # Issue 20: the op examples; each model is also gradchecked in tests/test_op_examples.cpp.
+  retrograd_output_test(NAME example_self_attention COMMAND $<TARGET_FILE:self_attention>
+    EXPECT "row sums: [1, 1, 1, 1, 1, 1, 1, 1]" "output shape: [2, 4, 2]"
+      "attention weights, sequence 0 (row i: what token i reads):"
+      "[[0.183834, 0.139163, 0.484416, 0.192587], [0.235587, 0.298796, 0.0213609, 0.444256], [0.273069, 0.351677, 0.11935, 0.255905], [0.103896, 0.0610823, 0.726032, 0.108989]] (4x4)"
+      "loss = 3.063930" "gradient check of x, Wq, Wk, Wv: passed")
+  retrograd_output_test(NAME example_embedding_bag COMMAND $<TARGET_FILE:embedding_bag>
+    EXPECT "step   0  loss 0.6928  accuracy 0.578" "step 300  loss 0.0021  accuracy 1.000"
+      "token positivity (class 1 - class 0 score): +27.98 +28.25 +28.63 +27.74 -29.19 -27.36 -27.56 -28.28"
+      "final accuracy 1.000")
+  retrograd_output_test(NAME example_masked_mse COMMAND $<TARGET_FILE:masked_mse>
+    EXPECT "masked MSE = 1.3125" "dloss/dprediction = [-0.25, 0, 0.5, 0, 0, -1]"
+      "gradient check: passed")
 endif()
 
 if(RETROGRAD_BUILD_TOOLS)
@@ -64,17 +77,27 @@ if(RETROGRAD_BUILD_TOOLS)
       "to x: 2 x 6 = 12    sum at x: 1 + 12 = 13 (path 2 of 2)"
       "df/dx = 13 (sum of 2 paths)" "df/dy = 2.25")
   retrograd_output_test(NAME cli_trace_sqrt_negative FAILS COMMAND ${cli} trace "1 + sqrt(x)" x=-1
-    EXPECT "column 5: sqrt: negative input (element 0 is -1")
+    EXPECT "trace: sqrt: negative input (element 0 is -1")
   retrograd_output_test(NAME cli_trace_html
     COMMAND ${cli} trace "(x + y) * z" x=-2 y=5 z=-4 --html page.html --dot graph.svg
     EXPECT "df/dz = 3" "graph: graph.svg" "page: page.html" EXPECT_FILES page.html graph.svg)
+  # Issue 25: --dot renders by extension through Graphviz, or refuses what it cannot write.
+  retrograd_output_test(NAME cli_trace_dot_png COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.png
+    EXPECT "graph: g.png" EXPECT_FILES g.png)
+  retrograd_output_test(NAME cli_trace_dot_unknown_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot g.nosuchformat
+    EXPECT "Graphviz cannot write .nosuchformat files")
+  retrograd_output_test(NAME cli_trace_dot_no_extension FAILS
+    COMMAND ${cli} trace "x * y" x=2 y=3 --dot graph EXPECT "give the file an extension")
   retrograd_output_test(NAME cli_gradcheck_expression
     COMMAND ${cli} gradcheck "-x^2 * y + max(x, y)" x=3 y=-1
     EXPECT "f = -x^2 * y + max(x, y) = 12" "2 variables checked, 0 failed")
-  # relu at its kink: backward says 0, central differences 0.5
-  retrograd_output_test(NAME cli_gradcheck_expression_kink FAILS
+  # relu at its kink: backward says 0, central differences 0.5; the one-sided slopes (0 and 1)
+  # say the point is not differentiable, which is no wrong gradient.
+  retrograd_output_test(NAME cli_gradcheck_expression_kink
     COMMAND ${cli} gradcheck "relu(x)" x=0
-    EXPECT "FAILED" "1 variable checked, 1 failed" "gradcheck found wrong gradients")
+    EXPECT "kink" "x: not differentiable here (slope 0 from the left, 1 from the right; backward gives 0"
+      "1 variable checked, 0 failed, 1 at a point where the expression is not differentiable")
   retrograd_output_test(NAME cli_bad_flag FAILS COMMAND ${cli} trace x x=1 --no-such-flag
     EXPECT "retrograd: unknown flag --no-such-flag for retrograd trace (retrograd trace --help lists its flags)")
   retrograd_output_test(NAME cli_no_command FAILS COMMAND ${cli} EXPECT "Usage:" "trace" "gradcheck")
@@ -123,6 +146,12 @@ if(RETROGRAD_BUILD_EXAMPLES)
   retrograd_output_test(NAME example_custom_loop COMMAND $<TARGET_FILE:custom_loop>
     EXPECT "after a second one: " "(accumulated)" "after zero_grad: has a gradient? no"
       "epoch 30  loss 0.0" "test accuracy ")
+  # Issue 21: the forward as sums of products, both gradients as convolutions.
+  retrograd_output_test(NAME example_convolution COMMAND $<TARGET_FILE:convolution>
+    EXPECT "y[0][0] = 1*2 + 2*0 + 3*1 + 0*0 + 1*1 + 2*2 + 3*1 + 0*0 + 1*2 = 15"
+      "y[1][0] = 0*2 + 1*0 + 2*1 + 3*0 + 0*1 + 1*2 + 2*1 + 3*0 + 0*2 = 6"
+      "dL/dW[0][0] = 1*1 + 2*-1 + 0*2 + 1*0.5 = -0.5"
+      "both gradients are convolutions: yes")
   retrograd_output_test(NAME example_training_aids COMMAND $<TARGET_FILE:training_aids>
     EXPECT "zeros           loss 0.693" "test accuracy 0.500" "Adam(0.01)  " "L2 1e-2 "
       "dropout 0.5 " "with BatchNorm ")
@@ -234,8 +263,41 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_predict_features COMMAND ${cli} predict --model ${csv_model}
       --data ${fixtures}/features.csv
     EXPECT "row,prediction\n0," "\n4,")
-  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features PROPERTIES
+  # Issue 25: class probabilities and the top k classes, checked row by row.
+  retrograd_output_test(NAME cli_predict_probabilities
+    COMMAND sh -c "$0 predict --model ${csv_model} --data ${csv} --probabilities --top-k 2 \
+      --output p.csv && head -n 1 p.csv && awk -F, -v classes=3 -v k=2 \
+      -f ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_predictions.awk p.csv" ${cli}
+    EXPECT "predictions: p.csv (150 rows)" "row,prediction,p_0,p_1,p_2,top_1,p_top_1,top_2,p_top_2\n"
+      "predictions checked: 150 rows")
+  retrograd_output_test(NAME cli_predict_top_k_too_many FAILS
+    COMMAND ${cli} predict --model ${csv_model} --data no/such.csv --top-k 4
+    EXPECT "--top-k 4: the model ${csv_model} has 3 classes")
+  retrograd_output_test(NAME cli_predict_probabilities_mse FAILS
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --loss mse --epochs 1 --verbose 0 \
+      --save mse.rg && $0 predict --model mse.rg --data ${csv} --probabilities" ${cli}
+    EXPECT "--probabilities: mse.rg: Sequential::predict_proba: the model's loss mse does not make its outputs class probabilities")
+  set_tests_properties(cli_evaluate_csv cli_predict_csv cli_predict_features
+    cli_predict_probabilities cli_predict_top_k_too_many cli_predict_probabilities_mse PROPERTIES
     FIXTURES_REQUIRED "cli_data;cli_model_csv")
+
+  # iris.csv as it is published: the species names in its label column become the model's
+  # classes, saved with it; evaluate reads them back and predict prints them.
+  set(iris ${PROJECT_SOURCE_DIR}/tests/data/iris.csv)
+  retrograd_output_test(NAME cli_train_iris
+    COMMAND ${cli} train --data ${iris} --layers 4-16-3 --optimizer adam --lr 0.02 --epochs 40
+      --batch-size 16 --seed 1 --save model.rg --history "" --plot "" --verbose 2
+    EXPECT "(150 rows), 4 features, 3 classes" "Epoch 40/40" EXPECT_FILES model.rg)
+  set_tests_properties(cli_train_iris PROPERTIES FIXTURES_SETUP cli_model_iris)
+  set(iris_model ${CMAKE_CURRENT_BINARY_DIR}/cli_train_iris/model.rg)
+  retrograd_output_test(NAME cli_predict_iris COMMAND ${cli} predict --model ${iris_model}
+      --data ${iris}
+    EXPECT "row,prediction\n0,setosa\n" "\n100,virginica\n")
+  retrograd_output_test(NAME cli_evaluate_iris COMMAND ${cli} evaluate --model ${iris_model}
+      --data ${iris}
+    EXPECT "loss: " "accuracy: " "/150)")
+  set_tests_properties(cli_predict_iris cli_evaluate_iris PROPERTIES
+    FIXTURES_REQUIRED cli_model_iris)
 
   # Without gnuplot on the PATH training still succeeds and says how to get the plot.
   retrograd_output_test(NAME cli_train_without_gnuplot
@@ -266,12 +328,40 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_without_gnuplot cli_train_writes_only_what_asked
     cli_train_creates_directories cli_train_refuses_overwrite cli_train_overwrite PROPERTIES
     FIXTURES_REQUIRED cli_data)
+  # Issue 21: a convolutional spec on IDX images ([N, 1, 6, 6]) trains, evaluates, predicts
+  # and exports; CSV rows take --input-shape; --optimizer takes any registered optimizer with
+  # settings, --early-stopping the callback.
+  retrograd_output_test(NAME cli_train_cnn
+    COMMAND sh -c "$0 train --data ${idx} --model 'conv2d(4,3,padding=1) relu maxpool2d(2) \
+      batchnorm flatten dense(10)' --epochs 2 --batch-size 16 --verbose 2 --save cnn.rg && \
+      $0 evaluate --model cnn.rg --data ${idx} && \
+      $0 predict --model cnn.rg --data ${idx} --output p.csv && \
+      $0 export --model cnn.rg --output cnn.npz" ${cli}
+    EXPECT "conv2d_1 (Conv2D)" "(None, 4, 6, 6)" "(None, 4, 3, 3)" "(None, 36)" "Epoch 2/2"
+      "model: cnn.rg" "accuracy: " "predictions: p.csv (60 rows)"
+      "conv2d_1.W                 [4, 1, 3, 3]  parameter"
+    EXPECT_FILES cnn.rg p.csv cnn.npz)
+  retrograd_output_test(NAME cli_train_input_shape
+    COMMAND sh -c "$0 train --data ${csv} --input-shape 1x1x2 --model 'conv2d(3,1) relu \
+      flatten dense(3)' --epochs 2 --verbose 2 --save m.rg && \
+      $0 evaluate --model m.rg --data ${csv}" ${cli}
+    EXPECT "conv2d_0 (Conv2D)           (None, 3, 1, 2)" "(None, 6)" "Epoch 2/2" "accuracy: ")
+  retrograd_output_test(NAME cli_train_optimizer_spec
+    COMMAND sh -c "$0 train --data ${csv} --layers 2-8-3 --epochs 3 --verbose 2 \
+      --optimizer adamw:weight_decay=0.01 --early-stopping patience=1,min_delta=0.001 && \
+      $0 train --data ${csv} --layers 2-8-3 --epochs 1 --optimizer rmsprop:rho=0.95 && \
+      $0 train --data ${csv} --layers 2-8-3 --epochs 1 --optimizer Adagrad --lr 0.05" ${cli}
+    EXPECT "optimizer: AdamW lr 0.001" "optimizer: RMSProp lr 0.001" "optimizer: Adagrad lr 0.05")
+  set_tests_properties(cli_train_cnn cli_train_input_shape cli_train_optimizer_spec PROPERTIES
+    FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_commands_listed FAILS COMMAND ${cli}
     EXPECT "train" "evaluate" "predict")
   retrograd_output_test(NAME cli_train_help COMMAND ${cli} train --help
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--schedule" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
-      "--label-column" "--detect-anomaly")
+      "--label-column" "--detect-anomaly" "--model" "--input-shape" "--early-stopping"
+      "conv2d(filters,kernel,stride,padding,dilation,bias)" "maxpool2d(kernel,stride,padding)"
+      "activations: leaky_relu, linear, relu" "adamw(beta1=0.9" "rmsprop(" "adagrad(")
   retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3 --lr-decy 0.5
     EXPECT "retrograd: unknown flag --epochz for retrograd train; did you mean '--epochs'?\n"
       "retrograd: unknown flag --lr-decy for retrograd train; did you mean '--lr-decay'? (retrograd train --help lists its flags)")

@@ -10,8 +10,9 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   # retrograd -> ONNX -> OpenCV
   set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
   retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
-    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy"
-    EXPECT_FILES mlp.rg mlp_softmax.rg test_images.npy mlp_outputs.npy mlp_softmax_outputs.npy)
+    EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
+    EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx test_images.npy mlp_outputs.npy
+      mlp_softmax_outputs.npy residual_outputs.npy)
   set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
   retrograd_output_test(NAME cli_export_onnx
     COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
@@ -25,7 +26,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
   add_test(NAME onnx_opencv
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
-      --dir ${models} mlp mlp_softmax)
+      --dir ${models} mlp mlp_softmax residual)
   set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
     PASS_REGULAR_EXPRESSION "onnx opencv check passed")
   retrograd_output_test(NAME cli_export_bad_extension FAILS
@@ -42,7 +43,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py export
       --dir ${torch} --opset 13)
   set_tests_properties(onnx_torch_export PROPERTIES FIXTURES_SETUP onnx_torch
-    PASS_REGULAR_EXPRESSION "torch_mlp: PyTorch")
+    PASS_REGULAR_EXPRESSION "torch_residual: PyTorch")
   retrograd_output_test(NAME cli_import_onnx
     COMMAND ${cli} import --model ${torch}/torch_mlp.onnx --output ${torch}/torch_mlp.rg
     EXPECT "FeatureScaling" "Dense" "BatchNorm" "model: ${torch}/torch_mlp.rg")
@@ -54,7 +55,21 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   add_test(NAME onnx_torch_direct
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
       --probe ${probe} --model ${torch}/torch_mlp.onnx --dir ${torch})
-  set_tests_properties(onnx_torch_imported onnx_torch_direct PROPERTIES
+  # The residual model (Add, Concat) becomes a functional nn::Model.
+  retrograd_output_test(NAME cli_import_onnx_residual
+    COMMAND ${cli} import --model ${torch}/torch_residual.onnx
+      --output ${torch}/torch_residual.rg
+    EXPECT "(Input)" "add_" "concat_" "model: ${torch}/torch_residual.rg")
+  set_tests_properties(cli_import_onnx_residual PROPERTIES FIXTURES_REQUIRED onnx_torch
+    FIXTURES_SETUP onnx_imported)
+  add_test(NAME onnx_torch_residual_imported
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_residual.rg --dir ${torch} --name torch_residual)
+  add_test(NAME onnx_torch_residual_direct
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_residual.onnx --dir ${torch} --name torch_residual)
+  set_tests_properties(onnx_torch_imported onnx_torch_direct onnx_torch_residual_imported
+    onnx_torch_residual_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
   # predict and evaluate read the .onnx file itself.
   retrograd_output_test(NAME cli_evaluate_onnx

@@ -1,7 +1,9 @@
-// The tensor buffer cache (Note [buffer cache] in src/tensor.cpp).
+// The tensor buffer cache (Note [buffer cache] in src/tensor.cpp), and printing tensors and Vars.
 
 #include <catch2/catch.hpp>
+#include <retrograd/ops.hpp>
 #include <retrograd/tensor.hpp>
+#include <sstream>
 
 // Defined by AddressSanitizer's runtime, whichever compiler instrumented the build (GCC or
 // clang); null without it. Asking the runtime, not a compiler macro, keeps this test independent
@@ -28,4 +30,19 @@ TEST_CASE("the buffer cache reuses buffers, and steps aside under AddressSanitiz
     CHECK(second != first);
     detail::release_buffer(second, bytes);
   }
+}
+
+TEST_CASE("tensors and Vars print with operator<<, as tensor_string shows them",
+          "[tensor][print]") {
+  const TensorD t = {{1.0, 2.0}, {3.0, 4.0}};
+  std::ostringstream out;
+  out << t;
+  CHECK(out.str() == tensor_string(t));
+  CHECK(out.str() == "[[1, 2], [3, 4]] (2x2)");
+  std::ostringstream vars;
+  const VarD x(-2.0, requires_grad, "x");
+  vars << x << "; " << (x * 3.0).named("y") << "; " << Var(Tensor{1.f, 2.f}) << "; " << VarD();
+  CHECK(vars.str() ==
+        "Var(x, leaf, requires_grad, -2); Var(y, mul, requires_grad, -6); Var(leaf, [1, 2] (2)); "
+        "Var(empty)");
 }

@@ -1,5 +1,7 @@
 // The step-through trace and DOT export on the course's (x + y) * z example.
 
+#include <sstream>
+
 #include "test_helpers.hpp"
 
 using namespace retrograd;
@@ -144,4 +146,20 @@ TEST_CASE("to_dot names nodes as the trace does and shows values and gradients",
   CHECK_THAT(traced, Catch::Contains("\"2\" -> \"f\" [id=\"edge-5-6-1\"];"));
   CHECK_THROWS_WITH(write_dot(f, "/nonexistent-dir/graph.dot"),
                     Catch::Contains("/nonexistent-dir/graph.dot"));
+}
+
+TEST_CASE("step_through streams the same text, and cuts a long one with a note", "[trace]") {
+  VarD x(2.0, requires_grad, "x");
+  VarD f = x * 3.0;
+  for (int i = 0; i < 50; ++i) f = f + x * double(i);
+  f.named("f");
+  const std::string whole = step_through(f);
+  std::ostringstream streamed;
+  step_through(f, streamed);
+  CHECK(streamed.str() == whole);
+  CHECK_THAT(whole, Catch::Contains("df/dx = 1228 (sum of 51 paths)"));  // 3 + 0 + 1 + ... + 49
+  const std::string cut = step_through(f, 200);
+  CHECK(cut.substr(0, 200) == whole.substr(0, 200));
+  CHECK_THAT(cut, Catch::Contains("(cut: " + std::to_string(whole.size() - 200) +
+                                  " more characters past the budget of 200"));
 }

@@ -46,6 +46,10 @@ void add_data_options(CLI::App* cmd, DataArgs& args, const std::string& data_hel
           "INT|none|auto"));
   cmd->add_flag("--no-header", args.no_header, "CSV: the first line is data, not column names");
   cmd->add_option("--delimiter", args.delimiter, "CSV: field separator")->capture_default_str();
+  cmd->add_option("--max-line-bytes", args.max_line_bytes,
+                  "CSV: the longest line read; a longer one (no line end) is refused")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 }
 
 LoadedData load_data(const DataArgs& args) {
@@ -81,7 +85,10 @@ LoadedData load_data(const DataArgs& args) {
   options.label_column = parse_label_column(args.label_column);
   options.max_classes = args.max_classes;
   options.max_classes_reason = args.max_classes_reason;
+  options.max_line_bytes = args.max_line_bytes;
+  options.class_names = args.class_names;
   data::CsvData csv = data::read_csv(args.path, options);
+  out.class_names = csv.class_names;
   const std::size_t rows = csv.features.shape()[0];
   if (csv.has_labels()) {
     out.train = data::Dataset(std::move(csv.features),
@@ -97,10 +104,15 @@ LoadedData load_data_for_model(const DataArgs& args, std::size_t inputs) {
   if (args.label_column != "auto") return load_data(args);
   DataArgs plain = args;
   plain.label_column = "none";
-  LoadedData loaded = load_data(plain);
-  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
   DataArgs labelled = args;
   labelled.label_column = "-1";
+  LoadedData loaded;
+  try {
+    loaded = load_data(plain);
+  } catch (const data::CsvError&) {
+    return load_data(labelled);  // a last column of class names is no feature
+  }
+  if (loaded.directory || loaded.train.feature_count() != inputs + 1) return loaded;
   return load_data(labelled);
 }
 
@@ -140,6 +152,14 @@ std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
 void match_model_scaling(nn::Sequential& model, data::Dataset& set) {
   if (model.size() > 0 && model.layer(0).type() == "FeatureScaling") {
     set.set_scaler(data::FeatureScaler::identity(set.feature_count()));
+  }
+  // A model that takes images gets each sample in its input shape ([n, 1, 28, 28]).
+  if (model.input_shape().size() > 1) {
+    try {
+      set.set_batch_sample_shape(model.input_shape());
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--data: ") + e.what());
+    }
   }
 }
 

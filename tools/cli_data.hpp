@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <optional>
+#include <retrograd/data/csv.hpp>
 #include <retrograd/data/dataset.hpp>
 #include <retrograd/nn/sequential.hpp>
 #include <string>
@@ -28,6 +29,10 @@ struct DataArgs {
   /// Why `max_classes` is the bound, for that error.
   std::string max_classes_reason =
       "retrograd takes at most " + std::to_string(cli::max_classes) + " classes";
+  /// CSV: the longest line read (--max-line-bytes).
+  std::size_t max_line_bytes = data::CsvOptions().max_line_bytes;
+  /// CSV: the model's class names, for a label column of names (empty: sorted names).
+  std::vector<std::string> class_names{};
 };
 
 /// Adds --data and the CSV flags to `cmd`; `data_help` describes --data for this command.
@@ -43,6 +48,8 @@ struct LoadedData {
   bool directory = false;
   /// "Fashion-MNIST-format directory DIR (60000 train, 10000 test)" or "CSV FILE (150 rows)".
   std::string description;
+  /// A CSV label column of names: the class names, in class-id order.
+  std::vector<std::string> class_names{};
 };
 
 /// Reads --data. Throws UsageError for a missing path or an IDX file given instead of its
@@ -64,7 +71,8 @@ std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
 
 /// Makes `set` give the features `model` expects: raw, when the model scales its input itself
 /// (a FeatureScaling first layer, as retrograd train makes since format version 2); the
-/// loader's default scaling (pixels / 255) for older models.
+/// loader's default scaling (pixels / 255) for older models. A model with an image input shape
+/// gets each sample in that shape; UsageError when the rows do not hold one.
 void match_model_scaling(nn::Sequential& model, data::Dataset& set);
 
 }  // namespace retrograd::cli

@@ -37,6 +37,7 @@ void run_evaluate(const EvaluateArgs& a) {
   data_args.max_classes = classes;
   data_args.max_classes_reason =
       "the model " + a.model + " has " + std::to_string(classes) + " outputs";
+  data_args.class_names = model.class_names();
   LoadedData loaded = load_data_for_model(data_args, inputs);
   data::Dataset& set = loaded.directory ? loaded.test : loaded.train;
   match_model_scaling(model, set);

@@ -57,9 +57,15 @@ void run_export(const ExportArgs& a) {
   std::size_t width = 0;
   for (const auto& p : model.named_parameters()) width = std::max(width, p.name.size());
   for (const auto& b : model.named_buffers()) width = std::max(width, b.name.size());
+  // Shapes as wide as the longest (a convolution's 4-d one) plus a gap, 12 at least.
+  std::size_t shape_width = 10;
+  for (const auto& p : model.named_parameters()) {
+    shape_width = std::max(shape_width, shape_string(p.var.shape()).size());
+  }
   auto line = [&](const std::string& name, const Shape& shape, const char* kind) {
     std::cout << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
-              << std::setw(12) << shape_string(shape) << kind << "\n";
+              << std::setw(static_cast<int>(shape_width + 2)) << shape_string(shape) << kind
+              << "\n";
     ++arrays;
     values += shape_size(shape);
   };

@@ -201,12 +201,7 @@ class Parser {
         fail(name + ": argument " + std::to_string(i + 1) + " must be a plain number");
       }
     }
-    try {
-      return row.apply(args);
-    } catch (const std::domain_error& e) {
-      pos_ = start;
-      fail(e.what());
-    }
+    return row.apply(args);
   }
 
   const std::string& source_;

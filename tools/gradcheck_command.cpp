@@ -54,7 +54,7 @@ int run_expression_gradcheck(const ExpressionArgs& args) {
   std::printf("f = %s = %.9g\n", args.expression.c_str(), f.value().data()[0]);
   std::printf("%-12s %14s %16s %16s %14s  %s\n", "variable", "value", "analytic", "numeric",
               "abs error", "result");
-  int checked = 0, failures = 0;
+  int checked = 0, failures = 0, kinks = 0;
   for (const auto& [name, variable] : variables) {
     const std::string& wanted = name;
     const GradcheckFn with_only = [&](const std::vector<VarD>& in) {
@@ -66,12 +66,24 @@ int run_expression_gradcheck(const ExpressionArgs& args) {
     };
     const GradcheckResult r = gradcheck(with_only, {variable.value()});
     ++checked;
-    failures += r.passed ? 0 : 1;
+    failures += r.passed || r.not_differentiable ? 0 : 1;
+    kinks += r.not_differentiable ? 1 : 0;
     std::printf("%-12s %14.6g %16.9g %16.9g %14.3e  %s\n", name.c_str(), variable.value().data()[0],
-                r.worst_analytic, r.worst_numeric, r.max_abs_error, r.passed ? "ok" : "FAILED");
+                r.worst_analytic, r.worst_numeric, r.max_abs_error,
+                r.passed               ? "ok"
+                : r.not_differentiable ? "kink"
+                                       : "FAILED");
+    if (r.not_differentiable) {
+      std::printf(
+          "  %s: not differentiable here (slope %.9g from the left, %.9g from the right; "
+          "backward gives %.9g, the convention in docs/ops.md)\n",
+          name.c_str(), r.worst_left, r.worst_right, r.worst_analytic);
+    }
   }
-  std::printf("%d variable%s checked, %d failed (central differences in double, eps 1e-6)\n",
-              checked, checked == 1 ? "" : "s", failures);
+  std::printf(
+      "%d variable%s checked, %d failed, %d at a point where the expression is not "
+      "differentiable (central differences in double, eps 1e-6)\n",
+      checked, checked == 1 ? "" : "s", failures, kinks);
   return failures;
 }
 }  // namespace

@@ -43,9 +43,17 @@ void run_import(const ImportArgs& a) {
   } catch (const io::FileWriteError& e) {
     throw UsageError(e.what());
   }
-  nn::Sequential model = load_model_file(a.model);
-  io::save_model(model, a.output);
-  std::cout << model.summary() << "model: " << a.output << "\n";
+  // A chain is a Sequential (compiled as a classifier); a graph that branches a functional
+  // Model.
+  std::unique_ptr<nn::Module> module = io::import_onnx_module(a.model);
+  if (auto* sequential = dynamic_cast<nn::Sequential*>(module.get())) {
+    compile_as_classifier(*sequential);
+    std::cout << sequential->summary();
+  } else {
+    std::cout << dynamic_cast<nn::Model&>(*module).summary();
+  }
+  io::save_model(*module, a.output);
+  std::cout << "model: " << a.output << "\n";
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -25,22 +27,58 @@ struct TraceArgs {
   std::string html_path;
 };
 
+/// The lower-case extension of `path` ("png" for g.PNG), or "" without one.
+std::string extension_of(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (!ext.empty()) ext.erase(0, 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+/// --dot FILE: DOT text for .dot and .gv; any other extension is a format Graphviz's `dot`
+/// must be able to write (-T<ext>), checked before anything is computed.
+void check_graph_path(const std::string& path) {
+  const std::string ext = extension_of(path);
+  if (ext == "dot" || ext == "gv") return;
+  if (ext.empty() || !std::all_of(ext.begin(), ext.end(), [](char c) { return std::isalnum(c); })) {
+    throw UsageError("trace: --dot " + path +
+                     ": give the file an extension: .dot for DOT text, or a format Graphviz "
+                     "writes (.svg, .png, .pdf, ...)");
+  }
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+    throw UsageError("trace: --dot " + path + ": rendering ." + ext +
+                     " needs Graphviz's 'dot' program (Debian: apt-get install graphviz); "
+                     "--dot FILE.dot writes DOT text without it");
+  }
+  const std::string probe = "dot -T" + ext + " </dev/null >/dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) {
+    throw UsageError("trace: --dot " + path + ": Graphviz cannot write ." + ext +
+                     " files (see dot -T? for its formats; .dot writes DOT text)");
+  }
+}
+
 void write_graph(const Trace<double>& trace, const std::string& path) {
-  const bool svg = path.size() > 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
-  const std::string dot_file = svg ? path.substr(0, path.size() - 4) + ".dot" : path;
-  {
-    std::ofstream file(dot_file);
-    if (!file) throw std::runtime_error("trace: cannot open '" + dot_file + "' for writing");
-    file << to_dot(trace);
-    if (!file.flush()) throw std::runtime_error("trace: failed writing '" + dot_file + "'");
-  }
-  if (!svg) {
-    std::cout << "graph: " << dot_file << "\n";
-  } else if (render_svg(dot_file, path)) {
-    std::cout << "graph: " << path << "\n";
+  const std::string ext = extension_of(path);
+  const std::string dot = to_dot(trace);
+  if (ext == "dot" || ext == "gv") {
+    std::ofstream file(path);
+    if (!file) throw std::runtime_error("trace: cannot open '" + path + "' for writing");
+    file << dot;
+    if (!file.flush()) throw std::runtime_error("trace: failed writing '" + path + "'");
   } else {
-    std::cout << "graph: " << dot_file << " (install graphviz to render " << path << ")\n";
+    // dot reads the graph from a pipe and writes the file itself.
+    if (path.find('\'') != std::string::npos) {
+      throw UsageError("trace: --dot " + path + ": a path with a single quote cannot be rendered");
+    }
+    const std::string command = "dot -T" + ext + " -o '" + path + "'";
+    FILE* pipe = popen(command.c_str(), "w");
+    if (!pipe) throw std::runtime_error("trace: cannot start Graphviz's dot");
+    const bool written = std::fwrite(dot.data(), 1, dot.size(), pipe) == dot.size();
+    if (pclose(pipe) != 0 || !written) {
+      throw std::runtime_error("trace: Graphviz failed to write '" + path + "'");
+    }
   }
+  std::cout << "graph: " << path << "\n";
 }
 
 // Note [trace: finite numbers only]: trace shows a student every number of a pass, so every
@@ -143,6 +181,7 @@ class GradientCheck : public BackwardObserver<double> {
 };
 
 void run_trace(const TraceArgs& args) {
+  if (!args.dot_path.empty()) check_graph_path(args.dot_path);
   VarD result;
   try {
     result = build_expression("trace", args.expression, args.assignments);
@@ -225,7 +264,8 @@ void add_trace_command(CLI::App& app) {
       ->required();
   cmd->add_option("values", args->assignments, "Variable values, NAME=VALUE (e.g. x=-2 y=5)");
   cmd->add_option("--dot", args->dot_path,
-                  "Write the graph: FILE.dot, or FILE.svg (rendered with Graphviz)");
+                  "Write the graph: FILE.dot (DOT text), or FILE.svg, FILE.png, FILE.pdf, ... "
+                  "(rendered by extension with Graphviz's dot -T<ext>)");
   cmd->add_option("--html", args->html_path,
                   "Write an interactive page: step through the forward and backward passes in a "
                   "browser (one self-contained file)");

@@ -15,6 +15,12 @@ namespace retrograd::cli {
 struct TrainArgs {
   DataArgs data{std::string(data::fashion_mnist_dir)};
   std::string layers;
+  /// --model: mlp, cnn or a spec of layers (model_spec.hpp); empty: mlp.
+  std::string model;
+  /// --input-shape: CxHxW of one sample, for CSV rows fed to a convolutional model.
+  std::string input_shape;
+  /// --early-stopping: patience=N[,monitor=...,min_delta=...,restore_best_weights=...].
+  std::string early_stopping;
   std::string activation = "relu";
   std::string loss = "cross_entropy";
   std::string optimizer = "adam";

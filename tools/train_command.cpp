@@ -2,6 +2,7 @@
 // plot where asked.
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,7 @@
 #include <retrograd/io/checkpoint.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/io/model_io.hpp>
+#include <retrograd/nn/callback.hpp>
 #include <retrograd/nn/dense.hpp>
 #include <retrograd/nn/feature_scaling.hpp>
 #include <retrograd/nn/init.hpp>
@@ -27,6 +29,8 @@
 #include "cli_data.hpp"
 #include "commands.hpp"
 #include "launch.hpp"
+#include "model_spec.hpp"
+#include "optimizer_spec.hpp"
 #include "plot.hpp"
 #include "suggest.hpp"
 #include "train_args.hpp"
@@ -160,6 +164,8 @@ struct OptimizerChoice {
   double default_lr;
   /// --momentum applies.
   bool uses_momentum;
+  /// Any registered optimizer, NAME[:KEY=VALUE,...] (optimizer_spec.hpp).
+  bool from_spec = false;
 };
 
 const std::vector<OptimizerChoice>& optimizer_choices() {
@@ -170,14 +176,25 @@ const std::vector<OptimizerChoice>& optimizer_choices() {
   return choices;
 }
 
-const OptimizerChoice& optimizer_choice(const std::string& name) {
+/// The choice --optimizer names: one of the above, or a registered optimizer with its settings
+/// (optimizer_spec.hpp, adamw:weight_decay=0.01), whose --lr defaults to 0.001.
+OptimizerChoice optimizer_choice(const std::string& name) {
   std::vector<std::string> names;
   for (const OptimizerChoice& c : optimizer_choices()) {
     if (name == c.name) return c;
     names.emplace_back(c.name);
   }
-  throw UsageError("--optimizer: unknown '" + name + "' (sgd, momentum, nesterov, adam)" +
-                   did_you_mean(name, names));
+  if (registered_optimizer(name)) return {"", 0.001, false, true};
+  for (const std::string& registered : nn::optimizer_registry().names()) {
+    std::string lower = registered;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (std::find(names.begin(), names.end(), lower) == names.end()) names.push_back(lower);
+  }
+  throw UsageError(
+      "--optimizer: unknown '" + name + "' (sgd, momentum, nesterov, adam)" +
+      did_you_mean(name.substr(0, name.find(':')), names) +
+      "; any registered optimizer also works, with settings: " + optimizer_spec_help());
 }
 
 }  // namespace
@@ -193,9 +210,49 @@ namespace {
 
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainArgs& a) {
   if (a.optimizer == "adam") return std::make_unique<nn::Adam>(a.lr);
-  const OptimizerChoice& choice = optimizer_choice(a.optimizer);
+  const OptimizerChoice choice = optimizer_choice(a.optimizer);
+  if (choice.from_spec) return optimizer_from_spec(a.optimizer, a.lr);
   return std::make_unique<nn::SGD>(a.lr, choice.uses_momentum ? a.momentum : 0.0,
                                    a.optimizer == "nesterov");
+}
+
+/// The EarlyStopping callback --early-stopping describes: "patience=3", with monitor (val_loss),
+/// min_delta (0) and restore_best_weights (0) as further KEY=VALUE settings.
+std::unique_ptr<nn::EarlyStopping> parse_early_stopping(const std::string& spec) {
+  nn::Record settings;
+  try {
+    settings = nn::parse_schedule_spec("early_stopping:" + spec).second;
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--early-stopping: ") + e.what());
+  }
+  std::string monitor = "val_loss";
+  std::int64_t patience = 0;
+  double min_delta = 0;
+  bool restore = false;
+  try {
+    for (const auto& [key, value] : settings.fields()) {
+      if (key == "monitor") {
+        monitor = settings.text(key);
+      } else if (key == "patience") {
+        patience = settings.integer(key);
+      } else if (key == "min_delta") {
+        min_delta = settings.number(key);
+      } else if (key == "restore_best_weights") {
+        restore = settings.flag(key);
+      } else {
+        throw UsageError("--early-stopping: unknown setting '" + key +
+                         "' (patience, monitor, min_delta, restore_best_weights)");
+      }
+    }
+    if (patience < 0 || patience > 1000000) {
+      throw UsageError("--early-stopping: patience must be from 0 to 1000000, got " +
+                       std::to_string(patience));
+    }
+    return std::make_unique<nn::EarlyStopping>(monitor, static_cast<std::size_t>(patience),
+                                               min_delta, restore);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--early-stopping: ") + e.what());
+  }
 }
 
 std::string percent(double fraction) {
@@ -253,13 +310,22 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
         "--label-column: 'auto' is for evaluate and predict, which compare the file with a "
         "model's input; train needs the column's number (-1: the last) or 'none'");
   }
-  const OptimizerChoice& optimizer = optimizer_choice(a.optimizer);
+  const OptimizerChoice optimizer = optimizer_choice(a.optimizer);
   if (cmd.count("--momentum") > 0 && !optimizer.uses_momentum) {
     throw UsageError("--momentum: --optimizer " + a.optimizer +
                      " has no momentum factor; for SGD with momentum use --optimizer momentum "
                      "(or nesterov) --momentum " +
                      text_of(a.momentum));
   }
+  if (optimizer.from_spec) {
+    optimizer_from_spec(a.optimizer, a.lr > 0 ? a.lr : optimizer.default_lr);
+  }
+  if (!a.early_stopping.empty()) parse_early_stopping(a.early_stopping);
+  if (!a.model.empty() && a.model != "mlp" && !a.layers.empty()) {
+    throw UsageError("--layers and --model both describe the network: give one");
+  }
+  if (!a.model.empty() && a.model != "mlp" && !model_preset(a.model, 1)) check_spec_names(a.model);
+  if (!a.input_shape.empty()) parse_input_shape("--input-shape", a.input_shape);
   if (a.checkpoint_every > 0 && a.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every: needs --checkpoint-dir");
   }
@@ -346,21 +412,42 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   std::cout << "data: " << loaded.description << ", " << train.feature_count() << " features, "
             << train.num_classes() << " classes\n";
 
-  const std::string layers_text = a.layers.empty() ? std::to_string(train.feature_count()) + "-" +
-                                                         std::to_string(default_hidden) + "-" +
-                                                         std::to_string(train.num_classes())
-                                                   : a.layers;
-  const std::vector<std::size_t> sizes =
-      plan.layers.empty() ? parse_layers(layers_text) : plan.layers;
-  if (sizes.front() != train.feature_count()) {
-    throw UsageError("--layers: " + layers_text + " starts with " + std::to_string(sizes.front()) +
-                     " inputs but the data has " + std::to_string(train.feature_count()) +
-                     " features");
+  // --model: a preset or a spec of layers (model_spec.hpp); "mlp" or nothing: --layers.
+  const bool mlp = a.model.empty() || a.model == "mlp";
+  const std::string spec =
+      mlp ? std::string() : model_preset(a.model, train.num_classes()).value_or(a.model);
+  // The shape each sample enters the model in: --input-shape, an IDX image as one channel for a
+  // model that starts with images, or a row.
+  Shape sample{train.feature_count()};
+  if (!a.input_shape.empty()) {
+    sample = parse_input_shape("--input-shape", a.input_shape);
+  } else if (!mlp && spec_wants_images(spec) && train.sample_shape().size() == 2) {
+    sample = Shape{1, train.sample_shape()[0], train.sample_shape()[1]};
   }
-  if (sizes.back() != train.num_classes()) {
-    throw UsageError("--layers: " + layers_text + " ends with " + std::to_string(sizes.back()) +
-                     " outputs but the data has " + std::to_string(train.num_classes()) +
-                     " classes");
+  if (sample.size() > 1) {
+    try {
+      train.set_batch_sample_shape(sample);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--input-shape: " + a.input_shape + ": " + e.what());
+    }
+  }
+  std::vector<std::size_t> sizes;
+  if (mlp) {
+    const std::string layers_text = a.layers.empty() ? std::to_string(train.feature_count()) + "-" +
+                                                           std::to_string(default_hidden) + "-" +
+                                                           std::to_string(train.num_classes())
+                                                     : a.layers;
+    sizes = plan.layers.empty() ? parse_layers(layers_text) : plan.layers;
+    if (sizes.front() != train.feature_count()) {
+      throw UsageError("--layers: " + layers_text + " starts with " +
+                       std::to_string(sizes.front()) + " inputs but the data has " +
+                       std::to_string(train.feature_count()) + " features");
+    }
+    if (sizes.back() != train.num_classes()) {
+      throw UsageError("--layers: " + layers_text + " ends with " + std::to_string(sizes.back()) +
+                       " outputs but the data has " + std::to_string(train.num_classes()) +
+                       " classes");
+    }
   }
 
   nn::Sequential model;
@@ -376,10 +463,25 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     if (!identity) model.add(nn::FeatureScaling(scaler.offset, scaler.scale));
     if (loaded.directory) {
       model.set_class_names(guess_class_names(a.data, true, train.num_classes()));
+    } else if (!loaded.class_names.empty()) {
+      model.set_class_names(loaded.class_names);
     }
     // He initialization suits the relu family; Glorot the saturating functions.
     const nn::Initializer init = plan.activation.rectifier() ? nn::Initializer::he_uniform()
                                                              : nn::Initializer::glorot_uniform();
+    if (!mlp) {
+      model.set_input_shape(sample);
+      add_model_spec(model, spec, sample);
+      const Shape expected{0, train.num_classes()};
+      Shape batch(sample.size() + 1);
+      std::copy(sample.begin(), sample.end(), batch.begin() + 1);
+      if (model.output_shape(batch) != expected) {
+        throw UsageError("--model: the last layer gives " +
+                         shape_string(model.output_shape(batch)) + " per batch but the data has " +
+                         std::to_string(train.num_classes()) + " classes: end with dense(" +
+                         std::to_string(train.num_classes()) + ")");
+      }
+    }
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
       const bool last = i + 2 == sizes.size();
       model.add(nn::Dense(sizes[i], sizes[i + 1], last ? nn::Activation::linear() : plan.activation,
@@ -406,6 +508,11 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
     schedule = std::make_unique<nn::ExponentialLR>(model.optimizer(), a.lr_decay);
   }
   if (schedule) options.callbacks.push_back(schedule.get());
+  std::unique_ptr<nn::EarlyStopping> early_stopping;
+  if (!a.early_stopping.empty()) {
+    early_stopping = parse_early_stopping(a.early_stopping);
+    options.callbacks.push_back(early_stopping.get());
+  }
   std::optional<io::Checkpoint> checkpoints;
   if (!a.checkpoint_dir.empty()) {
     checkpoints.emplace(a.checkpoint_dir, a.checkpoint_every);
@@ -482,7 +589,9 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
 void add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "train", "Train an MLP classifier (dense layers, linear output, softmax cross-entropy)");
+      "train",
+      "Train a classifier (linear output, softmax cross-entropy): an MLP (--layers), the CNN "
+      "preset or any stack of registered layers (--model)");
   add_data_options(cmd, a->data,
                    "Training data: an MNIST-format IDX directory (its train-* files; the t10k-* "
                    "test files are for evaluate) or a CSV file with a label column");
@@ -501,8 +610,19 @@ void add_train_command(CLI::App& app) {
             return "";
           },
           "W-W-..."));
+  cmd->add_option("--model", a->model,
+                  "The network: mlp (dense layers, see --layers; the default), cnn (conv 32 3x3, "
+                  "relu, max-pool 2, conv 64 3x3, relu, max-pool 2, flatten, dense 128, relu, "
+                  "dropout 0.25, dense <classes>), or a spec of layers separated by spaces, e.g. "
+                  "'conv2d(32,3,padding=1) relu maxpool2d(2) flatten dense(10)'; input widths "
+                  "and channels follow from the data. Layers and their settings:\n" +
+                      model_spec_help());
+  cmd->add_option("--input-shape", a->input_shape,
+                  "The shape of one sample, CxHxW (e.g. 1x28x28), for CSV rows fed to a "
+                  "convolutional --model (an IDX directory's images are 1xHxW by themselves)");
   cmd->add_option("--activation", a->activation,
-                  "Hidden activation: relu, leaky_relu, sigmoid, tanh")
+                  "Hidden activation of --layers' network, a registered activation: " +
+                      nn::activation_registry().joined_names())
       ->capture_default_str();
   cmd->add_option("--loss", a->loss,
                   "Loss: cross_entropy (categorical, on the logits, softmax fused) or a "
@@ -511,9 +631,16 @@ void add_train_command(CLI::App& app) {
                       "); one with a logits form takes the logits")
       ->capture_default_str();
   cmd->add_option("--optimizer", a->optimizer,
-                  "sgd, momentum (SGD with --momentum), nesterov (SGD with Nesterov momentum) or "
-                  "adam")
+                  "sgd, momentum (SGD with --momentum), nesterov (SGD with Nesterov momentum), "
+                  "adam, or any registered optimizer as NAME[:KEY=VALUE,...] with the settings to "
+                  "change (--lr 0.001 unless given), e.g. adamw:weight_decay=0.01; registered, "
+                  "with their defaults: " +
+                      optimizer_spec_help())
       ->capture_default_str();
+  cmd->add_option("--early-stopping", a->early_stopping,
+                  "Stop when the validation loss has not improved for PATIENCE epochs: "
+                  "patience=3, with monitor=val_loss|val_accuracy|loss|accuracy, min_delta=0 and "
+                  "restore_best_weights=0|1 as further KEY=VALUE settings");
   cmd->add_option("--lr", a->lr,
                   "Initial learning rate (default by optimizer: sgd 0.1, momentum and nesterov "
                   "0.01, adam 0.002)")

@@ -6,7 +6,6 @@
 
 #include "retrograd/node.hpp"
 #include "retrograd/tensor.hpp"
-#include "retrograd/var.hpp"
 
 namespace retrograd {
 

@@ -37,6 +37,15 @@ struct GradcheckResult {
   double worst_analytic = 0;
   /// The worst element's derivative from finite differences.
   double worst_numeric = 0;
+  /// True when every element that fails sits where the function is not differentiable: its
+  /// one-sided differences disagree (relu at 0, abs at 0, a tie of max), so the central
+  /// difference averages two slopes and no gradient can match it. Backward gives one of the
+  /// one-sided derivatives there (docs/ops.md states which); the check says nothing then.
+  bool not_differentiable = false;
+  /// For the worst element: the difference quotient from the left, (f(x) - f(x - eps)) / eps.
+  double worst_left = 0;
+  /// For the worst element: the difference quotient from the right, (f(x + eps) - f(x)) / eps.
+  double worst_right = 0;
   /// One line: passed or failed, and the worst element.
   std::string summary() const;
 };

@@ -77,14 +77,19 @@ class InputList {
             class = std::enable_if_t<(sizeof...(Inputs) > 0 && sizeof...(Inputs) <= 3) &&
                                      (std::is_convertible_v<Inputs&&, NodePtr> && ...)>>
   InputList(Inputs&&... inputs)  // NOLINT(google-explicit-constructor): `{a.node(), b.node()}`
-      : local_{NodePtr(std::forward<Inputs>(inputs))...}, size_(sizeof...(Inputs)) {}
-  explicit InputList(std::vector<NodePtr> inputs) : size_(inputs.size()) {
+      : local_{NodePtr(std::forward<Inputs>(inputs))...}, size_(sizeof...(Inputs)) {
+    save_versions();
+  }
+  explicit InputList(std::vector<NodePtr> inputs)
+      : size_(static_cast<std::uint32_t>(inputs.size())) {
     if (size_ > local_.size()) {
       more_ = std::make_unique<NodePtr[]>(size_);
+      more_versions_ = std::make_unique<std::uint32_t[]>(size_);
       std::move(inputs.begin(), inputs.end(), more_.get());
     } else {
       std::move(inputs.begin(), inputs.end(), local_.begin());
     }
+    save_versions();
   }
 
   std::size_t size() const { return size_; }
@@ -103,21 +108,39 @@ class InputList {
   /// reads it again (the engine does so when it frees a node).
   NodePtr take(std::size_t i) { return std::move(data()[i]); }
   /// Puts `input` into slot i (a slot left empty at construction).
-  void fill(std::size_t i, NodePtr input) { data()[i] = std::move(input); }
+  void fill(std::size_t i, NodePtr input) {
+    versions()[i] = input->version();
+    data()[i] = std::move(input);
+  }
   /// Drops every input.
   void clear() {
     for (NodePtr& p : local_) p.reset();
     more_.reset();
+    more_versions_.reset();
     size_ = 0;
+  }
+  /// Input i's version() when the list was made (Note [saved versions] in src/engine.cpp).
+  std::uint32_t saved_version(std::size_t i) const {
+    return size_ > local_.size() ? more_versions_[i] : local_versions_[i];
   }
 
  private:
   const NodePtr* data() const { return size_ > local_.size() ? more_.get() : local_.data(); }
   NodePtr* data() { return size_ > local_.size() ? more_.get() : local_.data(); }
+  std::uint32_t* versions() {
+    return size_ > local_.size() ? more_versions_.get() : local_versions_.data();
+  }
+  void save_versions() {
+    std::uint32_t* saved = versions();
+    const NodePtr* inputs = data();
+    for (std::size_t i = 0; i < size_; ++i) saved[i] = inputs[i] ? inputs[i]->version() : 0;
+  }
 
   std::array<NodePtr, 3> local_{};
   std::unique_ptr<NodePtr[]> more_;
-  std::size_t size_ = 0;
+  std::unique_ptr<std::uint32_t[]> more_versions_;
+  std::array<std::uint32_t, 3> local_versions_{};
+  std::uint32_t size_ = 0;
 };
 
 /// The local backward rule of an op: given the node (its inputs' values and its own output
@@ -212,8 +235,15 @@ class Node {
 
   /// The forward value.
   const BasicTensor<T>& value() const { return tensors().value; }
-  /// Mutable value, for in-place parameter updates (optimizers run under no-grad).
+  /// Mutable value, for in-place parameter updates (optimizers run under no-grad). A change
+  /// made through it must be announced with bump_version() (Var::value() does so).
   BasicTensor<T>& value() { return tensors().value; }
+  /// How many times the value has been changed in place (Note [saved versions] in
+  /// src/engine.cpp).
+  std::uint32_t version() const { return version_; }
+  /// Records a change of the value in place: backward then refuses to run through a graph
+  /// that saved the old value.
+  void bump_version() { ++version_; }
   /// The value's shape (without materialising a scalar node's tensor).
   const Shape& shape() const;
   /// The value's number of elements.
@@ -355,6 +385,7 @@ class Node {
   std::unique_ptr<std::string> name_;
   T number_ = T(0);
   std::uint32_t height_ = 0;
+  std::uint32_t version_ = 0;
   mutable std::int8_t number_slot_ = -1;
   bool requires_grad_ = false;
   bool has_rule_ = false;

@@ -9,8 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -18,13 +20,55 @@
 
 namespace retrograd {
 
-/// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
-/// per input, shaped like that input). When no input needs a gradient, or under NoGradGuard,
-/// the result is a constant and `backward` is dropped. A custom op takes part in backward,
-/// tracing, DOT export and gradcheck exactly as the built-in ops do.
+namespace detail {
 template <class T>
-BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<BasicVar<T>>& inputs,
-                    BackwardFn<T> backward);
+BasicVar<T> record_custom_op(std::string op, BasicTensor<T> value,
+                             const std::vector<BasicVar<T>>& inputs, BackwardFn<T> backward);
+template <class T>
+struct is_basic_tensor : std::false_type {};
+template <class T>
+struct is_basic_tensor<BasicTensor<T>> : std::true_type {};
+template <class T>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+/// Records a custom op: `value` is its forward result, `backward` its local rule (one gradient
+/// per input, shaped like that input), called as `backward(const Node<T>& node, const
+/// BasicTensor<T>& upstream)` and returning a GradList<T>. The element type T comes from
+/// `value` (`make_op("sq", TensorD(...), {x}, rule)`), or is written (`make_op<double>`).
+/// When no input needs a gradient, or under NoGradGuard, the result is a constant and
+/// `backward` is dropped. A custom op takes part in backward, tracing, DOT export and
+/// gradcheck exactly as the built-in ops do.
+template <class T, class Rule>
+BasicVar<T> make_op(std::string op, BasicTensor<T> value,
+                    const std::vector<BasicVar<typename detail::identity<T>::type>>& inputs,
+                    Rule&& backward) {
+  static_assert(std::is_invocable_v<Rule&, const Node<T>&, const BasicTensor<T>&>,
+                "make_op: the backward rule must take (const Node<T>& node, const "
+                "BasicTensor<T>& upstream) with T the op's element type, e.g. [](const "
+                "Node<double>& node, const TensorD& upstream) -> GradList<double> {...}");
+  if constexpr (std::is_invocable_v<Rule&, const Node<T>&, const BasicTensor<T>&>) {
+    static_assert(
+        std::is_convertible_v<std::invoke_result_t<Rule&, const Node<T>&, const BasicTensor<T>&>,
+                              GradList<T>>,
+        "make_op: the backward rule must return GradList<T>: write `-> GradList<double>` (or "
+        "`-> GradList<float>`) after the lambda's parameters, and `return {dx, dy};`");
+  }
+  return detail::record_custom_op<T>(std::move(op), std::move(value), inputs,
+                                     BackwardFn<T>(std::forward<Rule>(backward)));
+}
+
+/// Chosen only when the element type cannot be told from `value` (an xtensor expression, not a
+/// Tensor): it stops the build with what to write instead.
+template <class Value, class Input, class Rule,
+          class = std::enable_if_t<!detail::is_basic_tensor<std::decay_t<Value>>::value>>
+BasicVar<float> make_op(std::string, Value&&, std::initializer_list<Input>, Rule&&) {
+  static_assert(detail::dependent_false<Value>,
+                "make_op: the element type cannot be told from `value`, which is not a Tensor "
+                "(an xtensor expression?): write make_op<double>(...) or make_op<float>(...), "
+                "or pass TensorD(expression) / Tensor(expression) as the value");
+  return {};
+}
 
 // --- elementwise, two inputs (broadcasting) ---
 namespace detail {

@@ -5,6 +5,7 @@
 /// its headers into subfolders) is a change to this one file.
 
 #include <cstddef>
+#include <ostream>
 #include <string>
 #include <type_traits>
 #include <xtensor/xarray.hpp>
@@ -102,3 +103,12 @@ using identity_t = typename identity<T>::type;
 }  // namespace detail
 
 }  // namespace retrograd
+
+namespace xt {
+/// Prints a tensor as retrograd::tensor_string() shows it: `std::cout << t` ("[1, 2, 3] (3)").
+/// It lives in xt, the namespace of the tensor's type, so that it is found from any scope.
+template <class T>
+std::ostream& operator<<(std::ostream& out, const retrograd::BasicTensor<T>& t) {
+  return out << retrograd::tensor_string(t);
+}
+}  // namespace xt

@@ -5,6 +5,7 @@
 /// The text, the DOT drawing (dot.hpp) and the interactive page (html.hpp) all read one
 /// Trace, so they call every node by the same name.
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -113,6 +114,14 @@ class Trace : public BackwardObserver<T> {
   /// "df/dx": d(root)/d(node i), written with the trace's names.
   std::string derivative_name(std::size_t i) const;
 
+  /// Streams each gate's text (gate_text) to `out` as the backward pass visits it, under a
+  /// "Backward pass" heading, instead of keeping it in gates(): memory then stays flat however
+  /// long the pass (null: keep gates again).
+  void stream_gates_to(std::ostream* out) {
+    live_ = out;
+    live_gates_ = 0;
+  }
+
   /// Starts recording a pass of the root (passes of other graphs are ignored).
   void on_backward_begin(const Node<T>& root) override;
   /// Records one gate.
@@ -123,6 +132,11 @@ class Trace : public BackwardObserver<T> {
   std::vector<std::shared_ptr<Node<T>>> nodes_;
   std::unordered_map<const Node<T>*, std::size_t> index_;
   std::string rule(const Node<T>& gate, std::size_t slot) const;
+  std::string gate_text(const Gate& gate) const;
+  std::string downstream_text(const Gate& gate, std::size_t e) const;
+  std::string sum_text(const Gate& gate, std::size_t e) const;
+  std::ostream* live_ = nullptr;
+  std::size_t live_gates_ = 0;
   std::string infix(const Node<T>& node, const std::vector<std::string>& operands) const;
 
   std::vector<std::string> labels_;
@@ -144,9 +158,16 @@ class Trace : public BackwardObserver<T> {
 template <class T>
 Trace<T> traced_backward(const BasicVar<T>& root);
 
-/// traced_backward(root) as text: the forward pass, the backward steps and the leaf gradients.
+/// traced_backward(root) as text: the forward pass, the backward steps and the leaf gradients,
+/// at most `max_chars` characters of it; past them the text is cut with a note that says how
+/// much was left out.
 template <class T>
-std::string step_through(const BasicVar<T>& root);
+std::string step_through(const BasicVar<T>& root, std::size_t max_chars = 64u << 20);
+
+/// The same text written to `out` as it is made: the backward steps are streamed, not kept,
+/// so a graph of any length traces in memory proportional to its nodes (about 1 KB each).
+template <class T>
+void step_through(const BasicVar<T>& root, std::ostream& out);
 
 extern template class Trace<float>;
 extern template class Trace<double>;

@@ -43,7 +43,13 @@ class BasicVar {
   /// The forward value.
   const BasicTensor<T>& value() const { return checked().value(); }
   /// Mutable value, for in-place updates of parameters (outside any graph being recorded).
-  BasicTensor<T>& value() { return checked().value(); }
+  /// Counts as a change: a graph built from the old value refuses to run backward (Note
+  /// [saved versions] in src/engine.cpp). Read through a const Var to read without changing.
+  BasicTensor<T>& value() {
+    Node<T>& node = checked();
+    node.bump_version();
+    return node.value();
+  }
   /// The accumulated gradient; throws std::logic_error naming the Var when none has arrived.
   const BasicTensor<T>& grad() const;
   /// The accumulated gradient, for changes in place between backward and the optimizer step
@@ -101,5 +107,18 @@ using VarD = BasicVar<double>;
 
 extern template class BasicVar<float>;
 extern template class BasicVar<double>;
+
+/// Prints a Var: its name, the op that made it (or "leaf"), whether it requires a gradient,
+/// and its value as tensor_string() shows it, e.g. `Var(x, leaf, requires_grad, -2)`;
+/// `Var(empty)` for an empty handle.
+template <class T>
+std::ostream& operator<<(std::ostream& out, const BasicVar<T>& v) {
+  if (!v.defined()) return out << "Var(empty)";
+  out << "Var(";
+  if (!v.name().empty()) out << v.name() << ", ";
+  out << v.op() << ", ";
+  if (v.requires_grad()) out << "requires_grad, ";
+  return out << tensor_string(v.value()) << ")";
+}
 
 }  // namespace retrograd

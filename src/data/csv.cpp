@@ -112,6 +112,56 @@ std::string binary_kind(const std::string& path, const std::string& first_line) 
   return "";
 }
 
+/// Reads lines of at most `limit` bytes, in blocks: a line with no end (/dev/zero, a file of
+/// one 1 GB line, an endless pipe) costs `limit` bytes of memory and is refused, where
+/// std::getline would keep reading until memory runs out.
+class LineReader {
+ public:
+  LineReader(std::istream& in, std::size_t limit) : in_(in), limit_(limit) {}
+  enum class Status { line, end, too_long };
+  /// The next line, without its '\n'.
+  Status next(std::string& line) {
+    line.clear();
+    bool started = false;
+    for (;;) {
+      if (pos_ == size_ && !refill()) return started ? Status::line : Status::end;
+      started = true;
+      const char* begin = buffer_.data() + pos_;
+      const void* found = std::memchr(begin, '\n', size_ - pos_);
+      const std::size_t take = found ? static_cast<const char*>(found) - begin : size_ - pos_;
+      if (line.size() + take > limit_) return Status::too_long;
+      line.append(begin, take);
+      pos_ += take;
+      if (found) {
+        ++pos_;
+        return Status::line;
+      }
+    }
+  }
+
+ private:
+  bool refill() {
+    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    size_ = static_cast<std::size_t>(in_.gcount());
+    pos_ = 0;
+    return size_ > 0;
+  }
+  std::istream& in_;
+  std::size_t limit_;
+  std::vector<char> buffer_ = std::vector<char>(std::size_t(1) << 16);
+  std::size_t pos_ = 0, size_ = 0;
+};
+
+/// Whether a label column whose first label is `field` holds class names: a field that is no
+/// number and starts with a letter ("setosa", "Iris-setosa"); "+-2" or "2x" stay malformed
+/// numbers, and "nan" a number that is not finite.
+bool class_name(const std::string& field) {
+  float v = 0;
+  const unsigned char first = static_cast<unsigned char>(field[0]);
+  return parse_float(field, v) != Number::ok &&
+         ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first >= 0x80);
+}
+
 bool blank(const std::string& line) {
   for (char c : line) {
     if (c != ' ' && c != '\t' && c != '\r') return false;
@@ -140,6 +190,7 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
   std::size_t label = 0;
   bool has_label = false;
   std::vector<float> feature_values, label_values;
+  std::vector<std::string> class_names;
   std::size_t rows = 0;
 
   auto pick_label = [&](std::size_t line_no) {
@@ -172,8 +223,24 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
   std::string line;
   std::size_t line_no = 0;
   bool header_done = !options.header;
-  while (std::getline(in, line)) {
+  LineReader lines(in, options.max_line_bytes);
+  // Label column of class names (CsvOptions::class_names): each row's position in `seen`.
+  const bool given_names = !options.class_names.empty();
+  std::optional<bool> named_labels;
+  std::vector<std::string> seen = options.class_names;
+  std::vector<std::size_t> name_of_row;
+  for (;;) {
+    const LineReader::Status status = lines.next(line);
+    if (status == LineReader::Status::end) break;
     ++line_no;
+    if (status == LineReader::Status::too_long) {
+      throw CsvError(path, line_no, 0,
+                     "line " + std::to_string(line_no) + " is longer than the limit of " +
+                         std::to_string(options.max_line_bytes) +
+                         " bytes (no line end within it: not CSV text, or a row wider than "
+                         "the limit; raise CsvOptions::max_line_bytes, --max-line-bytes on the "
+                         "command line)");
+    }
     if (line_no == 1) {
       const std::string kind = binary_kind(path, line);
       if (!kind.empty()) throw CsvError(path, 0, 0, kind + ", not CSV text");
@@ -204,6 +271,22 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
       const std::string col_name = "column " + quoted(names[c]);
       if (f.empty()) throw CsvError(path, line_no, c + 1, "missing value in " + col_name);
       float v = 0;
+      if (has_label && c == label) {
+        if (!named_labels) named_labels = class_name(f);
+        if (*named_labels) {
+          const auto it = std::find(seen.begin(), seen.end(), f);
+          if (it == seen.end() && given_names) {
+            std::string known;
+            for (const std::string& n : seen) known += (known.empty() ? "" : ", ") + quoted(n);
+            throw CsvError(path, line_no, c + 1,
+                           "label " + quoted(f) + " in " + col_name +
+                               " is not one of the model's classes (" + known + ")");
+          }
+          name_of_row.push_back(static_cast<std::size_t>(it - seen.begin()));
+          if (it == seen.end()) seen.push_back(f);
+          continue;
+        }
+      }
       const Number parsed = parse_float(f, v);
       if (parsed == Number::too_large) {
         throw CsvError(path, line_no, c + 1,
@@ -233,6 +316,30 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
     ++rows;
   }
   if (in.bad()) throw CsvError(path, line_no, 0, "read error");
+  if (named_labels && *named_labels && rows > 0) {
+    // Classes in sorted name order (unless given): the same names give the same ids in any
+    // file, whatever order its rows come in.
+    std::vector<std::size_t> id_of(seen.size());
+    std::vector<std::string> classes = seen;
+    if (!given_names) {
+      std::sort(classes.begin(), classes.end());
+      for (std::size_t k = 0; k < seen.size(); ++k) {
+        id_of[k] = static_cast<std::size_t>(
+            std::lower_bound(classes.begin(), classes.end(), seen[k]) - classes.begin());
+      }
+    } else {
+      for (std::size_t k = 0; k < seen.size(); ++k) id_of[k] = k;
+    }
+    if (options.max_classes != 0 && classes.size() > options.max_classes) {
+      const std::string reason =
+          options.max_classes_reason.empty() ? "" : " (" + options.max_classes_reason + ")";
+      throw CsvError(path, 0, 0,
+                     "the label column names " + std::to_string(classes.size()) +
+                         " classes, more than " + std::to_string(options.max_classes) + reason);
+    }
+    for (std::size_t row : name_of_row) label_values.push_back(static_cast<float>(id_of[row]));
+    class_names = std::move(classes);
+  }
   if (rows == 0) {
     throw CsvError(path, 0, 0, columns ? "no data rows after the header" : "empty file");
   }
@@ -257,6 +364,7 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
   if (has_label) {
     out.labels = Tensor::from_shape({rows});
     std::copy(label_values.begin(), label_values.end(), out.labels.data());
+    out.class_names = std::move(class_names);
   }
   return out;
 }

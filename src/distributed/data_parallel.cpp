@@ -231,8 +231,9 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     }
   }
 
-  /// Sharded: this process's update, then every process's weights gathered on all.
-  void update(nn::Optimizer& optimizer) {
+  /// Sharded: this process's update, then every process's weights gathered on all; or, when
+  /// the update is not finite on some process, the parameter the group names and no change.
+  std::optional<std::size_t> update(nn::Optimizer& optimizer) {
     float scale = 1;
     if (optimizer.clip_norm() > 0) {
       // The global norm from each process's share of the summed gradients.
@@ -245,11 +246,23 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       const double norm = std::sqrt(squares);
       if (norm > optimizer.clip_norm()) scale = static_cast<float>(optimizer.clip_norm() / norm);
     }
-    optimizer.step_slices(slices, scale);
+    // Every process learns whether any refused its share, before any commits: the step is
+    // then undone on all (the highest index found names the parameter on every process).
+    const auto agree = [&](std::optional<std::size_t> bad) -> std::optional<std::size_t> {
+      long long worst = bad ? static_cast<long long>(*bad) : -1;
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_LONG_LONG, MPI_MAX, comm.native()),
+                "MPI_Allreduce");
+      if (worst < 0) return std::nullopt;
+      return static_cast<std::size_t>(worst);
+    };
+    if (const std::optional<std::size_t> bad = optimizer.step_slices(slices, scale, agree)) {
+      return bad;
+    }
     for (Bucket& b : buckets) {
       gather(b, [&](std::size_t i) { return params[i].value().data(); });
       ++stats.messages;
     }
+    return std::nullopt;
   }
 
   /// Sharded: the optimizer's state, each process's part of it gathered on all.
@@ -364,15 +377,13 @@ void DataParallel::on_after_backward(nn::Trainer& /*trainer*/, std::size_t /*bat
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void DataParallel::step(nn::Optimizer& optimizer) {
-  if (!reducer_ || !reducer_->sharded) {
-    optimizer.step();
-    return;
-  }
+std::optional<std::size_t> DataParallel::step(nn::Optimizer& optimizer) {
+  if (!reducer_ || !reducer_->sharded) return optimizer.step_if_finite();
   const auto start = std::chrono::steady_clock::now();
-  reducer_->update(optimizer);
+  const std::optional<std::size_t> bad = reducer_->update(optimizer);
   stats_.seconds_in_step +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return bad;
 }
 
 void DataParallel::synchronize(nn::Optimizer& optimizer) {

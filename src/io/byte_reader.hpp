@@ -1,7 +1,7 @@
 #pragma once
 // Internal: the little-endian fields of a model file, read from bytes [begin, end) with every
 // length checked against the end. Both format versions read through it (record_codec.cpp for
-// version 2, model_io.cpp's version 1 reader); any overrun or implausible size throws
+// version 2, model_file_v1.cpp's version 1 reader); any overrun or implausible size throws
 // ModelFileError naming the source and the byte offset, before anything is allocated.
 
 #include <cstdint>

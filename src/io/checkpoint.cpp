@@ -130,46 +130,95 @@ void restore_checkpoint(nn::Trainer& trainer, const std::string& path) {
 }
 
 void restore_checkpoint(nn::Trainer& trainer, const LoadedCheckpoint& loaded) {
+  // Everything is decoded and checked against the trainer before anything of it changes: a
+  // checkpoint of another run is refused with the trainer as it was.
   const std::string& path = loaded.path();
   const nn::Record& checkpoint = checkpoint_of(loaded.root_, path);
+  const auto corrupt = [&](const std::exception& e) {
+    return ModelFileError(path, std::string("corrupt: ") + e.what());
+  };
+  const auto mismatch = [&](const std::string& what) {
+    return std::invalid_argument("restore_checkpoint: " + path + " " + what);
+  };
   nn::TrainState state = loaded.train_state();
+  trainer.check_restorable(state);
   // Copy the saved model's tensors by name: the layouts must agree.
   nn::Module& model = trainer.model();
   auto params = model.named_parameters();
   const auto& saved_params = loaded.parameters_;
   auto buffers = model.named_buffers();
   const auto& saved_buffers = loaded.buffers_;
-  const auto mismatch = [&](const std::string& what) {
-    throw std::invalid_argument("restore_checkpoint: " + path + " holds another model: " + what);
-  };
   if (params.size() != saved_params.size() || buffers.size() != saved_buffers.size()) {
-    mismatch(std::to_string(saved_params.size()) + " parameters and " +
-             std::to_string(saved_buffers.size()) + " buffers, this model has " +
-             std::to_string(params.size()) + " and " + std::to_string(buffers.size()));
+    throw mismatch("holds another model: " + std::to_string(saved_params.size()) +
+                   " parameters and " + std::to_string(saved_buffers.size()) +
+                   " buffers, this model has " + std::to_string(params.size()) + " and " +
+                   std::to_string(buffers.size()));
   }
   for (std::size_t i = 0; i < params.size(); ++i) {
     if (params[i].name != saved_params[i].name ||
         params[i].var.shape() != saved_params[i].var.shape()) {
-      mismatch("'" + saved_params[i].name + "' " + shape_string(saved_params[i].var.shape()) +
-               " against '" + params[i].name + "' " + shape_string(params[i].var.shape()));
+      throw mismatch("holds another model: layer tensor '" + saved_params[i].name + "' " +
+                     shape_string(saved_params[i].var.shape()) + " against '" + params[i].name +
+                     "' " + shape_string(params[i].var.shape()));
     }
   }
   for (std::size_t i = 0; i < buffers.size(); ++i) {
     if (buffers[i].name != saved_buffers[i].name ||
         buffers[i].tensor->shape() != saved_buffers[i].tensor->shape()) {
-      mismatch("buffer '" + saved_buffers[i].name + "' against '" + buffers[i].name + "'");
+      throw mismatch("holds another model: buffer '" + saved_buffers[i].name + "' against '" +
+                     buffers[i].name + "'");
     }
   }
+  std::vector<std::mt19937_64> engines;
+  const std::vector<nn::NamedEngine> named_engines = model.named_engines();
+  nn::Optimizer& optimizer = trainer.optimizer();
   try {
-    const nn::Record& engines = checkpoint.record("engines");
-    for (const nn::NamedEngine& e : model.named_engines())
-      restore_engine(*e.engine, engines, e.name);
-    restore_engine(nn::default_engine(), engines, "default");
-    nn::restore_optimizer_state(trainer.optimizer(), checkpoint.record("optimizer"));
-    trainer.restore_callbacks(checkpoint.record("callbacks"));
+    const nn::Record& saved_engines = checkpoint.record("engines");
+    for (const nn::NamedEngine& e : named_engines) {
+      restore_engine(engines.emplace_back(), saved_engines, e.name);
+    }
+    restore_engine(engines.emplace_back(), saved_engines, "default");
+    const nn::Record& opt = checkpoint.record("optimizer");
+    if (opt.text("name") != optimizer.name()) {
+      throw mismatch("was saved by a run with optimizer " + opt.text("name") + ", this run's is " +
+                     optimizer.name() + ": give it the same optimizer");
+    }
+    const std::size_t saved_slots = opt.record("state").size();
+    const std::size_t slots = optimizer.state().size();
+    if (saved_slots != slots) {
+      throw mismatch("was saved by a run whose " + optimizer.name() + " keeps " +
+                     std::to_string(saved_slots) + " state tensors, this run's keeps " +
+                     std::to_string(slots) +
+                     " (another model, or other settings such as momentum): give it the same "
+                     "optimizer settings");
+    }
+    const std::string callbacks = trainer.callbacks_differ(checkpoint.record("callbacks"));
+    if (!callbacks.empty()) throw mismatch(callbacks);
   } catch (const nn::RecordError& e) {
-    throw ModelFileError(path, std::string("corrupt: ") + e.what());
+    throw corrupt(e);
   }
+  // What remains can still find damaged values (a callback's state, an optimizer tensor of the
+  // wrong shape): undone from these copies before the error goes on.
+  std::vector<Tensor> state_before;
+  for (const nn::NamedState<float>& s : optimizer.state()) state_before.push_back(*s.tensor);
+  const double learning_rate_before = optimizer.learning_rate();
+  const std::size_t iterations_before = optimizer.iterations();
+  nn::Record callbacks_before("callbacks");
+  trainer.save_callbacks(callbacks_before);
+  try {
+    nn::restore_optimizer_state(optimizer, checkpoint.record("optimizer"));
+    trainer.restore_callbacks(checkpoint.record("callbacks"));
+  } catch (const std::invalid_argument& e) {
+    std::size_t k = 0;
+    for (const nn::NamedState<float>& s : optimizer.state()) *s.tensor = state_before[k++];
+    optimizer.set_learning_rate(learning_rate_before);
+    optimizer.set_iterations(iterations_before);
+    trainer.restore_callbacks(callbacks_before);
+    if (dynamic_cast<const nn::RecordError*>(&e)) throw corrupt(e);
+    throw;
+  }
+  for (std::size_t i = 0; i < named_engines.size(); ++i) *named_engines[i].engine = engines[i];
+  nn::default_engine() = engines.back();
   for (std::size_t i = 0; i < params.size(); ++i) {
     // The model taken from `loaded` holds the saved values already.
     if (params[i].var.node() != saved_params[i].var.node()) {

@@ -26,6 +26,10 @@ nn::Record model_record(nn::Module& model);
 std::vector<std::uint8_t> file_bytes(const nn::Record& root);
 /// The root record of a file's bytes (either version), after every header and checksum check.
 nn::Record file_record(const std::vector<std::uint8_t>& bytes, const std::string& source);
+/// The root record of a version 1 payload, bytes [begin, end) of a checked file, in the
+/// layout version 2 stores (model_file_v1.cpp).
+nn::Record read_v1_payload(const std::vector<std::uint8_t>& bytes, std::size_t begin,
+                           std::size_t end, const std::string& source);
 /// Throws ModelFileError unless the first `n` (<= 8) bytes are the magic and n is 8.
 void check_magic(const std::uint8_t* bytes, std::size_t n, const std::string& source);
 /// The model of a root record, built through the layer registry.

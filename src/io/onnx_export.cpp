@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "onnx_proto.hpp"
@@ -83,14 +84,20 @@ ProtoWriter value_info(const std::string& name, const std::vector<std::size_t>& 
 /// The graph being written: nodes in order, initializers, and the value the last node made.
 class GraphBuilder {
  public:
-  /// Adds `t` as the initializer `name`; returns the name.
+  /// Adds `t` as the initializer `name` (once: a layer called twice reads the same one);
+  /// returns the name.
   std::string initializer(const std::string& name, const Tensor& t) {
-    initializers_.message(pb::graph::initializer, tensor_proto(name, t));
+    if (initializer_names_.insert(name).second) {
+      initializers_.message(pb::graph::initializer, tensor_proto(name, t));
+    }
     return name;
   }
-  /// Adds a node; its output is named after the node. Returns the output's name.
+  /// Adds a node; its output is named after the node, "<name>_2", "<name>_3", ... when a
+  /// layer called again writes the same nodes. Returns the output's name.
   std::string node(std::string op_type, std::string name, std::vector<std::string> inputs,
                    std::vector<Attribute> attributes = {}) {
+    const int uses = ++node_names_[name];
+    if (uses > 1) name += "_" + std::to_string(uses);
     std::string output = name;
     nodes_.push_back(
         {std::move(op_type), std::move(name), std::move(inputs), output, std::move(attributes)});
@@ -130,6 +137,8 @@ class GraphBuilder {
  private:
   std::vector<Node> nodes_;
   ProtoWriter initializers_;
+  std::set<std::string> initializer_names_;
+  std::map<std::string, int> node_names_;
 };
 
 std::string export_layer(nn::Module& layer, const std::string& prefix, const std::string& x,
@@ -225,6 +234,34 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
                         g.initializer(prefix + "running_var", bn.running_var())},
                        {Attribute::real("epsilon", bn.eps()),
                         Attribute::real("momentum", 1 - bn.momentum())});
+       }},
+      // Each step in order; a layer called twice writes its nodes twice over one set of
+      // initializers.
+      {"Model",
+       [](nn::Module& layer, const std::string& prefix, const std::string& path,
+          const std::string& x, GraphBuilder& g) {
+         auto& model = as<nn::Model>(layer);
+         const std::vector<nn::Module*> layers = model.children();
+         std::vector<std::string> values;
+         for (std::size_t i = 0; i < model.steps().size(); ++i) {
+           const nn::ModelStep& s = model.steps()[i];
+           std::vector<std::string> in;
+           for (std::size_t k : s.inputs) in.push_back(values[k]);
+           const std::string step = path + "/" + s.kind + "_" + std::to_string(i);
+           if (s.kind == "input") {
+             values.push_back(x);
+           } else if (s.kind == "layer") {
+             nn::Module& child = *layers[s.layer];
+             values.push_back(export_layer(child, prefix + child.name() + ".", in[0], g));
+           } else if (s.kind == "add") {
+             values.push_back(g.node("Add", step, in));
+           } else if (s.kind == "multiply") {
+             values.push_back(g.node("Mul", step, in));
+           } else {
+             values.push_back(g.node("Concat", step, in, {Attribute::integer("axis", 1)}));
+           }
+         }
+         return values.back();
        }},
       {"Sequential",
        [](nn::Module& layer, const std::string& prefix, const std::string&, const std::string& x,

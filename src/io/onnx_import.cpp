@@ -420,6 +420,17 @@ class Builder {
     return std::move(model_);
   }
 
+  /// A Sequential for a chain, a functional Model for a graph that branches and merges.
+  std::unique_ptr<nn::Module> build_module() {
+    index_values();
+    order_nodes();
+    if (!branches()) {
+      walk();
+      return std::make_unique<nn::Sequential>(std::move(model_));
+    }
+    return build_model();
+  }
+
  private:
   [[noreturn]] void fail(const std::string& what) const { throw OnnxFileError(source_, what); }
   std::string describe(std::size_t n) const {
@@ -602,7 +613,12 @@ class Builder {
   }
 
   void gemm(std::size_t n) {
-    const std::size_t in = require_width(n);
+    auto [W, bias] = gemm_weights(n, require_width(n));
+    dense(std::move(W), std::move(bias));
+  }
+
+  // W [in, out] and the bias of a Gemm on an input of width `in`.
+  std::pair<Tensor, std::optional<Tensor>> gemm_weights(std::size_t n, std::size_t in) const {
     if (int_attribute(n, "transA", 0) != 0) fail(describe(n) + ": transA = 1 is not read");
     const double alpha = float_attribute(n, "alpha", 1), beta = float_attribute(n, "beta", 1);
     const TensorValue& B = constant(n, 1, "B");
@@ -628,18 +644,19 @@ class Builder {
       bias = to_tensor(c);
       *bias *= static_cast<float>(beta);
     }
-    dense(std::move(W), std::move(bias));
+    return {std::move(W), std::move(bias)};
   }
 
-  void matmul(std::size_t n) {
-    const std::size_t in = require_width(n);
+  void matmul(std::size_t n) { dense(matmul_weights(n, require_width(n)), std::nullopt); }
+
+  const Tensor& matmul_weights(std::size_t n, std::size_t in) const {
     const TensorValue& B = constant(n, 1, "B");
     if (B.dims.size() != 2 || B.dims[0] != std::int64_t(in) || B.dims[1] == 0) {
       fail(describe(n) + ": initializer '" + B.name + "' (B) has shape " +
            Parser::dims_string(B.dims) + "; for an input of width " + std::to_string(in) +
            " it needs [" + std::to_string(in) + ", outputs]");
     }
-    dense(B.floats, std::nullopt);
+    return B.floats;
   }
 
   // The constant operand of a binary node whose other operand is the chain's value.
@@ -655,8 +672,9 @@ class Builder {
     const TensorValue& c = other_operand(n, current, true);
     if (!dense_ || dense_->has_bias) {
       fail(describe(n) +
-           ": an Add is read only as the bias after a MatMul (adding two "
-           "computed values needs a functional model)");
+           ": in a Sequential an Add is read only as the bias after a MatMul "
+           "(io::import_onnx_module "
+           "reads an Add of two computed values into a functional nn::Model)");
     }
     dense_->b = to_tensor(per_feature(n, c, *width_, "bias"));
     dense_->has_bias = true;
@@ -690,6 +708,10 @@ class Builder {
   void batch_norm(std::size_t n) {
     const std::size_t width = require_width(n);
     flush();
+    model_.add(std::unique_ptr<nn::Module>(make_batch_norm(n, width)));
+  }
+
+  std::unique_ptr<nn::BatchNorm> make_batch_norm(std::size_t n, std::size_t width) const {
     if (int_attribute(n, "training_mode", 0) != 0)
       fail(describe(n) + ": training_mode = 1 is not read");
     const double eps = float_attribute(n, "epsilon", 1e-5);
@@ -715,11 +737,15 @@ class Builder {
     beta.value() = to_tensor(v[1]);
     for (const auto& b : bn->named_buffers())
       *b.tensor = to_tensor(v[b.name == "running_mean" ? 2 : 3]);
-    model_.add(std::unique_ptr<nn::Module>(std::move(bn)));
+    return bn;
   }
 
   void dropout(std::size_t n) {
     flush();
+    model_.add(nn::Dropout(dropout_rate(n)));
+  }
+
+  double dropout_rate(std::size_t n) const {
     double rate = 0.5;
     const NodeValue& node = g_.nodes[n];
     if (node.inputs.size() > 1 && !node.inputs[1].empty()) {
@@ -729,7 +755,7 @@ class Builder {
     }
     if (!(rate >= 0 && rate < 1))
       fail(describe(n) + ": ratio " + std::to_string(rate) + " is not in [0, 1)");
-    model_.add(nn::Dropout(rate));
+    return rate;
   }
 
   void walk() {
@@ -753,7 +779,9 @@ class Builder {
         std::string names;
         for (std::size_t n : distinct) names += (names.empty() ? "" : ", ") + describe(n);
         fail("value '" + current + "' feeds " + names +
-             "; import reads chains (a branching graph needs a functional model)");
+             "; a Sequential is a chain (io::import_onnx_module reads a branching graph as a "
+             "functional "
+             "nn::Model)");
       }
       const std::size_t n = *distinct.begin();
       visited.insert(n);
@@ -778,6 +806,187 @@ class Builder {
     if (model_.size() == 0) fail("the graph computes nothing: its output is its input");
   }
 
+  // The activation an activation node applies, or nothing for another operator.
+  std::optional<nn::Activation> activation_of(std::size_t n) const {
+    static const std::map<std::string, std::string> activations = {{"Relu", "relu"},
+                                                                   {"Sigmoid", "sigmoid"},
+                                                                   {"Tanh", "tanh"},
+                                                                   {"LeakyRelu", "leaky_relu"},
+                                                                   {"Softmax", "softmax"}};
+    const std::string& op = g_.nodes[n].op_type;
+    const auto a = activations.find(op);
+    if (a == activations.end()) return std::nullopt;
+    std::optional<double> parameter;
+    if (op == "LeakyRelu") parameter = float_attribute(n, "alpha", 0.01);
+    if (op == "Softmax") {
+      const std::int64_t axis = int_attribute(n, "axis", -1);
+      if (axis != -1 && axis != 1) {
+        fail(describe(n) + ": softmax along axis " + std::to_string(axis) +
+             " is not read; import reads the last axis");
+      }
+    }
+    try {
+      return nn::Activation::from_name(a->second, parameter);
+    } catch (const std::invalid_argument& e) {
+      fail(describe(n) + ": " + e.what());
+    }
+  }
+
+  // The computed values node `n` reads (not weights).
+  std::vector<std::string> computed_inputs(std::size_t n) const {
+    std::vector<std::string> out;
+    for (const std::string& in : g_.nodes[n].inputs) {
+      if (!in.empty() && !constants_.count(in)) out.push_back(in);
+    }
+    return out;
+  }
+
+  std::map<std::string, std::vector<std::size_t>> value_readers() const {
+    std::map<std::string, std::vector<std::size_t>> readers;
+    for (std::size_t n : order_) {
+      for (const std::string& in : computed_inputs(n)) readers[in].push_back(n);
+    }
+    return readers;
+  }
+
+  // True when a value feeds two nodes or a node merges two values.
+  bool branches() const {
+    for (const auto& [value, nodes] : value_readers()) {
+      if (std::set<std::size_t>(nodes.begin(), nodes.end()).size() > 1) return true;
+    }
+    for (std::size_t n : order_) {
+      if (computed_inputs(n).size() > 1) return true;
+    }
+    return false;
+  }
+
+  // Each node in order becomes a layer call or a merge of an nn::Model. A Gemm or MatMul
+  // whose only reader is an activation (or, for MatMul, an Add of a bias) takes it in.
+  std::unique_ptr<nn::Module> build_model() {
+    if (!width_) fail("the width of input '" + input_->name + "' is unknown");
+    const auto readers = value_readers();
+    auto only_reader = [&](const std::string& value) -> std::optional<std::size_t> {
+      const auto r = readers.find(value);
+      if (r == readers.end() || r->second.size() != 1 || value == g_.outputs[0].name) {
+        return std::nullopt;
+      }
+      return r->second[0];
+    };
+    std::map<std::string, nn::Symbol> values;
+    const nn::Symbol input = nn::Input({*width_});
+    values.emplace(input_->name, input);
+    std::set<std::size_t> absorbed;
+    auto width_of = [&](std::size_t n, const nn::Symbol& x) {
+      if (x.shape().size() != 1) fail(describe(n) + ": its input is not [batch, features]");
+      return x.shape()[0];
+    };
+    for (std::size_t n : order_) {
+      const NodeValue& node = g_.nodes[n];
+      const std::string& op = node.op_type;
+      if (op == "Constant" || absorbed.count(n)) continue;
+      if (!node.domain.empty() && node.domain != "ai.onnx") {
+        fail(describe(n) + " is from the operator domain '" + node.domain +
+             "'; import reads the default domain: " + onnx_importable_ops());
+      }
+      std::vector<nn::Symbol> in;
+      for (const std::string& v : computed_inputs(n)) {
+        const auto found = values.find(v);
+        if (found == values.end())
+          fail(describe(n) + " reads '" + v + "', which import did not make");
+        in.push_back(found->second);
+      }
+      if (in.empty()) fail(describe(n) + " reads no computed value");
+      if (node.outputs.empty() || node.outputs[0].empty()) fail(describe(n) + " has no output");
+      std::string output = node.outputs[0];
+      auto call = [&](auto layer) { return nn::Layer(std::move(layer))(in[0]); };
+      std::optional<nn::Symbol> result;
+      if (const auto activation = activation_of(n)) {
+        result = call(nn::ActivationLayer(*activation));
+      } else if (op == "Gemm" || op == "MatMul") {
+        const std::size_t width = width_of(n, in[0]);
+        Tensor W;
+        std::optional<Tensor> bias;
+        if (op == "Gemm") {
+          std::tie(W, bias) = gemm_weights(n, width);
+        } else {
+          W = matmul_weights(n, width);
+        }
+        const std::size_t out = W.shape()[1];
+        if (const auto next = only_reader(output); !bias && next &&
+                                                   g_.nodes[*next].op_type == "Add" &&
+                                                   computed_inputs(*next).size() == 1) {
+          const NodeValue& add = g_.nodes[*next];
+          const std::size_t c = add.inputs[0] == output ? 1 : 0;
+          bias = to_tensor(per_feature(*next, constant(*next, c, "bias"), out, "bias"));
+          absorbed.insert(*next);
+          output = add.outputs[0];
+        }
+        nn::Activation activation = nn::Activation::linear();
+        if (const auto next = only_reader(output)) {
+          if (const auto a = activation_of(*next)) {
+            activation = *a;
+            absorbed.insert(*next);
+            output = g_.nodes[*next].outputs[0];
+          }
+        }
+        Tensor b = bias ? *bias : Tensor(Tensor::from_shape({out}));
+        if (!bias) b.fill(0);
+        result = call(nn::Dense(Var(W, true, "W"), Var(b, true, "b"), activation));
+      } else if ((op == "Add" || op == "Mul") && in.size() == 2) {
+        if (in[0].shape() != in[1].shape()) {
+          fail(describe(n) + ": its inputs have shapes " + shape_string(in[0].shape()) + " and " +
+               shape_string(in[1].shape()));
+        }
+        result = op == "Add" ? nn::add(in[0], in[1]) : nn::multiply(in[0], in[1]);
+      } else if (op == "Concat") {
+        const std::int64_t axis = int_attribute(n, "axis", 1);
+        if ((axis != 1 && axis != -1) || in.size() < 2 || in.size() != node.inputs.size()) {
+          fail(describe(n) +
+               ": import reads a Concat of computed [batch, features] values along axis 1");
+        }
+        for (const nn::Symbol& x : in) width_of(n, x);
+        result = nn::concat(in);
+      } else if (op == "Sub" || op == "Mul" || op == "Div") {
+        const std::size_t width = width_of(n, in[0]);
+        const std::string current = computed_inputs(n)[0];
+        std::vector<float> v = per_feature(n, other_operand(n, current, op == "Mul"), width,
+                                           op == "Sub" ? "offset" : "scale");
+        std::vector<float> offset(width, 0.0f), scale(width, 1.0f);
+        if (op == "Sub") offset = std::move(v);
+        if (op == "Mul") scale = std::move(v);
+        if (op == "Div") {
+          for (std::size_t j = 0; j < width; ++j) scale[j] = 1.0f / v[j];
+        }
+        try {
+          result = call(nn::FeatureScaling(offset, scale));
+        } catch (const std::invalid_argument& e) {
+          fail(describe(n) + ": " + e.what());
+        }
+      } else if (op == "BatchNormalization") {
+        result =
+            nn::Layer(std::shared_ptr<nn::Module>(make_batch_norm(n, width_of(n, in[0]))))(in[0]);
+      } else if (op == "Dropout") {
+        result = call(nn::Dropout(dropout_rate(n)));
+      } else if (op == "Identity" || (op == "Flatten" && int_attribute(n, "axis", 1) == 1 &&
+                                      in[0].shape().size() == 1)) {
+        result = in[0];
+      } else {
+        fail(describe(n) + " is not supported; import reads: " + onnx_importable_ops());
+      }
+      values.insert_or_assign(output, *result);
+    }
+    const auto out = values.find(g_.outputs[0].name);
+    if (out == values.end()) {
+      fail("the graph's output '" + g_.outputs[0].name + "' is not computed from its input");
+    }
+    try {
+      return std::make_unique<nn::Model>(std::vector<nn::Symbol>{input},
+                                         std::vector<nn::Symbol>{out->second});
+    } catch (const std::invalid_argument& e) {
+      fail(e.what());
+    }
+  }
+
   void node(std::size_t n, const std::string& current) {
     const NodeValue& node = g_.nodes[n];
     const std::string& op = node.op_type;
@@ -789,27 +998,8 @@ class Builder {
         (node.inputs.empty() || node.inputs[0] != current)) {
       fail(describe(n) + " reads '" + current + "' as an input other than its first");
     }
-    static const std::map<std::string, std::string> activations = {{"Relu", "relu"},
-                                                                   {"Sigmoid", "sigmoid"},
-                                                                   {"Tanh", "tanh"},
-                                                                   {"LeakyRelu", "leaky_relu"},
-                                                                   {"Softmax", "softmax"}};
-    if (const auto a = activations.find(op); a != activations.end()) {
-      std::optional<double> parameter;
-      if (op == "LeakyRelu") parameter = float_attribute(n, "alpha", 0.01);
-      if (op == "Softmax") {
-        const std::int64_t axis = int_attribute(n, "axis", -1);
-        if (axis != -1 && axis != 1)
-          fail(describe(n) + ": softmax along axis " + std::to_string(axis) +
-               " is not read; import reads the last axis");
-      }
-      nn::Activation activation = nn::Activation::linear();
-      try {
-        activation = nn::Activation::from_name(a->second, parameter);
-      } catch (const std::invalid_argument& e) {
-        fail(describe(n) + ": " + e.what());
-      }
-      flush(activation);
+    if (const auto activation = activation_of(n)) {
+      flush(*activation);
     } else if (op == "Gemm") {
       gemm(n);
     } else if (op == "MatMul") {
@@ -849,15 +1039,18 @@ class Builder {
 }  // namespace
 
 std::string onnx_importable_ops() {
-  return "Add (a bias after MatMul), BatchNormalization, Constant, Div, Dropout, Flatten, Gemm, "
+  return "Add, BatchNormalization, Concat, Constant, Div, Dropout, Flatten, Gemm, "
          "Identity, LeakyRelu, MatMul, Mul, Relu, Sigmoid, Softmax, Sub, Tanh";
 }
 
-nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+namespace {
+
+ModelValue checked_model(const std::vector<std::uint8_t>& bytes, const std::string& source) {
   ModelValue m = Parser(bytes, source).model();
   if (!m.graph) throw OnnxFileError(source, "not an ONNX model: no graph");
-  if (!m.has_default_opset)
+  if (!m.has_default_opset) {
     throw OnnxFileError(source, "the model imports no opset of the default domain");
+  }
   if (m.opset < onnx_min_opset || m.opset > onnx_max_opset) {
     throw OnnxFileError(
         source,
@@ -865,16 +1058,37 @@ nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes, const st
             std::to_string(onnx_min_opset) + " to " + std::to_string(onnx_max_opset) +
             " (export again with a newer opset, e.g. torch.onnx.export(..., opset_version=13))");
   }
-  return Builder(*m.graph, source).build();
+  return m;
 }
 
-nn::Sequential import_onnx(const std::string& path) {
+std::vector<std::uint8_t> read_onnx_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw OnnxFileError(path, std::string("cannot open: ") + std::strerror(errno));
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
   if (in.bad()) throw OnnxFileError(path, std::string("cannot read: ") + std::strerror(errno));
-  return deserialize_onnx(bytes, path);
+  return bytes;
+}
+
+}  // namespace
+
+nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+  ModelValue m = checked_model(bytes, source);
+  return Builder(*m.graph, source).build();
+}
+
+std::unique_ptr<nn::Module> deserialize_onnx_module(const std::vector<std::uint8_t>& bytes,
+                                                    const std::string& source) {
+  ModelValue m = checked_model(bytes, source);
+  return Builder(*m.graph, source).build_module();
+}
+
+nn::Sequential import_onnx(const std::string& path) {
+  return deserialize_onnx(read_onnx_file(path), path);
+}
+
+std::unique_ptr<nn::Module> import_onnx_module(const std::string& path) {
+  return deserialize_onnx_module(read_onnx_file(path), path);
 }
 
 }  // namespace retrograd::io

@@ -5,7 +5,8 @@
 
 namespace retrograd::nn {
 
-// The functions, each registered beside its definition. `p` is the parameter (unused by most).
+// The functions; activation_registry() below registers them. `p` is the parameter (unused by
+// most).
 
 struct Linear {
   template <class T>

@@ -52,7 +52,18 @@ LayerRecord layer_record(Module& layer) {
   return record;
 }
 
+namespace {
+/// Throws the registry's error for the first type in `record`'s tree that is not registered,
+/// before any factory runs: a parent's factory would report its child's as invalid settings of
+/// its own, and a type this program has not registered is no damage to the file.
+void require_registered(const LayerRecord& record) {
+  layer_registry().get(record.type);
+  for (const LayerRecord& child : record.children) require_registered(child);
+}
+}  // namespace
+
 std::unique_ptr<Module> build_layer(const LayerRecord& record) {
+  require_registered(record);
   const LayerFactory& factory = layer_registry().get(record.type);
   std::unique_ptr<Module> layer;
   try {

@@ -138,7 +138,7 @@ Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("
       throw std::invalid_argument("nn::Model: the output depends on an nn::Input of shape " +
                                   shape_string(node->shape) + " that is not the model's input");
     }
-    Step step{node->kind, 0, {}, node->shape, {}};
+    ModelStep step{node->kind, 0, {}, node->shape};
     for (const NodePtr& in : node->inputs) step.inputs.push_back(index.at(in.get()));
     if (node->kind == "layer") {
       const auto found = layer_index.emplace(node->layer.get(), layers_.size());
@@ -164,7 +164,7 @@ Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("
   Model::train(training());
 }
 
-Model::Model(std::vector<Step> steps, std::vector<std::shared_ptr<Module>> layers)
+Model::Model(std::vector<ModelStep> steps, std::vector<std::shared_ptr<Module>> layers)
     : Module("model"), steps_(std::move(steps)), layers_(std::move(layers)) {}
 
 Var Model::forward(const Var& x) {
@@ -176,7 +176,7 @@ Var Model::forward(const Var& x) {
   }
   std::vector<Var> values(steps_.size());
   for (std::size_t i = 0; i < steps_.size(); ++i) {
-    const Step& s = steps_[i];
+    const ModelStep& s = steps_[i];
     if (s.kind == "input") {
       values[i] = x;
     } else if (s.kind == "layer") {
@@ -266,7 +266,7 @@ Var Model::penalty() const {
 
 void Model::save_config(Record& config) const {
   std::vector<Record> steps;
-  for (const Step& s : steps_) {
+  for (const ModelStep& s : steps_) {
     Record r;
     r.set("kind", s.kind);
     r.set("layer", static_cast<std::int64_t>(s.layer));
@@ -287,11 +287,11 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
   }
   const Record& config = record.config;
   const std::vector<Record>& saved = config.records("steps");
-  std::vector<Step> steps;
+  std::vector<ModelStep> steps;
   std::vector<bool> used(layers.size(), false);
   for (std::size_t i = 0; i < saved.size(); ++i) {
     const Record& r = saved[i];
-    Step s{r.text("kind"), 0, {}, {}, {}};
+    ModelStep s{r.text("kind"), 0, {}, {}};
     for (std::uint64_t k : r.integers("inputs")) {
       if (k >= i)
         config.fail("step " + std::to_string(i) + " reads step " + std::to_string(k) +
@@ -347,10 +347,10 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
 
 std::string Model::summary() const {
   std::ostringstream out;
-  const std::string rule(90, '_'), double_rule(90, '=');
+  const std::string rule(96, '_'), double_rule(96, '=');
   char row[256];
   out << "Model: \"" << name() << "\"\n" << rule << "\n";
-  std::snprintf(row, sizeof row, " %-30s%-18s%-10s%s\n", "Layer (type)", "Output Shape", "Param #",
+  std::snprintf(row, sizeof row, " %-36s%-18s%-10s%s\n", "Layer (type)", "Output Shape", "Param #",
                 "Inputs");
   out << row << double_rule << "\n";
   std::vector<std::string> names(steps_.size());
@@ -358,7 +358,7 @@ std::string Model::summary() const {
   std::set<std::size_t> counted;
   std::size_t trainable = 0, fixed = 0;
   for (std::size_t i = 0; i < steps_.size(); ++i) {
-    const Step& s = steps_[i];
+    const ModelStep& s = steps_[i];
     std::string label;
     std::size_t params = 0;
     if (s.kind == "layer") {
@@ -380,7 +380,7 @@ std::string Model::summary() const {
     shape += ")";
     std::string inputs;
     for (std::size_t k : s.inputs) inputs += (inputs.empty() ? "" : ", ") + names[k];
-    std::snprintf(row, sizeof row, " %-30s%-18s%-10zu%s\n", label.c_str(), shape.c_str(), params,
+    std::snprintf(row, sizeof row, " %-36s%-18s%-10zu%s\n", label.c_str(), shape.c_str(), params,
                   inputs.c_str());
     out << row;
   }

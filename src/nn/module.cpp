@@ -30,6 +30,40 @@ std::vector<BasicVar<T>> BasicModule<T>::parameters() const {
 }
 
 template <class T>
+std::vector<NamedParameter<T>> BasicModule<T>::children_parameters() const {
+  std::vector<NamedParameter<T>> out;
+  // children() only hands out pointers (its contract in module.hpp).
+  for (BasicModule* child : const_cast<BasicModule*>(this)->children()) {
+    for (NamedParameter<T>& p : child->named_parameters()) {
+      out.push_back({child->name() + "." + p.name, std::move(p.var)});
+    }
+  }
+  return out;
+}
+
+template <class T>
+std::vector<NamedBuffer<T>> BasicModule<T>::children_buffers() {
+  std::vector<NamedBuffer<T>> out;
+  for (BasicModule* child : children()) {
+    for (const NamedBuffer<T>& b : child->named_buffers()) {
+      out.push_back({child->name() + "." + b.name, b.tensor});
+    }
+  }
+  return out;
+}
+
+template <class T>
+std::vector<NamedEngine> BasicModule<T>::children_engines() {
+  std::vector<NamedEngine> out;
+  for (BasicModule* child : children()) {
+    for (const NamedEngine& e : child->named_engines()) {
+      out.push_back({child->name() + "." + e.name, e.engine});
+    }
+  }
+  return out;
+}
+
+template <class T>
 std::size_t BasicModule<T>::parameter_count() const {
   std::size_t count = 0;
   for (const NamedParameter<T>& p : named_parameters()) count += p.var.size();

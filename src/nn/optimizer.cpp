@@ -1,9 +1,12 @@
 #include "retrograd/nn/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "xtensor_math.hpp"
 
@@ -58,11 +61,47 @@ void BasicOptimizer<T>::attach(std::vector<BasicVar<T>> params) {
       state_[i].push_back(full<T>(params_[i].shape(), initial_state()));
     }
   }
+  next_params_.clear();
+  next_state_.clear();
   iterations_ = 0;
 }
 
+// Note [double-buffered steps]: update() writes each parameter's next value and state into
+// buffers of their own, which step() then swaps with the current ones (a swap moves pointers,
+// no copy). A step whose result holds a NaN or an infinity can so be refused with nothing
+// changed (step_if_finite: the Trainer undoes a failed step this way) for the price of a second
+// set of buffers; the update reads and writes as many bytes as one in place.
+
 template <class T>
 void BasicOptimizer<T>::step() {
+  compute_next();
+  commit();
+}
+
+template <class T>
+std::optional<std::size_t> BasicOptimizer<T>::step_if_finite() {
+  const std::optional<std::size_t> bad = compute_next();
+  if (bad) {
+    --iterations_;
+    return bad;
+  }
+  commit();
+  return std::nullopt;
+}
+
+namespace {
+/// Whether every value is finite, in one vectorizable pass: x - x is 0 for a finite x and NaN
+/// for a NaN or an infinity.
+template <class T>
+bool all_finite(const T* v, std::size_t n) {
+  T acc = T(0);
+  for (std::size_t i = 0; i < n; ++i) acc += v[i] - v[i];
+  return acc == T(0);
+}
+}  // namespace
+
+template <class T>
+std::optional<std::size_t> BasicOptimizer<T>::compute_next() {
   if (params_.empty()) {
     throw std::logic_error(name() + ": step() with no parameters; call attach(params) first");
   }
@@ -71,15 +110,32 @@ void BasicOptimizer<T>::step() {
     const double norm = global_grad_norm(params_);
     if (norm > clip_norm_) scale = static_cast<T>(clip_norm_ / norm);
   }
+  allocate_next();
   ++iterations_;
+  std::optional<std::size_t> bad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].has_grad()) continue;
-    update_elements(i, 0, params_[i].size(), params_[i].grad().data(), scale);
+    if (!update_elements(i, 0, params_[i].size(), params_[i].grad().data(), scale) && !bad) {
+      bad = i;
+    }
+  }
+  return bad;
+}
+
+template <class T>
+void BasicOptimizer<T>::commit() {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].has_grad()) continue;
+    // Swapped element by element: the tensors stay where they are (state() hands out pointers
+    // to them), their contents change places.
+    std::swap(params_[i].value(), next_params_[i]);
+    for (std::size_t k = 0; k < state_[i].size(); ++k) std::swap(state_[i][k], next_state_[i][k]);
   }
 }
 
 template <class T>
-void BasicOptimizer<T>::step_slices(const std::vector<Slice>& slices, T scale) {
+std::optional<std::size_t> BasicOptimizer<T>::step_slices(const std::vector<Slice>& slices, T scale,
+                                                          const SliceVerdict& verdict) {
   for (const Slice& s : slices) {
     if (s.index >= params_.size() || s.first > params_[s.index].size() ||
         s.count > params_[s.index].size() - s.first) {
@@ -89,16 +145,53 @@ void BasicOptimizer<T>::step_slices(const std::vector<Slice>& slices, T scale) {
                               " are outside it");
     }
   }
+  allocate_next();
   ++iterations_;
-  for (const Slice& s : slices) update_elements(s.index, s.first, s.count, s.gradient, scale);
+  std::optional<std::size_t> bad;
+  for (const Slice& s : slices) {
+    if (!update_elements(s.index, s.first, s.count, s.gradient, scale) &&
+        (!bad || s.index < *bad)) {
+      bad = s.index;
+    }
+  }
+  if (verdict) bad = verdict(bad);
+  if (bad) {
+    --iterations_;
+    return bad;
+  }
+  // Only the slices' elements of the next buffers are current: copied, not swapped.
+  for (const Slice& s : slices) {
+    const T* next = next_params_[s.index].data() + s.first;
+    std::copy(next, next + s.count, params_[s.index].value().data() + s.first);
+    for (std::size_t k = 0; k < state_[s.index].size(); ++k) {
+      const T* next_state = next_state_[s.index][k].data() + s.first;
+      std::copy(next_state, next_state + s.count, state_[s.index][k].data() + s.first);
+    }
+  }
+  return std::nullopt;
 }
 
 template <class T>
-void BasicOptimizer<T>::update_elements(std::size_t index, std::size_t first, std::size_t count,
+void BasicOptimizer<T>::allocate_next() {
+  if (next_params_.size() == params_.size()) return;
+  next_params_.assign(params_.size(), {});
+  for (std::size_t i = 0; i < params_.size(); ++i) next_params_[i].resize(params_[i].shape());
+  next_state_ = state_;
+}
+
+template <class T>
+bool BasicOptimizer<T>::update_elements(std::size_t index, std::size_t first, std::size_t count,
                                         const T* gradient, T scale) {
-  T* slots[max_state_slots] = {};
-  for (std::size_t k = 0; k < state_[index].size(); ++k) slots[k] = state_[index][k].data() + first;
-  update(params_[index].value().data() + first, gradient, count, scale, slots);
+  const T* slots[max_state_slots] = {};
+  T* next_slots[max_state_slots] = {};
+  for (std::size_t k = 0; k < state_[index].size(); ++k) {
+    slots[k] = state_[index][k].data() + first;
+    next_slots[k] = next_state_[index][k].data() + first;
+  }
+  T* next = next_params_[index].data() + first;
+  update(std::as_const(params_[index]).value().data() + first, gradient, count, scale, slots, next,
+         next_slots);
+  return all_finite(next, count);
 }
 
 template <class T>
@@ -133,65 +226,78 @@ namespace {
 // it on local pointers) says the arrays do not overlap. The xtensor expression they replace
 // went through xtensor's generic assigner, and the earlier loop ran one float at a time.
 template <class T>
-void sgd_step(T* __restrict w, const T* __restrict g, std::size_t n, T lr, T scale, T wd) {
-  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (scale * g[i] + wd * w[i]);
+void sgd_step(const T* __restrict w, T* __restrict w_next, const T* __restrict g, std::size_t n,
+              T lr, T scale, T wd) {
+  for (std::size_t i = 0; i < n; ++i) w_next[i] = w[i] - lr * (scale * g[i] + wd * w[i]);
 }
 
 template <class T>
-void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std::size_t n, T lr,
-                   T mu, T scale, T wd, bool nesterov) {
+void momentum_step(const T* __restrict w, T* __restrict w_next, const T* __restrict v,
+                   T* __restrict v_next, const T* __restrict g, std::size_t n, T lr, T mu, T scale,
+                   T wd, bool nesterov) {
   if (nesterov) {
     for (std::size_t i = 0; i < n; ++i) {
       const T step = scale * g[i] + wd * w[i];
-      v[i] = mu * v[i] + step;
-      w[i] -= lr * (step + mu * v[i]);
+      const T velocity = mu * v[i] + step;
+      v_next[i] = velocity;
+      w_next[i] = w[i] - lr * (step + mu * velocity);
     }
   } else {
     for (std::size_t i = 0; i < n; ++i) {
-      v[i] = mu * v[i] + scale * g[i] + wd * w[i];
-      w[i] -= lr * v[i];
+      const T velocity = mu * v[i] + scale * g[i] + wd * w[i];
+      v_next[i] = velocity;
+      w_next[i] = w[i] - lr * velocity;
     }
   }
 }
 
 // s sums the squares of the gradients; g' = scale g + wd w.
 template <class T>
-void adagrad_step(T* __restrict w, T* __restrict s, const T* __restrict g, std::size_t n, T lr,
-                  T eps, T scale, T wd) {
+void adagrad_step(const T* __restrict w, T* __restrict w_next, const T* __restrict s,
+                  T* __restrict s_next, const T* __restrict g, std::size_t n, T lr, T eps, T scale,
+                  T wd) {
   for (std::size_t i = 0; i < n; ++i) {
     const T step = scale * g[i] + wd * w[i];
-    s[i] += step * step;
-    w[i] -= lr * step / (std::sqrt(s[i]) + eps);
+    const T sum = s[i] + step * step;
+    s_next[i] = sum;
+    w_next[i] = w[i] - lr * step / (std::sqrt(sum) + eps);
   }
 }
 
 // ms is the running mean of the squares; buf (null without momentum) the momentum buffer.
 template <class T>
-void rmsprop_step(T* __restrict w, T* __restrict ms, T* __restrict buf, const T* __restrict g,
-                  std::size_t n, T lr, T rho, T eps, T momentum, T scale, T wd) {
+void rmsprop_step(const T* __restrict w, T* __restrict w_next, const T* __restrict ms,
+                  T* __restrict ms_next, const T* __restrict buf, T* __restrict buf_next,
+                  const T* __restrict g, std::size_t n, T lr, T rho, T eps, T momentum, T scale,
+                  T wd) {
   for (std::size_t i = 0; i < n; ++i) {
     const T step = scale * g[i] + wd * w[i];
-    ms[i] = rho * ms[i] + (T(1) - rho) * step * step;
+    const T mean = rho * ms[i] + (T(1) - rho) * step * step;
+    ms_next[i] = mean;
     if (buf) {
-      buf[i] = momentum * buf[i] + step / (std::sqrt(ms[i]) + eps);
-      w[i] -= lr * buf[i];
+      const T b = momentum * buf[i] + step / (std::sqrt(mean) + eps);
+      buf_next[i] = b;
+      w_next[i] = w[i] - lr * b;
     } else {
-      w[i] -= lr * step / (std::sqrt(ms[i]) + eps);
+      w_next[i] = w[i] - lr * step / (std::sqrt(mean) + eps);
     }
   }
 }
 
 // m and v are the first and second moment estimates; w -= step_size m / (sqrt(v) / root + eps).
 template <class T>
-void adam_step(T* __restrict w, T* __restrict m, T* __restrict v, const T* __restrict g,
-               std::size_t n, T b1, T b2, T step_size, T root, T eps, T scale, T coupled_wd,
-               T decay) {
+void adam_step(const T* __restrict w, T* __restrict w_next, const T* __restrict m,
+               T* __restrict m_next, const T* __restrict v, T* __restrict v_next,
+               const T* __restrict g, std::size_t n, T b1, T b2, T step_size, T root, T eps,
+               T scale, T coupled_wd, T decay) {
   for (std::size_t i = 0; i < n; ++i) {
     const T gi = scale * g[i] + coupled_wd * w[i];
-    w[i] -= decay * w[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-    w[i] -= step_size * m[i] / (std::sqrt(v[i]) / root + eps);
+    const T decayed = w[i] - decay * w[i];
+    const T mi = b1 * m[i] + (T(1) - b1) * gi;
+    const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m_next[i] = mi;
+    v_next[i] = vi;
+    w_next[i] = decayed - step_size * mi / (std::sqrt(vi) / root + eps);
   }
 }
 }  // namespace
@@ -219,15 +325,16 @@ std::vector<std::string> BasicSGD<T>::state_names() const {
 }
 
 template <class T>
-void BasicSGD<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
+void BasicSGD<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                         T* w_next, T* const* s_next) {
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    sgd_step(w, g, count, lr, scale, wd);
+    sgd_step(w, w_next, g, n, lr, scale, wd);
   } else {
     // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
     // sweep costs as much as the first.
-    momentum_step(w, s[0], g, count, lr, mu, scale, wd, nesterov_);
+    momentum_step(w, w_next, s[0], s_next[0], g, n, lr, mu, scale, wd, nesterov_);
   }
 }
 
@@ -244,9 +351,10 @@ BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
 }
 
 template <class T>
-void BasicAdagrad<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
-  adagrad_step(w, s[0], g, count, static_cast<T>(this->lr_), static_cast<T>(eps_), scale,
-               static_cast<T>(weight_decay_));
+void BasicAdagrad<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                             T* w_next, T* const* s_next) {
+  adagrad_step(w, w_next, s[0], s_next[0], g, n, static_cast<T>(this->lr_), static_cast<T>(eps_),
+               scale, static_cast<T>(weight_decay_));
 }
 
 template <class T>
@@ -270,8 +378,11 @@ std::vector<std::string> BasicRMSProp<T>::state_names() const {
 }
 
 template <class T>
-void BasicRMSProp<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
-  rmsprop_step(w, s[0], momentum_ == 0 ? nullptr : s[1], g, count, static_cast<T>(this->lr_),
+void BasicRMSProp<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                             T* w_next, T* const* s_next) {
+  const bool momentum = momentum_ != 0;
+  rmsprop_step(w, w_next, s[0], s_next[0], momentum ? s[1] : nullptr,
+               momentum ? s_next[1] : nullptr, g, n, static_cast<T>(this->lr_),
                static_cast<T>(rho_), static_cast<T>(eps_), static_cast<T>(momentum_), scale,
                static_cast<T>(weight_decay_));
 }
@@ -296,7 +407,8 @@ BasicAdam<T>::BasicAdam(std::string name, bool decoupled, double lr, double beta
 }
 
 template <class T>
-void BasicAdam<T>::update(T* w, const T* g, std::size_t count, T scale, T* const* s) {
+void BasicAdam<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                          T* w_next, T* const* s_next) {
   const double t = static_cast<double>(this->iterations_);
   const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_);
   const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
@@ -307,7 +419,8 @@ void BasicAdam<T>::update(T* w, const T* g, std::size_t count, T scale, T* const
   // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
   const T decay = decoupled_ ? lr * wd : T(0);
   const T coupled_wd = decoupled_ ? T(0) : wd;
-  adam_step(w, s[0], s[1], g, count, b1, b2, step_size, root, eps, scale, coupled_wd, decay);
+  adam_step(w, w_next, s[0], s_next[0], s[1], s_next[1], g, n, b1, b2, step_size, root, eps, scale,
+            coupled_wd, decay);
 }
 
 template <class T>
@@ -381,6 +494,27 @@ std::unique_ptr<BasicAdamW<T>> BasicAdamW<T>::from_config(double lr, const Recor
 Registry<OptimizerFactory>& optimizer_registry() {
   static Registry<OptimizerFactory> registry("optimizer");
   return registry;
+}
+
+namespace {
+std::map<std::string, std::function<Record()>>& optimizer_default_makers() {
+  static std::map<std::string, std::function<Record()>> makers;
+  return makers;
+}
+}  // namespace
+
+void register_optimizer_defaults(const std::string& name, std::function<Record()> defaults) {
+  optimizer_default_makers()[name] = std::move(defaults);
+}
+
+Record optimizer_defaults(const std::string& name) {
+  const auto& makers = optimizer_default_makers();
+  const auto it = makers.find(name);
+  if (it == makers.end()) {
+    throw std::invalid_argument("unknown optimizer '" + name +
+                                "' (registered: " + optimizer_registry().joined_names() + ")");
+  }
+  return it->second();
 }
 
 Record optimizer_record(Optimizer& optimizer) {

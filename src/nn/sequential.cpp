@@ -58,36 +58,6 @@ Tensor Sequential::infer_tensor(const Tensor& x) const {
   return out;
 }
 
-std::vector<NamedParameter<float>> Sequential::named_parameters() const {
-  std::vector<NamedParameter<float>> out;
-  for (const auto& layer : layers_) {
-    for (NamedParameter<float>& p : layer->named_parameters()) {
-      out.push_back({layer->name() + "." + p.name, std::move(p.var)});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedBuffer<float>> Sequential::named_buffers() {
-  std::vector<NamedBuffer<float>> out;
-  for (const auto& layer : layers_) {
-    for (const NamedBuffer<float>& b : layer->named_buffers()) {
-      out.push_back({layer->name() + "." + b.name, b.tensor});
-    }
-  }
-  return out;
-}
-
-std::vector<NamedEngine> Sequential::named_engines() {
-  std::vector<NamedEngine> out;
-  for (const auto& layer : layers_) {
-    for (const NamedEngine& e : layer->named_engines()) {
-      out.push_back({layer->name() + "." + e.name, e.engine});
-    }
-  }
-  return out;
-}
-
 std::vector<Module*> Sequential::children() {
   std::vector<Module*> out;
   for (const auto& layer : layers_) out.push_back(layer.get());
@@ -142,6 +112,7 @@ Shape Sequential::output_shape(const Shape& input) const {
 }
 
 std::size_t Sequential::input_features() const {
+  if (!input_shape_.empty()) return shape_size(input_shape_);
   return layers_.empty() ? 0 : layers_.front()->input_features();
 }
 
@@ -288,6 +259,24 @@ Tensor Sequential::predict(const Tensor& x, std::size_t batch_size) const {
     std::copy_n(pred.data(), pred.size(), result.data() + start * width);
   }
   return result;
+}
+
+Tensor Sequential::predict_proba(const Tensor& x, std::size_t batch_size) const {
+  require_compiled("predict_proba");
+  const std::string& loss = loss_->base_name();
+  const bool rows =
+      loss == "categorical_cross_entropy" || loss == "sparse_categorical_cross_entropy";
+  if (!rows && loss != "binary_cross_entropy") {
+    throw std::logic_error("Sequential::predict_proba: the model's loss " + loss_->name() +
+                           " does not make its outputs class probabilities (categorical, sparse "
+                           "categorical or binary cross-entropy do)");
+  }
+  Tensor outputs = predict(x, batch_size);
+  // No rows: [0, outputs], as predict() gives (the ops refuse empty tensors).
+  if (!loss_->from_logits() || outputs.size() == 0) return outputs;
+  InferenceGuard inference;
+  const Var logits(std::move(outputs));
+  return (rows ? softmax(logits) : sigmoid(logits)).value();
 }
 
 }  // namespace retrograd::nn

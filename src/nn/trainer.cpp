@@ -168,6 +168,12 @@ Trainer::Trainer(Module& model, Loss loss, Optimizer& optimizer, FitOptions opti
 }
 
 void Trainer::restore_state(TrainState state) {
+  check_restorable(state);
+  state.epochs = options_.epochs;
+  state_ = std::move(state);
+}
+
+void Trainer::check_restorable(const TrainState& state) const {
   const auto differs = [](const char* what, const std::string& saved, const std::string& now) {
     throw std::invalid_argument("Trainer::restore_state: the saved run has " + std::string(what) +
                                 " " + saved + ", this trainer " + now);
@@ -184,8 +190,6 @@ void Trainer::restore_state(TrainState state) {
   if (options_.seed && state.seed != *options_.seed) {
     differs("seed", std::to_string(state.seed), std::to_string(*options_.seed));
   }
-  state.epochs = options_.epochs;
-  state_ = std::move(state);
 }
 
 void Trainer::save_callbacks(Record& record) const {
@@ -202,19 +206,32 @@ void Trainer::save_callbacks(Record& record) const {
   }
 }
 
+std::string Trainer::callbacks_differ(const Record& record) const {
+  std::string saved, here;
+  bool differ = false;
+  for (const auto& [name, value] : record.fields()) {
+    saved += (saved.empty() ? "" : ", ") + name;
+    differ |= std::none_of(callbacks_.begin(), callbacks_.end(),
+                           [&](const Callback* c) { return c->state_name() == name; });
+  }
+  for (const Callback* c : callbacks_) {
+    const std::string name = c->state_name();
+    if (name.empty()) continue;
+    here += (here.empty() ? "" : ", ") + name;
+  }
+  if (!differ) return "";
+  return "was saved by a run with the callbacks that keep state " +
+         (saved.empty() ? std::string("(none)") : saved) + ", this run has " +
+         (here.empty() ? std::string("none") : here) + ": give the restored run the same callbacks";
+}
+
 void Trainer::restore_callbacks(const Record& record) {
-  std::size_t restored = 0;
+  const std::string differ = callbacks_differ(record);
+  if (!differ.empty())
+    throw std::invalid_argument("Trainer::restore_callbacks: the state " + differ);
   for (Callback* c : callbacks_) {
     const std::string name = c->state_name();
-    if (name.empty() || !record.has(name)) continue;
-    c->load_state(record.record(name));
-    ++restored;
-  }
-  if (restored != record.size()) {
-    std::string names;
-    for (const auto& [name, value] : record.fields()) names += (names.empty() ? "" : ", ") + name;
-    record.fail("the saved run had callbacks with state " + names +
-                "; give the restored run the same callbacks");
+    if (!name.empty()) c->load_state(record.record(name));
   }
 }
 
@@ -265,17 +282,47 @@ const NamedParameter<float>* first_non_finite(
   return nullptr;
 }
 
-/// The error for a parameter that holds a NaN or an infinity `when` ("when fit began").
-std::runtime_error non_finite_parameter(const NamedParameter<float>& p, const std::string& when) {
-  const Tensor& value = p.var.value();
+/// The error for parameter `name` whose `value` holds a NaN or an infinity `when` ("when fit
+/// began"); `undone` says what became of the step.
+std::runtime_error non_finite_parameter(const std::string& name, const Tensor& value,
+                                        const std::string& when, const std::string& undone) {
   std::size_t i = 0;
   while (std::isfinite(value.data()[i])) ++i;
   return std::runtime_error(
-      "Trainer::fit: parameter " + p.name + " (shape " + shape_string(value.shape()) + ") holds " +
+      "Trainer::fit: parameter " + name + " (shape " + shape_string(value.shape()) + ") holds " +
       number(value.data()[i]) + " at " + index_string(i, value.shape()) + " " + when +
-      "; training stopped (lower the learning rate, check the data for NaN or inf, or find the "
-      "op that made it with a DetectAnomalyGuard or retrograd train --detect-anomaly)");
+      "; training stopped" + undone +
+      " (lower the learning rate, check the data for NaN or inf, or find the op that made it "
+      "with a DetectAnomalyGuard or retrograd train --detect-anomaly)");
 }
+
+/// What a training step changes besides the parameters and the optimizer (which refuses a
+/// non-finite step itself): the buffers (BatchNorm's running statistics, updated by the
+/// forward pass) and the random engines (Dropout's masks). Copied before each step into
+/// tensors kept across steps, so that a failed step is undone whole; nothing is allocated
+/// after the first step, and a model without buffers or engines copies nothing.
+class StepUndo {
+ public:
+  explicit StepUndo(Module& model)
+      : buffers_(model.named_buffers()),
+        engines_(model.named_engines()),
+        saved_buffers_(buffers_.size()),
+        saved_engines_(engines_.size()) {}
+  void save() {
+    for (std::size_t i = 0; i < buffers_.size(); ++i) saved_buffers_[i] = *buffers_[i].tensor;
+    for (std::size_t i = 0; i < engines_.size(); ++i) saved_engines_[i] = *engines_[i].engine;
+  }
+  void undo() {
+    for (std::size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].tensor = saved_buffers_[i];
+    for (std::size_t i = 0; i < engines_.size(); ++i) *engines_[i].engine = saved_engines_[i];
+  }
+
+ private:
+  std::vector<NamedBuffer<float>> buffers_;
+  std::vector<NamedEngine> engines_;
+  std::vector<Tensor> saved_buffers_;
+  std::vector<std::mt19937_64> saved_engines_;
+};
 
 /// Shard 0's `values` on every shard (the others add zeros).
 std::vector<double> values_of_first_shard(ShardGroup& group, std::vector<double> values) {
@@ -391,8 +438,9 @@ History Trainer::fit(const BatchSource& train) {
   // weights by then, so every process stops at the same check.
   const std::vector<NamedParameter<float>> parameters = model_.named_parameters();
   if (const NamedParameter<float>* bad = first_non_finite(parameters)) {
-    throw non_finite_parameter(*bad, "when fit began");
+    throw non_finite_parameter(bad->name, bad->var.value(), "when fit began", "");
   }
+  StepUndo undo(model_);
   const auto position = [&](std::size_t epoch, std::size_t batch) {
     return "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s.epochs) + ", batch " +
            std::to_string(batch + 1) + "/" + std::to_string(batches_);
@@ -421,12 +469,15 @@ History Trainer::fit(const BatchSource& train) {
     for (std::size_t b = s.batch; b < batches_; ++b) {
       const auto require_finite = [&](double value) {
         if (std::isfinite(value)) return;
+        undo.undo();
         progress.abort();
         throw std::runtime_error(
             "Trainer::fit: the loss is " + number(value) + " at " + position(epoch, b) +
-            "; training stopped before that batch's update, so the weights are those after the "
-            "previous batch (lower the learning rate, or check the data for NaN or inf)");
+            "; training stopped before that batch's update, so the weights are those after "
+            "the previous batch, and so are the buffers and the optimizer state (lower the "
+            "learning rate, or check the data for NaN or inf)");
       };
+      undo.save();
       for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
       // This shard's loss sum, correct predictions and samples; the batch's after the sum.
       double totals[3] = {0, 0, 0};
@@ -441,11 +492,21 @@ History Trainer::fit(const BatchSource& train) {
       group.sum(totals, 3);
       const double value = totals[0] / totals[2];
       require_finite(value);
-      group.step(optimizer_);
-      if (const NamedParameter<float>* bad = first_non_finite(parameters)) {
+      if (const std::optional<std::size_t> bad = group.step(optimizer_)) {
+        undo.undo();
         progress.abort();
-        throw non_finite_parameter(*bad, "after the update of " + position(epoch, b) + " (step " +
-                                             std::to_string(s.step + 1) + ")");
+        const Var& rejected = optimizer_.parameters()[*bad];
+        std::string name = "#" + std::to_string(*bad);
+        for (const NamedParameter<float>& p : parameters) {
+          if (p.var.node() == rejected.node()) name = p.name;
+        }
+        throw non_finite_parameter(
+            name, optimizer_.rejected_value(*bad),
+            "after the update of " + position(epoch, b) + " (step " + std::to_string(s.step + 1) +
+                ")",
+            "; that step was undone: the parameters, buffers and optimizer state are those "
+            "after step " +
+                std::to_string(s.step));
       }
 
       batch_logs["loss"] = value;
@@ -511,7 +572,10 @@ Var Trainer::forward_share(const BatchSource& train, std::size_t n_train, std::s
   if (penalty.defined()) loss = loss + penalty;
   totals[0] = loss.item() * static_cast<double>(last - first);
   if (accuracy_) {
-    totals[1] = static_cast<double>(count_correct(pred.value(), y_in.value(), loss_.from_logits()));
+    // Read through a const reference: a write access would count as a change of y_in, which
+    // the graph (before backward) refuses.
+    totals[1] = static_cast<double>(
+        count_correct(pred.value(), std::as_const(y_in).value(), loss_.from_logits()));
   }
   return loss;
 }

@@ -21,17 +21,20 @@ const char* intern(const std::string& name) {
 }
 }  // namespace
 
+namespace detail {
 template <class T>
-BasicVar<T> make_op(std::string op, BasicTensor<T> value, const std::vector<BasicVar<T>>& inputs,
-                    BackwardFn<T> backward) {
+BasicVar<T> record_custom_op(std::string op, BasicTensor<T> value,
+                             const std::vector<BasicVar<T>>& inputs, BackwardFn<T> backward) {
   std::vector<NodePtr<T>> nodes;
   nodes.reserve(inputs.size());
   for (const BasicVar<T>& input : inputs) nodes.push_back(node_of(op.c_str(), input));
   return record(intern(op), std::move(value), InputList<T>(std::move(nodes)), std::move(backward));
 }
 
-template BasicVar<float> make_op(std::string, Tensor, const std::vector<Var>&, BackwardFn<float>);
-template BasicVar<double> make_op(std::string, TensorD, const std::vector<VarD>&,
-                                  BackwardFn<double>);
+template BasicVar<float> record_custom_op(std::string, Tensor, const std::vector<Var>&,
+                                          BackwardFn<float>);
+template BasicVar<double> record_custom_op(std::string, TensorD, const std::vector<VarD>&,
+                                           BackwardFn<double>);
+}  // namespace detail
 
 }  // namespace retrograd

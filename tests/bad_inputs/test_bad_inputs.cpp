@@ -249,6 +249,10 @@ std::vector<Case> csv_cases() {
   by_name.label_name = "species";
   data::CsvOptions tabs;
   tabs.delimiter = '\t';
+  data::CsvOptions limit64;
+  limit64.max_line_bytes = 64;
+  data::CsvOptions dogs;
+  dogs.class_names = {"dog"};
   data::IdxImages im;
   im.count = 1;
   im.rows = im.cols = 2;
@@ -305,6 +309,16 @@ std::vector<Case> csv_cases() {
                        csv("semicolons.csv", "a;b\n1;2\n", tabs)),
       expect<CsvError>("missing file", {"no_such.csv", "cannot open file"},
                        [] { data::read_csv((scratch() / "no_such.csv").string()); }),
+      expect<CsvError>("/dev/zero: one line without end",
+                       {"/dev/zero:1", "line 1 is longer than the limit of 8388608 bytes"},
+                       [] { data::read_csv("/dev/zero"); }),
+      expect<CsvError>("a row over a lowered line limit",
+                       {"long_row.csv:2", "line 2 is longer than the limit of 64 bytes"},
+                       csv("long_row.csv", "a,b\n" + std::string(100, '1') + ",2\n", limit64)),
+      expect<CsvError>(
+          "a class name the model does not have",
+          {"unknown_class.csv:3:2", "label 'cat'", "not one of the model's classes", "'dog'"},
+          csv("unknown_class.csv", "x,y\n1,dog\n2,cat\n", dogs)),
   };
 }
 
@@ -405,6 +419,17 @@ std::vector<Case> model_v1_cases() {
       expect<ModelFileError>(
           "a model file resumed as a checkpoint", {"model_only.rg", "without a training state"},
           [good] { io::LoadedCheckpoint loaded(write_file("model_only.rg", good)); }),
+      expect<ModelFileError>("a version 2 file with a layer type this program has not registered "
+                             "(valid CRC): no corrupt file",
+                             {"model.rg: unknown layer 'Dxnse' (registered: ",
+                              "the program that loads it must register that layer"},
+                             [] {
+                               nn::Sequential m;
+                               m.add(nn::Dense(2, 3));
+                               Bytes bytes = io::serialize_model(m);
+                               bytes.at(find(bytes, "Dense") + 1) = 'x';
+                               io::deserialize_model(with_crc(bytes), "model.rg");
+                             }),
   };
 }
 
@@ -496,6 +521,27 @@ std::vector<Case> api_cases() {
   using std::out_of_range;
   auto leaf = [](Shape shape) { return Var(full<float>(shape, 1.0f), requires_grad); };
   return {
+      expect<logic_error>("a leaf changed in place between forward and backward",
+                          {"backward: input 0 of mul (leaf 'w', shape [2])",
+                           "changed in place after the graph used it"},
+                          [] {
+                            Var w(full<float>({2}, 1.0f), requires_grad, "w");
+                            Var y = sum(w * w);
+                            w.value()(0) = 3.0f;
+                            y.backward();
+                          }),
+      expect<std::runtime_error>(
+          "an update that leaves an infinity",
+          {"Trainer::fit: parameter dense_0.", "holds -inf",
+           "(step 1); training stopped; that step was undone", "those after step 0"},
+          [] {
+            nn::Sequential m;
+            m.add(nn::Dense(2, 1, nn::Activation::linear(), nn::Initializer::constant(1), 0));
+            m.compile(nn::Loss::mse(), nn::SGD(1e38));
+            nn::FitOptions o;
+            o.verbose = 0;
+            m.fit(full<float>({4, 2}, 1.0f), full<float>({4, 1}, -1.0f), o);
+          }),
       expect<invalid_argument>("matmul shapes", {"matmul", "[2, 3]", "[4, 5]"},
                                [=] {
                                  matmul(leaf({2, 3}), leaf({4, 5}));
@@ -515,6 +561,44 @@ std::vector<Case> api_cases() {
       expect<invalid_argument>("reshape to another size", {"reshape", "[2, 3]", "[4]"},
                                [=] {
                                  reshape(leaf({2, 3}), Shape{4});
+                               }),
+      expect<out_of_range>("take index out of range", {"take", "index 3", "axis 0", "size 3"},
+                           [=] {
+                             take(leaf({3, 2}), IndexTensor{0, 3}, 0);
+                           }),
+      expect<out_of_range>("take_along_axis negative index past the start",
+                           {"take_along_axis", "index -4", "axis 1", "size 3"},
+                           [=] {
+                             IndexTensor at = IndexTensor::from_shape({2, 1});
+                             at(0, 0) = 0;
+                             at(1, 0) = -4;
+                             take_along_axis(leaf({2, 3}), at, 1);
+                           }),
+      expect<invalid_argument>("take with float indices", {"take", "floating-point", "[2]"},
+                               [=] {
+                                 take(leaf({3, 2}), Tensor{0.0f, 1.5f}, 0);
+                               }),
+      expect<invalid_argument>("concat shapes differ off the axis",
+                               {"concat", "input 1", "[2, 4]", "[2, 3]", "off axis 0"},
+                               [=] {
+                                 concat(std::vector<Var>{leaf({2, 3}), leaf({2, 4})}, 0);
+                               }),
+      expect<invalid_argument>("slice with step 0", {"slice", "step 0", "[4, 2]"},
+                               [=] {
+                                 slice(leaf({4, 2}), 0, 0, 4, 0);
+                               }),
+      expect<out_of_range>("slice axis out of range", {"slice", "axis 2", "rank 2"},
+                           [=] {
+                             slice(leaf({4, 2}), 2, 0, 1);
+                           }),
+      expect<out_of_range>("stack axis out of range", {"stack", "axis 4", "rank 3"},
+                           [=] {
+                             stack(std::vector<Var>{leaf({2, 3}), leaf({2, 3})}, 4);
+                           }),
+      expect<invalid_argument>("batched matmul batches that do not broadcast",
+                               {"matmul", "[2, 3, 4]", "[3, 4, 5]", "batch axes"},
+                               [=] {
+                                 matmul(leaf({2, 3, 4}), leaf({3, 4, 5}));
                                }),
       expect<invalid_argument>("op on an empty Var", {"mul", "empty Var"},
                                [=] { mul(Var(), leaf({2})); }),
@@ -593,6 +677,55 @@ std::vector<Case> api_cases() {
                             m.add(nn::Dense(2, 1));
                             m.fit(Tensor::from_shape({2, 2}), Tensor::from_shape({2, 1}));
                           }),
+      // Images (issue 21): each names the layer or op and the shapes.
+      expect<invalid_argument>("Conv2D kernel larger than the padded input",
+                               {"Conv2D 'conv2d' (1 -> 4 channels, kernel 5x5)", "kernel 5",
+                                "padded input height 3 (3 + 2 x 0 padding)"},
+                               [] {
+                                 nn::Conv2D(1, 4, 5)(Var(zeros<float>({2, 1, 3, 3})));
+                               }),
+      expect<invalid_argument>("conv2d stride 0", {"conv2d", "stride 0", "must be positive"},
+                               [=] {
+                                 conv2d(leaf({1, 1, 4, 4}), leaf({2, 1, 3, 3}), Var(), 0);
+                               }),
+      expect<invalid_argument>("Conv2D stride 0", {"Conv2D(1 -> 4, kernel 3x3, stride 0x0"},
+                               [] {
+                                 nn::Conv2DOptions o;
+                                 o.stride = 0;
+                                 nn::Conv2D(1, 4, 3, o);
+                               }),
+      expect<invalid_argument>("Conv2D channel mismatch",
+                               {"Conv2D 'conv2d' (3 -> 8 channels", "[2, 1, 5, 5]",
+                                "expected [batch, 3, height, width]"},
+                               [] {
+                                 nn::Conv2D(3, 8, 3)(Var(zeros<float>({2, 1, 5, 5})));
+                               }),
+      expect<invalid_argument>("conv2d channel mismatch",
+                               {"conv2d", "[2, 3, 5, 5] has 3 channels", "[4, 2, 3, 3] expects 2"},
+                               [=] {
+                                 conv2d(leaf({2, 3, 5, 5}), leaf({4, 2, 3, 3}), Var());
+                               }),
+      expect<invalid_argument>("2-d input to Conv2D",
+                               {"Conv2D 'conv2d'", "[4, 784]", "input shape such as 1x28x28"},
+                               [] {
+                                 nn::Conv2D(1, 8, 3)(Var(zeros<float>({4, 784})));
+                               }),
+      expect<invalid_argument>("2-d input to MaxPool2D", {"MaxPool2D 'max_pool2d'", "[4, 784]"},
+                               [] {
+                                 nn::MaxPool2D(2)(Var(zeros<float>({4, 784})));
+                               }),
+      expect<invalid_argument>("pool padding above half the kernel",
+                               {"max_pool2d", "padding 2x2", "half the kernel 3x3"},
+                               [=] {
+                                 max_pool2d(leaf({1, 1, 6, 6}), 3, std::nullopt, 2);
+                               }),
+      expect<invalid_argument>(
+          "input shape that does not match the rows",
+          {"input shape 1x28x28 (784 values)", "row width 785"},
+          [] {
+            data::Dataset d(zeros<float>({3, 785}), std::vector<data::Label>{0, 1, 0});
+            d.set_batch_sample_shape({1, 28, 28});
+          }),
   };
 }
 
@@ -702,6 +835,15 @@ std::vector<CliCase> cli_flag_cases() {
   const Exit bad = Exit::bad_value;
   return {
       {"negative epochs", with({"--epochs", "-1"}), bad, {"--epochs", "'-1'"}},
+      {"an endless file as data",
+       {"train", "--data", "/dev/zero", "--save", "", "--history", "", "--plot", ""},
+       Exit::error,
+       {"/dev/zero:1: line 1 is longer than the limit of 8388608 bytes", "--max-line-bytes"}},
+      {"a line over --max-line-bytes",
+       with({"--max-line-bytes", "8"}),
+       Exit::error,
+       {"small.csv:1: line 1 is longer than the limit of 8 bytes"}},
+      {"zero --max-line-bytes", with({"--max-line-bytes", "0"}), bad, {"--max-line-bytes"}},
       {"epochs past 2^64",
        with({"--epochs", "99999999999999999999"}),
        bad,
@@ -852,6 +994,14 @@ std::vector<CliCase> cli_flag_cases() {
        Exit::usage,
        {"--resume: the data of the run, ", "gone.csv, no longer exists",
         "give --data with the same data"}},
+      {"predict --top-k 0",
+       {"predict", "--model", "model.rg", "--data", "small.csv", "--top-k", "0"},
+       bad,
+       {"--top-k: must be at least 1, got 0"}},
+      {"predict --top-k beyond the classes",
+       {"predict", "--model", "model.rg", "--data", "no/such.csv", "--top-k", "3"},
+       Exit::usage,
+       {"--top-k 3: the model model.rg has 2 classes"}},
       {"a mistyped command",
        {"trian", "--data", "small.csv"},
        Exit::usage,
@@ -860,6 +1010,63 @@ std::vector<CliCase> cli_flag_cases() {
        with({"--epcohs", "3"}),
        Exit::usage,
        {"unknown flag --epcohs for retrograd train; did you mean '--epochs'?"}},
+      // --model and --input-shape (issue 21).
+      {"convolution on flat rows",
+       with({"--model", "conv2d(4,3) relu flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(4,3)'", "takes images", "(None, 2)", "--input-shape"}},
+      {"unknown layer setting",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(4,1,paddin=1) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(4,1,paddin=1)'", "unknown setting 'paddin'",
+        "conv2d knows: filters, kernel, stride, padding, dilation, bias"}},
+      {"unknown layer",
+       with({"--model", "dense(4) convolution(4) dense(2)"}),
+       Exit::usage,
+       {"--model: layer 2 'convolution(4)'", "unknown layer 'convolution'", "known: ", "conv2d",
+        "maxpool2d"}},
+      {"input shape not matching the rows",
+       with({"--input-shape", "1x3x3", "--model", "conv2d(2,1) flatten dense(2)"}),
+       Exit::usage,
+       {"--input-shape: 1x3x3", "(9 values) does not match the row width 2"}},
+      {"kernel larger than the image",
+       with({"--input-shape", "1x2x1", "--model", "conv2d(2,3) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(2,3)'", "kernel 3 is larger than the padded input height 2",
+        "(None, 1, 2, 1)"}},
+      {"stride 0 in a spec",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1,stride=0) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1", "stride must be a whole number from 1 to 65536, got '0'"}},
+      {"dense on images",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1) dense(2)"}),
+       Exit::usage,
+       {"--model: layer 2 'dense(2)'", "(None, 2, 1, 2)", "add flatten before it"}},
+      {"spec ending in the wrong width",
+       with({"--model", "dense(3) relu dense(5)"}),
+       Exit::usage,
+       {"--model: the last layer gives [0, 5]", "2 classes", "end with dense(2)"}},
+      {"padding that would need gigabytes",
+       with({"--input-shape", "1x1x2", "--model", "conv2d(2,1,padding=65536) flatten dense(2)"}),
+       Exit::usage,
+       {"--model: layer 1 'conv2d(2,1,padding=65536)' gives (None, 2, 131073, 131074)",
+        "more than 16777216 values per sample"}},
+      {"--layers and --model together",
+       with({"--layers", "2-4-2", "--model", "cnn"}),
+       Exit::usage,
+       {"--layers and --model both describe the network"}},
+      {"an unknown optimizer setting",
+       with({"--optimizer", "adamw:weight_dcay=0.01"}),
+       Exit::usage,
+       {"--optimizer: AdamW has no setting 'weight_dcay' (its settings: beta1=0.9"}},
+      {"an unknown early-stopping setting",
+       with({"--early-stopping", "patiense=3"}),
+       Exit::usage,
+       {"--early-stopping: unknown setting 'patiense' (patience, monitor"}},
+      {"malformed input shape",
+       with({"--input-shape", "1x0x2", "--model", "flatten dense(2)"}),
+       Exit::usage,
+       {"--input-shape: '1x0x2' must be 1 to 3 positive whole numbers"}},
   };
 }
 
@@ -893,7 +1100,7 @@ std::vector<CliCase> expression_cases() {
       {"an infinite gradient",
        trace({"pow(x, 0.5)", "x=0"}),
        usage,
-       {"the gradient that f = pow(x, 0.5) sends to x is inf", "x = 0"}},
+       {"the gradient that f = x^0.5 sends to x is inf", "x = 0"}},
       {"overflow in a product",
        trace({"x * x", "x=1e200"}),
        usage,
@@ -904,6 +1111,14 @@ std::vector<CliCase> expression_cases() {
        {"syntax error at column 11", "expected ')'"}},
       {"unknown variable", trace({"x + w", "x=1"}), usage, {"column 5", "unknown variable 'w'"}},
       {"unknown function", trace({"foo(x)", "x=1"}), usage, {"column 1", "unknown function 'foo'"}},
+      {"--dot with an extension Graphviz cannot write",
+       trace({"x * y", "x=1", "y=2", "--dot", "g.nosuchformat"}),
+       usage,
+       {"--dot g.nosuchformat", "Graphviz cannot write .nosuchformat"}},
+      {"--dot without an extension",
+       trace({"x", "x=1", "--dot", "graph"}),
+       usage,
+       {"--dot graph", "give the file an extension"}},
       {"wrong argument count", trace({"max(x)", "x=1"}), usage, {"max takes 2 arguments, got 1"}},
       {"stray character", trace({"x @ 2", "x=1"}), usage, {"column 3", "unexpected '@'"}},
       {"a value that is not a number",

@@ -1,8 +1,15 @@
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "retrograd/data/csv.hpp"
 #include "retrograd/data/idx.hpp"
@@ -251,4 +258,116 @@ TEST_CASE("CSV reader names gzip and IDX files instead of parsing them", "[data]
   CHECK(idx_magic(images + ".gz") == idx_images_magic);
   CHECK_FALSE(idx_magic(gz_text));
   CHECK_FALSE(idx_magic(write_text("zeros.csv", std::string(8, '\0'))));
+}
+
+namespace {
+/// The most memory this process has held, in bytes (Linux reports KiB).
+std::size_t peak_rss() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::size_t>(usage.ru_maxrss) * 1024;
+}
+
+/// Reads `path` with a line limit of 1 MiB and returns the error.
+std::string refusal(const std::string& path) {
+  CsvOptions small;
+  small.max_line_bytes = std::size_t(1) << 20;
+  try {
+    read_csv(path, small);
+  } catch (const CsvError& e) {
+    return e.what();
+  }
+  FAIL("read_csv accepted " + path);
+  return {};
+}
+}  // namespace
+
+TEST_CASE(
+    "CSV: a line without end is refused at the line limit, naming the file, the line and "
+    "the limit",
+    "[data][csv][budget]") {
+  // Each input would grow one std::string without bound under std::getline. At a 1 MiB limit
+  // (the default, 8 MiB, is tested by the bad-input suite through the command line) each read
+  // stops after 1 MiB: the peak memory of the process grows by far less than 100 MiB.
+  const std::size_t rss_before = peak_rss();
+  const std::string expected =
+      ":1: line 1 is longer than the limit of 1048576 bytes (no line end within it";
+  CHECK_THAT(refusal("/dev/zero"), Catch::StartsWith("/dev/zero:1: ") &&
+                                       Catch::Contains(expected) &&
+                                       Catch::Contains("--max-line-bytes"));
+
+  // A 1 GB file of one line: sparse, so it takes no disk.
+  const fs::path dir = fs::temp_directory_path() / "retrograd_test_csv";
+  fs::create_directories(dir);
+  const fs::path big = dir / "one_line.csv";
+  { std::ofstream(big) << "a,b\n1,"; }
+  fs::resize_file(big, std::uintmax_t(1) << 30);
+  CHECK_THAT(refusal(big.string()),
+             Catch::Contains("one_line.csv:2: line 2 is longer than the limit of 1048576 bytes"));
+  fs::remove(big);
+
+  // A pipe whose writer never ends a line, and never stops unless the reader goes away.
+  const fs::path fifo = dir / "endless.fifo";
+  fs::remove(fifo);
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::thread writer([&] {
+    const int fd = open(fifo.c_str(), O_WRONLY);
+    if (fd < 0) return;
+    const std::string chunk(1 << 16, '7');
+    while (write(fd, chunk.data(), chunk.size()) > 0) {
+    }
+    close(fd);
+  });
+  const std::string endless = refusal(fifo.string());
+  writer.join();
+  fs::remove(fifo);
+  CHECK_THAT(endless, Catch::Contains("endless.fifo:1: line 1 is longer than the limit"));
+  CHECK(peak_rss() - rss_before < std::size_t(100) << 20);
+
+  // A real row under the limit reads, and the limit can be raised past a long one.
+  const std::string wide = write_text("wide.csv", "a,b\n" + std::string(3000, ' ') + "1,2\n");
+  CsvOptions tight;
+  tight.max_line_bytes = 100;
+  CHECK_THROWS_WITH(read_csv(wide, tight), Catch::Contains("wide.csv:2: line 2 is longer than "
+                                                           "the limit of 100 bytes"));
+  tight.max_line_bytes = 4000;
+  CHECK(read_csv(wide, tight).features.shape()[0] == 1);
+  CHECK(read_csv(write_text("last.csv", "a,b\n1,2")).labels(0) == 2.f);  // no final newline
+}
+
+TEST_CASE("CSV: a label column of names becomes classes, sorted, or those of a model",
+          "[data][csv][labels]") {
+  const std::string iris = std::string(RETROGRAD_SOURCE_DIR) + "/tests/data/iris.csv";
+  CsvOptions classes;
+  classes.max_classes = 10;
+  const CsvData data = read_csv(iris, classes);
+  CHECK(data.features.shape() == retrograd::Shape{150, 4});
+  CHECK(data.class_names == std::vector<std::string>{"setosa", "versicolor", "virginica"});
+  CHECK(data.labels(0) == 0.f);
+  CHECK(data.labels(50) == 1.f);
+  CHECK(data.labels(149) == 2.f);
+  CHECK(data.label_name == "species");
+
+  // Rows in another order give the same ids; a model's names fix them.
+  const std::string p = write_text("names.csv", "x,kind\n1,dog\n2,cat\n3,dog\n");
+  const CsvData animals = read_csv(p);
+  CHECK(animals.class_names == std::vector<std::string>{"cat", "dog"});
+  CHECK(to_labels(animals.labels) == std::vector<Label>{1, 0, 1});
+  CsvOptions model_names;
+  model_names.class_names = {"dog", "cat", "bird"};
+  CHECK(to_labels(read_csv(p, model_names).labels) == std::vector<Label>{0, 1, 0});
+  CHECK(read_csv(p, model_names).class_names == model_names.class_names);
+  model_names.class_names = {"dog", "bird"};
+  CHECK_THROWS_WITH(read_csv(p, model_names),
+                    Catch::Contains("names.csv:3:2") && Catch::Contains("label 'cat'") &&
+                        Catch::Contains("is not one of the model's classes ('dog', 'bird')"));
+  // Numeric labels stay numbers, and a name after them is an error as before.
+  CHECK(read_csv(write_text("ids.csv", "x,y\n1,0\n2,1\n")).class_names.empty());
+  CHECK_THROWS_WITH(read_csv(write_text("mixed.csv", "x,y\n1,0\n2,cat\n")),
+                    Catch::Contains("mixed.csv:3:2") && Catch::Contains("not a number"));
+  // More names than classes allowed.
+  CsvOptions two;
+  two.max_classes = 1;
+  CHECK_THROWS_WITH(read_csv(p, two), Catch::Contains("names 2 classes, more than 1"));
 }

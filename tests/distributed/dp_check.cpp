@@ -62,7 +62,9 @@ class NoSum : public distributed::DataParallel {
   using DataParallel::DataParallel;
   void on_batch_begin(nn::Trainer&, std::size_t) override {}
   void on_after_backward(nn::Trainer&, std::size_t) override {}
-  void step(nn::Optimizer& optimizer) override { optimizer.step(); }
+  std::optional<std::size_t> step(nn::Optimizer& optimizer) override {
+    return optimizer.step_if_finite();
+  }
   void synchronize(nn::Optimizer&) override {}
 };
 

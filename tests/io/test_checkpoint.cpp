@@ -10,12 +10,16 @@
 #include <optional>
 #include <sstream>
 
+#include "retrograd/data/csv.hpp"
+#include "retrograd/data/labels.hpp"
 #include "retrograd/io/checkpoint.hpp"
 #include "retrograd/io/model_io.hpp"
+#include "retrograd/nn/callback.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/feature_scaling.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/schedule.hpp"
+#include "retrograd/nn/trainer.hpp"
 #include "retrograd/ops.hpp"
 
 using namespace retrograd;
@@ -96,6 +100,24 @@ class Scale : public nn::Module {
 };
 RETROGRAD_REGISTER_LAYER(Scale);
 
+/// Two Dense children and no parameters of its own: its parameters are the children's.
+class Tower : public nn::Module {
+ public:
+  Tower(std::unique_ptr<nn::Module> lower, std::unique_ptr<nn::Module> upper)
+      : nn::Module("tower"), lower_(std::move(lower)), upper_(std::move(upper)) {}
+  Var forward(const Var& x) override { return upper_->forward(lower_->forward(x)); }
+  std::string type() const override { return "Tower"; }
+  std::vector<nn::Module*> children() override { return {lower_.get(), upper_.get()}; }
+  static std::unique_ptr<Tower> from_record(const nn::LayerRecord& r) {
+    return std::make_unique<Tower>(nn::build_layer(r.children.at(0)),
+                                   nn::build_layer(r.children.at(1)));
+  }
+
+ private:
+  std::unique_ptr<nn::Module> lower_, upper_;
+};
+RETROGRAD_REGISTER_LAYER(Tower);
+
 class Unregistered : public nn::Module {
  public:
   Unregistered() : nn::Module("mystery") {}
@@ -104,6 +126,44 @@ class Unregistered : public nn::Module {
 };
 
 }  // namespace
+
+// The registration macros take qualified names: a user's classes live in their own namespace.
+namespace my {
+/// y = x: a layer of a user's namespace.
+class Id : public nn::Module {
+ public:
+  Id() : nn::Module("id") {}
+  Var forward(const Var& x) override { return x; }
+  std::string type() const override { return "my::Id"; }
+  static std::unique_ptr<Id> from_record(const nn::LayerRecord&) { return std::make_unique<Id>(); }
+};
+
+template <class T>
+BasicVar<T> half_mse(const BasicVar<T>& pred, const BasicVar<T>& target) {
+  return 0.5 * mean((pred - target) * (pred - target));
+}
+}  // namespace my
+RETROGRAD_REGISTER_LAYER(my::Id);
+RETROGRAD_REGISTER_LOSS(my::half_mse);
+RETROGRAD_REGISTER_OPTIMIZER(retrograd::nn::SGD, "SGD");
+RETROGRAD_REGISTER_SCHEDULE(retrograd::nn::StepLR, "step_lr");
+
+TEST_CASE("the registration macros take qualified names", "[io][registry]") {
+  nn::Sequential model;
+  model.add(my::Id());
+  model.add(nn::Dense(2, 1, nn::Activation::linear(), nn::Initializer::constant(0.5), 0));
+  model.compile(nn::Loss::from_name("my::half_mse"), nn::SGD(0.1));
+  const fs::path dir = temp_dir("qualified");
+  io::save_model(model, (dir / "m.rg").string());
+  nn::Sequential loaded = io::load_model((dir / "m.rg").string());
+  CHECK(loaded.layer(0).type() == "my::Id");
+  CHECK(loaded.loss().base_name() == "my::half_mse");
+  const Tensor x = {{1.f, 2.f}};
+  CHECK(identical(loaded.predict(x), model.predict(x)));
+  // pred 1.5 against 0.5: 0.5 * 1^2.
+  const Tensor target = full<float>({1, 1}, 0.5f);
+  CHECK(model.evaluate(x, target).at("loss") == Approx(0.5));
+}
 
 TEST_CASE("a run killed and restored from its checkpoints ends bit-identical", "[io][checkpoint]") {
   const Tensor x = rows(40, 4), y = one_hot_rows(40, 3);
@@ -238,6 +298,315 @@ TEST_CASE("a registered custom layer saves and loads like a built-in", "[io][reg
                                     "relu, sigmoid, softmax, tanh)"));
 }
 
+TEST_CASE("a composite module's children train, save and load as its parameters",
+          "[io][registry]") {
+  auto lower = std::make_unique<nn::Dense>(4, 6, nn::Activation::tanh(),
+                                           nn::Initializer::glorot_uniform(), 3);
+  lower->set_name("lower");
+  auto upper = std::make_unique<nn::Dense>(6, 3, nn::Activation::linear(),
+                                           nn::Initializer::glorot_uniform(), 4);
+  upper->set_name("upper");
+  Tower tower(std::move(lower), std::move(upper));
+  std::vector<std::string> names;
+  for (const auto& p : tower.named_parameters()) names.push_back(p.name);
+  CHECK(names == std::vector<std::string>{"lower.W", "lower.b", "upper.W", "upper.b"});
+  CHECK(tower.parameter_count() == 4 * 6 + 6 + 6 * 3 + 3);
+
+  const Tensor x = rows(30, 4), y = one_hot_rows(30, 3);
+  const Tensor before = tower.infer_tensor(x);
+  nn::Adam adam(0.05);
+  nn::FitOptions o;
+  o.epochs = 3;
+  o.batch_size = 10;
+  o.verbose = 0;
+  o.seed = 2;
+  const nn::History h = nn::Trainer(tower, nn::Loss::categorical_cross_entropy(true), adam, o)
+                            .fit(nn::TensorBatchSource(x, y));
+  CHECK(h.loss.back() < h.loss.front());
+  const Tensor trained = tower.infer_tensor(x);
+  CHECK_FALSE(identical(trained, before));
+
+  const fs::path dir = temp_dir("tower");
+  io::save_model(tower, (dir / "tower.rg").string());
+  const std::unique_ptr<nn::Module> loaded = io::load_module((dir / "tower.rg").string());
+  CHECK(loaded->type() == "Tower");
+  CHECK(loaded->parameter_count() == tower.parameter_count());
+  CHECK(identical(loaded->infer_tensor(x), trained));
+}
+
+namespace {
+/// Saves the model after every step; from step `from` on, sets the learning rate to `lr`.
+class SaveEachStep : public nn::Callback {
+ public:
+  SaveEachStep(nn::Sequential& model, std::string path) : model_(model), path_(std::move(path)) {}
+  void on_batch_end(nn::Trainer&, std::size_t, const nn::Logs&) override {
+    io::save_model(model_, path_);
+  }
+
+ private:
+  nn::Sequential& model_;
+  std::string path_;
+};
+
+/// make_model() without its Dropout, whose engine model files do not keep: a loaded copy then
+/// trains on exactly like the original.
+nn::Sequential make_undo_model() {
+  nn::Sequential m;
+  m.add(nn::Dense(4, 8, nn::Activation::relu(), nn::Initializer::he_uniform(), 11));
+  m.add(nn::BatchNorm(8));
+  m.add(nn::Dense(8, 3, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 13));
+  m.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.01), {"accuracy"});
+  return m;
+}
+
+/// Runs `model` (shuffle off, batches of 8) until it throws; the error text.
+std::string fit_until_error(nn::Sequential& model, const Tensor& x, const Tensor& y,
+                            std::vector<nn::Callback*> callbacks) {
+  nn::FitOptions o;
+  o.epochs = 3;
+  o.batch_size = 8;
+  o.shuffle = false;
+  o.verbose = 0;
+  o.callbacks = std::move(callbacks);
+  try {
+    nn::Trainer(model, model.loss(), model.optimizer(), o, true).fit(nn::TensorBatchSource(x, y));
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("fit returned");
+  return {};
+}
+
+/// The model equals `saved` in every parameter, buffer, optimizer tensor and step count, and
+/// predicts the same.
+void check_same_model(nn::Sequential& model, nn::Sequential& saved, const Tensor& x) {
+  const auto params = model.named_parameters(), saved_params = saved.named_parameters();
+  REQUIRE(params.size() == saved_params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    CHECK(identical(params[i].var.value(), saved_params[i].var.value()));
+  }
+  const auto buffers = model.named_buffers(), saved_buffers = saved.named_buffers();
+  REQUIRE(buffers.size() == saved_buffers.size());
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    CHECK(identical(*buffers[i].tensor, *saved_buffers[i].tensor));
+  }
+  const auto state = model.optimizer().state(), saved_state = saved.optimizer().state();
+  REQUIRE(state.size() == saved_state.size());
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    CHECK(identical(*state[i].tensor, *saved_state[i].tensor));
+  }
+  CHECK(model.optimizer().iterations() == saved.optimizer().iterations());
+  CHECK(identical(model.predict(x), saved.predict(x)));
+}
+}  // namespace
+
+TEST_CASE(
+    "a step that blows up is undone: the model predicts, saves and resumes as after the "
+    "last good step",
+    "[io][checkpoint][finite]") {
+  const fs::path dir = temp_dir("undo");
+  const std::string last_good = (dir / "last_good.rg").string();
+  const Tensor x = rows(40, 4), y = one_hot_rows(40, 3);
+
+  SECTION("an update that leaves an infinity (Adam at a huge learning rate, step 4)") {
+    nn::Sequential model = make_undo_model();
+    SaveEachStep save(model, last_good);
+    nn::LambdaCallback raise;
+    raise.batch_end = [&](nn::Trainer& t, std::size_t, const nn::Logs&) {
+      if (t.state().step == 3) t.optimizer().set_learning_rate(1e300);
+    };
+    const std::string message = fit_until_error(model, x, y, {&save, &raise});
+    CHECK_THAT(message, Catch::Contains("after the update of epoch 1/3, batch 4/5 (step 4)") &&
+                            Catch::Contains("that step was undone") &&
+                            Catch::Contains("those after step 3"));
+    nn::Sequential saved = io::load_model(last_good);
+    check_same_model(model, saved, x);
+    // It trains on from there like the saved model does.
+    model.optimizer().set_learning_rate(0.01);
+    saved.optimizer().set_learning_rate(0.01);
+    nn::FitOptions more;
+    more.epochs = 1;
+    more.batch_size = 8;
+    more.shuffle = false;
+    more.verbose = 0;
+    nn::Trainer(model, model.loss(), model.optimizer(), more, true)
+        .fit(nn::TensorBatchSource(x, y));
+    nn::Trainer(saved, saved.loss(), saved.optimizer(), more, true)
+        .fit(nn::TensorBatchSource(x, y));
+    check_same_model(model, saved, x);
+  }
+  SECTION(
+      "a loss that is not finite (an infinite target in batch 3): BatchNorm's statistics of "
+      "that forward pass are undone too") {
+    Tensor bad_y = y;
+    bad_y(17, 0) = INFINITY;
+    nn::Sequential model = make_undo_model();
+    SaveEachStep save(model, last_good);
+    const std::string message = fit_until_error(model, x, bad_y, {&save});
+    CHECK_THAT(message, Catch::Contains("the loss is") && Catch::Contains("epoch 1/3, batch 3/5") &&
+                            Catch::Contains("the weights are those after the previous "
+                                            "batch, and so are the buffers and the optimizer "
+                                            "state"));
+    nn::Sequential saved = io::load_model(last_good);
+    check_same_model(model, saved, x);
+  }
+}
+
+namespace {
+/// Replaces the bytes of `from` by `to` (as long) everywhere in `bytes`, then reseals the
+/// checksum: the file is sound, its content is what changed.
+void rewrite_and_reseal(std::vector<std::uint8_t>& bytes, const std::string& from,
+                        const std::string& to) {
+  REQUIRE(from.size() == to.size());
+  for (auto it = bytes.begin();
+       (it = std::search(it, bytes.end(), from.begin(), from.end())) != bytes.end();) {
+    it = std::copy(to.begin(), to.end(), it);
+  }
+  const std::size_t crc_at = bytes.size() - 4;
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < crc_at; ++i) {
+    crc ^= bytes[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  crc = ~crc;
+  for (int i = 0; i < 4; ++i) bytes[crc_at + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+}
+
+/// What restore_checkpoint could change in a run.
+struct RunSnapshot {
+  std::vector<Tensor> values;
+  std::size_t iterations;
+  double learning_rate;
+  std::uint64_t step;
+  std::size_t epoch;
+  bool operator==(const RunSnapshot& o) const {
+    if (values.size() != o.values.size()) return false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!identical(values[i], o.values[i])) return false;
+    }
+    return iterations == o.iterations && learning_rate == o.learning_rate && step == o.step &&
+           epoch == o.epoch;
+  }
+};
+
+RunSnapshot snapshot(nn::Trainer& t) {
+  RunSnapshot s;
+  for (const auto& p : t.model().named_parameters()) s.values.push_back(p.var.value());
+  for (const auto& b : t.model().named_buffers()) s.values.push_back(*b.tensor);
+  for (const auto& st : t.optimizer().state()) s.values.push_back(*st.tensor);
+  s.iterations = t.optimizer().iterations();
+  s.learning_rate = t.optimizer().learning_rate();
+  s.step = t.state().step;
+  s.epoch = t.state().epoch;
+  return s;
+}
+}  // namespace
+
+TEST_CASE(
+    "a checkpoint of another run is refused with nothing changed, saying what differs; "
+    "corrupt: is kept for damaged bytes",
+    "[io][checkpoint]") {
+  const Tensor x = rows(40, 4), y = one_hot_rows(40, 3);
+  const nn::TensorBatchSource data(x, y);
+  const fs::path dir = temp_dir("mismatch");
+  {
+    nn::Sequential model = make_model();
+    nn::ExponentialLR decay(model.optimizer(), 0.9);
+    io::Checkpoint checkpoints(dir.string(), 2, 2);
+    nn::FitOptions o = options(2);
+    o.callbacks = {&decay, &checkpoints};
+    nn::Trainer(model, model.loss(), model.optimizer(), o, true).fit(data);
+  }
+  const std::string path = *io::latest_checkpoint(dir.string());
+  // Each run below trains one epoch first, so that it has state of its own to lose.
+  const auto refused = [&](nn::Trainer& trainer, const std::string& expected) {
+    trainer.fit(data);
+    const RunSnapshot before = snapshot(trainer);
+    try {
+      io::restore_checkpoint(trainer, path);
+      FAIL("restore_checkpoint accepted it");
+    } catch (const std::exception& e) {
+      CHECK_THAT(e.what(), Catch::Contains(expected));
+      CHECK_THAT(e.what(), !Catch::Contains("corrupt"));
+    }
+    CHECK(snapshot(trainer) == before);
+  };
+
+  SECTION("another optimizer") {
+    nn::Sequential model = make_model();
+    nn::SGD sgd(0.1, 0.9);
+    nn::ExponentialLR decay(sgd, 0.9);
+    nn::FitOptions o = options(1);
+    o.callbacks = {&decay};
+    nn::Trainer trainer(model, model.loss(), sgd, o, true);
+    refused(trainer, "was saved by a run with optimizer Adam, this run's is SGD");
+  }
+  SECTION("another batch size") {
+    nn::Sequential model = make_model();
+    nn::ExponentialLR decay(model.optimizer(), 0.9);
+    nn::FitOptions o = options(1);
+    o.batch_size = 8;
+    o.callbacks = {&decay};
+    nn::Trainer trainer(model, model.loss(), model.optimizer(), o, true);
+    refused(trainer, "the saved run has batch_size 7, this trainer 8");
+  }
+  SECTION("other callbacks") {
+    nn::Sequential model = make_model();
+    nn::FitOptions o = options(1);
+    nn::Trainer trainer(model, model.loss(), model.optimizer(), o, true);
+    refused(trainer,
+            "was saved by a run with the callbacks that keep state exponential_lr, this "
+            "run has none: give the restored run the same callbacks");
+  }
+  SECTION("another model") {
+    nn::Sequential model;
+    model.add(nn::Dense(4, 5, nn::Activation::relu(), nn::Initializer::he_uniform(), 11));
+    model.add(nn::Dense(5, 3));
+    model.compile(nn::Loss::categorical_cross_entropy(true), nn::Adam(0.01), {"accuracy"});
+    nn::ExponentialLR decay(model.optimizer(), 0.9);
+    nn::FitOptions o = options(1);
+    o.callbacks = {&decay};
+    nn::Trainer trainer(model, model.loss(), model.optimizer(), o, true);
+    refused(trainer, "holds another model");
+  }
+  SECTION("damaged bytes are corrupt, and change nothing either") {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bytes[bytes.size() / 2] ^= 0x40;
+    const std::string damaged = (dir / "damaged.rg").string();
+    std::ofstream(damaged, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    nn::Sequential model = make_model();
+    nn::ExponentialLR decay(model.optimizer(), 0.9);
+    nn::FitOptions o = options(1);
+    o.callbacks = {&decay};
+    nn::Trainer trainer(model, model.loss(), model.optimizer(), o, true);
+    trainer.fit(data);
+    const RunSnapshot before = snapshot(trainer);
+    CHECK_THROWS_WITH(io::restore_checkpoint(trainer, damaged),
+                      Catch::Contains("corrupt: checksum mismatch"));
+    CHECK(snapshot(trainer) == before);
+  }
+}
+
+TEST_CASE("a model with a layer the loading program has not registered is no corrupt file",
+          "[io][registry]") {
+  nn::Sequential model;
+  model.add(Scale(3));
+  const fs::path dir = temp_dir("unregistered");
+  const std::string path = (dir / "m.rg").string();
+  io::save_model(model, path);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  rewrite_and_reseal(bytes, "Scale", "Scalf");
+  CHECK_THROWS_WITH(io::deserialize_model(bytes, "m.rg"),
+                    Catch::StartsWith("m.rg: unknown layer 'Scalf' (registered: Activation") &&
+                        Catch::Contains("the program that loads it must register that layer"));
+  bytes[bytes.size() / 2] ^= 0x40;
+  CHECK_THROWS_WITH(io::deserialize_model(bytes, "m.rg"),
+                    Catch::Contains("m.rg: corrupt: checksum mismatch"));
+}
+
 TEST_CASE("a model that scales its own input predicts from raw features after loading",
           "[io][registry]") {
   nn::Sequential model;
@@ -291,6 +660,74 @@ TEST_CASE("a version 1 model file still loads and predicts as it did", "[io][che
       if (p(i, k) > p(i, best)) best = k;
     }
     CHECK(static_cast<int>(best) == labels[i]);
+  }
+}
+
+namespace {
+/// Rows of numbers from a CSV file without header, as written by
+/// tests/io/data/write_v1_fixtures.cpp.
+Tensor read_rows(const std::string& path, std::size_t columns) {
+  std::ifstream in(path);
+  REQUIRE(in);
+  std::vector<float> values;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string cell;
+    while (std::getline(fields, cell, ',')) values.push_back(std::stof(cell));
+  }
+  REQUIRE(values.size() % columns == 0);
+  Tensor t = Tensor::from_shape({values.size() / columns, columns});
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+/// Every element of `a` within 1e-5 (relative, or absolute near 0) of `b`'s.
+bool close(const Tensor& a, const Tensor& b, float tolerance = 1e-5f) {
+  if (a.shape() != b.shape()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const float d = std::abs(a.data()[i] - b.data()[i]);
+    if (!(d <= tolerance * std::max(1.f, std::abs(b.data()[i])))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE(
+    "version 1 files load whatever their optimizer, predict as they did and resume with "
+    "their optimizer state",
+    "[io][checkpoint][v1]") {
+  const std::string dir = std::string(RETROGRAD_SOURCE_DIR) + "/tests/io/data/";
+  const data::CsvData csv = data::read_csv(dir + "v1_data.csv");
+  const Tensor x = csv.features;
+  const Tensor y = data::one_hot(data::to_labels(csv.labels), 3);
+  // Written by the round-1 library (commit 24d8411) with tests/io/data/write_v1_fixtures.cpp.
+  const std::vector<std::pair<std::string, std::string>> fixtures = {
+      {"sgd", "SGD"},     {"momentum", "SGD"},    {"nesterov", "SGD"},   {"adam", "Adam"},
+      {"adamw", "AdamW"}, {"adagrad", "Adagrad"}, {"rmsprop", "RMSProp"}};
+  for (const auto& [file, optimizer] : fixtures) {
+    INFO("model_v1_" << file << ".rg");
+    nn::Sequential model = io::load_model(dir + "model_v1_" + file + ".rg");
+    REQUIRE(model.compiled());
+    CHECK(model.optimizer().name() == optimizer);
+    CHECK(model.optimizer().iterations() == 20);  // 5 epochs of 4 batches
+    CHECK(close(model.predict(x), read_rows(dir + "model_v1_" + file + "_predictions.csv", 3)));
+    // One more full-batch step with the restored optimizer: as round 1 took it.
+    const auto step = [&](nn::Sequential& m) {
+      m.zero_grad();
+      Var loss = m.compute_loss(m.forward(Var(x)), Var(y));
+      loss.backward();
+      m.optimizer().step();
+      return m.predict(x);
+    };
+    const Tensor resumed = read_rows(dir + "model_v1_" + file + "_resumed.csv", 3);
+    CHECK(close(step(model), resumed, 1e-4f));
+    // The state matters: the same step from a blank state lands elsewhere.
+    nn::Sequential blank = io::load_model(dir + "model_v1_" + file + ".rg");
+    if (blank.optimizer().state().empty()) continue;  // plain SGD keeps none
+    for (const auto& s : blank.optimizer().state()) s.tensor->fill(0.f);
+    blank.optimizer().set_iterations(0);
+    CHECK_FALSE(close(step(blank), resumed, 1e-4f));
   }
 }
 

@@ -97,8 +97,7 @@ class Kill : public nn::Callback {
 
 }  // namespace
 
-TEST_CASE("a CNN saves and loads with bit-identical predictions and its input shape",
-          "[io][cnn]") {
+TEST_CASE("a CNN saves and loads with bit-identical predictions and its input shape", "[io][cnn]") {
   for (const bool global : {false, true}) {
     nn::Sequential model = make_cnn(global);
     const Tensor x = images(30), y = one_hot_rows(30, 3);

@@ -99,6 +99,33 @@ TEST_CASE("onnx: weights keep their names and values", "[io][onnx]") {
   CHECK(imported.activation() == nn::Activation::relu());
 }
 
+TEST_CASE("onnx: a functional model round-trips as a functional model", "[io][onnx]") {
+  auto x = nn::Input({6});
+  nn::Layer scale = nn::FeatureScaling({0, 0, 0, 0, 0, 0}, {1, 2, 3, 4, 5, 6});
+  nn::Layer d1 = nn::Dense(6, 6, nn::Activation::relu(), nn::Initializer::he_uniform(), 7);
+  nn::Layer d2 = nn::Dense(12, 3, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 8);
+  auto h = scale(x);
+  h = nn::add(h, d1(h));
+  h = nn::add(h, d1(h));  // shared: the exported graph reads one copy of its weights twice
+  nn::Model model({x}, {d2(nn::concat({h, nn::multiply(h, h)}))});
+  const auto bytes = io::serialize_onnx(model);
+  const std::string text(bytes.begin(), bytes.end());
+  CHECK(text.find("dense_1/Gemm_2") != std::string::npos);
+
+  std::unique_ptr<nn::Module> back = io::deserialize_onnx_module(bytes);
+  REQUIRE(back->type() == "Model");
+  const Tensor input = random_input(9, 6, 1, 9);
+  const Tensor expected = model.infer_tensor(input);
+  CHECK(max_difference(back->infer_tensor(input), expected) < 1e-5f);
+  // Import does not know the two calls shared a layer: each becomes a layer of its own; in a
+  // functional model the Sub and the Mul of the scaling become two FeatureScaling layers.
+  CHECK(back->children().size() == 5);
+  CHECK_THROWS_WITH(io::deserialize_onnx(bytes), Catch::Contains("io::import_onnx_module"));
+  // A chain still comes back as a Sequential.
+  nn::Sequential chain = every_layer();
+  CHECK(io::deserialize_onnx_module(io::serialize_onnx(chain))->type() == "Sequential");
+}
+
 TEST_CASE("onnx: export refuses what has no ONNX form", "[io][onnx]") {
   nn::Sequential model;
   model.add(nn::Dense(3, 2));
@@ -111,7 +138,7 @@ TEST_CASE("onnx: export refuses what has no ONNX form", "[io][onnx]") {
     CHECK_THAT(what, Catch::Contains("layer 'scale_1' of type Scale has no ONNX form"));
     CHECK_THAT(what, Catch::Contains(
                          "these export: Activation, BatchNorm, Dense, Dropout, FeatureScaling, "
-                         "Sequential"));
+                         "Model, Sequential"));
   }
   nn::Sequential ok;
   ok.add(nn::Dense(3, 2));

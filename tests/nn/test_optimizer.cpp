@@ -1,9 +1,12 @@
 // Optimizers: the first steps of each against values worked out by hand, gradient clipping,
-// readable state, in-place updates without reallocation, and bad hyperparameters.
+// readable state, double-buffered updates without reallocation, a refused non-finite step,
+// and bad hyperparameters.
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "retrograd/nn/optimizer.hpp"
@@ -127,6 +130,41 @@ TEST_CASE("a step split in slices equals the whole step, for every optimizer", "
   CHECK(sgd.iterations() == 1);
 }
 
+TEST_CASE("step_slices refuses a non-finite slice, or the verdict's refusal, changing nothing",
+          "[nn][optimizer]") {
+  Var w(Tensor{1.f, 2.f, 3.f}, requires_grad), u(Tensor{4.f}, requires_grad);
+  SGD sgd(1.0, 0.5);
+  sgd.attach({w, u});
+  const float fine[2] = {0.5f, 0.25f};
+  REQUIRE_FALSE(sgd.step_slices({{0, 0, 2, fine}}, 1.f));
+  const Tensor w_after = w.value(), velocity = *sgd.state()[0].tensor;
+  const float inf[1] = {std::numeric_limits<float>::infinity()};
+  const std::optional<std::size_t> bad = sgd.step_slices({{0, 2, 1, fine}, {1, 0, 1, inf}}, 1.f);
+  REQUIRE(bad);
+  CHECK(*bad == 1);
+  CHECK(std::isinf(sgd.rejected_value(1)(0)));
+  CHECK((w.value() == w_after));
+  CHECK((*sgd.state()[0].tensor == velocity));
+  CHECK((u.value() == Tensor{4.f}));
+  CHECK(sgd.iterations() == 1);
+  // A finite step that another process refused (the verdict) is not taken either.
+  std::optional<std::size_t> seen = 7;
+  const auto refuse = [&](std::optional<std::size_t> found) {
+    seen = found;
+    return std::optional<std::size_t>(0);
+  };
+  CHECK(sgd.step_slices({{0, 0, 2, fine}}, 1.f, refuse) == std::optional<std::size_t>(0));
+  CHECK_FALSE(seen);
+  CHECK((w.value() == w_after));
+  CHECK(sgd.iterations() == 1);
+  // And an accepted one commits only its slices.
+  const auto accept = [](std::optional<std::size_t> found) { return found; };
+  REQUIRE_FALSE(sgd.step_slices({{0, 2, 1, fine}}, 1.f, accept));
+  CHECK(w.value()(0) == w_after(0));
+  CHECK(w.value()(2) == 3.f - 0.5f);
+  CHECK(sgd.iterations() == 2);
+}
+
 TEST_CASE("clipping by global norm scales every gradient", "[nn][optimizer]") {
   BasicSGD<double> sgd(1.0);
   sgd.set_clip_norm(1.0);
@@ -137,29 +175,67 @@ TEST_CASE("clipping by global norm scales every gradient", "[nn][optimizer]") {
   CHECK(global_grad_norm<double>({a, b}) == Approx(std::sqrt(2.0)));
 }
 
-TEST_CASE("optimizer state is readable and updated in place", "[nn][optimizer]") {
+TEST_CASE("optimizer state is readable; steps swap two sets of buffers allocated once",
+          "[nn][optimizer]") {
   VarD w(TensorD{1.0, -2.0}, requires_grad), unused(TensorD{5.0}, requires_grad);
   BasicAdam<double> adam(0.1);
   adam.attach({w, unused});
-  const double* value_buffer = w.value().data();
+  const TensorD* value = &std::as_const(w).value();
   auto state = adam.state();
   REQUIRE(state.size() == 4);
   CHECK(state[0].name == "m.0");
   CHECK(state[3].name == "v.1");
-  const double* m_buffer = state[0].tensor->data();
-  for (int i = 0; i < 3; ++i) {
+  const TensorD* m = state[0].tensor;
+  std::vector<const double*> value_buffers, m_buffers;
+  for (int i = 0; i < 4; ++i) {
     adam.zero_grad();
     sum(w * w).backward();
     adam.step();
+    value_buffers.push_back(std::as_const(w).value().data());
+    m_buffers.push_back(adam.state()[0].tensor->data());
   }
-  CHECK(adam.iterations() == 3);
-  CHECK(w.value().data() == value_buffer);
-  CHECK(adam.state()[0].tensor->data() == m_buffer);
+  CHECK(adam.iterations() == 4);
+  // The tensors stay where they are (state() pointers keep working); their storage alternates
+  // between the two buffers of Note [double-buffered steps], made by the first step.
+  CHECK(&std::as_const(w).value() == value);
+  CHECK(adam.state()[0].tensor == m);
+  CHECK(value_buffers[0] != value_buffers[1]);
+  CHECK(value_buffers[2] == value_buffers[0]);
+  CHECK(value_buffers[3] == value_buffers[1]);
+  CHECK(m_buffers[2] == m_buffers[0]);
   CHECK(adam.state()[0].tensor->data()[0] != 0.0);
   // A parameter that never received a gradient is left alone.
   CHECK(unused.value()(0) == 5.0);
   CHECK(BasicSGD<double>(0.1).name() == "SGD");
   CHECK(BasicAdamW<double>().name() == "AdamW");
+}
+
+TEST_CASE("step_if_finite refuses an update that leaves a NaN or an infinity, changing nothing",
+          "[nn][optimizer][finite]") {
+  VarD a(TensorD{1.0, 2.0}, requires_grad), b(TensorD{3.0}, requires_grad);
+  BasicSGD<double> sgd(0.1, 0.9);
+  sgd.attach({a, b});
+  const auto step_on = [&](double scale) {
+    sgd.zero_grad();
+    (sum(a * a) + sum(b * scale)).backward();
+    return sgd.step_if_finite();
+  };
+  CHECK_FALSE(step_on(1.0));
+  const TensorD a_after = std::as_const(a).value(), b_after = std::as_const(b).value();
+  const TensorD velocity = *sgd.state()[1].tensor;
+  REQUIRE(sgd.iterations() == 1);
+  const std::optional<std::size_t> bad = step_on(std::numeric_limits<double>::infinity());
+  REQUIRE(bad);
+  CHECK(*bad == 1);
+  CHECK(std::isinf(sgd.rejected_value(1)(0)));
+  CHECK((std::as_const(a).value() == a_after));
+  CHECK((std::as_const(b).value() == b_after));
+  CHECK((*sgd.state()[1].tensor == velocity));
+  CHECK(sgd.iterations() == 1);
+  // step() takes whatever comes.
+  sgd.step();
+  CHECK(std::isinf(std::as_const(b).value()(0)));
+  CHECK(sgd.iterations() == 2);
 }
 
 TEST_CASE("optimizers reject bad hyperparameters with the optimizer's name", "[nn][optimizer]") {

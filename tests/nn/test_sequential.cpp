@@ -419,3 +419,66 @@ TEST_CASE("predict on zero rows gives zero rows of the output width",
   // One row still predicts as before.
   CHECK(model.predict(Tensor::from_shape({1, 3})).shape() == Shape{1, 2});
 }
+
+namespace {
+/// Rows of a sine wave: varied inputs without a random engine.
+Tensor wave(std::size_t rows, std::size_t cols) {
+  Tensor x = Tensor::from_shape({rows, cols});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = std::sin(1.3f * static_cast<float>(i));
+  return x;
+}
+}  // namespace
+
+TEST_CASE("predict_proba applies the output function the loss fuses with the logits",
+          "[nn][sequential][inference]") {
+  manual_seed(6);
+  const Tensor x = wave(7, 4);
+  SECTION("softmax rows for cross-entropy from logits, in double by hand") {
+    for (const Loss& loss :
+         {Loss::categorical_cross_entropy(true), Loss::sparse_categorical_cross_entropy(true)}) {
+      Sequential model;
+      model.add(Dense(4, 5, Activation::tanh()));
+      model.add(Dense(5, 3));
+      model.compile(loss, SGD(0.1));
+      const Tensor logits = model.predict(x);
+      const Tensor p = model.predict_proba(x, 2);
+      REQUIRE(p.shape() == logits.shape());
+      CHECK(model.predict_proba(Tensor::from_shape({0, 4})).shape() == Shape{0, 3});
+      for (std::size_t i = 0; i < 7; ++i) {
+        double total = 0;
+        for (std::size_t k = 0; k < 3; ++k) total += std::exp(double(logits(i, k)));
+        for (std::size_t k = 0; k < 3; ++k) {
+          CHECK(p(i, k) == Approx(std::exp(double(logits(i, k))) / total).epsilon(1e-6));
+        }
+      }
+    }
+  }
+  SECTION("the sigmoid of a single binary output: P(class 1)") {
+    Sequential model;
+    model.add(Dense(4, 6, Activation::relu()));
+    model.add(Dense(6, 1));
+    model.compile(Loss::binary_cross_entropy(true), Adam(0.01), {"accuracy"});
+    const Tensor logits = model.predict(x);
+    const Tensor p = model.predict_proba(x);
+    REQUIRE(p.shape() == Shape{7, 1});
+    for (std::size_t i = 0; i < 7; ++i) {
+      CHECK(p(i, 0) == Approx(1 / (1 + std::exp(-double(logits(i, 0))))).epsilon(1e-6));
+    }
+  }
+  SECTION("a model that outputs probabilities already: predict, bit for bit") {
+    Sequential model;
+    model.add(Dense(4, 3, Activation::softmax()));
+    model.compile(Loss::categorical_cross_entropy(false), SGD(0.1));
+    CHECK((model.predict_proba(x) == model.predict(x)));
+  }
+  SECTION("no probabilities: a regression loss, or no loss at all") {
+    Sequential model;
+    model.add(Dense(4, 1));
+    REQUIRE_THROWS_WITH(model.predict_proba(x),
+                        Catch::Contains("predict_proba") && Catch::Contains("not compiled"));
+    model.compile(Loss::mse(), SGD(0.1));
+    REQUIRE_THROWS_WITH(model.predict_proba(x),
+                        Catch::Contains("the model's loss mse does not make its outputs class "
+                                        "probabilities"));
+  }
+}

@@ -211,7 +211,7 @@ TEST_CASE("restoring a TrainState whose plan differs names the difference", "[nn
   Record no_callbacks;
   no_callbacks.set("mystery", nested(Record()));
   CHECK_THROWS_WITH(run.trainer->restore_callbacks(no_callbacks),
-                    Catch::Contains("callbacks with state mystery"));
+                    Catch::Contains("callbacks that keep state mystery, this run has"));
 }
 
 TEST_CASE("TrainState saves and loads every field", "[nn][trainer]") {
@@ -339,13 +339,23 @@ std::string fit_error(Sequential& model, const Tensor& x, const Tensor& y, const
 }
 }  // namespace
 
-TEST_CASE("one NaN in the inputs of a relu network stops fit, naming the parameter and the step",
-          "[nn][trainer][finite]") {
+TEST_CASE(
+    "one NaN in the inputs of a relu network stops fit, naming the parameter and the step, "
+    "and undoes that step",
+    "[nn][trainer][finite]") {
   PoisonedRun run;
   std::vector<double> losses;
+  std::vector<Tensor> weights_after_step_2, state_after_step_2;
+  Tensor predictions_after_step_2;
   LambdaCallback watch;
-  watch.batch_end = [&](Trainer&, std::size_t, const Logs& logs) {
+  watch.batch_end = [&](Trainer& t, std::size_t, const Logs& logs) {
     losses.push_back(logs.at("loss"));
+    weights_after_step_2.clear();
+    for (const Var& p : t.model().parameters()) weights_after_step_2.push_back(p.value());
+    state_after_step_2.clear();
+    for (const NamedState<float>& s : t.optimizer().state())
+      state_after_step_2.push_back(*s.tensor);
+    predictions_after_step_2 = run.model.predict(run.x);
   };
   run.options.callbacks = {&watch};
   const std::string message = fit_error(run.model, run.x, run.y, run.options);
@@ -353,9 +363,22 @@ TEST_CASE("one NaN in the inputs of a relu network stops fit, naming the paramet
   // x^T g, take it.
   CHECK_THAT(message, Catch::Contains("Trainer::fit: parameter dense_0.W (shape [3, 8]) holds "
                                       "NaN at [1, 0] after the update of epoch 1/2, batch "
-                                      "3/3 (step 3); training stopped"));
+                                      "3/3 (step 3); training stopped; that step was undone: the "
+                                      "parameters, buffers and optimizer state are those after "
+                                      "step 2"));
   CHECK(losses.size() == 2);  // batches 1 and 2 ended; batch 3 threw before its batch_end
-  CHECK(std::isnan(run.model.named_parameters()[0].var.value()(1, 0)));
+  // The model is the one after step 2, bit for bit, and predicts as it did then.
+  const std::vector<Var> params = run.model.parameters();
+  REQUIRE(params.size() == weights_after_step_2.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    CHECK(identical(params[i].value(), weights_after_step_2[i]));
+  }
+  std::size_t k = 0;
+  for (const NamedState<float>& s : run.model.optimizer().state()) {
+    CHECK(identical(*s.tensor, state_after_step_2.at(k++)));
+  }
+  CHECK(run.model.optimizer().iterations() == 2);
+  CHECK(identical(run.model.predict(run.x), predictions_after_step_2));
 }
 
 TEST_CASE("a NaN weight before fit is an error naming the parameter", "[nn][trainer][finite]") {

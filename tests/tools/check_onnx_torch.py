@@ -3,10 +3,10 @@
 Fashion-MNIST and written by torch.onnx.export, then read by retrograd.
 
   check_onnx_torch.py export --dir DIR --opset N
-      trains the MLP below on 12,000 training images (one epoch) and writes DIR/torch_mlp.onnx,
-      the first 1,000 test images as raw pixels (DIR/test_images.npy) and PyTorch's outputs on
-      them (DIR/torch_mlp_outputs.npy)
-  check_onnx_torch.py compare --probe ONNX_PROBE --model MODEL --dir DIR [--tolerance T]
+      trains an MLP and a residual model (below) on 12,000 training images (one epoch) and
+      writes DIR/torch_mlp.onnx and DIR/torch_residual.onnx, the first 1,000 test images as raw
+      pixels (DIR/test_images.npy) and PyTorch's outputs on them (DIR/<name>_outputs.npy)
+  check_onnx_torch.py compare --probe ONNX_PROBE --model MODEL --dir DIR --name NAME [--tolerance T]
       runs `onnx_probe predict MODEL` (MODEL: the imported .rg, or the .onnx itself) on
       DIR/test_images.npy: every output within T (1e-4) of PyTorch's and the same class for
       every image
@@ -44,44 +44,64 @@ def export(args):
         def forward(self, x):
             return x / 255.0
 
-    model = torch.nn.Sequential(
-        Scale(),
-        torch.nn.Linear(784, 128), torch.nn.ReLU(),
-        torch.nn.BatchNorm1d(128), torch.nn.Dropout(0.2),
-        torch.nn.Linear(128, 64), torch.nn.Tanh(),
-        torch.nn.Linear(64, 32), torch.nn.LeakyReLU(0.1),
-        torch.nn.Linear(32, 10))
+    class Residual(torch.nn.Module):
+        """A residual block and a branch joined by concatenation: Add and Concat in ONNX."""
+
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Linear(784, 64)
+            self.block1 = torch.nn.Linear(64, 64)
+            self.block2 = torch.nn.Linear(64, 64)
+            self.branch = torch.nn.Linear(64, 32)
+            self.head = torch.nn.Linear(96, 10)
+
+        def forward(self, x):
+            h = torch.relu(self.stem(x / 255.0))
+            h = h + self.block2(torch.relu(self.block1(h)))
+            return self.head(torch.cat([h, torch.tanh(self.branch(h))], dim=1))
+
+    models = {
+        "torch_mlp": torch.nn.Sequential(
+            Scale(),
+            torch.nn.Linear(784, 128), torch.nn.ReLU(),
+            torch.nn.BatchNorm1d(128), torch.nn.Dropout(0.2),
+            torch.nn.Linear(128, 64), torch.nn.Tanh(),
+            torch.nn.Linear(64, 32), torch.nn.LeakyReLU(0.1),
+            torch.nn.Linear(32, 10)),
+        "torch_residual": Residual(),
+    }
     x = torch.tensor(idx("train-images-idx3-ubyte")[:12000].reshape(-1, 784), dtype=torch.float32)
     y = torch.tensor(idx("train-labels-idx1-ubyte")[:12000].astype(np.int64))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
-    model.train()
-    for start in range(0, len(x), 64):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x[start:start + 64]), y[start:start + 64])
-        loss.backward()
-        optimizer.step()
-    model.eval()
-
     images = idx("t10k-images-idx3-ubyte")[:1000].reshape(-1, 784).astype(np.float32)
     labels = idx("t10k-labels-idx1-ubyte")[:1000]
-    with torch.no_grad():
-        outputs = model(torch.from_numpy(images)).numpy()
     np.save(f"{args.dir}/test_images.npy", images)
-    np.save(f"{args.dir}/torch_mlp_outputs.npy", outputs)
-    torch.onnx.export(model, torch.from_numpy(images[:2]), f"{args.dir}/torch_mlp.onnx",
-                      input_names=["pixels"], output_names=["logits"],
-                      dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
-                      opset_version=args.opset)
-    accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
-    print(f"torch_mlp: PyTorch {torch.__version__}, opset {args.opset}, test accuracy "
-          f"{accuracy:.4f} on {len(images)} images")
+    for name, model in models.items():
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
+        model.train()
+        for start in range(0, len(x), 64):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[start:start + 64]),
+                                                     y[start:start + 64])
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            outputs = model(torch.from_numpy(images)).numpy()
+        np.save(f"{args.dir}/{name}_outputs.npy", outputs)
+        torch.onnx.export(model, torch.from_numpy(images[:2]), f"{args.dir}/{name}.onnx",
+                          input_names=["pixels"], output_names=["logits"],
+                          dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+                          opset_version=args.opset)
+        accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
+        print(f"{name}: PyTorch {torch.__version__}, opset {args.opset}, test accuracy "
+              f"{accuracy:.4f} on {len(images)} images")
 
 
 def compare(args):
     got_path = f"{args.model}.outputs.npy"
     subprocess.run([args.probe, "predict", args.model, f"{args.dir}/test_images.npy", got_path],
                    check=True)
-    expected = np.load(f"{args.dir}/torch_mlp_outputs.npy")
+    expected = np.load(f"{args.dir}/{args.name}_outputs.npy")
     got = np.load(got_path)
     if got.shape != expected.shape:
         sys.exit(f"shapes differ: {got.shape} against {expected.shape}: onnx torch check FAILED")
@@ -104,6 +124,7 @@ def main():
     c.add_argument("--probe", required=True)
     c.add_argument("--model", required=True)
     c.add_argument("--dir", required=True)
+    c.add_argument("--name", default="torch_mlp", help="which PyTorch model's outputs")
     c.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args()
     export(args) if args.command == "export" else compare(args)

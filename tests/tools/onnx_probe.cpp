@@ -4,9 +4,10 @@
 //                              epoch) and writes DIR/mlp.rg, DIR/mlp_softmax.rg, the first 1,000
 //                              test images as raw pixels (DIR/test_images.npy, float32 [1000, 784])
 //                              and their labels (DIR/test_labels.npy), and each model's outputs
-//                              on them (DIR/<model>_outputs.npy)
+//                              on them (DIR/<model>_outputs.npy); and a functional model with
+//                              two residual blocks, saved and exported (DIR/residual.onnx)
 //   onnx_probe predict MODEL IMAGES.npy OUT.npy
-//                              MODEL (.rg, or .onnx through import_onnx) on the images
+//                              MODEL (.rg, or .onnx through import_onnx_module) on the images
 //   onnx_probe finetune MODEL.onnx
 //                              imports the model, measures loss and accuracy on the 10,000 test
 //                              images, trains one epoch on the 60,000 training images with Adam,
@@ -14,6 +15,7 @@
 // Images are raw pixels (0..255): the models scale them themselves (their FeatureScaling, or the
 // division the PyTorch script exports).
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <retrograd/data/mnist.hpp>
@@ -22,6 +24,7 @@
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
 #include <xtensor/xnpy.hpp>
+#include <xtensor/xview.hpp>
 
 using namespace retrograd;
 
@@ -34,9 +37,11 @@ data::Dataset raw(data::Dataset set) {
   return set;
 }
 
-nn::Sequential load(const std::string& path) {
-  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") return io::import_onnx(path);
-  return io::load_model(path);
+std::unique_ptr<nn::Module> load(const std::string& path) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") {
+    return io::import_onnx_module(path);
+  }
+  return io::load_module(path);
 }
 
 void write_npy(const std::string& path, const Tensor& t) {
@@ -83,12 +88,47 @@ void models(const std::string& dir) {
   mlp_softmax.add(nn::ActivationLayer(nn::Activation::softmax()));
   mlp_softmax.compile(nn::Loss::categorical_cross_entropy(), nn::Adam(0.002), {"accuracy"});
 
+  // A functional model: two residual blocks, a branch joined by concat, a layer called twice.
+  auto x = nn::Input({pixels});
+  nn::Layer scale = nn::FeatureScaling(pixels_to_unit.offset, pixels_to_unit.scale);
+  nn::Layer stem =
+      nn::Dense(pixels, 64, nn::Activation::relu(), nn::Initializer::he_uniform(), engine);
+  nn::Layer block1 =
+      nn::Dense(64, 64, nn::Activation::relu(), nn::Initializer::he_uniform(), engine);
+  nn::Layer block2 =
+      nn::Dense(64, 64, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine);
+  nn::Layer branch =
+      nn::Dense(64, 32, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), engine);
+  nn::Layer head =
+      nn::Dense(96, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(), engine);
+  auto h = stem(scale(x));
+  h = nn::add(h, block2(block1(h)));
+  h = nn::add(h, block2(block1(h)));  // the same block again: shared weights
+  nn::Model residual({x}, {head(nn::concat({h, branch(h)}))});
+
   nn::FitOptions options;
   options.epochs = 1;
   options.batch_size = 32;
   options.seed = 11;
   options.verbose = 0;
   const io::DatasetSource train_source(train), test_source(test);
+  {
+    nn::Adam adam(0.002);
+    nn::Trainer(residual, nn::Loss::categorical_cross_entropy(true), adam, options, true)
+        .fit(train_source);
+    const Tensor outputs = residual.infer_tensor(images);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      const auto row = xt::view(outputs, i);
+      right += static_cast<std::size_t>(std::distance(
+                   row.begin(), std::max_element(row.begin(), row.end()))) == test.labels()[i];
+    }
+    io::save_model(residual, dir + "/residual.rg");
+    io::export_onnx(residual, dir + "/residual.onnx");
+    write_npy(dir + "/residual_outputs.npy", outputs);
+    std::cout << "residual: test accuracy " << double(right) / double(test.size()) << " on "
+              << test.size() << " images\n";
+  }
   for (auto [name, model] :
        {std::pair<const char*, nn::Sequential*>{"mlp", &mlp}, {"mlp_softmax", &mlp_softmax}}) {
     model->fit(train_source, options);
@@ -102,11 +142,11 @@ void models(const std::string& dir) {
 
 void predict(const std::string& model_path, const std::string& images_path,
              const std::string& out_path) {
-  const nn::Sequential model = load(model_path);
+  const std::unique_ptr<nn::Module> model = load(model_path);
   const xt::xarray<float> images = xt::load_npy<float>(images_path);
   Tensor x = Tensor::from_shape({images.shape()[0], images.shape()[1]});
   std::copy(images.begin(), images.end(), x.begin());
-  write_npy(out_path, model.predict(x));
+  write_npy(out_path, model->infer_tensor(x));
   std::cout << "predicted " << x.shape()[0] << " rows with " << model_path << "\n";
 }
 

@@ -51,6 +51,15 @@ struct CsvOptions {
   std::size_t max_classes = 0;
   /// Why `max_classes` is the bound, added to that error (e.g. "the model has 3 outputs").
   std::string max_classes_reason;
+  /// The longest line read, in bytes: a longer one (a file with no line ends, /dev/zero, an
+  /// endless pipe) is refused naming the line and this limit after reading at most this many
+  /// bytes of it. The default is far above any real row (MNIST's 785 columns take 4 KB).
+  std::size_t max_line_bytes = std::size_t(8) << 20;
+  /// A label column whose first label is a name (no number, starting with a letter:
+  /// "setosa") holds class names. Given here (a
+  /// model's class_names(), in class-id order), every name must be one of them and takes its
+  /// position as id; when empty, the classes are the column's distinct names, sorted.
+  std::vector<std::string> class_names;
 };
 
 /// What read_csv() returns: the numeric table split into features and label.
@@ -64,6 +73,9 @@ struct CsvData {
   std::vector<std::string> feature_names;
   /// Name of the label column (empty when there is none).
   std::string label_name;
+  /// When the label column held class names: the names, in class-id order (`labels` then
+  /// holds each row's class id). Empty for numeric labels.
+  std::vector<std::string> class_names;
   /// True when a label column was read.
   bool has_labels() const { return !label_name.empty(); }
 };
@@ -74,8 +86,11 @@ struct CsvData {
 /// CsvError (naming file, line and column) for a missing file, a gzip or IDX file, an empty
 /// file (or a header with no data rows), a missing (empty) field, a non-numeric, non-finite or
 /// too large (above 3.4e38) field, a row with a different number of fields than the first, a
-/// label column that does not exist or is the only column, or a label that is not a class id
-/// below `options.max_classes`. Field text in messages is quoted with control bytes escaped.
+/// label column that does not exist or is the only column, a label that is not a class id
+/// below `options.max_classes` (or, for class names, not one of `options.class_names`), or a
+/// line longer than `options.max_line_bytes`. A label column whose first label is a name
+/// holds class names (see CsvOptions::class_names and CsvData::class_names). Field text in
+/// messages is quoted with control bytes escaped.
 CsvData read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace retrograd::data

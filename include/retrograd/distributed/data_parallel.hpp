@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "retrograd/distributed/communicator.hpp"
 #include "retrograd/nn/shard_group.hpp"
@@ -83,9 +84,11 @@ class DataParallel : public nn::ShardGroup {
   void on_after_backward(nn::Trainer& trainer, std::size_t batch) override;
   /// Stops watching backward.
   void on_train_end(nn::Trainer& trainer) override;
-  /// Sharded update: updates this process's share of the weights and gathers the others'.
-  /// Otherwise optimizer.step().
-  void step(nn::Optimizer& optimizer) override;
+  /// Sharded update: updates this process's share of the weights and gathers the others', unless
+  /// the update leaves a NaN or an infinity on any process: then the processes agree on the
+  /// parameter to name (one allreduce) and none of them changes anything. Otherwise
+  /// optimizer.step_if_finite() (every process computes the same update from the same sums).
+  std::optional<std::size_t> step(nn::Optimizer& optimizer) override;
   /// Sharded update: gathers every process's share of the optimizer's state on all (each
   /// process keeps the whole state, current on its share between synchronizations).
   void synchronize(nn::Optimizer& optimizer) override;

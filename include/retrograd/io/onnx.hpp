@@ -71,4 +71,12 @@ nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes,
 /// deserialize_onnx() of the file `path`. Throws OnnxFileError also when it cannot be read.
 nn::Sequential import_onnx(const std::string& path);
 
+/// As deserialize_onnx(), but a graph that branches and merges (residual connections: Add,
+/// Mul and Concat of computed values; a value read by several nodes) becomes a functional
+/// nn::Model (nn/model.hpp) instead of being refused; a chain is still a Sequential.
+std::unique_ptr<nn::Module> deserialize_onnx_module(const std::vector<std::uint8_t>& bytes,
+                                                    const std::string& source = "<memory>");
+/// deserialize_onnx_module() of the file `path`.
+std::unique_ptr<nn::Module> import_onnx_module(const std::string& path);
+
 }  // namespace retrograd::io

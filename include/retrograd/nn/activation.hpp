@@ -2,8 +2,10 @@
 /// @file activation.hpp
 /// Activation functions, as an option of Dense and as layers of their own. Each is a
 /// composition of ops: nothing here has a backward of its own. Every function is registered
-/// by name (src/nn/activation.cpp registers each beside its definition); model files, the
-/// command line and summary() know them only through the registry.
+/// by name: the built-ins in one list where activation_registry() is defined
+/// (src/nn/activation.cpp; filled on first use, so a Dense made during static initialization
+/// finds them), a user's with register_activation. Model files and the command line's
+/// --activation know them only through the registry.
 
 #include <memory>
 #include <optional>

@@ -36,8 +36,9 @@ class BasicDense : public BasicModule<T> {
   /// relu, sigmoid, tanh and linear run inside the one linear node (`linear_relu`, ...).
   BasicVar<T> forward(const BasicVar<T>& x) override;
   /// act(x W + b) in evaluation mode, computed on tensors without recording a node: the same
-  /// BLAS call and activation as the graph's linear node, so the same bits as infer(). An
-  /// empty `x` and a DetectAnomalyGuard take the graph path. Throws like forward().
+  /// BLAS call and activation as the graph's linear node, so the same bits as infer(). Under
+  /// a DetectAnomalyGuard it takes the graph path, which checks each node. Throws like
+  /// forward().
   BasicTensor<T> infer_tensor(const BasicTensor<T>& x) const override;
   /// x W + b, before the activation (losses from logits use it).
   BasicVar<T> pre_activation(const BasicVar<T>& x) const;

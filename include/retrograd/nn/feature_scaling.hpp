@@ -20,8 +20,11 @@ class BasicFeatureScaling : public BasicModule<T> {
   /// values). Throws std::invalid_argument naming the first bad entry.
   BasicFeatureScaling(std::vector<T> offset, std::vector<T> scale);
   /// (x - offset) * scale; x is [batch, features], or [batch, ...] with samples of `features`
-  /// values (images) that see offset and scale in their own shape.
+  /// values (images) that see offset and scale in their own shape. An input that requires no
+  /// gradient gives a constant (no graph nodes); one that does goes through the sub and mul ops.
   BasicVar<T> forward(const BasicVar<T>& x) override;
+  /// The same values on tensors, without a graph.
+  BasicTensor<T> infer_tensor(const BasicTensor<T>& x) const override;
   /// "FeatureScaling".
   std::string type() const override { return "FeatureScaling"; }
   /// "offset" and "scale".
@@ -32,6 +35,9 @@ class BasicFeatureScaling : public BasicModule<T> {
   static std::unique_ptr<BasicFeatureScaling> from_record(const LayerRecord& record);
 
  private:
+  void check_input(const Shape& s) const;
+  BasicTensor<T> scaled(const BasicTensor<T>& x) const;
+
   BasicTensor<T> offset_;
   BasicTensor<T> scale_;
 };

@@ -68,10 +68,12 @@ bool register_layer(const std::string& type) {
 
 }  // namespace retrograd::nn
 
-/// Registers a layer class under its own name, which its type() must return. Write it at
-/// namespace scope beside the class, with the class's unqualified name.
+/// Registers a layer class under its name as written, which its type() must return
+/// (`RETROGRAD_REGISTER_LAYER(Scale)`: "Scale"; `RETROGRAD_REGISTER_LAYER(my::Scale)`:
+/// "my::Scale"). Write it at namespace scope beside the class.
 #define RETROGRAD_REGISTER_LAYER(Layer) RETROGRAD_REGISTER_LAYER_AS(Layer, #Layer)
-/// Registers a layer class under `type`, which its type() must return.
-#define RETROGRAD_REGISTER_LAYER_AS(Layer, type)                          \
-  [[maybe_unused]] inline const bool retrograd_registered_layer_##Layer = \
+/// Registers a layer class (a qualified name is fine) under `type`, which its type() must
+/// return.
+#define RETROGRAD_REGISTER_LAYER_AS(Layer, type)                   \
+  [[maybe_unused]] static const bool RETROGRAD_REGISTRATION_NAME = \
       ::retrograd::nn::register_layer<Layer>(type)

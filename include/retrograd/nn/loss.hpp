@@ -15,6 +15,7 @@
 /// broadcasting): a [n] target against [n, 1] predictions throws.
 
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -61,34 +62,55 @@ bool register_loss(const std::string& name, LossTraits traits = {}) {
 
 }  // namespace retrograd::nn
 
-/// Registers the loss function template `function(pred, target)` under its own name: no logits
-/// form, targets of the predictions' shape. Write it at namespace scope beside the function,
-/// with the function's unqualified name.
+namespace retrograd::nn {
+/// A loss function template's two instances, as the macros below take them.
+template <class T>
+using LossFn = BasicVar<T> (*)(const BasicVar<T>& pred, const BasicVar<T>& target);
+/// The registered form of a loss function template (its instances `Float` and `Double`): one
+/// type per function, whichever file registers it.
+template <LossFn<float> Float, LossFn<double> Double>
+struct LossOf {
+  /// The loss of `pred` against `target`.
+  template <class T>
+  static BasicVar<T> apply(const BasicVar<T>& pred, const BasicVar<T>& target, bool) {
+    if constexpr (std::is_same_v<T, float>) {
+      return Float(pred, target);
+    } else {
+      return Double(pred, target);
+    }
+  }
+};
+/// The same for a loss with a logits form (`FloatLogits`, `DoubleLogits`).
+template <LossFn<float> Float, LossFn<double> Double, LossFn<float> FloatLogits,
+          LossFn<double> DoubleLogits>
+struct LossWithLogitsOf {
+  /// The loss of `pred` against `target`; `pred` holds logits when `from_logits`.
+  template <class T>
+  static BasicVar<T> apply(const BasicVar<T>& pred, const BasicVar<T>& target, bool from_logits) {
+    if constexpr (std::is_same_v<T, float>) {
+      return from_logits ? FloatLogits(pred, target) : Float(pred, target);
+    } else {
+      return from_logits ? DoubleLogits(pred, target) : Double(pred, target);
+    }
+  }
+};
+}  // namespace retrograd::nn
+
+/// Registers the loss function template `function(pred, target)` under its name as written
+/// (a qualified name `my::mae` registers "my::mae"): no logits form, targets of the
+/// predictions' shape. Write it at namespace scope beside the function.
 #define RETROGRAD_REGISTER_LOSS(function) RETROGRAD_REGISTER_LOSS_AS(function, #function)
-/// Registers `function(pred, target)` under `name`.
-#define RETROGRAD_REGISTER_LOSS_AS(function, name)                                        \
-  struct retrograd_loss_##function {                                                      \
-    template <class T>                                                                    \
-    static ::retrograd::BasicVar<T> apply(const ::retrograd::BasicVar<T>& pred,           \
-                                          const ::retrograd::BasicVar<T>& target, bool) { \
-      return function(pred, target);                                                      \
-    }                                                                                     \
-  };                                                                                      \
-  [[maybe_unused]] inline const bool retrograd_registered_loss_##function =               \
-      ::retrograd::nn::register_loss<retrograd_loss_##function>(name)
+/// Registers `function(pred, target)` (a qualified name is fine) under `name`.
+#define RETROGRAD_REGISTER_LOSS_AS(function, name)                                                 \
+  [[maybe_unused]] static const bool RETROGRAD_REGISTRATION_NAME = ::retrograd::nn::register_loss< \
+      ::retrograd::nn::LossOf<&function<float>, &function<double>>>(name)
 /// Registers `function(probabilities, target)` with its logits form
 /// `function_with_logits(logits, target)` as one loss under the name of `function`.
-#define RETROGRAD_REGISTER_LOSS_WITH_LOGITS(function)                                     \
-  struct retrograd_loss_##function {                                                      \
-    template <class T>                                                                    \
-    static ::retrograd::BasicVar<T> apply(const ::retrograd::BasicVar<T>& pred,           \
-                                          const ::retrograd::BasicVar<T>& target,         \
-                                          bool from_logits) {                             \
-      return from_logits ? function##_with_logits(pred, target) : function(pred, target); \
-    }                                                                                     \
-  };                                                                                      \
-  [[maybe_unused]] inline const bool retrograd_registered_loss_##function =               \
-      ::retrograd::nn::register_loss<retrograd_loss_##function>(                          \
+#define RETROGRAD_REGISTER_LOSS_WITH_LOGITS(function)                          \
+  [[maybe_unused]] static const bool RETROGRAD_REGISTRATION_NAME =             \
+      ::retrograd::nn::register_loss<::retrograd::nn::LossWithLogitsOf<        \
+          &function<float>, &function<double>, &function##_with_logits<float>, \
+          &function##_with_logits<double>>>(                                   \
           #function, ::retrograd::nn::LossTraits{/*accepts_logits=*/true, /*sparse=*/false})
 
 namespace retrograd::nn {

@@ -74,6 +74,18 @@ Symbol multiply(const Symbol& a, const Symbol& b);
 /// std::invalid_argument for fewer than two parts or parts that are not rank 1.
 Symbol concat(const std::vector<Symbol>& parts);
 
+/// One step of a Model: its input, a layer call or a merge.
+struct ModelStep {
+  /// "input", "layer", "add", "multiply" or "concat".
+  std::string kind;
+  /// The layer called (an index into children()), for "layer".
+  std::size_t layer = 0;
+  /// The steps it reads (earlier ones).
+  std::vector<std::size_t> inputs;
+  /// The shape of one sample of its value.
+  Shape shape;
+};
+
 /// A graph of layer calls and merges (see the file comment). This version takes one input and
 /// one output.
 class Model : public Module {
@@ -110,18 +122,13 @@ class Model : public Module {
   static std::unique_ptr<Model> from_record(const LayerRecord& record);
   /// A table of the steps: name and type, output shape, parameters and the steps it reads.
   std::string summary() const;
+  /// The steps in order, the input first and the output last (ONNX export walks them).
+  const std::vector<ModelStep>& steps() const { return steps_; }
 
  private:
-  struct Step {
-    std::string kind;  // "input", "layer", "add", "multiply", "concat"
-    std::size_t layer = 0;
-    std::vector<std::size_t> inputs;
-    Shape shape;  // per sample
-    std::string name;
-  };
-  Model(std::vector<Step> steps, std::vector<std::shared_ptr<Module>> layers);
+  Model(std::vector<ModelStep> steps, std::vector<std::shared_ptr<Module>> layers);
 
-  std::vector<Step> steps_;
+  std::vector<ModelStep> steps_;
   std::vector<std::shared_ptr<Module>> layers_;
 };
 

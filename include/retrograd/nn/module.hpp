@@ -93,16 +93,26 @@ class BasicModule {
   /// True until set_name() changes the name the constructor gave.
   bool has_default_name() const { return name_ == default_name_; }
 
-  /// Trainable parameters with their names, in a fixed order.
-  virtual std::vector<NamedParameter<T>> named_parameters() const { return {}; }
-  /// Non-trainable state with names (pointers into this module; valid while it lives).
-  virtual std::vector<NamedBuffer<T>> named_buffers() { return {}; }
+  /// Trainable parameters with their names, in a fixed order. The default lists the
+  /// children's, each prefixed with "<child name>."; a layer with parameters of its own
+  /// overrides it (and appends children_parameters() if it also has children).
+  virtual std::vector<NamedParameter<T>> named_parameters() const { return children_parameters(); }
+  /// Non-trainable state with names (pointers into this module; valid while it lives). The
+  /// default lists the children's, prefixed as above.
+  virtual std::vector<NamedBuffer<T>> named_buffers() { return children_buffers(); }
   /// Random engines the module draws from in training, with names (pointers into this module).
-  virtual std::vector<NamedEngine> named_engines() { return {}; }
+  /// The default lists the children's, prefixed as above.
+  virtual std::vector<NamedEngine> named_engines() { return children_engines(); }
   /// Modules this one is made of (Sequential's layers). Their parameters, buffers and engines
   /// appear in this module's lists prefixed with "<child name>."; model files save each child
-  /// as a record of its own.
+  /// as a record of its own. Must not change the module (const lists call it).
   virtual std::vector<BasicModule*> children() { return {}; }
+  /// The children's parameters, each named "<child name>.<its name>".
+  std::vector<NamedParameter<T>> children_parameters() const;
+  /// The children's buffers, each named "<child name>.<its name>".
+  std::vector<NamedBuffer<T>> children_buffers();
+  /// The children's engines, each named "<child name>.<its name>".
+  std::vector<NamedEngine> children_engines();
 
   /// Writes the settings that rebuild this module through its registered factory
   /// (nn/layer_registry.hpp): widths, activation, rates... — not its parameters and buffers,

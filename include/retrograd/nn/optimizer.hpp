@@ -1,11 +1,14 @@
 #pragma once
 /// @file optimizer.hpp
-/// Optimizers. They read each parameter's value() and grad() and update the value in place,
-/// outside any graph, into state buffers allocated once by attach(): a step allocates nothing.
+/// Optimizers. They read each parameter's value() and grad() and write the next value and
+/// state into a second set of buffers, which a step then swaps in (a step whose result is not
+/// finite can so be refused with nothing changed), outside any graph. The state is allocated by
+/// attach() and the second set by the first step: later steps allocate nothing.
 /// The formulas follow PyTorch's (torch.optim); each class states its own.
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,13 @@ class BasicOptimizer : public OptimizerBase {
   /// One update of every parameter that has a gradient (others are skipped). Throws
   /// std::logic_error when nothing is attached.
   void step();
+  /// step(), unless it would leave a NaN or an infinity in a parameter: then nothing changes
+  /// (values, state, iterations) and the index of the first such parameter (in parameters())
+  /// is returned, its refused value in rejected_value().
+  std::optional<std::size_t> step_if_finite();
+  /// The value step_if_finite() refused for parameter `i` (valid until the next step; after a
+  /// refused step_slices() only the elements of its slices are current).
+  const BasicTensor<T>& rejected_value(std::size_t i) const { return next_params_.at(i); }
 
   /// Elements [first, first + count) of parameter `index`, and their gradient (count values).
   struct Slice {
@@ -84,12 +94,19 @@ class BasicOptimizer : public OptimizerBase {
     std::size_t count;
     const T* gradient;
   };
+  /// Decides whether a computed step is taken: given the index of the first parameter whose
+  /// slices hold a NaN or an infinity here, if any, returns the one that refuses the step
+  /// (a data-parallel group agrees on it across processes).
+  using SliceVerdict = std::function<std::optional<std::size_t>(std::optional<std::size_t>)>;
   /// One step that updates only the given slices, from their gradients times `scale` (the
-  /// caller clips): it counts as a step (iterations()), and each element it touches, of the
-  /// weights and of the state, ends as step() would leave it. The other elements keep their
-  /// values. A data-parallel group splits the update this way (distributed::DataParallel).
+  /// caller clips): each element it touches, of the weights and of the state, ends as step()
+  /// would leave it, and the other elements keep their values. Like step_if_finite(), it
+  /// computes into the second buffers and commits only when `verdict` (default: this
+  /// process's finding) returns no parameter; otherwise nothing changes and that index is
+  /// returned. A data-parallel group splits the update this way (distributed::DataParallel).
   /// Throws std::out_of_range for a slice outside its parameter.
-  void step_slices(const std::vector<Slice>& slices, T scale);
+  std::optional<std::size_t> step_slices(const std::vector<Slice>& slices, T scale,
+                                         const SliceVerdict& verdict = {});
   /// Zeroes every attached parameter's gradient.
   void zero_grad();
   /// The state tensors, named "<kind>.<parameter index>" (empty for plain SGD).
@@ -101,20 +118,35 @@ class BasicOptimizer : public OptimizerBase {
   virtual std::vector<std::string> state_names() const { return {}; }
   /// Most state slots an optimizer keeps per parameter.
   static constexpr std::size_t max_state_slots = 4;
-  /// Updates `count` consecutive elements of one parameter: its values `w`, from their
-  /// gradient `g` times `scale` (gradient clipping), reading and writing the same elements of
-  /// its state slots `s[0..state_names().size())`. Elementwise: a step may be split in slices.
-  virtual void update(T* w, const T* g, std::size_t count, T scale, T* const* s) = 0;
+  /// Updates `n` consecutive elements of one parameter: from its values `w`, their gradient `g`
+  /// times `scale` (gradient clipping) and the same elements of its state slots
+  /// `s[0..state_names().size())`, writes the next values into `w_next` and the next state into
+  /// `s_next` (never aliasing the inputs). Elementwise, so a step may be split in slices; the
+  /// optimizer makes the outputs current (Note [double-buffered steps]).
+  virtual void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+                      T* const* s_next) = 0;
   /// Value the state starts from (Adagrad's initial accumulator).
   virtual T initial_state() const { return T(0); }
 
  private:
-  void update_elements(std::size_t index, std::size_t first, std::size_t count, const T* gradient,
+  /// Computes every update into the next buffers; the index of the first parameter whose next
+  /// value is not finite, if any.
+  std::optional<std::size_t> compute_next();
+  /// Makes the next buffers current.
+  void commit();
+  /// Allocates the next buffers (once).
+  void allocate_next();
+  /// Updates elements [first, first + count) of parameter `index` into the next buffers;
+  /// whether they are all finite.
+  bool update_elements(std::size_t index, std::size_t first, std::size_t count, const T* gradient,
                        T scale);
 
   std::vector<BasicVar<T>> params_;
   /// state_[i][k]: state k of parameter i.
   std::vector<std::vector<BasicTensor<T>>> state_;
+  /// What update() writes, made current by commit() (allocated by the first step).
+  std::vector<BasicTensor<T>> next_params_;
+  std::vector<std::vector<BasicTensor<T>>> next_state_;
 };
 
 /// SGD: g' = g + wd w; v = momentum v + g'; w -= lr (nesterov ? g' + momentum v : v).
@@ -139,7 +171,8 @@ class BasicSGD : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
 
  private:
   double momentum_;
@@ -168,7 +201,8 @@ class BasicAdagrad : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"sum_squares"}; }
-  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
   T initial_state() const override { return static_cast<T>(initial_); }
 
  private:
@@ -201,7 +235,8 @@ class BasicRMSProp : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
 
  private:
   double rho_;
@@ -234,7 +269,8 @@ class BasicAdam : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }
-  void update(T* w, const T* g, std::size_t count, T scale, T* const* s) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
   /// AdamW's constructor: `decoupled` applies the decay as w -= lr wd w, not through g.
   BasicAdam(std::string name, bool decoupled, double lr, double beta1, double beta2, double eps,
             double weight_decay);
@@ -294,9 +330,24 @@ using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(double lr, con
 /// The registry of optimizers, by name() ("SGD", "Adam").
 Registry<OptimizerFactory>& optimizer_registry();
 
-/// Registers `Opt` under `name`; `Opt::from_config(lr, config)` builds it.
+/// Records `name`'s default settings, what optimizer_defaults() returns (register_optimizer
+/// calls it).
+void register_optimizer_defaults(const std::string& name, std::function<Record()> defaults);
+/// The settings of the optimizer registered as `name` and their defaults: the save_config() of
+/// one made from a learning rate alone, so that a user may give only the settings to change
+/// (`adamw:weight_decay=0.01`). Throws std::invalid_argument for an unregistered name, listing
+/// the registered ones.
+Record optimizer_defaults(const std::string& name);
+
+/// Registers `Opt` under `name`; `Opt::from_config(lr, config)` builds it, and `Opt(lr)` gives
+/// its defaults.
 template <class Opt>
 bool register_optimizer(const std::string& name) {
+  register_optimizer_defaults(name, [] {
+    Record config;
+    Opt(0.001).save_config(config);
+    return config;
+  });
   return optimizer_registry().add(name, typeid(Opt), [](double lr, const Record& config) {
     return std::unique_ptr<Optimizer>(Opt::from_config(lr, config));
   });
@@ -314,10 +365,10 @@ void restore_optimizer_state(Optimizer& optimizer, const Record& record);
 
 }  // namespace retrograd::nn
 
-/// Registers an optimizer class under `name`, which its name() must return. Write it at
-/// namespace scope beside the class, with the class's unqualified name.
-#define RETROGRAD_REGISTER_OPTIMIZER(Opt, name)                             \
-  [[maybe_unused]] inline const bool retrograd_registered_optimizer_##Opt = \
+/// Registers an optimizer class (a qualified name is fine) under `name`, which its name() must
+/// return. Write it at namespace scope beside the class.
+#define RETROGRAD_REGISTER_OPTIMIZER(Opt, name)                    \
+  [[maybe_unused]] static const bool RETROGRAD_REGISTRATION_NAME = \
       ::retrograd::nn::register_optimizer<Opt>(name)
 
 namespace retrograd::nn {

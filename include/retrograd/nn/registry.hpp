@@ -1,9 +1,13 @@
 #pragma once
 /// @file registry.hpp
 /// `Registry`: factories looked up by name. Layers, optimizers, activations, losses and
-/// schedules each have one; a class registers beside its definition (RETROGRAD_REGISTER_LAYER
-/// and its siblings), and model files, the command line and summary() read the registries, so
-/// a new kind needs no edit anywhere else.
+/// schedules each have one. A layer, optimizer, loss or schedule registers beside its class
+/// (RETROGRAD_REGISTER_LAYER and its siblings); the built-in activations are listed where
+/// activation_registry() is defined, a user's registers with register_activation. Model files
+/// save and rebuild any registered kind with no edit in io. The command line takes the
+/// activations, losses and schedules compiled into it by their registered names, but its
+/// --optimizer choices and the Dense networks it builds are written in tools/, and it loads
+/// only model files whose layers it was built with.
 
 #include <map>
 #include <mutex>
@@ -88,3 +92,11 @@ class Registry {
 };
 
 }  // namespace retrograd::nn
+
+/// A fresh name for a registration variable: the registration macros take qualified names
+/// (`my::Id`), which cannot be pasted into one. Each file that includes a registration runs it
+/// once (internal linkage); registering the same name for the same type again is a no-op.
+#define RETROGRAD_REGISTRATION_CONCAT_(a, b) a##b
+#define RETROGRAD_REGISTRATION_CONCAT(a, b) RETROGRAD_REGISTRATION_CONCAT_(a, b)
+#define RETROGRAD_REGISTRATION_NAME \
+  RETROGRAD_REGISTRATION_CONCAT(retrograd_registered_, __COUNTER__)

@@ -81,10 +81,10 @@ std::string schedule_spec(const Schedule& schedule);
 
 }  // namespace retrograd::nn
 
-/// Registers a schedule class under `name`, which its name() must return. Write it at
-/// namespace scope beside the class, with the class's unqualified name.
-#define RETROGRAD_REGISTER_SCHEDULE(S, name)                             \
-  [[maybe_unused]] inline const bool retrograd_registered_schedule_##S = \
+/// Registers a schedule class (a qualified name is fine) under `name`, which its name() must
+/// return. Write it at namespace scope beside the class.
+#define RETROGRAD_REGISTER_SCHEDULE(S, name)                       \
+  [[maybe_unused]] static const bool RETROGRAD_REGISTRATION_NAME = \
       ::retrograd::nn::register_schedule<S>(name)
 
 namespace retrograd::nn {

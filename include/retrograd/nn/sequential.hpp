@@ -51,21 +51,16 @@ class Sequential : public Module {
   Tensor infer_tensor(const Tensor& x) const override;
   /// "Sequential".
   std::string type() const override { return "Sequential"; }
-  /// Every layer's parameters, prefixed with the layer's name.
-  std::vector<NamedParameter<float>> named_parameters() const override;
-  /// Every layer's buffers, prefixed with the layer's name.
-  std::vector<NamedBuffer<float>> named_buffers() override;
   /// Sets the mode of every layer.
   void train(bool on = true) override;
   /// The layers' output shapes in turn.
   Shape output_shape(const Shape& input) const override;
-  /// The first layer's.
+  /// The number of values in input_shape() when set, else the first layer's.
   std::size_t input_features() const override;
   /// Sum of the layers' penalties (empty Var when none has one).
   Var penalty() const override;
-  /// Every layer's engines, prefixed with the layer's name.
-  std::vector<NamedEngine> named_engines() override;
-  /// The layers.
+  /// The layers: their parameters, buffers and engines are the model's, prefixed with each
+  /// layer's name ("dense_0.W").
   std::vector<Module*> children() override;
   /// A model of the saved layers (their records are its children).
   static std::unique_ptr<Sequential> from_record(const LayerRecord& record);
@@ -125,6 +120,15 @@ class Sequential : public Module {
   /// Outputs for the rows of `x` ([samples, features]; 0 samples give [0, outputs]), in
   /// evaluation mode under no-grad, `batch_size` rows at once.
   Tensor predict(const Tensor& x, std::size_t batch_size = 256) const;
+  /// Class probabilities for the rows of `x`: predict() through the output function that the
+  /// compiled loss fuses with the logits. Categorical and sparse categorical cross-entropy from
+  /// logits: the softmax of each row ([n, classes], rows summing to 1). Binary cross-entropy
+  /// from logits: the sigmoid of each output, independently (a single-output model gives
+  /// P(class 1) per row, [n, 1]). A loss on probabilities (from_logits false) means the model
+  /// outputs them already: predict() unchanged. No rows give [0, outputs]. Throws
+  /// std::logic_error when the model is not compiled or its loss is none of these three (mse:
+  /// its outputs are not probabilities).
+  Tensor predict_proba(const Tensor& x, std::size_t batch_size = 256) const;
 
  private:
   void require_compiled(const char* what) const;

@@ -9,6 +9,7 @@
 /// global batches.
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 
 #include "retrograd/nn/callback.hpp"
@@ -44,8 +45,13 @@ class ShardGroup : public Callback {
   /// calls it at the same points with the same count.
   virtual void sum(double* values, std::size_t count) = 0;
   /// One update of the optimizer's parameters by the gradient summed over the group (see the
-  /// class comment); the same on every shard. Default: optimizer.step().
-  virtual void step(Optimizer& optimizer) { optimizer.step(); }
+  /// class comment), taken only if it leaves every parameter finite, like
+  /// Optimizer::step_if_finite(): otherwise nothing changes on any shard and every shard
+  /// returns the same index of a parameter the step would have made non-finite. Default:
+  /// optimizer.step_if_finite().
+  virtual std::optional<std::size_t> step(Optimizer& optimizer) {
+    return optimizer.step_if_finite();
+  }
   /// Makes the optimizer's state whole on every shard (see the class comment). Every process
   /// calls it at the same points. Default: nothing (every shard keeps all of it).
   virtual void synchronize(Optimizer& /*optimizer*/) {}

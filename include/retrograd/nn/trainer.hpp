@@ -142,11 +142,13 @@ class Trainer {
 
   /// Runs from the current state until the planned epochs are done or a callback stops it,
   /// and returns the history of the whole run. Throws std::runtime_error naming the epoch and
-  /// batch when the loss becomes NaN or infinite (that batch's update is not applied), and
-  /// naming the parameter (as named_parameters() names it), the epoch and the batch when an
-  /// update leaves a NaN or an infinity in a parameter (checked in one pass after every step,
-  /// and once after on_train_begin). Under a DetectAnomalyGuard, an AnomalyError from an op
-  /// names the step too.
+  /// batch when the loss becomes NaN or infinite, and naming the parameter (as
+  /// named_parameters() names it), the epoch and the batch when an update would leave a NaN or
+  /// an infinity in a parameter (checked by the optimizer's step_if_finite() at every step,
+  /// and once after on_train_begin). Either way the failed step is undone first: parameters,
+  /// buffers, engines and optimizer state are those after the last good step, so the model
+  /// predicts, saves and resumes as it did then. Under a DetectAnomalyGuard, an AnomalyError
+  /// from an op names the step too.
   History fit(const BatchSource& train);
 
   /// Asks the loop to stop after the current epoch.
@@ -156,12 +158,19 @@ class Trainer {
   /// The run's state, for the application's run_info.
   TrainState& state() { return state_; }
   /// Continues from `state`: its plan must match this trainer's options (epochs may differ),
-  /// else std::invalid_argument names the first difference.
+  /// else std::invalid_argument names the first difference (check_restorable()).
   void restore_state(TrainState state);
+  /// Throws what restore_state(state) would throw, changing nothing.
+  void check_restorable(const TrainState& state) const;
   /// Saves the callbacks' states, each under its state_name().
   void save_callbacks(Record& record) const;
-  /// Restores the callbacks' states; every saved one must find its callback.
+  /// Restores the callbacks' states; every saved one must find its callback (else
+  /// std::invalid_argument with callbacks_differ()'s text).
   void restore_callbacks(const Record& record);
+  /// Why the callbacks' states saved in `record` do not fit this trainer's callbacks (the
+  /// names on each side), or an empty string when each saved state has its callback (a
+  /// callback of this trainer without a saved state starts afresh).
+  std::string callbacks_differ(const Record& record) const;
 
   /// The model.
   Module& model() { return model_; }
