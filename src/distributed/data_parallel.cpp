@@ -256,6 +256,7 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       return static_cast<std::size_t>(worst);
     };
     if (const std::optional<std::size_t> bad = optimizer.step_slices(slices, scale, agree)) {
+      gather_rejected(optimizer, *bad);
       return bad;
     }
     for (Bucket& b : buckets) {
@@ -263,6 +264,25 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       ++stats.messages;
     }
     return std::nullopt;
+  }
+
+  /// Sharded, after a refused step: each process's share of the refused value of optimizer
+  /// parameter `bad` gathered on all, so that every process reports the same element.
+  void gather_rejected(nn::Optimizer& optimizer, std::size_t bad) {
+    const Node<float>* node = optimizer.parameters()[bad].node().get();
+    float* rejected = optimizer.rejected_value(bad).data();
+    for (Bucket& b : buckets) {
+      const bool holds = std::any_of(b.members.begin(), b.members.end(),
+                                     [&](std::size_t i) { return params[i].node().get() == node; });
+      if (!holds) continue;
+      // The other members' shares go to scratch: only the refused value is wanted.
+      std::vector<float> untouched;
+      gather(b, [&](std::size_t i) -> float* {
+        if (params[i].node().get() == node) return rejected;
+        untouched.resize(params[i].size());
+        return untouched.data();
+      });
+    }
   }
 
   /// Sharded: the optimizer's state, each process's part of it gathered on all.

@@ -86,6 +86,8 @@ class BasicOptimizer : public OptimizerBase {
   /// The value step_if_finite() refused for parameter `i` (valid until the next step; after a
   /// refused step_slices() only the elements of its slices are current).
   const BasicTensor<T>& rejected_value(std::size_t i) const { return next_params_.at(i); }
+  /// The same, writable: a data-parallel group fills in the other processes' slices.
+  BasicTensor<T>& rejected_value(std::size_t i) { return next_params_.at(i); }
 
   /// Elements [first, first + count) of parameter `index`, and their gradient (count values).
   struct Slice {
