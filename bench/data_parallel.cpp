@@ -6,7 +6,7 @@
 // (bench/data_parallel.sh collects them).
 //
 //   mpirun -n P bench_data_parallel [epochs=3] [threads=1] [overlap=1] [bucket_bytes=1048576]
-//                                   [batch=128] [data-dir]
+//                                   [batch=128] [shard_update=1] [data-dir]
 
 #include <algorithm>
 #include <chrono>
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   group_options.overlap = argc > 3 ? std::atoi(argv[3]) != 0 : true;
   if (argc > 4) group_options.bucket_bytes = std::strtoull(argv[4], nullptr, 10);
   const std::size_t batch = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 128;
-  const std::string dir = argc > 6 ? argv[6] : data::fashion_mnist_dir;
+  group_options.shard_update = argc > 6 ? std::atoi(argv[6]) != 0 : true;
+  const std::string dir = argc > 7 ? argv[7] : data::fashion_mnist_dir;
   set_blas_threads(threads);
 
   const data::Mnist mnist = data::load_mnist(dir);
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   std::size_t parameters = 0;
   for (const Var& p : model.parameters()) parameters += p.size();
   const double allreduce_s = comm.size() > 1 ? allreduce_seconds(comm, parameters) : 0;
-  // The optimizer update alone (every process updates every weight), on the last gradients.
+  // The whole optimizer update alone, on the last gradients (a sharded group does 1/P of it).
   std::vector<double> updates;
   for (int i = 0; i < 50; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -114,13 +115,15 @@ int main(int argc, char** argv) {
   if (comm.rank() == 0) {
     std::printf(
         "impl=retrograd-dp config=c batch=%zu processes=%d threads=%d overlap=%d bucket_bytes=%zu "
-        "messages=%zu gradient_bytes=%zu epochs=%zu median_s=%.4f samples_per_s=%.0f "
-        "step_ms=%.3f after_backward_ms=%.3f started_in_backward=%zu allreduce_ms=%.3f "
-        "update_ms=%.3f loss=%.4f acc=%.4f blas=%s\n",
+        "shard_update=%d messages=%zu gradient_bytes=%zu epochs=%zu median_s=%.4f "
+        "samples_per_s=%.0f step_ms=%.3f after_backward_ms=%.3f group_step_ms=%.3f "
+        "started_in_backward=%zu allreduce_ms=%.3f update_ms=%.3f loss=%.4f acc=%.4f blas=%s\n",
         batch, comm.size(), threads, group_options.overlap ? 1 : 0, group_options.bucket_bytes,
-        group ? group->messages_per_step() : 0, parameters * sizeof(float), epochs, epoch_s,
-        mnist.train.size() / epoch_s, 1e3 * epoch_s / steps,
+        group_options.shard_update ? 1 : 0, group ? group->messages_per_step() : 0,
+        parameters * sizeof(float), epochs, epoch_s, mnist.train.size() / epoch_s,
+        1e3 * epoch_s / steps,
         group ? 1e3 * group->stats().seconds_after_backward / group->stats().steps : 0.0,
+        group ? 1e3 * group->stats().seconds_in_step / group->stats().steps : 0.0,
         group ? group->stats().messages_during_backward : 0, 1e3 * allreduce_s,
         1e3 * median(updates), last.loss.back(), last.accuracy.back(), blas_core_name().c_str());
   }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Data-parallel throughput of configuration (c) (docs/performance.md, "Data-parallel training"):
-# 1 process x 1 BLAS thread, 2 processes x 1 thread, 1 process x 2 threads, and the two
-# processes without overlap, without fusion and without either, and two independent 1-process
-# runs of batch 64 at once (each process's share, computed with nothing sent: the ceiling of
-# 2x1 on this machine), interleaved round after round (the machine's speed drifts), then the
-# medians and ratios. Run it on an otherwise idle machine.
+# 1 process x 1 BLAS thread, 2 processes x 1 thread (sharded update), 1 process x 2 threads,
+# the two processes with every gradient allreduced and the whole update on each, without
+# overlap, without fusion and without either, and the ceiling: two independent 1-process runs
+# of batch 64 side by side (each process's share, computed with nothing sent). All interleaved
+# round after round in the same run (the machine's speed drifts), then the medians and ratios;
+# the goal is 2x1 at 0.9x the ceiling or more. Run it on an otherwise idle machine.
 #   bench/data_parallel.sh [rounds=3] [epochs=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,9 @@ epochs=${2:-3}
 scripts/install-deps.sh libopenmpi-dev openmpi-bin
 source scripts/blas-env.sh
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_MPI=ON >/dev/null
+# BENCH=ON: scripts/test.sh --mpi configures the same directory without the benchmarks.
+cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_MPI=ON -DRETROGRAD_BUILD_BENCH=ON \
+  >/dev/null
 cmake --build build-mpi -j"$(nproc)" --target bench_data_parallel >/dev/null
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 # Open MPI copies large shared-memory messages once (cma: the receiver reads the sender's
@@ -52,6 +55,7 @@ for round in $(seq "$rounds"); do
   run 1x1 1 1
   run 2x1 2 1
   run 1x2 1 2
+  run 2x1-allreduce 2 1 1 1048576 128 0
   run 2x1-no-overlap 2 1 0
   run 2x1-no-fusion 2 1 1 0
   run 2x1-neither 2 1 0 0

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <retrograd/anomaly.hpp>
 #include <retrograd/data/mnist.hpp>
@@ -271,6 +272,8 @@ struct TrainPlan {
   nn::Loss loss;
   /// --layers' widths; empty when the data decides (<features>-256-<classes>).
   std::vector<std::size_t> layers;
+  /// That checkpoint, read once: its run_info, its model and its state.
+  std::shared_ptr<io::LoadedCheckpoint> saved;
 };
 
 /// Checks every flag, alone and against the others, before any data is read: a typo must cost
@@ -279,6 +282,7 @@ struct TrainPlan {
 TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
   TrainArgs a = given;
   std::optional<std::string> checkpoint;
+  std::shared_ptr<io::LoadedCheckpoint> saved;
   nn::Record run_info;
   std::size_t epochs_done = 0;
   if (!given.resume.empty()) {
@@ -286,9 +290,9 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
     if (!checkpoint) {
       throw UsageError("--resume: no checkpoint-<step>.rg file in " + given.resume);
     }
-    const nn::TrainState state = io::read_train_state(*checkpoint);
-    run_info = state.run_info;
-    epochs_done = state.epoch;
+    saved = std::make_shared<io::LoadedCheckpoint>(*checkpoint);
+    run_info = saved->train_state().run_info;
+    epochs_done = saved->train_state().epoch;
     a = resumed_args(given, cmd, run_info, *checkpoint);
     if (cmd.count("--epochs") > 0 && a.epochs <= epochs_done) {
       throw UsageError("--epochs " + std::to_string(a.epochs) + ": the run being resumed has " +
@@ -341,7 +345,8 @@ TrainPlan check_train(const TrainArgs& given, const CLI::App& cmd) {
                  epochs_done,
                  parse_activation(a.activation),
                  parse_loss(a.loss),
-                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers)};
+                 a.layers.empty() ? std::vector<std::size_t>{} : parse_layers(a.layers),
+                 saved};
   if (!a.schedule.empty()) {
     nn::SGD probe(1.0);
     parse_schedule(a.schedule, probe);
@@ -443,7 +448,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
 
   nn::Sequential model;
   if (checkpoint) {
-    model = io::load_model(*checkpoint);
+    model = plan.saved->take_model();
   } else {
     // The model scales its own input (pixels / 255 for IDX), so that a saved model predicts
     // from raw features; the data then stays raw.
@@ -521,7 +526,7 @@ void run_train(const TrainArgs& given, const CLI::App& cmd) {
   nn::Trainer trainer(model, model.loss(), model.optimizer(), options, model.measures_accuracy());
   trainer.state().run_info = run_info_of(a, data_files);
   if (checkpoint) {
-    io::restore_checkpoint(trainer, *checkpoint);
+    io::restore_checkpoint(trainer, *plan.saved);
     trainer.state().run_info = run_info_of(a, data_files);
   }
   std::cout << "optimizer: " << model.optimizer().name();

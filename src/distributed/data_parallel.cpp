@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,31 +17,46 @@
 
 namespace retrograd::distributed {
 
-/// The gradient sums of one step. Buckets hold parameters in reverse order of the module's
-/// list, the order in which backward completes them for a stack of layers; every process
-/// starts the buckets' allreduces in bucket order (MPI needs the same order of collectives
-/// everywhere), each as soon as it and the buckets before it are complete.
+/// The gradient sums of one step, and with a sharded update the update itself. Buckets hold
+/// parameters in reverse order of the module's list, the order in which backward completes
+/// them for a stack of layers; every process starts the buckets' collectives in bucket order
+/// (MPI needs the same order of collectives everywhere), each as soon as it and the buckets
+/// before it are complete.
 ///
-/// With overlap, every bucket but the last starts a non-blocking allreduce. The last one holds
-/// the first layer's gradients, which backward completes at its very end: nothing is left to
-/// overlap it with, and Open MPI's blocking allreduce is faster than its non-blocking one
-/// (docs/distributed.md). Without overlap, all are blocking, after backward. The choice is made
-/// once per bucket, the same on every process: blocking and non-blocking collectives do not
-/// match each other.
+/// With overlap, every bucket but the last starts a non-blocking collective. The last one holds
+/// the first layer's gradients, which backward completes with its very last node: nothing is
+/// left to overlap it with, and Open MPI's blocking collectives are faster than its
+/// non-blocking ones (docs/distributed.md). Without overlap, all are blocking, after backward.
+/// The choice is made once per bucket, the same on every process: blocking and non-blocking
+/// collectives do not match each other.
+///
+/// Summed (shard_update off): each bucket is allreduced, in place for a lone gradient.
+/// Sharded: each bucket's elements are split over the processes as the batch is (process r of
+/// R owns [E r / R, E (r + 1) / R) of its E elements); the bucket is reduce-scattered, so each
+/// process receives the sum of its own elements only, updates those weights (and that part of
+/// the optimizer's state), and an allgather brings every process the others' updated weights.
 struct DataParallel::Reducer : BackwardObserver<float> {
   struct Bucket {
     /// Parameter indices.
     std::vector<std::size_t> members;
     std::size_t elements = 0;
-    /// The fused gradients of a bucket of several parameters; a lone one is summed in place.
+    /// The fused gradients (then, sharded, the fused weights) of a bucket of several
+    /// parameters; a lone one is reduced from and gathered into its own tensors.
     std::vector<float> buffer;
     /// Members whose gradient is not complete yet in this step.
     std::size_t waiting = 0;
     MPI_Request request = MPI_REQUEST_NULL;
-    /// Summed by a blocking allreduce after backward.
+    /// Summed by a blocking collective after backward.
     bool blocking = true;
+    /// Sharded: each process's elements of the bucket, and where they start.
+    std::vector<int> counts, starts;
+    /// Sharded: the sum of this process's elements.
+    std::vector<float> shard;
+    /// Sharded: this process's elements, as the optimizer's slices of its parameters.
+    std::vector<nn::Optimizer::Slice> slices;
+
     bool fused() const { return members.size() > 1; }
-    float* data(std::vector<Var>& params) {
+    float* gradients(std::vector<Var>& params) {
       return fused() ? buffer.data() : params[members.front()].grad().data();
     }
   };
@@ -87,6 +103,46 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     }
   }
 
+  /// Splits every bucket's elements over the processes for `optimizer`'s sharded update.
+  void plan_shards(nn::Optimizer& optimizer) {
+    sharded = true;
+    std::unordered_map<const Node<float>*, std::size_t> in_optimizer;
+    const auto& updated = optimizer.parameters();
+    for (std::size_t j = 0; j < updated.size(); ++j) in_optimizer[updated[j].node().get()] = j;
+    for (const Var& p : params) in_optimizer.erase(p.node().get());
+    if (!in_optimizer.empty()) {
+      throw std::invalid_argument(
+          "DataParallel: the optimizer updates " + std::to_string(in_optimizer.size()) +
+          " parameters that are not the model's; a sharded update needs the model's (set "
+          "DataParallelOptions::shard_update to false)");
+    }
+    for (std::size_t j = 0; j < updated.size(); ++j) in_optimizer[updated[j].node().get()] = j;
+    const auto size = static_cast<std::size_t>(comm.size());
+    const auto rank = static_cast<std::size_t>(comm.rank());
+    for (Bucket& b : buckets) {
+      b.counts.resize(size);
+      b.starts.resize(size);
+      for (std::size_t r = 0; r < size; ++r) {
+        b.starts[r] = static_cast<int>(b.elements * r / size);
+        b.counts[r] = static_cast<int>(b.elements * (r + 1) / size) - b.starts[r];
+      }
+      const std::size_t own_first = b.starts[rank];
+      const std::size_t own_last = own_first + b.counts[rank];
+      b.shard.resize(b.counts[rank]);
+      b.slices.clear();
+      for (const std::size_t i : b.members) {
+        const auto found = in_optimizer.find(params[i].node().get());
+        if (found == in_optimizer.end()) continue;  // not trained, as without the group
+        const std::size_t first = std::max(own_first, offset_of[i]);
+        const std::size_t last = std::min(own_last, offset_of[i] + params[i].size());
+        if (first >= last) continue;
+        b.slices.push_back({found->second, first - offset_of[i], last - first,
+                            b.shard.data() + first - own_first});
+      }
+      slices.insert(slices.end(), b.slices.begin(), b.slices.end());
+    }
+  }
+
   void begin_step() {
     std::fill(complete.begin(), complete.end(), false);
     for (Bucket& b : buckets) {
@@ -127,13 +183,33 @@ struct DataParallel::Reducer : BackwardObserver<float> {
   }
 
   void start(Bucket& b) {
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.data(params), static_cast<int>(b.elements), MPI_FLOAT,
-                             MPI_SUM, comm.native(), &b.request),
-              "MPI_Iallreduce");
+    if (sharded) {
+      check_mpi(MPI_Ireduce_scatter(b.gradients(params), b.shard.data(), b.counts.data(), MPI_FLOAT,
+                                    MPI_SUM, comm.native(), &b.request),
+                "MPI_Ireduce_scatter");
+    } else {
+      check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.gradients(params), static_cast<int>(b.elements),
+                               MPI_FLOAT, MPI_SUM, comm.native(), &b.request),
+                "MPI_Iallreduce");
+    }
     ++stats.messages;
     if (watching) ++stats.messages_during_backward;
   }
 
+  void reduce_blocking(Bucket& b) {
+    if (sharded) {
+      check_mpi(MPI_Reduce_scatter(b.gradients(params), b.shard.data(), b.counts.data(), MPI_FLOAT,
+                                   MPI_SUM, comm.native()),
+                "MPI_Reduce_scatter");
+    } else {
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, b.gradients(params), static_cast<int>(b.elements),
+                              MPI_FLOAT, MPI_SUM, comm.native()),
+                "MPI_Allreduce");
+    }
+    ++stats.messages;
+  }
+
+  /// After backward: every bucket reduced (summed: the sums copied into the gradients).
   void finish() {
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (complete[i]) continue;
@@ -143,21 +219,124 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       }
       mark_complete(i);
     }
-    for (; next < buckets.size(); ++next) {
-      Bucket& b = buckets[next];
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, b.data(params), static_cast<int>(b.elements), MPI_FLOAT,
-                              MPI_SUM, comm.native()),
-                "MPI_Allreduce");
-      ++stats.messages;
-    }
+    for (; next < buckets.size(); ++next) reduce_blocking(buckets[next]);
     for (Bucket& b : buckets) {
       check_mpi(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait");
-      if (!b.fused()) continue;
+      if (sharded || !b.fused()) continue;
       for (const std::size_t i : b.members) {
         Tensor& g = params[i].grad();
         const float* sum = b.buffer.data() + offset_of[i];
         std::copy(sum, sum + g.size(), g.data());
       }
+    }
+  }
+
+  /// Sharded: this process's update, then every process's weights gathered on all; or, when
+  /// the update is not finite on some process, the parameter the group names and no change.
+  std::optional<std::size_t> update(nn::Optimizer& optimizer) {
+    float scale = 1;
+    if (optimizer.clip_norm() > 0) {
+      // The global norm from each process's share of the summed gradients.
+      double squares = 0;
+      for (const Bucket& b : buckets) {
+        for (const float g : b.shard) squares += static_cast<double>(g) * g;
+      }
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, &squares, 1, MPI_DOUBLE, MPI_SUM, comm.native()),
+                "MPI_Allreduce");
+      const double norm = std::sqrt(squares);
+      if (norm > optimizer.clip_norm()) scale = static_cast<float>(optimizer.clip_norm() / norm);
+    }
+    // Every process learns whether any refused its share, before any commits: the step is
+    // then undone on all (the highest index found names the parameter on every process).
+    const auto agree = [&](std::optional<std::size_t> bad) -> std::optional<std::size_t> {
+      long long worst = bad ? static_cast<long long>(*bad) : -1;
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_LONG_LONG, MPI_MAX, comm.native()),
+                "MPI_Allreduce");
+      if (worst < 0) return std::nullopt;
+      return static_cast<std::size_t>(worst);
+    };
+    if (const std::optional<std::size_t> bad = optimizer.step_slices(slices, scale, agree)) {
+      gather_rejected(optimizer, *bad);
+      return bad;
+    }
+    for (Bucket& b : buckets) {
+      gather(b, [&](std::size_t i) { return params[i].value().data(); });
+      ++stats.messages;
+    }
+    return std::nullopt;
+  }
+
+  /// Sharded, after a refused step: each process's share of the refused value of optimizer
+  /// parameter `bad` gathered on all, so that every process reports the same element.
+  void gather_rejected(nn::Optimizer& optimizer, std::size_t bad) {
+    const Node<float>* node = optimizer.parameters()[bad].node().get();
+    float* rejected = optimizer.rejected_value(bad).data();
+    for (Bucket& b : buckets) {
+      const bool holds = std::any_of(b.members.begin(), b.members.end(),
+                                     [&](std::size_t i) { return params[i].node().get() == node; });
+      if (!holds) continue;
+      // The other members' shares go to scratch: only the refused value is wanted.
+      std::vector<float> untouched;
+      gather(b, [&](std::size_t i) -> float* {
+        if (params[i].node().get() == node) return rejected;
+        untouched.resize(params[i].size());
+        return untouched.data();
+      });
+    }
+  }
+
+  /// Sharded: the optimizer's state, each process's part of it gathered on all.
+  void synchronize(nn::Optimizer& optimizer) {
+    // state() names each tensor "<kind>.<parameter index in the optimizer>".
+    std::unordered_map<std::size_t, std::vector<float*>> state_of;
+    for (const nn::NamedState<float>& s : optimizer.state()) {
+      const std::size_t index = std::stoul(s.name.substr(s.name.rfind('.') + 1));
+      state_of[index].push_back(s.tensor->data());
+    }
+    std::unordered_map<const Node<float>*, std::size_t> in_optimizer;
+    const auto& updated = optimizer.parameters();
+    for (std::size_t j = 0; j < updated.size(); ++j) in_optimizer[updated[j].node().get()] = j;
+    const std::size_t kinds = state_of.empty() ? 0 : state_of.begin()->second.size();
+    for (std::size_t k = 0; k < kinds; ++k) {
+      for (Bucket& b : buckets) {
+        // A parameter the optimizer does not update has no state: its part stays untouched.
+        std::vector<float> untouched;
+        gather(b, [&](std::size_t i) -> float* {
+          const auto found = in_optimizer.find(params[i].node().get());
+          if (found != in_optimizer.end()) return state_of.at(found->second)[k];
+          untouched.resize(params[i].size());
+          return untouched.data();
+        });
+      }
+    }
+  }
+
+  /// Gathers the bucket's elements, each process's own from the tensors data_of(parameter)
+  /// into the same tensors on every process.
+  template <class DataOf>
+  void gather(Bucket& b, const DataOf& data_of) {
+    const int rank = comm.rank();
+    if (!b.fused()) {
+      check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data_of(b.members.front()),
+                               b.counts.data(), b.starts.data(), MPI_FLOAT, comm.native()),
+                "MPI_Allgatherv");
+      return;
+    }
+    const std::size_t own_first = b.starts[rank], own_last = own_first + b.counts[rank];
+    for (const std::size_t i : b.members) {
+      const std::size_t first = std::max(own_first, offset_of[i]);
+      const std::size_t last = std::min(own_last, offset_of[i] + params[i].size());
+      if (first >= last) continue;
+      const float* data = data_of(i);
+      std::copy(data + (first - offset_of[i]), data + (last - offset_of[i]),
+                b.buffer.data() + first);
+    }
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, b.buffer.data(), b.counts.data(),
+                             b.starts.data(), MPI_FLOAT, comm.native()),
+              "MPI_Allgatherv");
+    for (const std::size_t i : b.members) {
+      const float* from = b.buffer.data() + offset_of[i];
+      std::copy(from, from + params[i].size(), data_of(i));
     }
   }
 
@@ -172,6 +351,10 @@ struct DataParallel::Reducer : BackwardObserver<float> {
   /// The next bucket to start.
   std::size_t next = 0;
   std::optional<ObserverScope<float>> watching;
+  /// The update is split over the processes (plan_shards).
+  bool sharded = false;
+  /// Every bucket's slices, for the optimizer.
+  std::vector<nn::Optimizer::Slice> slices;
 };
 
 DataParallel::DataParallel(const Communicator& comm, DataParallelOptions options)
@@ -195,6 +378,7 @@ void DataParallel::on_train_begin(nn::Trainer& trainer) {
   broadcast_parameters(comm_, model, 0);
   reducer_ = std::make_unique<Reducer>(comm_, model.parameters(), options_.bucket_bytes,
                                        options_.overlap, stats_);
+  if (options_.shard_update) reducer_->plan_shards(trainer.optimizer());
 }
 
 void DataParallel::on_batch_begin(nn::Trainer& /*trainer*/, std::size_t /*batch*/) {
@@ -213,12 +397,26 @@ void DataParallel::on_after_backward(nn::Trainer& /*trainer*/, std::size_t /*bat
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::optional<std::size_t> DataParallel::step(nn::Optimizer& optimizer) {
+  if (!reducer_ || !reducer_->sharded) return optimizer.step_if_finite();
+  const auto start = std::chrono::steady_clock::now();
+  const std::optional<std::size_t> bad = reducer_->update(optimizer);
+  stats_.seconds_in_step +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return bad;
+}
+
+void DataParallel::synchronize(nn::Optimizer& optimizer) {
+  if (reducer_ && reducer_->sharded) reducer_->synchronize(optimizer);
+}
+
 void DataParallel::on_train_end(nn::Trainer& /*trainer*/) {
   if (reducer_) reducer_->watching.reset();
 }
 
 std::size_t DataParallel::messages_per_step() const {
-  return reducer_ ? reducer_->buckets.size() : 0;
+  if (!reducer_) return 0;
+  return reducer_->buckets.size() * (reducer_->sharded ? 2 : 1);
 }
 
 std::size_t DataParallel::bytes_per_step() const {

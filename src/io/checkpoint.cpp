@@ -88,42 +88,66 @@ const nn::Record& checkpoint_of(const nn::Record& root, const std::string& path)
   }
   return root.record("checkpoint");
 }
-}  // namespace
 
-nn::TrainState read_train_state(const std::string& path) {
-  const nn::Record root = detail::file_record(detail::read_file(path), path);
+nn::TrainState train_state_of(const nn::Record& root, const std::string& path) {
   try {
     return nn::TrainState::load(checkpoint_of(root, path).record("train_state"));
   } catch (const nn::RecordError& e) {
     throw ModelFileError(path, std::string("corrupt: ") + e.what());
   }
 }
+}  // namespace
+
+nn::TrainState read_train_state(const std::string& path) {
+  const nn::Record root = detail::file_record(detail::read_file(path), path);
+  return train_state_of(root, path);
+}
+
+LoadedCheckpoint::LoadedCheckpoint(const std::string& path)
+    : path_(path), root_(detail::file_record(detail::read_file(path), path)) {
+  state_ = train_state_of(root_, path);
+  model_ = detail::build_model(root_, path);
+  if (auto* sequential = dynamic_cast<nn::Sequential*>(model_.get())) {
+    detail::compile_from(*sequential, root_, path);
+  }
+  parameters_ = model_->named_parameters();
+  buffers_ = model_->named_buffers();
+}
+
+nn::Sequential LoadedCheckpoint::take_model() {
+  if (taken_) throw std::logic_error("LoadedCheckpoint: the model of " + path_ + " was taken");
+  auto* sequential = dynamic_cast<nn::Sequential*>(model_.get());
+  if (!sequential) {
+    throw ModelFileError(path_, "holds a model of type " + model_->type() +
+                                    ", not a Sequential (load it with load_module)");
+  }
+  taken_ = true;
+  return std::move(*sequential);
+}
 
 void restore_checkpoint(nn::Trainer& trainer, const std::string& path) {
+  restore_checkpoint(trainer, LoadedCheckpoint(path));
+}
+
+void restore_checkpoint(nn::Trainer& trainer, const LoadedCheckpoint& loaded) {
   // Everything is decoded and checked against the trainer before anything of it changes: a
   // checkpoint of another run is refused with the trainer as it was.
-  const nn::Record root = detail::file_record(detail::read_file(path), path);
-  const nn::Record& checkpoint = checkpoint_of(root, path);
+  const std::string& path = loaded.path();
+  const nn::Record& checkpoint = checkpoint_of(loaded.root_, path);
   const auto corrupt = [&](const std::exception& e) {
     return ModelFileError(path, std::string("corrupt: ") + e.what());
   };
   const auto mismatch = [&](const std::string& what) {
     return std::invalid_argument("restore_checkpoint: " + path + " " + what);
   };
-  nn::TrainState state;
-  try {
-    state = nn::TrainState::load(checkpoint.record("train_state"));
-  } catch (const nn::RecordError& e) {
-    throw corrupt(e);
-  }
+  nn::TrainState state = loaded.train_state();
   trainer.check_restorable(state);
-  // Build the saved model and copy its tensors by name: the layouts must agree.
-  std::unique_ptr<nn::Module> saved = detail::build_model(root, path);
+  // Copy the saved model's tensors by name: the layouts must agree.
   nn::Module& model = trainer.model();
   auto params = model.named_parameters();
-  auto saved_params = saved->named_parameters();
+  const auto& saved_params = loaded.parameters_;
   auto buffers = model.named_buffers();
-  auto saved_buffers = saved->named_buffers();
+  const auto& saved_buffers = loaded.buffers_;
   if (params.size() != saved_params.size() || buffers.size() != saved_buffers.size()) {
     throw mismatch("holds another model: " + std::to_string(saved_params.size()) +
                    " parameters and " + std::to_string(saved_buffers.size()) +
@@ -196,9 +220,14 @@ void restore_checkpoint(nn::Trainer& trainer, const std::string& path) {
   for (std::size_t i = 0; i < named_engines.size(); ++i) *named_engines[i].engine = engines[i];
   nn::default_engine() = engines.back();
   for (std::size_t i = 0; i < params.size(); ++i) {
-    params[i].var.value() = saved_params[i].var.value();
+    // The model taken from `loaded` holds the saved values already.
+    if (params[i].var.node() != saved_params[i].var.node()) {
+      params[i].var.value() = saved_params[i].var.value();
+    }
   }
-  for (std::size_t i = 0; i < buffers.size(); ++i) *buffers[i].tensor = *saved_buffers[i].tensor;
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    if (buffers[i].tensor != saved_buffers[i].tensor) *buffers[i].tensor = *saved_buffers[i].tensor;
+  }
   trainer.restore_state(std::move(state));
 }
 
@@ -244,14 +273,18 @@ void Checkpoint::on_train_begin(nn::Trainer& trainer) {
 }
 
 void Checkpoint::on_checkpoint(nn::Trainer& trainer, bool epoch_end) {
-  // The processes of a data-parallel run hold the same state: shard 0 writes for all.
-  const nn::ShardGroup* group = trainer.options().shards;
-  if (group && group->rank() != 0) return;
   const nn::TrainState& s = trainer.state();
   // The last batch of an epoch is saved by the epoch's end, one step later in the loop.
   const bool batch_due =
       !epoch_end && every_ > 0 && s.step % every_ == 0 && s.batch < trainer.batches_per_epoch();
   if (!epoch_end && !batch_due) return;
+  // Every process of a data-parallel run decides alike: the group makes the optimizer's state
+  // whole (a sharded update keeps each part current on one process), then shard 0 writes.
+  nn::ShardGroup* group = trainer.options().shards;
+  if (group) {
+    group->synchronize(trainer.optimizer());
+    if (group->rank() != 0) return;
+  }
   const std::string name = "checkpoint-" + std::to_string(s.step) + ".rg";
   const std::string path = (fs::path(dir_) / name).string();
   save_checkpoint(trainer, path);

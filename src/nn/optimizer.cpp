@@ -1,5 +1,6 @@
 #include "retrograd/nn/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -51,6 +52,10 @@ void BasicOptimizer<T>::attach(std::vector<BasicVar<T>> params) {
   params_ = std::move(params);
   state_.assign(params_.size(), {});
   const std::size_t slots = state_names().size();
+  if (slots > max_state_slots) {
+    throw std::logic_error(name() + ": " + std::to_string(slots) + " state slots per parameter; " +
+                           "at most " + std::to_string(max_state_slots) + " are supported");
+  }
   for (std::size_t i = 0; i < params_.size(); ++i) {
     for (std::size_t k = 0; k < slots; ++k) {
       state_[i].push_back(full<T>(params_[i].shape(), initial_state()));
@@ -88,10 +93,9 @@ namespace {
 /// Whether every value is finite, in one vectorizable pass: x - x is 0 for a finite x and NaN
 /// for a NaN or an infinity.
 template <class T>
-bool all_finite(const BasicTensor<T>& t) {
-  const T* v = t.data();
+bool all_finite(const T* v, std::size_t n) {
   T acc = T(0);
-  for (std::size_t i = 0; i < t.size(); ++i) acc += v[i] - v[i];
+  for (std::size_t i = 0; i < n; ++i) acc += v[i] - v[i];
   return acc == T(0);
 }
 }  // namespace
@@ -106,18 +110,14 @@ std::optional<std::size_t> BasicOptimizer<T>::compute_next() {
     const double norm = global_grad_norm(params_);
     if (norm > clip_norm_) scale = static_cast<T>(clip_norm_ / norm);
   }
-  if (next_params_.size() != params_.size()) {
-    next_params_.assign(params_.size(), {});
-    next_state_ = state_;
-  }
+  allocate_next();
   ++iterations_;
   std::optional<std::size_t> bad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].has_grad()) continue;
-    const BasicTensor<T>& w = std::as_const(params_[i]).value();
-    if (next_params_[i].shape() != w.shape()) next_params_[i].resize(w.shape());
-    update(w, params_[i].grad(), scale, state_[i], next_params_[i], next_state_[i]);
-    if (!bad && !all_finite(next_params_[i])) bad = i;
+    if (!update_elements(i, 0, params_[i].size(), params_[i].grad().data(), scale) && !bad) {
+      bad = i;
+    }
   }
   return bad;
 }
@@ -131,6 +131,67 @@ void BasicOptimizer<T>::commit() {
     std::swap(params_[i].value(), next_params_[i]);
     for (std::size_t k = 0; k < state_[i].size(); ++k) std::swap(state_[i][k], next_state_[i][k]);
   }
+}
+
+template <class T>
+std::optional<std::size_t> BasicOptimizer<T>::step_slices(const std::vector<Slice>& slices, T scale,
+                                                          const SliceVerdict& verdict) {
+  for (const Slice& s : slices) {
+    if (s.index >= params_.size() || s.first > params_[s.index].size() ||
+        s.count > params_[s.index].size() - s.first) {
+      throw std::out_of_range(name() + ": step_slices: elements [" + std::to_string(s.first) +
+                              ", " + std::to_string(s.first + s.count) + ") of parameter " +
+                              std::to_string(s.index) + " of " + std::to_string(params_.size()) +
+                              " are outside it");
+    }
+  }
+  allocate_next();
+  ++iterations_;
+  std::optional<std::size_t> bad;
+  for (const Slice& s : slices) {
+    if (!update_elements(s.index, s.first, s.count, s.gradient, scale) &&
+        (!bad || s.index < *bad)) {
+      bad = s.index;
+    }
+  }
+  if (verdict) bad = verdict(bad);
+  if (bad) {
+    --iterations_;
+    return bad;
+  }
+  // Only the slices' elements of the next buffers are current: copied, not swapped.
+  for (const Slice& s : slices) {
+    const T* next = next_params_[s.index].data() + s.first;
+    std::copy(next, next + s.count, params_[s.index].value().data() + s.first);
+    for (std::size_t k = 0; k < state_[s.index].size(); ++k) {
+      const T* next_state = next_state_[s.index][k].data() + s.first;
+      std::copy(next_state, next_state + s.count, state_[s.index][k].data() + s.first);
+    }
+  }
+  return std::nullopt;
+}
+
+template <class T>
+void BasicOptimizer<T>::allocate_next() {
+  if (next_params_.size() == params_.size()) return;
+  next_params_.assign(params_.size(), {});
+  for (std::size_t i = 0; i < params_.size(); ++i) next_params_[i].resize(params_[i].shape());
+  next_state_ = state_;
+}
+
+template <class T>
+bool BasicOptimizer<T>::update_elements(std::size_t index, std::size_t first, std::size_t count,
+                                        const T* gradient, T scale) {
+  const T* slots[max_state_slots] = {};
+  T* next_slots[max_state_slots] = {};
+  for (std::size_t k = 0; k < state_[index].size(); ++k) {
+    slots[k] = state_[index][k].data() + first;
+    next_slots[k] = next_state_[index][k].data() + first;
+  }
+  T* next = next_params_[index].data() + first;
+  update(std::as_const(params_[index]).value().data() + first, gradient, count, scale, slots, next,
+         next_slots);
+  return all_finite(next, count);
 }
 
 template <class T>
@@ -190,6 +251,39 @@ void momentum_step(const T* __restrict w, T* __restrict w_next, const T* __restr
   }
 }
 
+// s sums the squares of the gradients; g' = scale g + wd w.
+template <class T>
+void adagrad_step(const T* __restrict w, T* __restrict w_next, const T* __restrict s,
+                  T* __restrict s_next, const T* __restrict g, std::size_t n, T lr, T eps, T scale,
+                  T wd) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const T step = scale * g[i] + wd * w[i];
+    const T sum = s[i] + step * step;
+    s_next[i] = sum;
+    w_next[i] = w[i] - lr * step / (std::sqrt(sum) + eps);
+  }
+}
+
+// ms is the running mean of the squares; buf (null without momentum) the momentum buffer.
+template <class T>
+void rmsprop_step(const T* __restrict w, T* __restrict w_next, const T* __restrict ms,
+                  T* __restrict ms_next, const T* __restrict buf, T* __restrict buf_next,
+                  const T* __restrict g, std::size_t n, T lr, T rho, T eps, T momentum, T scale,
+                  T wd) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const T step = scale * g[i] + wd * w[i];
+    const T mean = rho * ms[i] + (T(1) - rho) * step * step;
+    ms_next[i] = mean;
+    if (buf) {
+      const T b = momentum * buf[i] + step / (std::sqrt(mean) + eps);
+      buf_next[i] = b;
+      w_next[i] = w[i] - lr * b;
+    } else {
+      w_next[i] = w[i] - lr * step / (std::sqrt(mean) + eps);
+    }
+  }
+}
+
 // m and v are the first and second moment estimates; w -= step_size m / (sqrt(v) / root + eps).
 template <class T>
 void adam_step(const T* __restrict w, T* __restrict w_next, const T* __restrict m,
@@ -231,18 +325,16 @@ std::vector<std::string> BasicSGD<T>::state_names() const {
 }
 
 template <class T>
-void BasicSGD<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                         const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-                         std::vector<BasicTensor<T>>& s_next) {
+void BasicSGD<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                         T* w_next, T* const* s_next) {
   const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(momentum_);
   const T wd = static_cast<T>(weight_decay_);
   if (momentum_ == 0) {
-    sgd_step(w.data(), w_next.data(), g.data(), w.size(), lr, scale, wd);
+    sgd_step(w, w_next, g, n, lr, scale, wd);
   } else {
     // One pass over w, g and v instead of two: with 670k parameters (784-512-512-10) a second
     // sweep costs as much as the first.
-    momentum_step(w.data(), w_next.data(), s[0].data(), s_next[0].data(), g.data(), w.size(), lr,
-                  mu, scale, wd, nesterov_);
+    momentum_step(w, w_next, s[0], s_next[0], g, n, lr, mu, scale, wd, nesterov_);
   }
 }
 
@@ -259,15 +351,10 @@ BasicAdagrad<T>::BasicAdagrad(double lr, double eps, double initial_accumulator,
 }
 
 template <class T>
-void BasicAdagrad<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-                             std::vector<BasicTensor<T>>& s_next) {
-  const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
-  const T wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& sum_sq = s_next[0];
-  // g' = scale g + wd w is formed twice rather than stored: no buffer per step.
-  xt::noalias(sum_sq) = s[0] + (scale * g + wd * w) * (scale * g + wd * w);
-  xt::noalias(w_next) = w - lr * (scale * g + wd * w) / (xt::sqrt(sum_sq) + eps);
+void BasicAdagrad<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                             T* w_next, T* const* s_next) {
+  adagrad_step(w, w_next, s[0], s_next[0], g, n, static_cast<T>(this->lr_), static_cast<T>(eps_),
+               scale, static_cast<T>(weight_decay_));
 }
 
 template <class T>
@@ -291,20 +378,13 @@ std::vector<std::string> BasicRMSProp<T>::state_names() const {
 }
 
 template <class T>
-void BasicRMSProp<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                             const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-                             std::vector<BasicTensor<T>>& s_next) {
-  const T lr = static_cast<T>(this->lr_), rho = static_cast<T>(rho_);
-  const T eps = static_cast<T>(eps_), wd = static_cast<T>(weight_decay_);
-  BasicTensor<T>& ms = s_next[0];
-  xt::noalias(ms) = rho * s[0] + (T(1) - rho) * (scale * g + wd * w) * (scale * g + wd * w);
-  if (momentum_ == 0) {
-    xt::noalias(w_next) = w - lr * (scale * g + wd * w) / (xt::sqrt(ms) + eps);
-    return;
-  }
-  BasicTensor<T>& buf = s_next[1];
-  xt::noalias(buf) = static_cast<T>(momentum_) * s[1] + (scale * g + wd * w) / (xt::sqrt(ms) + eps);
-  xt::noalias(w_next) = w - lr * buf;
+void BasicRMSProp<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                             T* w_next, T* const* s_next) {
+  const bool momentum = momentum_ != 0;
+  rmsprop_step(w, w_next, s[0], s_next[0], momentum ? s[1] : nullptr,
+               momentum ? s_next[1] : nullptr, g, n, static_cast<T>(this->lr_),
+               static_cast<T>(rho_), static_cast<T>(eps_), static_cast<T>(momentum_), scale,
+               static_cast<T>(weight_decay_));
 }
 
 template <class T>
@@ -327,9 +407,8 @@ BasicAdam<T>::BasicAdam(std::string name, bool decoupled, double lr, double beta
 }
 
 template <class T>
-void BasicAdam<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                          const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-                          std::vector<BasicTensor<T>>& s_next) {
+void BasicAdam<T>::update(const T* w, const T* g, std::size_t n, T scale, const T* const* s,
+                          T* w_next, T* const* s_next) {
   const double t = static_cast<double>(this->iterations_);
   const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_);
   const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
@@ -340,8 +419,8 @@ void BasicAdam<T>::update(const BasicTensor<T>& w, const BasicTensor<T>& g, T sc
   // AdamW decays w itself; Adam adds wd w to the gradient. One of the two factors is zero.
   const T decay = decoupled_ ? lr * wd : T(0);
   const T coupled_wd = decoupled_ ? T(0) : wd;
-  adam_step(w.data(), w_next.data(), s[0].data(), s_next[0].data(), s[1].data(), s_next[1].data(),
-            g.data(), w.size(), b1, b2, step_size, root, eps, scale, coupled_wd, decay);
+  adam_step(w, w_next, s[0], s_next[0], s[1], s_next[1], g, n, b1, b2, step_size, root, eps, scale,
+            coupled_wd, decay);
 }
 
 template <class T>

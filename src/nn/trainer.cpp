@@ -45,6 +45,17 @@ class ModeGuard {
   bool previous_;
 };
 
+/// The group of a run without FitOptions::shards: this process alone. It keeps no state, so
+/// one object serves every trainer on every thread.
+class Alone final : public ShardGroup {
+ public:
+  std::size_t rank() const override { return 0; }
+  std::size_t size() const override { return 1; }
+  void sum(double* /*values*/, std::size_t /*count*/) override {}
+};
+
+Alone alone;
+
 constexpr auto max_count = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 std::int64_t as_integer(std::size_t v) { return static_cast<std::int64_t>(v); }
@@ -146,6 +157,7 @@ Trainer::Trainer(Module& model, Loss loss, Optimizer& optimizer, FitOptions opti
   }
   if (optimizer_.parameters().empty()) optimizer_.attach(model_.parameters());
   if (options_.shards) callbacks_.push_back(options_.shards);
+  group_ = options_.shards ? options_.shards : &alone;
   callbacks_.insert(callbacks_.end(), options_.callbacks.begin(), options_.callbacks.end());
   state_.epochs = options_.epochs;
   state_.batch_size = options_.batch_size;
@@ -247,13 +259,6 @@ EvaluationSums evaluation_sums(const Module& model, const Loss& loss, bool accur
     if (accuracy) sums.correct += count_correct(pred.value(), y_in.value(), loss.from_logits());
   }
   return sums;
-}
-
-/// Samples [first, last) of a batch of `count` samples starting at `start` that shard `rank`
-/// of `size` computes: shares differ by at most one and cover the batch in order.
-std::pair<std::size_t, std::size_t> shard_range(std::size_t start, std::size_t count,
-                                                std::size_t rank, std::size_t size) {
-  return {start + count * rank / size, start + count * (rank + 1) / size};
 }
 
 /// Whether every value is finite, in one pass with no branch per element (it vectorizes): a
@@ -389,9 +394,9 @@ void Trainer::agree_with_shards(std::size_t n_train) {
   }
 }
 
-History Trainer::fit(const BatchSource& train) {
+std::size_t Trainer::plan_batches(const BatchSource& train) {
   const FitOptions& o = options_;
-  TrainState& s = state_;
+  const TrainState& s = state_;
   const std::size_t n = train.size();
   const std::size_t n_val =
       o.validation_data ? 0 : static_cast<std::size_t>(std::floor(n * o.validation_split));
@@ -413,10 +418,15 @@ History Trainer::fit(const BatchSource& train) {
   }
 
   if (o.shards) agree_with_shards(n_train);
-  const std::size_t shard = o.shards ? o.shards->rank() : 0;
-  const std::size_t shards = o.shards ? o.shards->size() : 1;
-  const int verbose = shard == 0 ? o.verbose : 0;
+  return n_train;
+}
 
+History Trainer::fit(const BatchSource& train) {
+  const FitOptions& o = options_;
+  TrainState& s = state_;
+  const std::size_t n_train = plan_batches(train);
+  ShardGroup& group = *group_;
+  const int verbose = group.rank() == 0 ? o.verbose : 0;
   std::ostream& out = o.out ? *o.out : std::cout;
   const bool terminal = (o.out == nullptr || o.out == &std::cout) && isatty(STDOUT_FILENO);
   // The batch leaves live across steps: fill_batch writes into their values in place, and each
@@ -470,49 +480,20 @@ History Trainer::fit(const BatchSource& train) {
       };
       undo.save();
       for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
-      const std::size_t start = b * o.batch_size;
-      const std::size_t count = std::min(o.batch_size, n_train - start);
-      const auto [first, last] = shard_range(start, count, shard, shards);
-      // This shard's loss sum, correct predictions and samples; over the group after the sum.
-      double totals[3] = {0, 0, static_cast<double>(last - first)};
-      double value = 0;
-      if (last > first) {
-        train.fill_batch(s.order.data() + first, last - first, x_in.value(), y_in.value());
-        if (b + 1 < batches_) {
-          const std::size_t next = start + count;
-          const auto [next_first, next_last] =
-              shard_range(next, std::min(o.batch_size, n_train - next), shard, shards);
-          train.prefetch(s.order.data() + next_first, next_last - next_first);
-        }
-        const Var pred = model_.forward(x_in);
-        Var loss = loss_(pred, y_in);
-        const Var penalty = model_.penalty();
-        if (penalty.defined()) loss = loss + penalty;
-        value = loss.item();
-        if (!o.shards) require_finite(value);
-        optimizer_.zero_grad();
-        if (last - first == count) {
-          loss.backward();
-        } else {
-          // The shard's mean weighed by its share: the group's sum of gradients is then the
-          // gradient of the whole batch's mean.
-          loss.backward(scalar_tensor(static_cast<float>(last - first) / count));
-        }
-        totals[0] = value * (last - first);
-        if (accuracy_) {
-          totals[1] =
-              static_cast<double>(count_correct(pred.value(), y_in.value(), loss_.from_logits()));
-        }
-      } else {
-        optimizer_.zero_grad();  // no sample here: the group gives these parameters the sum
-      }
+      // This shard's loss sum, correct predictions and samples; the batch's after the sum.
+      double totals[3] = {0, 0, 0};
+      const Var loss = forward_share(train, n_train, b, x_in, y_in, totals);
+      // One process stops before a NaN reaches the gradients; a group stops after the sum
+      // below, at the same batch on every process.
+      if (!o.shards) require_finite(totals[0] / totals[2]);
+      optimizer_.zero_grad();
+      const std::size_t count = std::min(o.batch_size, n_train - b * o.batch_size);
+      if (loss.defined()) backward_share(loss, static_cast<std::size_t>(totals[2]), count);
       for (Callback* c : callbacks_) c->on_after_backward(*this, b);
-      if (o.shards) {
-        o.shards->sum(totals, 3);
-        value = totals[0] / totals[2];
-        require_finite(value);
-      }
-      if (const std::optional<std::size_t> bad = optimizer_.step_if_finite()) {
+      group.sum(totals, 3);
+      const double value = totals[0] / totals[2];
+      require_finite(value);
+      if (const std::optional<std::size_t> bad = group.step(optimizer_)) {
         undo.undo();
         progress.abort();
         const Var& rejected = optimizer_.parameters()[*bad];
@@ -566,8 +547,48 @@ History Trainer::fit(const BatchSource& train) {
     s.seen = 0;
     for (Callback* c : callbacks_) c->on_checkpoint(*this, true);
   }
+  group.synchronize(optimizer_);
   for (Callback* c : callbacks_) c->on_train_end(*this);
   return s.history;
+}
+
+Var Trainer::forward_share(const BatchSource& train, std::size_t n_train, std::size_t b, Var& x_in,
+                           Var& y_in, double* totals) {
+  const std::size_t start = b * options_.batch_size;
+  const std::size_t count = std::min(options_.batch_size, n_train - start);
+  const auto [first, last] = group_->share(start, count);
+  totals[2] = static_cast<double>(last - first);
+  if (last == first) return Var();  // no sample here: the group gives the gradients the sum
+  const std::size_t* order = state_.order.data();
+  train.fill_batch(order + first, last - first, x_in.value(), y_in.value());
+  if (b + 1 < batches_) {
+    const std::size_t next = start + count;
+    const auto [next_first, next_last] =
+        group_->share(next, std::min(options_.batch_size, n_train - next));
+    train.prefetch(order + next_first, next_last - next_first);
+  }
+  const Var pred = model_.forward(x_in);
+  Var loss = loss_(pred, y_in);
+  const Var penalty = model_.penalty();
+  if (penalty.defined()) loss = loss + penalty;
+  totals[0] = loss.item() * static_cast<double>(last - first);
+  if (accuracy_) {
+    // Read through a const reference: a write access would count as a change of y_in, which
+    // the graph (before backward) refuses.
+    totals[1] = static_cast<double>(
+        count_correct(pred.value(), std::as_const(y_in).value(), loss_.from_logits()));
+  }
+  return loss;
+}
+
+void Trainer::backward_share(const Var& loss, std::size_t share, std::size_t count) {
+  if (share == count) {
+    loss.backward();
+    return;
+  }
+  // The share's mean weighed by its part of the batch: the group's sum of gradients is then the
+  // gradient of the whole batch's mean.
+  loss.backward(scalar_tensor(static_cast<float>(share) / count));
 }
 
 Logs Trainer::validate(const BatchSource& train) {
@@ -585,13 +606,12 @@ Logs Trainer::validate(const BatchSource& train) {
     for (std::size_t& i : indices) i += n - n_val;
   }
   if (indices.empty()) return {};
-  if (!o.shards) return evaluate_model(model_, loss_, accuracy_, *data, indices, o.batch_size);
   // Each shard evaluates its share of the samples; the sums make the whole set's means.
-  const auto [first, last] = shard_range(0, indices.size(), o.shards->rank(), o.shards->size());
+  const auto [first, last] = group_->share(0, indices.size());
   const EvaluationSums sums = evaluation_sums(model_, loss_, accuracy_, *data,
                                               indices.data() + first, last - first, o.batch_size);
   double totals[2] = {sums.loss, static_cast<double>(sums.correct)};
-  o.shards->sum(totals, 2);
+  group_->sum(totals, 2);
   Logs logs{{"loss", totals[0] / indices.size()}};
   if (accuracy_) logs["accuracy"] = totals[1] / indices.size();
   return logs;

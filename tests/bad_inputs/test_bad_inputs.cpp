@@ -416,6 +416,9 @@ std::vector<Case> model_v1_cases() {
       expect<ModelFileError>(
           "a CSV file", {"blobs.csv", "bad magic"},
           [] { io::load_model(write_text("blobs.csv", "x1,x2,label\n1,2,0\n")); }),
+      expect<ModelFileError>(
+          "a model file resumed as a checkpoint", {"model_only.rg", "without a training state"},
+          [good] { io::LoadedCheckpoint loaded(write_file("model_only.rg", good)); }),
       expect<ModelFileError>("a version 2 file with a layer type this program has not registered "
                              "(valid CRC): no corrupt file",
                              {"model.rg: unknown layer 'Dxnse' (registered: ",

@@ -15,8 +15,14 @@ matches_one_process)
   "$dp_check" compare one.rg two.rg --below 1e-5
   run 2 two_unfused.rg --bucket-bytes 0 --no-overlap
   "$dp_check" compare one.rg two_unfused.rg --below 1e-5
+  run 2 two_allreduce.rg --allreduce
+  "$dp_check" compare one.rg two_allreduce.rg --below 1e-5
   run 3 three.rg
   "$dp_check" compare one.rg three.rg --below 1e-5
+  # 12,000 images, one epoch: 188 steps, short enough that rounding does not grow.
+  run 1 one_12k.rg --samples 12000 --epochs 1
+  run 2 two_12k.rg --samples 12000 --epochs 1
+  "$dp_check" compare one_12k.rg two_12k.rg --below 1e-5
   # The comparison can fail: without the gradient sum each process follows its own shard.
   run 2 broken.rg --no-sum
   "$dp_check" compare one.rg broken.rg --above 1e-3

@@ -2,12 +2,13 @@
 //
 //   dp_check train OUT.rg [--samples N] [--epochs E] [--checkpoint-dir D] [--resume D]
 //                         [--die-at STEP] [--throw-at STEP] [--no-sum] [--bucket-bytes B]
-//                         [--no-overlap]
+//                         [--no-overlap] [--allreduce]
 //     Trains config (b) of bench/ (784-128-10 relu, softmax cross-entropy, SGD 0.1, batch 64)
 //     on the first N Fashion-MNIST training images; with more than one process, as one
 //     data-parallel run. Rank 0 saves the model. --die-at: the last rank kills itself (SIGKILL)
 //     once STEP updates are done; --throw-at: it throws instead. --no-sum: the processes skip
-//     the gradient sum (a broken run, to show the comparison can fail).
+//     the gradient sum (a broken run, to show the comparison can fail). --allreduce: every
+//     gradient allreduced and the whole update on every process, instead of the sharded update.
 //   dp_check compare A.rg B.rg (--below TOL | --above TOL)
 //     Prints the largest weight difference and fails unless it is below (above) TOL.
 
@@ -61,6 +62,10 @@ class NoSum : public distributed::DataParallel {
   using DataParallel::DataParallel;
   void on_batch_begin(nn::Trainer&, std::size_t) override {}
   void on_after_backward(nn::Trainer&, std::size_t) override {}
+  std::optional<std::size_t> step(nn::Optimizer& optimizer) override {
+    return optimizer.step_if_finite();
+  }
+  void synchronize(nn::Optimizer&) override {}
 };
 
 int train(const Args& a, const distributed::Communicator& comm) {
@@ -72,11 +77,11 @@ int train(const Args& a, const distributed::Communicator& comm) {
   const io::DatasetSource source(slice);
 
   nn::Sequential model;
-  std::optional<std::string> checkpoint;
+  std::optional<io::LoadedCheckpoint> checkpoint;
   if (!a.resume.empty()) {
-    checkpoint = io::latest_checkpoint(a.resume);
-    if (!checkpoint) throw std::invalid_argument("--resume: no checkpoint in " + a.resume);
-    model = io::load_model(*checkpoint);
+    const std::optional<std::string> latest = io::latest_checkpoint(a.resume);
+    if (!latest) throw std::invalid_argument("--resume: no checkpoint in " + a.resume);
+    model = checkpoint.emplace(*latest).take_model();
   } else {
     nn::manual_seed(1);
     model.add(nn::Dense(784, 128, nn::Activation::relu()));
@@ -179,6 +184,8 @@ int main(int argc, char** argv) {
       a.group.bucket_bytes = std::stoul(value());
     else if (flag == "--no-overlap")
       a.group.overlap = false;
+    else if (flag == "--allreduce")
+      a.group.shard_update = false;
     else {
       std::cerr << "dp_check: unknown flag " << flag << "\n";
       return 2;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "retrograd/data/csv.hpp"
@@ -179,14 +180,23 @@ TEST_CASE("a run killed and restored from its checkpoints ends bit-identical", "
   // Killed at steps 3 (mid-epoch 1), 5 (an epoch end: 5 batches per epoch) and 13.
   for (const std::uint64_t kill_at : {3, 5, 13, 0}) {
     const auto latest = io::latest_checkpoint(dir.string());
-    nn::Sequential model = latest ? io::load_model(*latest) : make_model();
+    // Both ways to resume: from the path, and from the file loaded once (its model taken).
+    std::optional<io::LoadedCheckpoint> saved;
+    if (latest && (kill_at == 5 || kill_at == 0)) saved.emplace(*latest);
+    nn::Sequential model = saved    ? saved->take_model()
+                           : latest ? io::load_model(*latest)
+                                    : make_model();
     nn::ExponentialLR decay(model.optimizer(), 0.9);
     io::Checkpoint checkpoints(dir.string(), 2, 2);
     Kill kill(kill_at);
     nn::FitOptions run = options(4);
     run.callbacks = {&decay, &checkpoints, &kill};
     nn::Trainer trainer(model, model.loss(), model.optimizer(), run, true);
-    if (latest) io::restore_checkpoint(trainer, *latest);
+    if (saved) {
+      io::restore_checkpoint(trainer, *saved);
+    } else if (latest) {
+      io::restore_checkpoint(trainer, *latest);
+    }
     if (kill_at != 0) {
       REQUIRE_THROWS_WITH(trainer.fit(data), "killed");
       continue;
@@ -203,6 +213,31 @@ TEST_CASE("a run killed and restored from its checkpoints ends bit-identical", "
   }
   // keep = 2: only the newest two remain.
   CHECK(io::list_checkpoints(dir.string()).size() == 2);
+}
+
+TEST_CASE("a checkpoint loaded once restores into a model built elsewhere", "[io][checkpoint]") {
+  const Tensor x = rows(14, 4), y = one_hot_rows(14, 3);
+  const nn::TensorBatchSource data(x, y);
+  const fs::path dir = temp_dir("loaded_once");
+  nn::Sequential first = make_model();
+  io::Checkpoint checkpoints(dir.string());
+  nn::FitOptions o = options(1);
+  o.callbacks = {&checkpoints};
+  nn::Trainer(first, first.loss(), first.optimizer(), o, true).fit(data);
+
+  io::LoadedCheckpoint saved(checkpoints.last_path());
+  CHECK(saved.train_state().step == 2);
+  // Not taken: the saved tensors are copied into the trainer's model, by name.
+  nn::Sequential other = make_model();
+  nn::Trainer trainer(other, other.loss(), other.optimizer(), options(1), true);
+  for (Var p : other.parameters()) p.value().fill(0.5f);
+  io::restore_checkpoint(trainer, saved);
+  const auto a = first.named_parameters(), b = other.named_parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(identical(a[i].var.value(), b[i].var.value()));
+  CHECK(trainer.state().step == 2);
+  nn::Sequential taken = saved.take_model();
+  CHECK(taken.parameters().size() == a.size());
+  CHECK_THROWS_WITH(saved.take_model(), Catch::Contains("was taken"));
 }
 
 TEST_CASE("Checkpoint writes every N batches and every epoch, keeping the newest K",

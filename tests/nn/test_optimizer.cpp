@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "retrograd/nn/optimizer.hpp"
 #include "retrograd/ops.hpp"
@@ -69,6 +70,99 @@ TEST_CASE("Adagrad, RMSProp, Adam, AdamW first steps", "[nn][optimizer]") {
   sum(w * Var(Tensor{0.5f, 0.1f})).backward();
   sgd.step();
   CHECK(w.value()(0) == Approx(0.95f));
+}
+
+namespace {
+/// Three steps of `opt` on two float parameters whose gradients change every step, either by
+/// step() or by step_slices() over pieces that cut both parameters (as a data-parallel group
+/// splits them): the weights and the state after each.
+template <class Opt>
+std::vector<Tensor> steps_by(Opt opt, bool slices) {
+  Var a(Tensor{0.3f, -1.2f, 2.f, 0.7f, -0.4f}, requires_grad),
+      b(Tensor{1.f, -0.5f, 0.25f}, requires_grad);
+  opt.attach({a, b});
+  for (int step = 1; step <= 3; ++step) {
+    opt.zero_grad();
+    (sum(a * a * static_cast<float>(step)) + sum(b * b * b) * 0.5f).backward();
+    if (!slices) {
+      opt.step();
+      continue;
+    }
+    const float* ga = a.grad().data();
+    const float* gb = b.grad().data();
+    opt.step_slices({{0, 0, 2, ga}, {0, 2, 3, ga + 2}, {1, 0, 1, gb}, {1, 1, 2, gb + 1}}, 1.f);
+  }
+  std::vector<Tensor> out = {a.value(), b.value()};
+  for (const NamedState<float>& s : opt.state()) out.push_back(*s.tensor);
+  return out;
+}
+
+template <class Opt>
+void check_slices_match_step(const Opt& opt) {
+  const std::vector<Tensor> whole = steps_by(opt, false), sliced = steps_by(opt, true);
+  REQUIRE(whole.size() == sliced.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    const bool same = whole[i] == sliced[i];  // bit for bit
+    CHECK(same);
+  }
+}
+}  // namespace
+
+TEST_CASE("a step split in slices equals the whole step, for every optimizer", "[nn][optimizer]") {
+  check_slices_match_step(SGD(0.1));
+  check_slices_match_step(SGD(0.1, 0.9, true, 0.01));
+  check_slices_match_step(Adagrad(0.1, 1e-10, 0.1, 0.01));
+  check_slices_match_step(RMSProp(0.01, 0.9, 1e-8, 0.5, 0.01));
+  check_slices_match_step(Adam(0.01, 0.9, 0.999, 1e-8, 0.01));
+  check_slices_match_step(AdamW(0.01));
+  // Only the slices given move, and the step counts once.
+  Var w(Tensor{1.f, 2.f, 3.f}, requires_grad);
+  SGD sgd(1.0);
+  sgd.attach({w});
+  const float g[1] = {0.5f};
+  sgd.step_slices({{0, 1, 1, g}}, 1.f);
+  const bool only_that_slice = w.value() == Tensor{1.f, 1.5f, 3.f};
+  CHECK(only_that_slice);
+  CHECK(sgd.iterations() == 1);
+  CHECK_THROWS_WITH(sgd.step_slices({{0, 2, 2, g}}, 1.f),
+                    Catch::Contains("SGD: step_slices: elements [2, 4) of parameter 0 of 1"));
+  CHECK_THROWS_WITH(sgd.step_slices({{1, 0, 1, g}}, 1.f), Catch::Contains("parameter 1 of 1"));
+  CHECK(sgd.iterations() == 1);
+}
+
+TEST_CASE("step_slices refuses a non-finite slice, or the verdict's refusal, changing nothing",
+          "[nn][optimizer]") {
+  Var w(Tensor{1.f, 2.f, 3.f}, requires_grad), u(Tensor{4.f}, requires_grad);
+  SGD sgd(1.0, 0.5);
+  sgd.attach({w, u});
+  const float fine[2] = {0.5f, 0.25f};
+  REQUIRE_FALSE(sgd.step_slices({{0, 0, 2, fine}}, 1.f));
+  const Tensor w_after = w.value(), velocity = *sgd.state()[0].tensor;
+  const float inf[1] = {std::numeric_limits<float>::infinity()};
+  const std::optional<std::size_t> bad = sgd.step_slices({{0, 2, 1, fine}, {1, 0, 1, inf}}, 1.f);
+  REQUIRE(bad);
+  CHECK(*bad == 1);
+  CHECK(std::isinf(sgd.rejected_value(1)(0)));
+  CHECK((w.value() == w_after));
+  CHECK((*sgd.state()[0].tensor == velocity));
+  CHECK((u.value() == Tensor{4.f}));
+  CHECK(sgd.iterations() == 1);
+  // A finite step that another process refused (the verdict) is not taken either.
+  std::optional<std::size_t> seen = 7;
+  const auto refuse = [&](std::optional<std::size_t> found) {
+    seen = found;
+    return std::optional<std::size_t>(0);
+  };
+  CHECK(sgd.step_slices({{0, 0, 2, fine}}, 1.f, refuse) == std::optional<std::size_t>(0));
+  CHECK_FALSE(seen);
+  CHECK((w.value() == w_after));
+  CHECK(sgd.iterations() == 1);
+  // And an accepted one commits only its slices.
+  const auto accept = [](std::optional<std::size_t> found) { return found; };
+  REQUIRE_FALSE(sgd.step_slices({{0, 2, 1, fine}}, 1.f, accept));
+  CHECK(w.value()(0) == w_after(0));
+  CHECK(w.value()(2) == 3.f - 0.5f);
+  CHECK(sgd.iterations() == 2);
 }
 
 TEST_CASE("clipping by global norm scales every gradient", "[nn][optimizer]") {

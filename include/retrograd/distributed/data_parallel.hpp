@@ -12,12 +12,16 @@
 ///
 /// It starts every process from rank 0's parameters, and sums the gradients over the processes
 /// between backward and the optimizer step (nn/shard_group.hpp says why a sum). Each bucket of
-/// gradients starts its non-blocking allreduce as soon as backward has completed the last
+/// gradients starts its non-blocking reduction as soon as backward has completed the last
 /// gradient in it, while backward goes on through the earlier layers; small gradients travel
-/// fused in one bucket, large ones alone and in place. docs/distributed.md measures both.
+/// fused in one bucket, large ones alone. By default the update is sharded: each process
+/// receives the sum of its share of every bucket only (reduce-scatter), updates that share of
+/// the weights, and the processes exchange the updated weights (allgather).
+/// docs/distributed.md explains the scheme.
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "retrograd/distributed/communicator.hpp"
 #include "retrograd/nn/shard_group.hpp"
@@ -33,6 +37,11 @@ struct DataParallelOptions {
   /// bucket closes once it holds this much, or when a large gradient comes between); larger
   /// gradients travel alone, reduced in place. 0: every gradient alone (no fusion).
   std::size_t bucket_bytes = std::size_t{1} << 20;
+  /// Split the update over the processes: each bucket is reduce-scattered, each process updates
+  /// its share of the weights (keeping its share of the optimizer's state current) and the
+  /// weights are allgathered. False: every gradient is allreduced and every process applies
+  /// the whole update. docs/distributed.md compares the two.
+  bool shard_update = true;
 };
 
 /// What DataParallel did so far (since construction).
@@ -45,6 +54,8 @@ struct DataParallelStats {
   std::size_t messages_during_backward = 0;
   /// Time spent after backward finishing the sums: the communication backward did not hide.
   double seconds_after_backward = 0;
+  /// Sharded update: time spent in step(), this process's update and the weights' allgather.
+  double seconds_in_step = 0;
 };
 
 /// The processes of the living Communicator as the Trainer's shard group (see the file
@@ -73,8 +84,17 @@ class DataParallel : public nn::ShardGroup {
   void on_after_backward(nn::Trainer& trainer, std::size_t batch) override;
   /// Stops watching backward.
   void on_train_end(nn::Trainer& trainer) override;
+  /// Sharded update: updates this process's share of the weights and gathers the others', unless
+  /// the update leaves a NaN or an infinity on any process: then the processes agree on the
+  /// parameter to name (one allreduce) and none of them changes anything. Otherwise
+  /// optimizer.step_if_finite() (every process computes the same update from the same sums).
+  std::optional<std::size_t> step(nn::Optimizer& optimizer) override;
+  /// Sharded update: gathers every process's share of the optimizer's state on all (each
+  /// process keeps the whole state, current on its share between synchronizations).
+  void synchronize(nn::Optimizer& optimizer) override;
 
-  /// Messages (allreduce calls) per step in the current plan.
+  /// Messages (collective calls) per step in the current plan: one per bucket, two with a
+  /// sharded update (reduce-scatter and allgather).
   std::size_t messages_per_step() const;
   /// Gradient bytes summed per step.
   std::size_t bytes_per_step() const;

@@ -6,6 +6,7 @@
 /// `Checkpoint` writes them during training; restore_checkpoint() puts one back.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,45 @@ void restore_checkpoint(nn::Trainer& trainer, const std::string& path);
 
 /// The TrainState a checkpoint holds (to read its run_info before building a trainer).
 nn::TrainState read_train_state(const std::string& path);
+
+/// A checkpoint read from its file and decoded once, its model built once: what resuming a run
+/// needs, without reading the file again for each part.
+///
+///     io::LoadedCheckpoint saved(path);
+///     const nn::Record& info = saved.train_state().run_info;   // the application's settings
+///     nn::Sequential model = saved.take_model();               // compiled
+///     nn::Trainer trainer(model, model.loss(), model.optimizer(), options);
+///     io::restore_checkpoint(trainer, saved);
+class LoadedCheckpoint {
+ public:
+  /// Reads `path`. Throws ModelFileError for a damaged file or one without a training state.
+  explicit LoadedCheckpoint(const std::string& path);
+  /// The file it was read from.
+  const std::string& path() const { return path_; }
+  /// The saved run's TrainState.
+  const nn::TrainState& train_state() const { return state_; }
+  /// The saved model, compiled (load_model's result), moved out of this object: once. Throws
+  /// ModelFileError when the file holds a model that is not a Sequential, and std::logic_error
+  /// when it was taken already.
+  nn::Sequential take_model();
+
+ private:
+  friend void restore_checkpoint(nn::Trainer& trainer, const LoadedCheckpoint& checkpoint);
+  std::string path_;
+  nn::Record root_;
+  nn::TrainState state_;
+  std::unique_ptr<nn::Module> model_;
+  bool taken_ = false;
+  /// The saved model's parameters and buffers, captured when it was built: they stay those of
+  /// the model taken out.
+  std::vector<nn::NamedParameter<float>> parameters_;
+  std::vector<nn::NamedBuffer<float>> buffers_;
+};
+
+/// restore_checkpoint(trainer, path) from a checkpoint already loaded. When the trainer's model
+/// is the one taken from `checkpoint`, its parameters and buffers are the saved ones already and
+/// are not copied; that model must still live.
+void restore_checkpoint(nn::Trainer& trainer, const LoadedCheckpoint& checkpoint);
 
 /// The checkpoint files in `dir`, oldest first (by the step in their names).
 std::vector<std::string> list_checkpoints(const std::string& dir);

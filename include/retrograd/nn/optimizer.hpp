@@ -83,8 +83,32 @@ class BasicOptimizer : public OptimizerBase {
   /// (values, state, iterations) and the index of the first such parameter (in parameters())
   /// is returned, its refused value in rejected_value().
   std::optional<std::size_t> step_if_finite();
-  /// The value step_if_finite() refused for parameter `i` (valid until the next step).
+  /// The value step_if_finite() refused for parameter `i` (valid until the next step; after a
+  /// refused step_slices() only the elements of its slices are current).
   const BasicTensor<T>& rejected_value(std::size_t i) const { return next_params_.at(i); }
+  /// The same, writable: a data-parallel group fills in the other processes' slices.
+  BasicTensor<T>& rejected_value(std::size_t i) { return next_params_.at(i); }
+
+  /// Elements [first, first + count) of parameter `index`, and their gradient (count values).
+  struct Slice {
+    std::size_t index;
+    std::size_t first;
+    std::size_t count;
+    const T* gradient;
+  };
+  /// Decides whether a computed step is taken: given the index of the first parameter whose
+  /// slices hold a NaN or an infinity here, if any, returns the one that refuses the step
+  /// (a data-parallel group agrees on it across processes).
+  using SliceVerdict = std::function<std::optional<std::size_t>(std::optional<std::size_t>)>;
+  /// One step that updates only the given slices, from their gradients times `scale` (the
+  /// caller clips): each element it touches, of the weights and of the state, ends as step()
+  /// would leave it, and the other elements keep their values. Like step_if_finite(), it
+  /// computes into the second buffers and commits only when `verdict` (default: this
+  /// process's finding) returns no parameter; otherwise nothing changes and that index is
+  /// returned. A data-parallel group splits the update this way (distributed::DataParallel).
+  /// Throws std::out_of_range for a slice outside its parameter.
+  std::optional<std::size_t> step_slices(const std::vector<Slice>& slices, T scale,
+                                         const SliceVerdict& verdict = {});
   /// Zeroes every attached parameter's gradient.
   void zero_grad();
   /// The state tensors, named "<kind>.<parameter index>" (empty for plain SGD).
@@ -94,13 +118,15 @@ class BasicOptimizer : public OptimizerBase {
   using OptimizerBase::OptimizerBase;
   /// Names of the state tensors kept per parameter ("velocity").
   virtual std::vector<std::string> state_names() const { return {}; }
-  /// One parameter's update: from its value `w`, its gradient `g` times `scale` (gradient
-  /// clipping) and its state slots `s`, writes the next value into `w_next` and the next
-  /// state into `s_next` (buffers of the same shapes, never aliasing the inputs). step()
-  /// makes them current (Note [double-buffered steps]).
-  virtual void update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-                      const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-                      std::vector<BasicTensor<T>>& s_next) = 0;
+  /// Most state slots an optimizer keeps per parameter.
+  static constexpr std::size_t max_state_slots = 4;
+  /// Updates `n` consecutive elements of one parameter: from its values `w`, their gradient `g`
+  /// times `scale` (gradient clipping) and the same elements of its state slots
+  /// `s[0..state_names().size())`, writes the next values into `w_next` and the next state into
+  /// `s_next` (never aliasing the inputs). Elementwise, so a step may be split in slices; the
+  /// optimizer makes the outputs current (Note [double-buffered steps]).
+  virtual void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+                      T* const* s_next) = 0;
   /// Value the state starts from (Adagrad's initial accumulator).
   virtual T initial_state() const { return T(0); }
 
@@ -110,6 +136,12 @@ class BasicOptimizer : public OptimizerBase {
   std::optional<std::size_t> compute_next();
   /// Makes the next buffers current.
   void commit();
+  /// Allocates the next buffers (once).
+  void allocate_next();
+  /// Updates elements [first, first + count) of parameter `index` into the next buffers;
+  /// whether they are all finite.
+  bool update_elements(std::size_t index, std::size_t first, std::size_t count, const T* gradient,
+                       T scale);
 
   std::vector<BasicVar<T>> params_;
   /// state_[i][k]: state k of parameter i.
@@ -141,9 +173,8 @@ class BasicSGD : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-              std::vector<BasicTensor<T>>& s_next) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
 
  private:
   double momentum_;
@@ -172,9 +203,8 @@ class BasicAdagrad : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"sum_squares"}; }
-  void update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-              std::vector<BasicTensor<T>>& s_next) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
   T initial_state() const override { return static_cast<T>(initial_); }
 
  private:
@@ -207,9 +237,8 @@ class BasicRMSProp : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override;
-  void update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-              std::vector<BasicTensor<T>>& s_next) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
 
  private:
   double rho_;
@@ -242,9 +271,8 @@ class BasicAdam : public BasicOptimizer<T> {
 
  protected:
   std::vector<std::string> state_names() const override { return {"m", "v"}; }
-  void update(const BasicTensor<T>& w, const BasicTensor<T>& g, T scale,
-              const std::vector<BasicTensor<T>>& s, BasicTensor<T>& w_next,
-              std::vector<BasicTensor<T>>& s_next) override;
+  void update(const T* w, const T* g, std::size_t n, T scale, const T* const* s, T* w_next,
+              T* const* s_next) override;
   /// AdamW's constructor: `decoupled` applies the decay as w -= lr wd w, not through g.
   BasicAdam(std::string name, bool decoupled, double lr, double beta1, double beta2, double eps,
             double weight_decay);

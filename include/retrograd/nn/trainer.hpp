@@ -12,9 +12,10 @@
 ///       -> on_after_backward (gradients complete: clipping, checks, allreduce)
 ///       -> optimizer step -> parameters checked finite -> on_batch_end -> on_checkpoint
 ///
-/// With FitOptions::shards, "fill batch" takes this process's shard of the batch, backward
-/// weighs the shard's loss by its share of the batch, and the batch's statistics are summed
-/// over the group after on_after_backward (nn/shard_group.hpp).
+/// With FitOptions::shards, "fill batch" takes this process's share of the batch, backward
+/// weighs the share's loss by its part of the batch, the batch's statistics are summed over the
+/// group after on_after_backward, and the group applies the optimizer step (nn/shard_group.hpp).
+/// Without, the same loop runs as a group of one.
 
 #include <cstdint>
 #include <iosfwd>
@@ -187,6 +188,16 @@ class Trainer {
  private:
   Logs validate(const BatchSource& train);
   void agree_with_shards(std::size_t n_train);
+  /// Checks the data against the state, sets batches_ and agrees with the group: returns the
+  /// number of training samples.
+  std::size_t plan_batches(const BatchSource& train);
+  /// This shard's samples of batch `b` through forward and the loss; writes the share's loss
+  /// sum, correct predictions and sample count to totals[0..3). Returns the loss to
+  /// differentiate (undefined when the share is empty).
+  Var forward_share(const BatchSource& train, std::size_t n_train, std::size_t b, Var& x_in,
+                    Var& y_in, double* totals);
+  /// Backward of a share of `share` samples of a batch of `count`.
+  void backward_share(const Var& loss, std::size_t share, std::size_t count);
 
   Module& model_;
   Loss loss_;
@@ -197,6 +208,8 @@ class Trainer {
   std::size_t batches_ = 0;
   /// options_.shards (if any), then options_.callbacks.
   std::vector<Callback*> callbacks_;
+  /// options_.shards, or a group of this process alone.
+  ShardGroup* group_ = nullptr;
 };
 
 /// Loss (with the model's penalties) and, with `accuracy`, the accuracy of `model` over the
