@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "finite.hpp"
 #include "xtensor_math.hpp"
 
 namespace retrograd::nn {
@@ -88,17 +89,6 @@ std::optional<std::size_t> BasicOptimizer<T>::step_if_finite() {
   commit();
   return std::nullopt;
 }
-
-namespace {
-/// Whether every value is finite, in one vectorizable pass: x - x is 0 for a finite x and NaN
-/// for a NaN or an infinity.
-template <class T>
-bool all_finite(const T* v, std::size_t n) {
-  T acc = T(0);
-  for (std::size_t i = 0; i < n; ++i) acc += v[i] - v[i];
-  return acc == T(0);
-}
-}  // namespace
 
 template <class T>
 std::optional<std::size_t> BasicOptimizer<T>::compute_next() {
@@ -191,7 +181,7 @@ bool BasicOptimizer<T>::update_elements(std::size_t index, std::size_t first, st
   T* next = next_params_[index].data() + first;
   update(std::as_const(params_[index]).value().data() + first, gradient, count, scale, slots, next,
          next_slots);
-  return all_finite(next, count);
+  return detail::all_finite(next, count);
 }
 
 template <class T>

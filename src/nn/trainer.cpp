@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -12,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "finite.hpp"
 #include "progress.hpp"
 #include "random.hpp"
 #include "retrograd/anomaly.hpp"
@@ -261,24 +261,11 @@ EvaluationSums evaluation_sums(const Module& model, const Loss& loss, bool accur
   return sums;
 }
 
-/// Whether every value is finite, in one pass with no branch per element (it vectorizes): a
-/// float is NaN or infinite exactly when its exponent bits are all ones.
-bool all_finite(const float* values, std::size_t count) {
-  constexpr std::uint32_t exponent = 0x7f800000;
-  std::uint32_t highest = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, values + i, sizeof bits);
-    highest = std::max(highest, bits & exponent);
-  }
-  return highest != exponent;
-}
-
 /// The first parameter that holds a NaN or an infinity, or null.
 const NamedParameter<float>* first_non_finite(
     const std::vector<NamedParameter<float>>& parameters) {
   for (const NamedParameter<float>& p : parameters) {
-    if (!all_finite(p.var.value().data(), p.var.value().size())) return &p;
+    if (!detail::all_finite(p.var.value().data(), p.var.value().size())) return &p;
   }
   return nullptr;
 }
