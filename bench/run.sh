@@ -37,7 +37,43 @@ for threads in 1 2; do
 done
 run 1 ./build/bench/bench_inference 20000 1
 run 1 "$python" bench/inference_torch.py 20000 1
-"$python" bench/table.py "$results"
+# `retrograd train` beside bench_mlp: the same layer widths, hidden activation, loss, batch,
+# optimizer and data, 1 BLAS thread each, interleaved config by config for three rounds. The
+# CLI's seconds per epoch are ((N epochs) - (1 epoch)) / (N - 1) of the "trained in" time it
+# prints, so that start-up and the first epoch's warm-up cancel; bench_mlp's are its median
+# epoch. The CLI's network ends linear (--layers' networks do), so (a) takes lr 0.1: at
+# bench_mlp's 3.0 a linear output diverges.
+cli_results=$(mktemp)
+fashion=/usr/share/datasets/fashion-mnist
+cli_flags() {
+  case $1 in
+    a) echo --layers 784-15-10 --activation sigmoid --loss quadratic --optimizer sgd --lr 0.1 \
+      --batch-size 20 ;;
+    b) echo --layers 784-128-10 --activation relu --optimizer sgd --lr 0.1 --batch-size 64 ;;
+    c) echo --layers 784-512-512-10 --activation relu --optimizer momentum --momentum 0.9 \
+      --lr 0.05 --batch-size 128 ;;
+  esac
+}
+cli_trained_seconds() {  # CONFIG EPOCHS
+  # shellcheck disable=SC2046  # the flags are words
+  ./build/tools/retrograd train --data "$fashion" $(cli_flags "$1") --epochs "$2" --threads 1 \
+    --lr-decay 1 --validation-split 0 --seed 1 --verbose 1 | sed -n 's/^trained in \(.*\) s$/\1/p'
+}
+if [ -d "$fashion" ] && [ "$epochs" -gt 1 ]; then
+  cmake --build build -j"$(nproc)" --target retrograd_cli >/dev/null
+  for round in 1 2 3; do
+    for config in a b c; do
+      OPENBLAS_NUM_THREADS=1 ./build/bench/bench_mlp "$config" "$epochs" 1 "$fashion" |
+        tee -a "$cli_results"
+      many=$(OPENBLAS_NUM_THREADS=1 cli_trained_seconds "$config" "$epochs")
+      one=$(OPENBLAS_NUM_THREADS=1 cli_trained_seconds "$config" 1)
+      echo "impl=retrograd_cli config=$config threads=1 epochs=$epochs round=$round" \
+        "trained_s=$many trained_1_s=$one" \
+        "median_s=$("$python" -c "print(($many - $one) / ($epochs - 1))")" | tee -a "$cli_results"
+    done
+  done
+fi
+"$python" bench/table.py "$results" "$cli_results"
 # Weights exported as .npz load into a PyTorch nn.Sequential and predict what retrograd predicts
 # (docs/io.md).
 if "$python" -c 'import torch' 2>/dev/null; then

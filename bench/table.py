@@ -1,4 +1,8 @@
-"""Turns the key=value lines of the benchmarks into the table of docs/performance.md."""
+"""Turns the key=value lines of the benchmarks into the table of docs/performance.md.
+
+    table.py RESULTS [CLI_RESULTS]   (CLI_RESULTS: bench_mlp and `retrograd train`, interleaved)
+"""
+import statistics
 import sys
 
 # The issue's goals as ratios to the GEMM floor (its seconds per epoch over its floor, measured
@@ -87,6 +91,26 @@ def main():
             print(f"Round 2 goal: at most 40 ns/node and faster than ADOL-C in the same run: "
                   f"retrograd {ours['total_ns']}, ADOL-C {adolc['total_ns']} ns/node "
                   f"(retrograd / ADOL-C {float(ours['total_ns']) / float(adolc['total_ns']):.2f}).")
+
+    if len(sys.argv) > 2:
+        cli_table(parse(sys.argv[2]))
+
+
+def cli_table(rows):
+    """`retrograd train` against bench_mlp: medians over the interleaved rounds."""
+    print()
+    print("| config | bench_mlp s/epoch | retrograd train s/epoch | CLI / bench_mlp (goal <= 1.1) |"
+          " rounds |")
+    print("|---|---|---|---|---|")
+    for config in sorted({r["config"] for r in rows if "config" in r}):
+        bench = [float(r["median_s"]) for r in rows
+                 if r["impl"] == "retrograd" and r.get("config") == config]
+        cli = [float(r["median_s"]) for r in rows
+               if r["impl"] == "retrograd_cli" and r.get("config") == config]
+        if not bench or not cli:
+            continue
+        b, c = statistics.median(bench), statistics.median(cli)
+        print(f"| {config} | {b:.4f} | {c:.4f} | {c / b:.2f}x | {len(cli)} |")
 
 
 if __name__ == "__main__":
