@@ -54,10 +54,17 @@ cli_flags() {
       --lr 0.05 --batch-size 128 ;;
   esac
 }
-cli_trained_seconds() {  # CONFIG EPOCHS
+cli_trained_seconds() {  # CONFIG EPOCHS [--threads N]
   # shellcheck disable=SC2046  # the flags are words
-  ./build/tools/retrograd train --data "$fashion" $(cli_flags "$1") --epochs "$2" --threads 1 \
+  ./build/tools/retrograd train --data "$fashion" $(cli_flags "$1") --epochs "$2" "${@:3}" \
     --lr-decay 1 --validation-split 0 --seed 1 --verbose 1 | sed -n 's/^trained in \(.*\) s$/\1/p'
+}
+cli_epoch() {  # CONFIG IMPL [--threads N]: one line of seconds per epoch
+  local many one
+  many=$(cli_trained_seconds "$1" "$epochs" "${@:3}")
+  one=$(cli_trained_seconds "$1" 1 "${@:3}")
+  echo "impl=$2 config=$1 epochs=$epochs round=$round trained_s=$many trained_1_s=$one" \
+    "median_s=$("$python" -c "print(($many - $one) / ($epochs - 1))")" | tee -a "$cli_results"
 }
 if [ -d "$fashion" ] && [ "$epochs" -gt 1 ]; then
   cmake --build build -j"$(nproc)" --target retrograd_cli >/dev/null
@@ -65,11 +72,9 @@ if [ -d "$fashion" ] && [ "$epochs" -gt 1 ]; then
     for config in a b c; do
       OPENBLAS_NUM_THREADS=1 ./build/bench/bench_mlp "$config" "$epochs" 1 "$fashion" |
         tee -a "$cli_results"
-      many=$(OPENBLAS_NUM_THREADS=1 cli_trained_seconds "$config" "$epochs")
-      one=$(OPENBLAS_NUM_THREADS=1 cli_trained_seconds "$config" 1)
-      echo "impl=retrograd_cli config=$config threads=1 epochs=$epochs round=$round" \
-        "trained_s=$many trained_1_s=$one" \
-        "median_s=$("$python" -c "print(($many - $one) / ($epochs - 1))")" | tee -a "$cli_results"
+      OPENBLAS_NUM_THREADS=1 cli_epoch "$config" retrograd_cli --threads 1
+      # The CLI's own default: every core (the bench's figure stays at 1 thread).
+      (unset OPENBLAS_NUM_THREADS; cli_epoch "$config" retrograd_cli_default_threads)
     done
   done
 fi

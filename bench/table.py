@@ -98,20 +98,21 @@ def main():
 
 def cli_table(rows):
     """`retrograd train` against bench_mlp: medians over the interleaved rounds."""
+    def median(impl, config):
+        values = [float(r["median_s"]) for r in rows
+                  if r["impl"] == impl and r.get("config") == config]
+        return statistics.median(values) if values else float("nan")
+
     print()
     print("| config | bench_mlp s/epoch | retrograd train s/epoch | CLI / bench_mlp (goal <= 1.1) |"
-          " rounds |")
-    print("|---|---|---|---|---|")
+          " CLI, default threads, s/epoch | ratio |")
+    print("|---|---|---|---|---|---|")
     for config in sorted({r["config"] for r in rows if "config" in r}):
-        bench = [float(r["median_s"]) for r in rows
-                 if r["impl"] == "retrograd" and r.get("config") == config]
-        cli = [float(r["median_s"]) for r in rows
-               if r["impl"] == "retrograd_cli" and r.get("config") == config]
-        if not bench or not cli:
-            continue
-        b, c = statistics.median(bench), statistics.median(cli)
-        print(f"| {config} | {b:.4f} | {c:.4f} | {c / b:.2f}x | {len(cli)} |")
-
+        bench = median("retrograd", config)
+        cli = median("retrograd_cli", config)
+        default = median("retrograd_cli_default_threads", config)
+        print(f"| {config} | {bench:.4f} | {cli:.4f} | {cli / bench:.2f}x | {default:.4f} | "
+              f"{default / bench:.2f}x |")
 
 if __name__ == "__main__":
     main()
