@@ -80,12 +80,11 @@ Layer::Layer(std::shared_ptr<Module> module) : module_(std::move(module)) {
 }
 
 Symbol Layer::operator()(const Symbol& x) const {
+  // Features of a row, or channels of an image (a BatchNorm takes either).
   const std::size_t want = module_->input_features();
-  if (want != 0 && (x.shape().size() != 1 || x.shape()[0] != want)) {
+  if (want != 0 && x.shape()[0] != want) {
     throw std::invalid_argument("layer '" + module_->name() + "' (" + module_->type() + ") takes " +
-                                std::to_string(want) +
-                                " features; its input has "
-                                "shape " +
+                                std::to_string(want) + " features; its input has shape " +
                                 shape_string(x.shape()));
   }
   return make("layer", module_, {x.node()}, step_shape("layer", module_.get(), {x.shape()}));
