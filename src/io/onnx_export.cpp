@@ -275,6 +275,13 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
        [](nn::Module& layer, const std::string& prefix, const std::string& path,
           const std::string& x, GraphBuilder& g) {
          auto& model = as<nn::Model>(layer);
+         if (model.input_steps().size() != 1 || model.output_steps().size() != 1) {
+           throw std::invalid_argument(
+               "ONNX export: model '" + model.name() + "' has " +
+               std::to_string(model.input_steps().size()) + " inputs and " +
+               std::to_string(model.output_steps().size()) +
+               " outputs; export writes models of one input and one output");
+         }
          const std::vector<nn::Module*> layers = model.children();
          std::vector<std::string> values;
          for (std::size_t i = 0; i < model.steps().size(); ++i) {
@@ -295,7 +302,7 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
              values.push_back(g.node("Concat", step, in, {Attribute::integer("axis", 1)}));
            }
          }
-         return values.back();
+         return values[model.output_steps().front()];
        }},
       // NCHW as ONNX; W [out, in, kh, kw] as ONNX's Conv reads it.
       {"Conv2D",
@@ -396,7 +403,7 @@ std::vector<std::uint8_t> serialize_onnx(nn::Module& model, const OnnxExportOpti
       seq && !seq->input_shape().empty()) {
     sample = seq->input_shape();
   } else if (const auto* functional = dynamic_cast<const nn::Model*>(&model)) {
-    sample = functional->steps().front().shape;
+    sample = functional->steps()[functional->input_steps().front()].shape;
   } else if (model.input_features() != 0) {
     sample = {model.input_features()};
   } else {
