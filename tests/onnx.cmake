@@ -88,6 +88,18 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
       --probe ${probe} --model ${torch}/torch_cnn.onnx --dir ${torch} --name torch_cnn)
   set_tests_properties(onnx_torch_cnn_imported onnx_torch_cnn_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # predict and evaluate take a .rg holding a functional model: the residual MLP (which scales
+  # its own pixels) and the residual CNN imported from PyTorch (images [n, 1, 28, 28]).
+  retrograd_output_test(NAME cli_evaluate_functional
+    COMMAND ${cli} evaluate --model ${models}/residual.rg --data /usr/share/datasets/fashion-mnist
+    EXPECT "test set" "accuracy: 7" "/10000)" "confusion matrix")
+  set_tests_properties(cli_evaluate_functional PROPERTIES FIXTURES_REQUIRED onnx_models)
+  retrograd_output_test(NAME cli_predict_functional_cnn
+    COMMAND ${cli} predict --model ${torch}/torch_cnn.rg --data /usr/share/datasets/fashion-mnist
+      --output predictions.csv
+    EXPECT "predictions: predictions.csv (10000 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_predict_functional_cnn PROPERTIES
+    FIXTURES_REQUIRED "onnx_torch;onnx_imported")
   # predict and evaluate read the .onnx file itself.
   retrograd_output_test(NAME cli_evaluate_onnx
     COMMAND ${cli} evaluate --model ${torch}/torch_mlp.onnx
