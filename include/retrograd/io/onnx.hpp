@@ -67,7 +67,7 @@ void export_onnx(nn::Module& model, const std::string& path, const OnnxExportOpt
 /// allocated. Throws OnnxFileError for malformed bytes (naming the offset), an operator set
 /// outside [onnx_min_opset, onnx_max_opset], an operator outside the subset (naming it and
 /// listing the subset), a node that reads a value nothing produces, a cycle, a weight whose
-/// shape does not fit its node, or a model that does not run on its input's shape.
+/// shape does not fit its node, or a window that does not fit its padded image.
 nn::Sequential deserialize_onnx(const std::vector<std::uint8_t>& bytes,
                                 const std::string& source = "<memory>");
 
