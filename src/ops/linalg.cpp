@@ -245,7 +245,7 @@ std::vector<OpRow> detail::linalg_rows() {
   return {
       {"matmul",
        "linalg",
-       "matmul(a, b)",
+       "matmul(a, b), matmul(a, b, transpose_a, transpose_b)",
        2,
        "{a} . {b}",
        {"{g} . {b}^T", "{a}^T . {g}"},
