@@ -2,6 +2,8 @@
 
 #include "retrograd/grad.hpp"
 
+#include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -234,6 +236,98 @@ std::vector<VarD> grad(const VarD& output, const std::vector<VarD>& inputs,
                        const GradOptions& options) {
   return detail::grad(std::vector<VarD>{output}, inputs, options);
 }
+
+namespace detail {
+namespace {
+/// The gradient graph backward(create_graph) left in a leaf. Kept beside the graph, per thread
+/// (a graph belongs to one thread), keyed by the leaf's node; it holds the leaf only weakly.
+template <class T>
+struct GradGraph {
+  std::weak_ptr<Node<T>> leaf;
+  BasicVar<T> grad;
+};
+template <class T>
+std::unordered_map<const Node<T>*, GradGraph<T>>& grad_graphs() {
+  thread_local std::unordered_map<const Node<T>*, GradGraph<T>> table;
+  return table;
+}
+
+/// The leaf's gradient graph while it still is the leaf's gradient: not after zero_grad, nor
+/// after a plain backward changed the value (`.grad()` is then not the graph's value).
+template <class T>
+BasicVar<T> current_grad_graph(const std::shared_ptr<Node<T>>& leaf) {
+  const auto found = grad_graphs<T>().find(leaf.get());
+  if (found == grad_graphs<T>().end() || found->second.leaf.lock() != leaf) return {};
+  if (!leaf->has_grad() || leaf->grad() != found->second.grad.value()) return {};
+  return found->second.grad;
+}
+}  // namespace
+
+template <class T>
+void backward(const BasicVar<T>& output, const GradOptions& options) {
+  if (!options.create_graph) return output.backward(options.retain_graph);
+  // every leaf that requires a gradient, found without recursion
+  std::vector<BasicVar<T>> leaves;
+  std::unordered_map<const Node<T>*, bool> seen;
+  std::vector<const Node<T>*> todo{output.node().get()};
+  while (!todo.empty()) {
+    const Node<T>* node = todo.back();
+    todo.pop_back();
+    if (!node || seen.count(node)) continue;
+    seen[node] = true;
+    if (node->released()) node->require_unreleased();
+    for (const auto& input : node->inputs()) {
+      if (!input || !input->requires_grad()) continue;
+      if (seen.count(input.get())) continue;
+      if (input->is_leaf()) {
+        seen[input.get()] = true;
+        leaves.emplace_back(input);
+      } else {
+        todo.push_back(input.get());
+      }
+    }
+  }
+  const std::vector<BasicVar<T>> grads = grad<T>({output}, leaves, {true, true, true});
+  // entries of leaves that are gone or whose gradient was cleared
+  for (auto it = grad_graphs<T>().begin(); it != grad_graphs<T>().end();) {
+    const std::shared_ptr<Node<T>> leaf = it->second.leaf.lock();
+    it = leaf && leaf->has_grad() ? std::next(it) : grad_graphs<T>().erase(it);
+  }
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    const std::shared_ptr<Node<T>>& leaf = leaves[i].node();
+    // gradients add up: onto the earlier graph, or onto an earlier plain gradient as a constant
+    const BasicVar<T> before = current_grad_graph(leaf);
+    BasicVar<T> total = grads[i];
+    if (before.defined()) {
+      total = before + grads[i];
+    } else if (leaf->has_grad()) {
+      total = BasicVar<T>(BasicTensor<T>(leaf->grad())) + grads[i];
+    }
+    leaf->zero_grad();
+    leaf->accumulate_grad(BasicTensor<T>(total.value()), "backward");
+    grad_graphs<T>()[leaf.get()] = GradGraph<T>{leaf, total};
+  }
+}
+
+template <class T>
+BasicVar<T> grad_var(const BasicVar<T>& leaf) {
+  if (!leaf.defined()) throw std::invalid_argument("grad_var: an empty Var");
+  const BasicVar<T> g = current_grad_graph(leaf.node());
+  if (!g.defined()) {
+    const std::string name = leaf.name().empty() ? std::string(leaf.op()) : "'" + leaf.name() + "'";
+    throw std::logic_error("grad_var: " + name +
+                           " has no gradient graph: call backward(output, {.create_graph = "
+                           "true}) first (a plain backward or zero_grad since then drops it)");
+  }
+  return g;
+}
+}  // namespace detail
+
+void backward(const Var& output, const GradOptions& options) { detail::backward(output, options); }
+void backward(const VarD& output, const GradOptions& options) { detail::backward(output, options); }
+Var grad_var(const Var& leaf) { return detail::grad_var(leaf); }
+VarD grad_var(const VarD& leaf) { return detail::grad_var(leaf); }
 
 template <class T>
 BasicTensor<T> hvp(const VarFunction<T>& f, const BasicTensor<T>& x, const BasicTensor<T>& v) {

@@ -44,6 +44,22 @@ std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs,
 std::vector<VarD> grad(const VarD& output, const std::vector<VarD>& inputs,
                        const GradOptions& options = {});
 
+/// Backpropagates from the single-number `output` into the `.grad()` of every leaf of its graph
+/// that requires a gradient, as Var::backward does. With `options.create_graph` each leaf's
+/// gradient is also a Var of a graph (read it with grad_var), which can be differentiated
+/// again; the graph is then kept, as the new one reads it. Without it, this is
+/// `output.backward(options.retain_graph)`. Throws what grad() throws.
+void backward(const Var& output, const GradOptions& options);
+/// backward() in double precision.
+void backward(const VarD& output, const GradOptions& options);
+
+/// The gradient that `backward(output, {.create_graph = true})` accumulated in `leaf`, as a Var
+/// of a graph. Throws std::logic_error naming the leaf when it has none (no such backward
+/// reached it, or a plain backward or zero_grad came after it).
+Var grad_var(const Var& leaf);
+/// grad_var() in double precision.
+VarD grad_var(const VarD& leaf);
+
 /// A function of one Var, for the helpers below.
 template <class T>
 using VarFunction = std::function<BasicVar<T>(const BasicVar<T>&)>;

@@ -203,6 +203,11 @@ BasicVar<T> where(const BasicVar<T>& condition, const BasicVar<T>& a, const Basi
 /// std::invalid_argument naming both shapes when k differs or the batch axes do not broadcast.
 template <class T>
 BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b);
+/// matmul of op(a) and op(b), where op swaps the last two axes when its flag is set: a^T b or
+/// a b^T as one BLAS call with a transpose flag, never a copied transpose. The gradients are
+/// such flagged products too. Throws std::invalid_argument for a flag on a 1-d operand.
+template <class T>
+BasicVar<T> matmul(const BasicVar<T>& a, const BasicVar<T>& b, bool transpose_a, bool transpose_b);
 /// x W + b for x [n, in], W [in, out], b [out]: a dense layer's affine map as one node (the bias
 /// is written first and BLAS accumulates onto it), equal to add(matmul(x, W), b).
 template <class T>

@@ -123,50 +123,85 @@ BasicTensor<T> linear_value(const BasicTensor<T>& x, const BasicTensor<T>& w,
   return y;
 }
 
+namespace {
+// linear's gradients: y = act(z), z = x W + b;  dz = act's backward(g, y) (identity for none);
+// dx = dz W^T : [n,in],  dW = x^T dz : [in,out],  db = sum_rows(dz) : [out]. On tensors in one
+// pass over g and two GEMMs with transpose flags; on Vars as ops (matmul with the same flags),
+// so that they can be differentiated again (Note [one rule, two paths]).
+template <class T>
+GradList<T> linear_grads(const TensorSide<T>& side, Grad<T> g, std::size_t n, std::size_t in,
+                         std::size_t out, LinearActivation activation) {
+  const Node<T>& node = side.node;
+  BasicTensor<T> dx = none<T>(), dw = none<T>(), dz = none<T>();
+  BasicTensor<T> db = zeros<T>({out});
+  if (activation != LinearActivation::none) dz = BasicTensor<T>::from_shape({n, out});
+  const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
+  const T* y = node.value().data();
+  switch (activation) {
+    case LinearActivation::relu:
+      activation_backward(g.data(), y, dz.data(), db.data(), n, out, relu_backward<T>);
+      break;
+    case LinearActivation::sigmoid:
+      activation_backward(g.data(), y, dz.data(), db.data(), n, out, sigmoid_backward<T>);
+      break;
+    case LinearActivation::tanh:
+      activation_backward(g.data(), y, dz.data(), db.data(), n, out, tanh_backward<T>);
+      break;
+    case LinearActivation::none:
+      for (std::size_t r = 0; r < n; ++r) {
+        const T* row = g.data() + r * out;
+        for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
+      }
+      break;
+  }
+  if (node.input_needs_grad(0)) {
+    dx = BasicTensor<T>::from_shape({n, in});
+    detail::gemm<T>(false, true, n, in, out, T(1), gz, node.input(1).data(), T(0), dx.data());
+  }
+  if (node.input_needs_grad(1)) {
+    dw = BasicTensor<T>::from_shape({in, out});
+    detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), gz, T(0), dw.data());
+  }
+  if (!node.input_needs_grad(2)) db = none<T>();
+  return {std::move(dx), std::move(dw), std::move(db)};
+}
+
+template <class T>
+VarGrads<T> linear_grads(const VarSide<T>& side, const BasicVar<T>& g, std::size_t, std::size_t,
+                         std::size_t, LinearActivation activation) {
+  const BasicVar<T> y = side.value();
+  BasicVar<T> dz = g;
+  switch (activation) {
+    case LinearActivation::relu:
+      dz = relu_backward<T>(g, y);
+      break;
+    case LinearActivation::sigmoid:
+      dz = sigmoid_backward<T>(g, y);
+      break;
+    case LinearActivation::tanh:
+      dz = tanh_backward<T>(g, y);
+      break;
+    case LinearActivation::none:
+      break;
+  }
+  BasicVar<T> dx, dw, db;
+  if (side.input_needs_grad(0)) dx = matmul(dz, side.input(1), false, true);
+  if (side.input_needs_grad(1)) dw = matmul(side.input(0), dz, true, false);
+  if (side.input_needs_grad(2)) db = sum(dz, 0);
+  return {dx, dw, db};
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> linear(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
                    LinearActivation activation) {
   const char* op = linear_op_name(activation);
   BasicTensor<T> y = linear_value(x.value(), w.value(), b.value(), activation);
   const std::size_t n = y.shape()[0], in = x.shape()[1], out = y.shape()[1];
-  return record<T>(
-      op, std::move(y), {x.node(), w.node(), b.node()},
-      [n, in, out, activation](const Node<T>& node, Grad<T> g) -> GradList<T> {
-        // y = act(z), z = x W + b;  dz = act's backward(g, y) (identity for none);
-        // dx = dz W^T : [n,in],  dW = x^T dz : [in,out],  db = sum_rows(dz) : [out]
-        BasicTensor<T> dx = none<T>(), dw = none<T>(), dz = none<T>();
-        BasicTensor<T> db = zeros<T>({out});
-        if (activation != LinearActivation::none) dz = BasicTensor<T>::from_shape({n, out});
-        const T* gz = activation == LinearActivation::none ? g.data() : dz.data();
-        const T* y = node.value().data();
-        switch (activation) {
-          case LinearActivation::relu:
-            activation_backward(g.data(), y, dz.data(), db.data(), n, out, relu_backward<T>);
-            break;
-          case LinearActivation::sigmoid:
-            activation_backward(g.data(), y, dz.data(), db.data(), n, out, sigmoid_backward<T>);
-            break;
-          case LinearActivation::tanh:
-            activation_backward(g.data(), y, dz.data(), db.data(), n, out, tanh_backward<T>);
-            break;
-          case LinearActivation::none:
-            for (std::size_t r = 0; r < n; ++r) {
-              const T* row = g.data() + r * out;
-              for (std::size_t c = 0; c < out; ++c) db.data()[c] += row[c];
-            }
-            break;
-        }
-        if (node.input_needs_grad(0)) {
-          dx = BasicTensor<T>::from_shape({n, in});
-          detail::gemm<T>(false, true, n, in, out, T(1), gz, node.input(1).data(), T(0), dx.data());
-        }
-        if (node.input_needs_grad(1)) {
-          dw = BasicTensor<T>::from_shape({in, out});
-          detail::gemm<T>(true, false, in, out, n, T(1), node.input(0).data(), gz, T(0), dw.data());
-        }
-        if (!node.input_needs_grad(2)) db = none<T>();
-        return {std::move(dx), std::move(dw), std::move(db)};
-      });
+  return record<T>(op, std::move(y), {x.node(), w.node(), b.node()},
+                   two_paths<T>([n, in, out, activation](const auto& node, const auto& g) {
+                     return linear_grads(node, g, n, in, out, activation);
+                   }));
 }
 
 #define RETROGRAD_INSTANTIATE_ACTIVATIONS(T)                                               \

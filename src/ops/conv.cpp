@@ -6,6 +6,14 @@
 // input (col2im); both products pass transposes to BLAS as flags. Scratch comes from the tensor
 // buffer cache, so a training step's scratch is a free-list pop, not an allocation.
 //
+// Note [conv gradients as ops]: for create_graph the gradients are built from ops whose own
+// gradients are ops again. conv2d's are the GEMM path's formula on Vars: G = g gathered per
+// channel [O, N L], dW = matmul(G, im2col(x), transpose_b), dx = col2im(matmul(W, G,
+// transpose_a)), db = g summed over n, i, j; im2col and col2im are internal ops, each the
+// other's gradient (both linear). avg_pool2d and its adjoint avg_pool2d_backward are such a
+// pair too; max_pool2d sends g back through scatter_add (src/ops/index.cpp); global_avg_pool2d
+// is a broadcast. The tensor path is unchanged (the direct kernel stays for one channel).
+//
 // Note [direct first layer]: with one input channel (the first layer of an image network)
 // the GEMM's inner dimension is only kh kw (9 for 3x3): BLAS's packing overhead then dominates
 // and im2col writes kh kw copies of the image. The direct kernel instead adds w[o,p,q] times a
@@ -21,6 +29,7 @@
 
 #include "blas_kernels.hpp"
 #include "ops/op_machinery.hpp"
+#include "ops/op_rows.hpp"
 #include "retrograd/blas.hpp"
 #include "retrograd/ops.hpp"
 
@@ -290,6 +299,125 @@ BasicTensor<T> bias_grad(const Geometry& g, const T* grad) {
   return db;
 }
 
+/// The internal ops "im2col" (x [N, C, H, W] -> cols [C kh kw, N L]) and "col2im" (its adjoint),
+/// each the other's gradient: Note [conv gradients as ops].
+template <class T>
+BasicVar<T> patches(const BasicVar<T>& x, const Geometry& g);
+template <class T>
+BasicVar<T> unpatches(const BasicVar<T>& cols, const Geometry& g);
+
+template <class T>
+BasicTensor<T> folded(Grad<T> cols, const Geometry& g) {
+  BasicTensor<T> dx = zeros<T>({g.n, g.c, g.h, g.w});
+  col2im(g, cols.data(), dx.data());
+  return dx;
+}
+template <class T>
+BasicVar<T> folded(const BasicVar<T>& cols, const Geometry& g) {
+  return unpatches(cols, g);
+}
+template <class T>
+BasicTensor<T> unfolded(Grad<T> x, const Geometry& g) {
+  BasicTensor<T> cols = BasicTensor<T>::from_shape({g.patch(), g.n * g.out_plane()});
+  im2col(g, x.data(), cols.data());
+  return cols;
+}
+template <class T>
+BasicVar<T> unfolded(const BasicVar<T>& x, const Geometry& g) {
+  return patches(x, g);
+}
+
+template <class T>
+BasicVar<T> patches(const BasicVar<T>& x, const Geometry& g) {
+  return record<T>("im2col", unfolded(node_of("im2col", x)->value(), g), {x.node()},
+                   two_paths<T>([g](const auto& n, const auto& up) {
+                     // each patch entry's gradient added back onto the pixel it copied
+                     return n.grads(folded(up, g));
+                   }));
+}
+
+template <class T>
+BasicVar<T> unpatches(const BasicVar<T>& cols, const Geometry& g) {
+  return record<T>("col2im", folded(node_of("col2im", cols)->value(), g), {cols.node()},
+                   two_paths<T>([g](const auto& n, const auto& up) {
+                     // each entry read back from the pixel it was added onto
+                     return n.grads(unfolded(up, g));
+                   }));
+}
+
+/// conv2d's gradients as ops (Note [conv gradients as ops]).
+template <class T>
+VarGrads<T> conv_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geometry& g,
+                       bool has_bias) {
+  const std::size_t L = g.out_plane(), K = g.patch(), NL = g.n * L;
+  const BasicVar<T> gt = reshape(permute(reshape(up, {g.n, g.o, L}), {1, 0, 2}), {g.o, NL});
+  VarGrads<T> grads(has_bias ? 3 : 2);
+  if (side.input_needs_grad(0)) {
+    grads[0] = folded(matmul(reshape(side.input(1), {g.o, K}), gt, true, false), g);
+  }
+  if (side.input_needs_grad(1)) {
+    grads[1] = reshape(matmul(gt, unfolded(side.input(0), g), false, true), side.input(1).shape());
+  }
+  if (has_bias && side.input_needs_grad(2)) grads[2] = sum(sum(sum(up, 3), 2), 0);
+  return grads;
+}
+
+/// Note [direct first layer]: the gradients of direct_forward, on tensors.
+template <class T>
+GradList<T> direct_grads(const TensorSide<T>& side, Grad<T> up, const Geometry& g, bool has_bias) {
+  const Node<T>& n = side.node;
+  BasicTensor<T> dx = none<T>(), dw = none<T>();
+  if (n.input_needs_grad(0)) dx = zeros<T>(n.input(0).shape());
+  if (n.input_needs_grad(1)) dw = zeros<T>(n.input(1).shape());
+  BasicTensor<T> lanes = BasicTensor<T>::from_shape({g.ow});
+  direct_backward(g, n.input(0).data(), n.input(1).data(), up.data(),
+                  dw.size() ? dw.data() : nullptr, dx.size() ? dx.data() : nullptr, lanes.data());
+  GradList<T> grads{std::move(dx), std::move(dw)};
+  if (has_bias) grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
+  return grads;
+}
+template <class T>
+VarGrads<T> direct_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geometry& g,
+                         bool has_bias) {
+  return conv_grads(side, up, g, has_bias);
+}
+
+/// Note [one GEMM per batch]: the gradients of the GEMM path, on tensors, from the saved cols.
+template <class T>
+GradList<T> gemm_grads(const TensorSide<T>& side, Grad<T> up, const Geometry& g, bool has_bias,
+                       const BasicTensor<T>& cols) {
+  const Node<T>& n = side.node;
+  // G [O, N L] (the upstream gathered per channel):
+  //   dW = G cols^T : [O, C kh kw],  dcols = W^T G : [C kh kw, N L] -> dx by col2im
+  const std::size_t L = g.out_plane(), K = g.patch(), NL = g.n * L;
+  BasicTensor<T> gt = BasicTensor<T>::from_shape({g.o, NL});
+  for (std::size_t s = 0; s < g.n; ++s) {
+    for (std::size_t k = 0; k < g.o; ++k) {
+      const T* from = up.data() + (s * g.o + k) * L;
+      std::copy(from, from + L, gt.data() + (k * g.n + s) * L);
+    }
+  }
+  BasicTensor<T> dx = none<T>(), dw = none<T>();
+  if (n.input_needs_grad(1)) {
+    dw = BasicTensor<T>::from_shape(n.input(1).shape());
+    gemm<T>(false, true, g.o, K, NL, T(1), gt.data(), cols.data(), T(0), dw.data());
+  }
+  if (n.input_needs_grad(0)) {
+    BasicTensor<T> dcols = BasicTensor<T>::from_shape({K, NL});
+    gemm<T>(true, false, K, NL, g.o, T(1), n.input(1).data(), gt.data(), T(0), dcols.data());
+    dx = zeros<T>(n.input(0).shape());
+    col2im(g, dcols.data(), dx.data());
+  }
+  GradList<T> grads{std::move(dx), std::move(dw)};
+  if (has_bias) grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
+  return grads;
+}
+template <class T>
+VarGrads<T> gemm_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geometry& g,
+                       bool has_bias, const BasicTensor<T>&) {
+  return conv_grads(side, up, g, has_bias);
+}
+
 }  // namespace
 
 template <class T>
@@ -319,22 +447,10 @@ BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
 
   if (g.c == 1) {  // Note [direct first layer]
     direct_forward(g, x.value().data(), w.value().data(), bias, y.data());
-    return record<T>(
-        op, std::move(y), std::move(inputs),
-        [g, has_bias](const Node<T>& n, Grad<T> up) -> GradList<T> {
-          BasicTensor<T> dx = none<T>(), dw = none<T>();
-          if (n.input_needs_grad(0)) dx = zeros<T>(n.input(0).shape());
-          if (n.input_needs_grad(1)) dw = zeros<T>(n.input(1).shape());
-          BasicTensor<T> lanes = BasicTensor<T>::from_shape({g.ow});
-          direct_backward(g, n.input(0).data(), n.input(1).data(), up.data(),
-                          dw.size() ? dw.data() : nullptr, dx.size() ? dx.data() : nullptr,
-                          lanes.data());
-          GradList<T> grads{std::move(dx), std::move(dw)};
-          if (has_bias) {
-            grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
-          }
-          return grads;
-        });
+    return record<T>(op, std::move(y), std::move(inputs),
+                     two_paths<T>([g, has_bias](const auto& n, const auto& up) {
+                       return direct_grads(n, up, g, has_bias);
+                     }));
   }
 
   warn_if_slow_blas();
@@ -350,34 +466,9 @@ BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
   if (!grad_enabled()) cols = none<T>();  // no node will read it
   return record<T>(
       op, std::move(y), std::move(inputs),
-      [g, has_bias, K, NL, cols = std::move(cols)](const Node<T>& n, Grad<T> up) -> GradList<T> {
-        // G [O, N L] (the upstream gathered per channel):
-        //   dW = G cols^T : [O, C kh kw],  dcols = W^T G : [C kh kw, N L] -> dx by col2im
-        const std::size_t L = g.out_plane();
-        BasicTensor<T> gt = BasicTensor<T>::from_shape({g.o, NL});
-        for (std::size_t s = 0; s < g.n; ++s) {
-          for (std::size_t k = 0; k < g.o; ++k) {
-            const T* from = up.data() + (s * g.o + k) * L;
-            std::copy(from, from + L, gt.data() + (k * g.n + s) * L);
-          }
-        }
-        BasicTensor<T> dx = none<T>(), dw = none<T>();
-        if (n.input_needs_grad(1)) {
-          dw = BasicTensor<T>::from_shape(n.input(1).shape());
-          gemm<T>(false, true, g.o, K, NL, T(1), gt.data(), cols.data(), T(0), dw.data());
-        }
-        if (n.input_needs_grad(0)) {
-          BasicTensor<T> dcols = BasicTensor<T>::from_shape({K, NL});
-          gemm<T>(true, false, K, NL, g.o, T(1), n.input(1).data(), gt.data(), T(0), dcols.data());
-          dx = zeros<T>(n.input(0).shape());
-          col2im(g, dcols.data(), dx.data());
-        }
-        GradList<T> grads{std::move(dx), std::move(dw)};
-        if (has_bias) {
-          grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
-        }
-        return grads;
-      });
+      two_paths<T>([g, has_bias, cols = std::move(cols)](const auto& n, const auto& up) {
+        return gemm_grads(n, up, g, has_bias, cols);
+      }));
 }
 
 namespace {
@@ -395,6 +486,26 @@ Geometry pool_geometry(const char* op, const Shape& x, Size2 kernel, std::option
 
 /// Argmax of each window as an offset within its input plane.
 using Indices = std::vector<std::uint32_t, BufferAllocator<std::uint32_t>>;
+
+/// max_pool2d's gradient: each window's g added at its argmax. On Vars, a scatter_add to the
+/// argmax positions in the whole input.
+template <class T>
+BasicTensor<T> to_argmax(Grad<T> up, const Geometry& g, const Indices& argmax) {
+  const std::size_t planes = g.n * g.c, L = g.out_plane();
+  BasicTensor<T> dx = zeros<T>({g.n, g.c, g.h, g.w});
+  for (std::size_t pl = 0; pl < planes; ++pl) {
+    T* d = dx.data() + pl * g.plane();
+    for (std::size_t l = 0; l < L; ++l) d[argmax[pl * L + l]] += up.data()[pl * L + l];
+  }
+  return dx;
+}
+template <class T>
+BasicVar<T> to_argmax(const BasicVar<T>& up, const Geometry& g, const Indices& argmax) {
+  const std::size_t L = g.out_plane();
+  auto at = std::make_shared<std::vector<std::size_t>>(argmax.size());
+  for (std::size_t j = 0; j < argmax.size(); ++j) (*at)[j] = (j / L) * g.plane() + argmax[j];
+  return scatter_add(up, Positions(std::move(at)), Shape{g.n, g.c, g.h, g.w});
+}
 
 }  // namespace
 
@@ -442,17 +553,11 @@ BasicVar<T> max_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> 
       }
     }
   }
-  return record<T>(
-      op, std::move(y), {x.node()},
-      [g, planes, L, argmax = std::move(argmax)](const Node<T>& n, Grad<T> up) -> GradList<T> {
-        // each window's gradient goes to its argmax
-        BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-        for (std::size_t pl = 0; pl < planes; ++pl) {
-          T* d = dx.data() + pl * g.plane();
-          for (std::size_t l = 0; l < L; ++l) d[argmax[pl * L + l]] += up.data()[pl * L + l];
-        }
-        return {std::move(dx)};
-      });
+  return record<T>(op, std::move(y), {x.node()},
+                   two_paths<T>([g, argmax = std::move(argmax)](const auto& n, const auto& up) {
+                     // each window's gradient goes to its argmax
+                     return n.grads(to_argmax(up, g, argmax));
+                   }));
 }
 
 namespace {
@@ -492,6 +597,37 @@ void window_sums(const Geometry& g, const T* from, T* to, T scale, bool reverse)
 }
 }  // namespace
 
+namespace {
+/// The mean of each window, on tensors and on Vars (avg_pool2d).
+template <class T>
+BasicTensor<T> window_means(Grad<T> x, const Geometry& g) {
+  BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.c, g.oh, g.ow});
+  window_sums(g, x.data(), y.data(), T(1) / static_cast<T>(g.kh * g.kw), false);
+  return y;
+}
+template <class T>
+BasicVar<T> window_means(const BasicVar<T>& x, const Geometry& g) {
+  return avg_pool2d(x, Size2{g.kh, g.kw}, g.stride, g.padding);
+}
+/// avg_pool2d's gradient, each output's share added onto its window, and the internal op
+/// "avg_pool2d_backward" that computes it on Vars, whose own gradient is avg_pool2d again.
+template <class T>
+BasicTensor<T> spread_windows(Grad<T> up, const Geometry& g, T scale) {
+  BasicTensor<T> dx = zeros<T>({g.n, g.c, g.h, g.w});
+  window_sums(g, up.data(), dx.data(), scale, true);
+  return dx;
+}
+template <class T>
+BasicVar<T> spread_windows(const BasicVar<T>& up, const Geometry& g, T scale) {
+  return record<T>("avg_pool2d_backward",
+                   spread_windows(node_of("avg_pool2d_backward", up)->value(), g, scale),
+                   {up.node()}, two_paths<T>([g](const auto& n, const auto& dx) {
+                     // the average of each window of the gradient: avg_pool2d
+                     return n.grads(window_means(dx, g));
+                   }));
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> stride,
                        Size2 padding) {
@@ -501,13 +637,30 @@ BasicVar<T> avg_pool2d(const BasicVar<T>& x, Size2 kernel, std::optional<Size2> 
   BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.c, g.oh, g.ow});
   window_sums(g, x.value().data(), y.data(), scale, false);
   return record<T>(op, std::move(y), {x.node()},
-                   [g, scale](const Node<T>& n, Grad<T> up) -> GradList<T> {
+                   two_paths<T>([g, scale](const auto& n, const auto& up) {
                      // each input gets g / (kh kw) from every window that holds it
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     window_sums(g, up.data(), dx.data(), scale, true);
-                     return {std::move(dx)};
-                   });
+                     return n.grads(spread_windows(up, g, scale));
+                   }));
 }
+
+namespace {
+/// global_avg_pool2d's gradient: g [N, C] / (H W) over every pixel of its plane.
+template <class T>
+BasicTensor<T> spread_planes(Grad<T> up, const Shape& shape) {
+  const std::size_t area = shape[2] * shape[3];
+  BasicTensor<T> dx = BasicTensor<T>::from_shape(shape);
+  for (std::size_t pl = 0; pl < up.size(); ++pl) {
+    const T share = up.data()[pl] / static_cast<T>(area);
+    std::fill(dx.data() + pl * area, dx.data() + (pl + 1) * area, share);
+  }
+  return dx;
+}
+template <class T>
+BasicVar<T> spread_planes(const BasicVar<T>& up, const Shape& shape) {
+  return broadcast_to(reshape(up, {shape[0], shape[1], 1, 1}) / static_cast<T>(shape[2] * shape[3]),
+                      shape);
+}
+}  // namespace
 
 template <class T>
 BasicVar<T> global_avg_pool2d(const BasicVar<T>& x) {
@@ -519,16 +672,10 @@ BasicVar<T> global_avg_pool2d(const BasicVar<T>& x) {
   for (std::size_t pl = 0; pl < planes; ++pl) {
     y.data()[pl] = lane_sum(x.value().data() + pl * area, area) / static_cast<T>(area);
   }
-  return record<T>(op, std::move(y), {x.node()},
-                   [planes, area](const Node<T>& n, Grad<T> up) -> GradList<T> {
+  return record<T>(op, std::move(y), {x.node()}, two_paths<T>([](const auto& n, const auto& up) {
                      // every pixel of a plane gets g / (H W)
-                     BasicTensor<T> dx = BasicTensor<T>::from_shape(n.input(0).shape());
-                     for (std::size_t pl = 0; pl < planes; ++pl) {
-                       const T share = up.data()[pl] / static_cast<T>(area);
-                       std::fill(dx.data() + pl * area, dx.data() + (pl + 1) * area, share);
-                     }
-                     return {std::move(dx)};
-                   });
+                     return n.grads(spread_planes(up, n.input(0).shape()));
+                   }));
 }
 
 #define RETROGRAD_INSTANTIATE_CONV(T)                                                            \
@@ -540,5 +687,77 @@ BasicVar<T> global_avg_pool2d(const BasicVar<T>& x) {
 
 RETROGRAD_INSTANTIATE_CONV(float)
 RETROGRAD_INSTANTIATE_CONV(double)
+
+namespace {
+OpRow conv_row(const char* name, const char* signature, int arity, const char* forward,
+               std::vector<std::string> backward, std::vector<OpCheck> checks, const char* notes) {
+  return {name,  "conv", signature, arity, forward,           std::move(backward),
+          false, {},     nullptr,   0,     std::move(checks), notes};
+}
+
+/// The geometry of a 3x3 window, stride 2, padding 1, over x [1, 2, 5, 5]: the internal ops'
+/// checks.
+Geometry internal_geometry() { return window_geometry("im2col", {1, 2, 5, 5}, 1, 3, 2, 1, 1); }
+}  // namespace
+
+std::vector<OpRow> detail::conv_rows() {
+  const Geometry g = internal_geometry();
+  return {
+      conv_row(
+          "conv2d", "conv2d(x, W, b, stride = 1, padding = 0, dilation = 1)", 3,
+          "y[n,o,i,j] = {c}[o] + sum_{c,p,q} {b}[o,c,p,q] x[n, c, i s + p d - pad, j s + q d - "
+          "pad] (0 outside {a}); b may be an empty Var",
+          {"full convolution of {g} with W flipped: col2im(W^T . G)",
+           "{g} correlated with the input: G . im2col({a})^T", "{g} summed over n, i, j"},
+          {{"3x3, padding 1, two channels (one GEMM)",
+            {{2, 2, 4, 4}, {3, 2, 3, 3}, {3}},
+            [](In v) { return conv2d(v[0], v[1], v[2], 1, 1); }},
+           {"one channel (direct kernel), stride 2",
+            {{2, 1, 5, 5}, {2, 1, 3, 3}, {2}},
+            [](In v) { return conv2d(v[0], v[1], v[2], 2); }},
+           {"dilation 2, no bias",
+            {{1, 2, 5, 5}, {2, 2, 2, 2}},
+            [](In v) { return conv2d(v[0], v[1], VarD(), 1, 1, 2); }}},
+          "x [N, C, H, W], W [O, C, kh, kw], b [O]; one GEMM per batch (im2col), a direct "
+          "kernel for one input channel"),
+      conv_row("max_pool2d", "max_pool2d(x, kernel, stride = kernel, padding = 0)", 1,
+               "largest of each window of {x} (padding counts as -infinity)",
+               {"{g} to each window's argmax"},
+               {{"2x2 windows", {{2, 2, 4, 4}}, [](In v) { return max_pool2d(v[0], 2); }},
+                {"3x3, stride 2, padding 1",
+                 {{1, 2, 5, 5}},
+                 [](In v) { return max_pool2d(v[0], 3, Size2(2), 1); }}},
+               "the first largest on a tie; a NaN wins"),
+      conv_row("avg_pool2d", "avg_pool2d(x, kernel, stride = kernel, padding = 0)", 1,
+               "sum of each window of {x} / (kh kw)",
+               {"{g} / (kh kw) to every element of the window"},
+               {{"2x2 windows", {{2, 2, 4, 4}}, [](In v) { return avg_pool2d(v[0], 2); }},
+                {"3x3, stride 2, padding 1",
+                 {{1, 2, 5, 5}},
+                 [](In v) { return avg_pool2d(v[0], 3, Size2(2), 1); }}},
+               "padded zeros count in the mean (PyTorch's count_include_pad)"),
+      conv_row(
+          "global_avg_pool2d", "global_avg_pool2d(x)", 1,
+          "[N, C]: the mean of each channel's H W values of {x}", {"{g} / (H W) to every pixel"},
+          {{"[2, 3, 3, 3]", {{2, 3, 3, 3}}, [](In v) { return global_avg_pool2d(v[0]); }}}, ""),
+      conv_row(
+          "im2col", "im2col(x, geometry) (internal)", 1,
+          "the windows of {x} as the columns of a [C kh kw, N OH OW] matrix", {"col2im({g})"},
+          {{"3x3, stride 2, padding 1", {{1, 2, 5, 5}}, [g](In v) { return patches(v[0], g); }}},
+          "conv2d's weight gradient on Vars (create_graph); its gradient is col2im"),
+      conv_row("col2im", "col2im(cols, geometry) (internal)", 1,
+               "each entry of {x} added onto the pixel its window read", {"im2col({g})"},
+               {{"3x3, stride 2, padding 1",
+                 {{g.patch(), g.n * g.out_plane()}},
+                 [g](In v) { return unpatches(v[0], g); }}},
+               "conv2d's input gradient on Vars (create_graph); its gradient is im2col"),
+      conv_row("avg_pool2d_backward", "avg_pool2d_backward(g, geometry) (internal)", 1,
+               "each {x} / (kh kw) added onto its window", {"avg_pool2d({g})"},
+               {{"3x3, stride 2, padding 1",
+                 {{g.n, g.c, g.oh, g.ow}},
+                 [g](In v) { return spread_windows(v[0], g, 1.0 / 9.0); }}},
+               "avg_pool2d's gradient on Vars (create_graph); its gradient is avg_pool2d"),
+  };
+}
 
 }  // namespace retrograd

@@ -220,6 +220,27 @@ BasicVar<T> cos(const BasicVar<T>& x) {
       [](const auto& g, const auto& x, const auto&) { return -g * math::sin(x); });
 }
 
+namespace {
+// The conditions of clamp's and where's gradients: an expression on tensors, a constant 0/1
+// mask (or the condition itself) on Vars, for math::where.
+template <class T>
+auto within(const BasicTensor<T>& x, T lo, T hi) {
+  return x >= lo && x <= hi;
+}
+template <class T>
+BasicVar<T> within(const BasicVar<T>& x, T lo, T hi) {
+  return BasicVar<T>(BasicTensor<T>(xt::cast<T>(x.value() >= lo && x.value() <= hi)));
+}
+template <class T>
+auto nonzero(const BasicTensor<T>& c) {
+  return xt::not_equal(c, T(0));
+}
+template <class T>
+const BasicVar<T>& nonzero(const BasicVar<T>& c) {
+  return c;  // where() reads a nonzero condition as true
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> clamp(const BasicVar<T>& x, detail::identity_t<T> lo, detail::identity_t<T> hi) {
   if (!(lo <= hi)) {
@@ -230,11 +251,10 @@ BasicVar<T> clamp(const BasicVar<T>& x, detail::identity_t<T> lo, detail::identi
   // one static object per op).
   const BasicTensor<T>& v = node_of("clamp", x)->value();
   return record<T>("clamp", BasicTensor<T>(xt::clip(v, lo, hi)), {x.node()},
-                   [lo, hi](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([lo = T(lo), hi = T(hi)](const auto& n, const auto& g) {
                      // clamp'(x) = [lo <= x <= hi]
-                     const auto& x = n.input(0);
-                     return {BasicTensor<T>(xt::where(x >= lo && x <= hi, g, T(0)))};
-                   });
+                     return n.grads(n.eval(math::where(within(n.input(0), lo, hi), g, T(0))));
+                   }));
 }
 
 template <class T>
@@ -247,14 +267,15 @@ BasicVar<T> where(const BasicVar<T>& condition, const BasicVar<T>& a, const Basi
   BasicTensor<T> value = xt::where(xt::not_equal(xt::broadcast(c, shape), T(0)),
                                    xt::broadcast(av, shape), xt::broadcast(bv, shape));
   return record<T>("where", std::move(value), {condition.node(), a.node(), b.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([](const auto& n, const auto& g) {
                      // d where(c, a, b)/da = [c], /db = [not c]; nothing to the condition
-                     const auto taken = xt::not_equal(n.input(0), T(0));
-                     return {
-                         none<T>(),
-                         grad_for(n, 1, [&] { return BasicTensor<T>(xt::where(taken, g, T(0))); }),
-                         grad_for(n, 2, [&] { return BasicTensor<T>(xt::where(taken, T(0), g)); })};
-                   });
+                     decltype(auto) condition = n.input(0);
+                     const auto& taken = nonzero(condition);
+                     return n.grads(
+                         n.none(),
+                         grad_for(n, 1, [&] { return n.eval(math::where(taken, g, T(0))); }),
+                         grad_for(n, 2, [&] { return n.eval(math::where(taken, T(0), g)); }));
+                   }));
 }
 
 #define RETROGRAD_INSTANTIATE_ELEMENTWISE(T)                        \

@@ -11,7 +11,27 @@
 namespace retrograd {
 using namespace detail;
 
+template <class T>
+BasicTensor<T> detail::scatter_back(const BasicTensor<T>& g, const Positions& at,
+                                    const Shape& shape) {
+  BasicTensor<T> out = zeros<T>(shape);
+  for (std::size_t j = 0; j < at->size(); ++j) out.data()[(*at)[j]] += g.data()[j];
+  return out;
+}
+
 namespace {
+/// x[at[j]] for every j, shaped `shape`: gather's kernel on tensors, the op on Vars.
+template <class T>
+BasicTensor<T> gather_from(Grad<T> x, const Positions& at, const Shape& shape) {
+  BasicTensor<T> out = BasicTensor<T>::from_shape(shape);
+  for (std::size_t j = 0; j < at->size(); ++j) out.data()[j] = x.data()[(*at)[j]];
+  return out;
+}
+template <class T>
+BasicVar<T> gather_from(const BasicVar<T>& g, const Positions& at, const Shape& shape) {
+  return gather(g, at, shape);
+}
+
 /// `index` as a position along an axis of `size`, negative counting from the end; throws
 /// std::out_of_range naming the op, the index, the axis and its size.
 std::size_t position(const char* op, std::int64_t index, int axis, std::size_t size,
@@ -32,7 +52,56 @@ template <class T>
                               " are floating-point numbers; pass an IndexTensor (std::int64_t), "
                               "for example to_indices(values)");
 }
+/// take's gradient: row k of g (rows of s.inner elements, at.size() per outer block) added to
+/// row at[k] of zeros shaped like x.
+template <class T>
+BasicTensor<T> scatter_rows(Grad<T> g, const AxisSplit& s, const std::vector<std::size_t>& at,
+                            const Shape& shape) {
+  BasicTensor<T> dx = zeros<T>(shape);
+  const T* from = g.data();
+  for (std::size_t outer = 0; outer < s.outer; ++outer) {
+    for (std::size_t k : at) {
+      T* to = dx.data() + s.at(outer, k, 0);
+      for (std::size_t i = 0; i < s.inner; ++i) to[i] += from[i];
+      from += s.inner;
+    }
+  }
+  return dx;
+}
+/// The same on Vars: a scatter_add to the element positions of those rows.
+template <class T>
+BasicVar<T> scatter_rows(const BasicVar<T>& g, const AxisSplit& s,
+                         const std::vector<std::size_t>& at, const Shape& shape) {
+  auto positions = std::make_shared<std::vector<std::size_t>>();
+  positions->reserve(g.size());
+  for (std::size_t outer = 0; outer < s.outer; ++outer) {
+    for (std::size_t k : at) {
+      for (std::size_t i = 0; i < s.inner; ++i) positions->push_back(s.at(outer, k, i));
+    }
+  }
+  return scatter_add(g, Positions(std::move(positions)), shape);
+}
 }  // namespace
+
+template <class T>
+BasicVar<T> detail::gather(const BasicVar<T>& x, Positions at, const Shape& shape) {
+  const Node<T>& nx = *node_of("gather", x);
+  return record<T>("gather", gather_from(nx.value(), at, shape), {x.node()},
+                   two_paths<T>([at](const auto& n, const auto& g) {
+                     // each element of g back to the position it was read from
+                     return n.grads(scatter_back(g, at, n.input(0).shape()));
+                   }));
+}
+
+template <class T>
+BasicVar<T> detail::scatter_add(const BasicVar<T>& g, Positions at, const Shape& shape) {
+  const Node<T>& ng = *node_of("scatter_add", g);
+  return record<T>("scatter_add", scatter_back(ng.value(), at, shape), {g.node()},
+                   two_paths<T>([at](const auto& n, const auto& up) {
+                     // each position's gradient read back, as gather reads values
+                     return n.grads(gather_from(up, at, n.input(0).shape()));
+                   }));
+}
 
 template <class T>
 IndexTensor to_indices(const BasicTensor<T>& values) {
@@ -69,19 +138,10 @@ BasicVar<T> take(const BasicVar<T>& x, const IndexTensor& indices, int axis) {
     }
   }
   return record<T>("take", std::move(out), {x.node()},
-                   [s, at = std::move(at)](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([s, at = std::move(at)](const auto& n, const auto& g) {
                      // scatter-add: each gathered row of g back to the row it came from
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     const T* from = g.data();
-                     for (std::size_t outer = 0; outer < s.outer; ++outer) {
-                       for (std::size_t k : at) {
-                         T* to = dx.data() + s.at(outer, k, 0);
-                         for (std::size_t i = 0; i < s.inner; ++i) to[i] += from[i];
-                         from += s.inner;
-                       }
-                     }
-                     return {std::move(dx)};
-                   });
+                     return n.grads(scatter_rows(g, s, at, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -115,13 +175,11 @@ BasicVar<T> take_along_axis(const BasicVar<T>& x, const IndexTensor& indices, in
     }
   }
   return record<T>(op, std::move(out), {x.node()},
-                   [from = std::move(from)](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([from = Positions(std::make_shared<const std::vector<std::size_t>>(
+                                     std::move(from)))](const auto& n, const auto& g) {
                      // scatter-add: each element of g back to where it was taken from
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     for (std::size_t j = 0; j < from.size(); ++j)
-                       dx.data()[from[j]] += g.data()[j];
-                     return {std::move(dx)};
-                   });
+                     return n.grads(scatter_back(g, from, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -148,13 +206,17 @@ BasicVar<T> argmax(const BasicVar<T>& x, int axis) {
   return record<T>("argmax", std::move(out), InputList<T>{}, BackwardFn<T>{});
 }
 
-#define RETROGRAD_INSTANTIATE_INDEX(T)                                                  \
-  template IndexTensor to_indices(const BasicTensor<T>&);                               \
-  template BasicVar<T> take(const BasicVar<T>&, const IndexTensor&, int);               \
-  template BasicVar<T> take(const BasicVar<T>&, const BasicTensor<T>&, int);            \
-  template BasicVar<T> take_along_axis(const BasicVar<T>&, const IndexTensor&, int);    \
-  template BasicVar<T> take_along_axis(const BasicVar<T>&, const BasicTensor<T>&, int); \
-  template BasicVar<T> argmax(const BasicVar<T>&, int);
+#define RETROGRAD_INSTANTIATE_INDEX(T)                                                   \
+  template IndexTensor to_indices(const BasicTensor<T>&);                                \
+  template BasicVar<T> take(const BasicVar<T>&, const IndexTensor&, int);                \
+  template BasicVar<T> take(const BasicVar<T>&, const BasicTensor<T>&, int);             \
+  template BasicVar<T> take_along_axis(const BasicVar<T>&, const IndexTensor&, int);     \
+  template BasicVar<T> take_along_axis(const BasicVar<T>&, const BasicTensor<T>&, int);  \
+  template BasicVar<T> argmax(const BasicVar<T>&, int);                                  \
+  template BasicVar<T> detail::gather(const BasicVar<T>&, Positions, const Shape&);      \
+  template BasicVar<T> detail::scatter_add(const BasicVar<T>&, Positions, const Shape&); \
+  template BasicTensor<T> detail::scatter_back(const BasicTensor<T>&, const Positions&,  \
+                                               const Shape&);
 
 RETROGRAD_INSTANTIATE_INDEX(float)
 RETROGRAD_INSTANTIATE_INDEX(double)
@@ -162,6 +224,8 @@ RETROGRAD_INSTANTIATE_INDEX(double)
 std::vector<OpRow> detail::index_rows() {
   const IndexTensor ids = {{2, 0}, {2, -1}};
   const IndexTensor along = {{1, 0, 2}, {0, 0, 1}};
+  const Positions gather_at =
+      std::make_shared<const std::vector<std::size_t>>(std::vector<std::size_t>{5, 0, 5, 11});
   return {
       {"take",
        "index",
@@ -213,6 +277,40 @@ std::vector<OpRow> detail::index_rows() {
        0,
        {{"rows", {{3, 4}}, [](In v) { return argmax(v[0], 1); }, 0.2, 2.0, {}, false}},
        "the first largest on a tie; a constant of whole numbers, for metrics"},
+      {"gather",
+       "index",
+       "gather(x, positions, shape) (internal)",
+       1,
+       "{x} at element positions, under a shape",
+       {"scatter_add({g}) at the positions"},
+       false,
+       {},
+       nullptr,
+       0,
+       {{"repeated positions",
+         {{3, 4}},
+         [gather_at](In v) {
+           return gather(v[0], gather_at, {2, 2});
+         }}},
+       "the gradient of scatter_add; with it, the ops whose gradient sends g back to the "
+       "positions they read (take, take_along_axis, slice, split, max, max_pool2d) have "
+       "gradients that are ops again (create_graph)"},
+      {"scatter_add",
+       "index",
+       "scatter_add(g, positions, shape) (internal)",
+       1,
+       "zeros with {x} added at element positions",
+       {"gather({g}) at the positions"},
+       false,
+       {},
+       nullptr,
+       0,
+       {{"repeated positions",
+         {{4}},
+         [gather_at](In v) {
+           return scatter_add(v[0], gather_at, {3, 4});
+         }}},
+       "the gradient of take, take_along_axis, slice, split, max and max_pool2d run on Vars"},
   };
 }
 

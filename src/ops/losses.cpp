@@ -8,6 +8,97 @@
 namespace retrograd {
 using namespace detail;
 
+namespace {
+// Each loss's gradients on tensors (one fused pass, as before) and on Vars (the same formula as
+// ops, so that it can be differentiated again): Note [one rule, two paths].
+
+// L = -1/n sum t log p:  dz = (p sum_k t_k - t) / n,  dt = -log p / n
+template <class T>
+GradList<T> softmax_cross_entropy_grads(const TensorSide<T>& side, Grad<T> g,
+                                        const BasicTensor<T>& log_p) {
+  const Node<T>& node = side.node;
+  const std::size_t n = log_p.shape()[0], c = log_p.shape()[1];
+  const T scale = g() / T(n);
+  BasicTensor<T> dz = none<T>(), dt = none<T>();
+  if (node.input_needs_grad(0)) {
+    dz = BasicTensor<T>::from_shape({n, c});
+    const T* t = node.input(1).data();
+    for (std::size_t i = 0; i < n; ++i) {
+      T mass = 0;
+      for (std::size_t k = 0; k < c; ++k) mass += t[i * c + k];
+      for (std::size_t k = 0; k < c; ++k) {
+        const std::size_t j = i * c + k;
+        dz.data()[j] = scale * (std::exp(log_p.data()[j]) * mass - t[j]);
+      }
+    }
+  }
+  if (node.input_needs_grad(1)) dt = BasicTensor<T>(-scale * log_p);
+  return {std::move(dz), std::move(dt)};
+}
+template <class T>
+VarGrads<T> softmax_cross_entropy_grads(const VarSide<T>& side, const BasicVar<T>& g,
+                                        const BasicTensor<T>& log_p_value) {
+  const BasicVar<T> z = side.input(0), t = side.input(1);
+  const BasicVar<T> scale = g / T(log_p_value.shape()[0]);
+  const BasicVar<T> log_p = log_softmax(z, 1);
+  BasicVar<T> dz, dt;
+  if (side.input_needs_grad(0)) dz = scale * (exp(log_p) * sum(t, 1, true) - t);
+  if (side.input_needs_grad(1)) dt = -scale * log_p;
+  return {dz, dt};
+}
+
+// L = -1/n sum_i log p_i,y_i:  dz = (p - onehot(y)) / n
+template <class T>
+GradList<T> sparse_cross_entropy_grads(const TensorSide<T>&, Grad<T> g, const BasicTensor<T>& p,
+                                       const std::vector<std::size_t>& ids) {
+  const std::size_t n = p.shape()[0], c = p.shape()[1];
+  const T scale = g() / T(n);
+  BasicTensor<T> dz = scale * p;
+  for (std::size_t i = 0; i < n; ++i) dz.data()[i * c + ids[i]] -= scale;
+  return {std::move(dz)};
+}
+template <class T>
+VarGrads<T> sparse_cross_entropy_grads(const VarSide<T>& side, const BasicVar<T>& g,
+                                       const BasicTensor<T>& p,
+                                       const std::vector<std::size_t>& ids) {
+  const std::size_t n = p.shape()[0], c = p.shape()[1];
+  BasicTensor<T> one_hot = zeros<T>(p.shape());
+  for (std::size_t i = 0; i < n; ++i) one_hot.data()[i * c + ids[i]] = T(1);
+  return {g / T(n) * (softmax(side.input(0), 1) - BasicVar<T>(std::move(one_hot)))};
+}
+
+// L = mean(max(z,0) - z t + log(1 + e^-|z|)):  dz = (sigmoid(z) - t) / N,  dt = -z / N
+template <class T>
+GradList<T> binary_cross_entropy_grads(const TensorSide<T>& side, Grad<T> g) {
+  const Node<T>& node = side.node;
+  const BasicTensor<T>& z = node.input(0);
+  const BasicTensor<T>& t = node.input(1);
+  const std::size_t count = z.size();
+  const T scale = g() / T(count);
+  BasicTensor<T> dz = none<T>(), dt = none<T>();
+  if (node.input_needs_grad(0)) {
+    dz = BasicTensor<T>::from_shape(z.shape());
+    for (std::size_t j = 0; j < count; ++j) {
+      // Written per sign so that exp never overflows.
+      const T e = std::exp(-std::abs(z.data()[j]));
+      const T s = z.data()[j] >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+      dz.data()[j] = scale * (s - t.data()[j]);
+    }
+  }
+  if (node.input_needs_grad(1)) dt = BasicTensor<T>(-scale * z);
+  return {std::move(dz), std::move(dt)};
+}
+template <class T>
+VarGrads<T> binary_cross_entropy_grads(const VarSide<T>& side, const BasicVar<T>& g) {
+  const BasicVar<T> z = side.input(0), t = side.input(1);
+  const BasicVar<T> scale = g / T(z.size());
+  BasicVar<T> dz, dt;
+  if (side.input_needs_grad(0)) dz = scale * (sigmoid(z) - t);
+  if (side.input_needs_grad(1)) dt = -scale * z;
+  return {dz, dt};
+}
+}  // namespace
+
 template <class T>
 BasicVar<T> softmax_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& targets) {
   require_logits_matrix("softmax_cross_entropy", logits.value());
@@ -31,25 +122,9 @@ BasicVar<T> softmax_cross_entropy(const BasicVar<T>& logits, const BasicVar<T>& 
   }
   return record<T>("softmax_cross_entropy", scalar_tensor<T>(-total / T(n)),
                    {logits.node(), targets.node()},
-                   [n, c, log_p = std::move(log_p)](const Node<T>& node, Grad<T> g) -> GradList<T> {
-                     // L = -1/n sum t log p:  dz = (p sum_k t_k - t) / n,  dt = -log p / n
-                     const T scale = g() / T(n);
-                     BasicTensor<T> dz = none<T>(), dt = none<T>();
-                     if (node.input_needs_grad(0)) {
-                       dz = BasicTensor<T>::from_shape({n, c});
-                       const T* t = node.input(1).data();
-                       for (std::size_t i = 0; i < n; ++i) {
-                         T mass = 0;
-                         for (std::size_t k = 0; k < c; ++k) mass += t[i * c + k];
-                         for (std::size_t k = 0; k < c; ++k) {
-                           const std::size_t j = i * c + k;
-                           dz.data()[j] = scale * (std::exp(log_p.data()[j]) * mass - t[j]);
-                         }
-                       }
-                     }
-                     if (node.input_needs_grad(1)) dt = BasicTensor<T>(-scale * log_p);
-                     return {std::move(dz), std::move(dt)};
-                   });
+                   two_paths<T>([log_p = std::move(log_p)](const auto& node, const auto& g) {
+                     return softmax_cross_entropy_grads(node, g, log_p);
+                   }));
 }
 
 template <class T>
@@ -68,13 +143,9 @@ BasicVar<T> sparse_softmax_cross_entropy(const BasicVar<T>& logits, const BasicT
   }
   return record<T>(
       op, scalar_tensor<T>(-total / T(n)), {logits.node()},
-      [n, c, ids = std::move(ids), p = std::move(p)](const Node<T>&, Grad<T> g) -> GradList<T> {
-        // L = -1/n sum_i log p_i,y_i:  dz = (p - onehot(y)) / n
-        const T scale = g() / T(n);
-        BasicTensor<T> dz = scale * p;
-        for (std::size_t i = 0; i < n; ++i) dz.data()[i * c + ids[i]] -= scale;
-        return {std::move(dz)};
-      });
+      two_paths<T>([ids = std::move(ids), p = std::move(p)](const auto& node, const auto& g) {
+        return sparse_cross_entropy_grads(node, g, p, ids);
+      }));
 }
 
 template <class T>
@@ -94,25 +165,9 @@ BasicVar<T> sigmoid_binary_cross_entropy(const BasicVar<T>& logits, const BasicV
     total += std::max(z[j], T(0)) - z[j] * t[j] + std::log1p(std::exp(-std::abs(z[j])));
   }
   return record<T>(op, scalar_tensor<T>(total / T(count)), {logits.node(), targets.node()},
-                   [count](const Node<T>& node, Grad<T> g) -> GradList<T> {
-                     // L = mean(max(z,0) - z t + log(1 + e^-|z|)):  dz = (sigmoid(z) - t) / N,  dt
-                     // = -z / N
-                     const T scale = g() / T(count);
-                     const BasicTensor<T>& z = node.input(0);
-                     const BasicTensor<T>& t = node.input(1);
-                     BasicTensor<T> dz = none<T>(), dt = none<T>();
-                     if (node.input_needs_grad(0)) {
-                       dz = BasicTensor<T>::from_shape(z.shape());
-                       for (std::size_t j = 0; j < count; ++j) {
-                         // Written per sign so that exp never overflows.
-                         const T e = std::exp(-std::abs(z.data()[j]));
-                         const T s = z.data()[j] >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
-                         dz.data()[j] = scale * (s - t.data()[j]);
-                       }
-                     }
-                     if (node.input_needs_grad(1)) dt = BasicTensor<T>(-scale * z);
-                     return {std::move(dz), std::move(dt)};
-                   });
+                   two_paths<T>([](const auto& node, const auto& g) {
+                     return binary_cross_entropy_grads(node, g);
+                   }));
 }
 
 template <class T>

@@ -90,6 +90,8 @@ struct TensorSide {
   GradList<T> grads(G&&... g) const {
     return GradList<T>(std::forward<G>(g)...);
   }
+  /// "No gradient for this input".
+  static BasicTensor<T> none() { return detail::none<T>(); }
 };
 
 /// The Var side of a two-path rule: the node's inputs and output as Vars of the graph, so that
@@ -109,6 +111,7 @@ struct VarSide {
   VarGrads<T> grads(G&&... g) const {
     return VarGrads<T>{BasicVar<T>(std::forward<G>(g))...};
   }
+  static BasicVar<T> none() { return BasicVar<T>(); }
 };
 
 /// A rule written once as a generic lambda (side, g) -> side.grads(...), run on tensors by
@@ -155,6 +158,27 @@ template <class T, class F>
 BasicVar<T> grad_for(const VarSide<T>& n, std::size_t i, F&& f) {
   return n.input_needs_grad(i) ? sum_to<T>(BasicVar<T>(f()), n.node->input(i).shape())
                                : BasicVar<T>();
+}
+
+/// Element positions (row-major, flat) of a gather: out[j] = x[at[j]]. Shared between a node's
+/// rule and the rules of the gradient ops it makes (create_graph).
+using Positions = std::shared_ptr<const std::vector<std::size_t>>;
+
+/// Internal op "gather" (src/ops/index.cpp): out[j] = x[at[j]], shaped `shape`. Its gradient is
+/// scatter_add and scatter_add's is gather, so every op whose gradient sends g back to the
+/// positions it read (take, slice, max, max_pool2d, ...) is differentiable to any order.
+template <class T>
+BasicVar<T> gather(const BasicVar<T>& x, Positions at, const Shape& shape);
+/// Internal op "scatter_add": zeros of `shape` with g[j] added at at[j].
+template <class T>
+BasicVar<T> scatter_add(const BasicVar<T>& g, Positions at, const Shape& shape);
+/// g sent back to the positions it was read from (the gradient of a gather): the kernel of
+/// scatter_add on tensors (src/ops/index.cpp), the op on Vars.
+template <class T>
+BasicTensor<T> scatter_back(const BasicTensor<T>& g, const Positions& at, const Shape& shape);
+template <class T>
+BasicVar<T> scatter_back(const BasicVar<T>& g, const Positions& at, const Shape& shape) {
+  return scatter_add(g, at, shape);
 }
 
 /// Whether an op on these inputs records a node: some input requires a gradient and grad mode

@@ -16,6 +16,7 @@ std::vector<OpRow> shape_rows();
 std::vector<OpRow> index_rows();
 std::vector<OpRow> reduce_rows();
 std::vector<OpRow> losses_rows();
+std::vector<OpRow> conv_rows();
 
 using In = const std::vector<VarD>&;
 

@@ -28,6 +28,7 @@ const Family families[] = {
     {"index", detail::index_rows},
     {"reduce", detail::reduce_rows},
     {"losses", detail::losses_rows},
+    {"conv", detail::conv_rows},
 };
 
 /// A row the rest of the library could not read is a bug in the row: refuse the table.

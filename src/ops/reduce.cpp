@@ -144,12 +144,11 @@ BasicVar<T> max(const BasicVar<T>& x) {
     if (v[i] > v[best]) best = i;
   }
   return record<T>("max", scalar_tensor<T>(v[best]), {x.node()},
-                   [best](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([at = Positions(std::make_shared<const std::vector<std::size_t>>(
+                                     1, best))](const auto& n, const auto& g) {
                      // d max(x)/dx_i = [i is the first largest element], Note [ties]
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     dx.data()[best] = g();
-                     return {std::move(dx)};
-                   });
+                     return n.grads(scatter_back(g, at, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -159,25 +158,22 @@ BasicVar<T> max(const BasicVar<T>& x, int axis, bool keepdims) {
   const AxisSplit s = split_at(x.shape(), ax);
   const T* v = x.value().data();
   BasicTensor<T> out = BasicTensor<T>::from_shape(reduced_shape(x.shape(), ax, keepdims));
-  std::vector<std::size_t> argmax(s.outer * s.inner);
+  auto argmax = std::make_shared<std::vector<std::size_t>>(s.outer * s.inner);
   for (std::size_t o = 0; o < s.outer; ++o) {
     for (std::size_t i = 0; i < s.inner; ++i) {
       std::size_t best = s.at(o, 0, i);
       for (std::size_t k = 1; k < s.extent; ++k) {
         if (v[s.at(o, k, i)] > v[best]) best = s.at(o, k, i);
       }
-      argmax[o * s.inner + i] = best;
+      (*argmax)[o * s.inner + i] = best;
       out.data()[o * s.inner + i] = v[best];
     }
   }
   return record<T>("max", std::move(out), {x.node()},
-                   [argmax = std::move(argmax)](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([at = Positions(std::move(argmax))](const auto& n, const auto& g) {
                      // d max_k(x)/dx_k = [k is the first largest along the axis], Note [ties]
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     for (std::size_t j = 0; j < argmax.size(); ++j)
-                       dx.data()[argmax[j]] = g.data()[j];
-                     return {std::move(dx)};
-                   });
+                     return n.grads(scatter_back(g, at, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -233,16 +229,13 @@ BasicVar<T> logsumexp(const BasicVar<T>& x, int axis, bool keepdims) {
           log_sum_exp(x.value().data() + s.at(o, 0, i), s.extent, s.inner);
     }
   }
-  return record<T>("logsumexp", std::move(out), {x.node()},
-                   [ax](const Node<T>& n, Grad<T> g) -> GradList<T> {
-                     // d lse(x)/dx_k = softmax_k = e^(x_k - y): g spread along the axis times it
-                     const Shape& in = n.input(0).shape();
-                     BasicTensor<T> y = n.value();
-                     y.reshape(reduced_shape(in, ax, true));
-                     BasicTensor<T> dx = expand_along(g, in, ax);
-                     dx *= xt::exp(n.input(0) - xt::broadcast(y, in));
-                     return {std::move(dx)};
-                   });
+  return record<T>(
+      "logsumexp", std::move(out), {x.node()}, two_paths<T>([ax](const auto& n, const auto& g) {
+        // d lse(x)/dx_k = softmax_k = e^(x_k - y): g spread along the axis times it
+        const Shape in = n.input(0).shape();
+        return n.grads(n.eval(expand_along(g, in, ax) *
+                              math::exp(n.input(0) - expand_along(n.value(), in, ax))));
+      }));
 }
 
 #define RETROGRAD_INSTANTIATE_REDUCTIONS(T)                      \

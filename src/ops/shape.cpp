@@ -14,6 +14,18 @@ namespace retrograd {
 using namespace detail;
 
 namespace {
+/// g under another shape of the same size, on either side.
+template <class T>
+BasicTensor<T> reshape_to(Grad<T> g, const Shape& shape) {
+  BasicTensor<T> out = g;
+  out.reshape(shape);
+  return out;
+}
+template <class T>
+BasicVar<T> reshape_to(const BasicVar<T>& g, const Shape& shape) {
+  return reshape(g, shape);
+}
+
 /// x's values under a new shape of the same size, as the node `op` (reshape, flatten, ...).
 template <class T>
 BasicVar<T> reshaped(const char* op, const BasicVar<T>& x, const Shape& shape) {
@@ -26,12 +38,10 @@ BasicVar<T> reshaped(const char* op, const BasicVar<T>& x, const Shape& shape) {
   }
   BasicTensor<T> out = nx.value();
   out.reshape(shape);
-  return record<T>(op, std::move(out), {x.node()}, [](const Node<T>& n, Grad<T> g) -> GradList<T> {
-    // the same values: g under the input's shape
-    BasicTensor<T> dx = g;
-    dx.reshape(n.input(0).shape());
-    return {std::move(dx)};
-  });
+  return record<T>(op, std::move(out), {x.node()}, two_paths<T>([](const auto& n, const auto& g) {
+                     // the same values: g under the input's shape
+                     return n.grads(reshape_to(g, n.input(0).shape()));
+                   }));
 }
 
 std::vector<std::size_t> inverse_permutation(const std::vector<std::size_t>& axes) {
@@ -40,10 +50,14 @@ std::vector<std::size_t> inverse_permutation(const std::vector<std::size_t>& axe
   return inverse;
 }
 
-/// The tensor kernel of permute.
+/// The kernel of permute, on tensors and on Vars.
 template <class T>
 BasicTensor<T> permuted(const BasicTensor<T>& t, const std::vector<std::size_t>& axes) {
   return BasicTensor<T>(xt::transpose(t, axes));
+}
+template <class T>
+BasicVar<T> permuted(const BasicVar<T>& v, const std::vector<std::size_t>& axes) {
+  return permute(v, std::vector<int>(axes.begin(), axes.end()));
 }
 
 /// A part of `t` along one axis: `count` positions from `begin`, `step` apart (negative steps
@@ -90,16 +104,65 @@ void scatter_along(const BasicTensor<T>& g, const Strided& part, BasicTensor<T>&
   }
 }
 
+/// g back at the positions a part was taken from, zeros elsewhere: on tensors, and on Vars as
+/// a scatter_add to those positions (whose own gradient is the part again).
+template <class T>
+BasicTensor<T> unpart(Grad<T> g, const Strided& part, const Shape& shape) {
+  BasicTensor<T> dx = zeros<T>(shape);
+  scatter_along(g, part, dx);
+  return dx;
+}
+template <class T>
+BasicVar<T> unpart(const BasicVar<T>& g, const Strided& part, const Shape& shape) {
+  const AxisSplit s = split_at(shape, part.axis);
+  auto at = std::make_shared<std::vector<std::size_t>>();
+  at->reserve(g.size());
+  for (std::size_t outer = 0; outer < s.outer; ++outer) {
+    for (std::size_t k = 0; k < part.count; ++k) {
+      const auto row =
+          static_cast<std::size_t>(part.begin + static_cast<std::int64_t>(k) * part.step);
+      for (std::size_t i = 0; i < s.inner; ++i) at->push_back(s.at(outer, row, i));
+    }
+  }
+  return scatter_add(g, Positions(std::move(at)), shape);
+}
+
 /// A part along one axis as its own node `op` (slice, split).
 template <class T>
 BasicVar<T> part_of(const char* op, const BasicVar<T>& x, const Strided& part) {
   return record<T>(op, gather_along(x.value(), part), {x.node()},
-                   [part](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([part](const auto& n, const auto& g) {
                      // g back at the positions the part was taken from, zeros elsewhere
-                     BasicTensor<T> dx = zeros<T>(n.input(0).shape());
-                     scatter_along(g, part, dx);
-                     return {std::move(dx)};
-                   });
+                     return n.grads(unpart(g, part, n.input(0).shape()));
+                   }));
+}
+
+/// The part of g along one axis, on tensors and on Vars (a slice).
+template <class T>
+BasicTensor<T> part_of_grad(Grad<T> g, const Strided& part) {
+  return gather_along(g, part);
+}
+template <class T>
+BasicVar<T> part_of_grad(const BasicVar<T>& g, const Strided& part) {
+  return part_of("slice", g, part);
+}
+
+/// pad's gradient, the interior of g: one strided view on tensors, a slice per axis on Vars.
+template <class T>
+BasicTensor<T> interior_of(Grad<T> g, const xt::xstrided_slice_vector& interior,
+                           const std::vector<std::pair<std::size_t, std::size_t>>&, const Shape&) {
+  return BasicTensor<T>(xt::strided_view(g, interior));
+}
+template <class T>
+BasicVar<T> interior_of(const BasicVar<T>& g, const xt::xstrided_slice_vector&,
+                        const std::vector<std::pair<std::size_t, std::size_t>>& widths,
+                        const Shape& shape) {
+  BasicVar<T> out = g;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    out =
+        part_of("slice", out, Strided{d, static_cast<std::int64_t>(widths[d].first), 1, shape[d]});
+  }
+  return out;
 }
 
 /// The inputs' nodes, refusing an empty list or an empty Var.
@@ -135,23 +198,19 @@ BasicVar<T> joined(const char* op, const std::vector<BasicVar<T>>& xs, std::size
     offset += extents[j];
   }
   return record<T>(op, std::move(out), std::move(inputs),
-                   [axis, extents](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([axis, extents](const auto& n, const auto& g) {
                      // each input gets its own part of g: a slice of g along the axis
-                     GradList<T> grads;
+                     auto grads = n.grads();
                      std::int64_t offset = 0;
                      for (std::size_t j = 0; j < extents.size(); ++j) {
                        const Strided part{axis, offset, 1, extents[j]};
                        offset += static_cast<std::int64_t>(extents[j]);
-                       if (!n.input_needs_grad(j)) {
-                         grads.push_back(none<T>());
-                         continue;
-                       }
-                       BasicTensor<T> dx = gather_along(g, part);
-                       dx.reshape(n.input(j).shape());
-                       grads.push_back(std::move(dx));
+                       grads.push_back(n.input_needs_grad(j)
+                                           ? reshape_to(part_of_grad(g, part), n.input(j).shape())
+                                           : n.none());
                      }
                      return grads;
-                   });
+                   }));
 }
 }  // namespace
 
@@ -220,10 +279,10 @@ BasicVar<T> permute(const BasicVar<T>& x, const std::vector<int>& axes) {
   }
   return record<T>(
       "permute", permuted(x.value(), order), {x.node()},
-      [inverse = inverse_permutation(order)](const Node<T>&, Grad<T> g) -> GradList<T> {
+      two_paths<T>([inverse = inverse_permutation(order)](const auto& n, const auto& g) {
         // the inverse permutation of g
-        return {permuted(BasicTensor<T>(g), inverse)};
-      });
+        return n.grads(permuted(g, inverse));
+      }));
 }
 
 template <class T>
@@ -235,10 +294,10 @@ BasicVar<T> broadcast_to(const BasicVar<T>& x, const Shape& shape) {
                                 shape_string(broadcast_shape("broadcast_to", in, shape)) + ")");
   }
   return record<T>("broadcast_to", BasicTensor<T>(xt::broadcast(x.value(), shape)), {x.node()},
-                   [](const Node<T>& n, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([](const auto& n, const auto& g) {
                      // g summed over the stretched axes
-                     return {sum_to<T>(g, n.input(0).shape())};
-                   });
+                     return n.grads(sum_to<T>(g, n.input(0).shape()));
+                   }));
 }
 
 template <class T>
@@ -340,10 +399,10 @@ BasicVar<T> pad(const BasicVar<T>& x,
   BasicTensor<T> out = full<T>(shape, value);
   xt::strided_view(out, interior) = x.value();
   return record<T>("pad", std::move(out), {x.node()},
-                   [interior](const Node<T>&, Grad<T> g) -> GradList<T> {
+                   two_paths<T>([interior, widths](const auto& n, const auto& g) {
                      // the interior of g: a slice per axis
-                     return {BasicTensor<T>(xt::strided_view(g, interior))};
-                   });
+                     return n.grads(interior_of(g, interior, widths, n.input(0).shape()));
+                   }));
 }
 
 template <class T>

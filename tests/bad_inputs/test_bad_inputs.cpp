@@ -668,6 +668,19 @@ std::vector<Case> api_cases() {
                             f.backward();
                             grad(f, {x});
                           }),
+      expect<logic_error>("gradient graph of a leaf after a plain backward",
+                          {"grad_var", "'x'", "no gradient graph", "create_graph"},
+                          [=] {
+                            Var x = leaf({2});
+                            x.named("x");
+                            sum(x * x).backward();
+                            grad_var(x);
+                          }),
+      expect<invalid_argument>("matmul reading a vector transposed",
+                               {"matmul", "[3]", "[3, 2]", "1-d operand cannot be read transposed"},
+                               [=] {
+                                 matmul(leaf({3}), leaf({3, 2}), true, false);
+                               }),
       expect<domain_error>("log of a negative number", {"log", "negative input", "-1"},
                            [] { log(VarD(-1.0, requires_grad)); }),
       expect<domain_error>("division by zero", {"div", "division by zero"},
