@@ -33,10 +33,10 @@ struct TraceArgs {
 /// d f / d `name` as a graph of its own (grad with create_graph), named "df/dNAME", whose
 /// backward pass gives the second derivatives d^2 f / dNAME dv.
 VarD derivative_of(const VarD& f, const std::string& name) {
-  std::vector<std::shared_ptr<Node<double>>> todo{f.node()};
-  std::shared_ptr<Node<double>> variable;
+  std::vector<NodePtr<double>> todo{f.node()};
+  NodePtr<double> variable;
   while (!todo.empty() && !variable) {
-    const std::shared_ptr<Node<double>> node = todo.back();
+    const NodePtr<double> node = todo.back();
     todo.pop_back();
     if (node->is_leaf() && node->name() == name) variable = node;
     for (const auto& input : node->inputs()) todo.push_back(input);

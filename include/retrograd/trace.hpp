@@ -67,7 +67,7 @@ class Trace : public BackwardObserver<T> {
 
   /// Every node of the graph in evaluation order (inputs before the nodes that use them),
   /// constants included; the root is last.
-  const std::vector<std::shared_ptr<Node<T>>>& nodes() const { return nodes_; }
+  const std::vector<NodePtr<T>>& nodes() const { return nodes_; }
   /// The position of a node in nodes(); throws std::out_of_range for a node of another graph.
   std::size_t index(const Node<T>& node) const;
   /// The name of a node in this trace ("?" for a node of another graph).
@@ -129,7 +129,7 @@ class Trace : public BackwardObserver<T> {
 
  private:
   BasicVar<T> root_;
-  std::vector<std::shared_ptr<Node<T>>> nodes_;
+  std::vector<NodePtr<T>> nodes_;
   std::unordered_map<const Node<T>*, std::size_t> index_;
   std::string rule(const Node<T>& gate, std::size_t slot) const;
   std::string gate_text(const Gate& gate) const;

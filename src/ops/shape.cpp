@@ -106,7 +106,7 @@ BasicVar<T> part_of(const char* op, const BasicVar<T>& x, const Strided& part) {
 template <class T>
 InputList<T> nodes_of(const char* op, const std::vector<BasicVar<T>>& xs) {
   if (xs.empty()) throw std::invalid_argument(std::string(op) + ": no inputs");
-  std::vector<std::shared_ptr<Node<T>>> nodes;
+  std::vector<NodePtr<T>> nodes;
   for (const BasicVar<T>& x : xs) nodes.push_back(node_of(op, x));
   return InputList<T>(std::move(nodes));
 }
