@@ -11,17 +11,8 @@
 
 namespace retrograd {
 
-// Note [node handles]: a scalar graph is one node per op, made and freed by the hundred
-// thousand, so a node costs what its memory and its handles cost. A node's memory is a slot of
-// this thread's node arena: a free list of released slots, then chunks cut in order; releasing
-// pushes the slot back on the list of the releasing thread, and a thread that ends hands its
-// free slots to the next thread that needs some (the arena keeps its chunks for the life of the
-// program, as the buffer cache keeps its buffers). Its handles (NodePtr) count copies in the
-// node itself. Only a node that may be shared between threads pays for atomic counts: leaves,
-// parameters and constants, whose handles threads predicting on one model copy at once. A node
-// recorded with a backward rule belongs to the thread recording the graph, which the engine
-// writes into without locks anyway (docs/design.md, Threads), so its count is a plain integer.
-// A node is one or the other from construction to destruction.
+// Note [node handles] (docs/design.md): nodes live in a per-thread arena of slots; handles count
+// in the node, atomically only for nodes that threads may share.
 template <class T>
 void Node<T>::destroy(Node* node) noexcept {
   node->~Node();
