@@ -32,6 +32,17 @@ if(RETROGRAD_BUILD_TOOLS)
     PASS_REGULAR_EXPRESSION "npz check passed")
 endif()
 
+# A --model cnn network's .npz in PyTorch's same network (Debian's python3-torch): the class of
+# each of the 10,000 test images equals retrograd predict's.
+if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)
+  add_test(NAME cli_export_cnn_torch
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_cnn_npz_torch.sh
+      $<TARGET_FILE:retrograd_cli> ${RETROGRAD_PYTHON3} /usr/share/datasets/fashion-mnist
+      ${CMAKE_CURRENT_BINARY_DIR}/cli_export_cnn_torch)
+  set_tests_properties(cli_export_cnn_torch PROPERTIES
+    PASS_REGULAR_EXPRESSION "the same class on 10000 of 10000 test images")
+endif()
+
 # The numpy and PyTorch blocks of docs/io.md, run as they stand there on the IDX model (the
 # one with a FeatureScaling first layer): each predicts what retrograd predict predicts.
 if(RETROGRAD_BUILD_TOOLS)
