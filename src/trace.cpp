@@ -73,8 +73,7 @@ bool Trace<T>::is_elementwise(const Node<T>& gate) {
 template <class T>
 Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
   if (!root.defined()) throw std::invalid_argument("Trace: empty Var");
-  std::unordered_map<const Node<T>*, NodePtr<T>> owners = {
-      {root.node().get(), root.node()}};
+  std::unordered_map<const Node<T>*, NodePtr<T>> owners = {{root.node().get(), root.node()}};
   const std::vector<Node<T>*> order = topological_order(*root.node(), /*include_constants=*/true);
   for (Node<T>* node : order) {
     for (const auto& input : node->inputs()) owners.emplace(input.get(), input);
