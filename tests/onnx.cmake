@@ -44,7 +44,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py export
       --dir ${torch} --opset 13)
   set_tests_properties(onnx_torch_export PROPERTIES FIXTURES_SETUP onnx_torch
-    PASS_REGULAR_EXPRESSION "torch_residual: PyTorch")
+    PASS_REGULAR_EXPRESSION "torch_cnn: PyTorch")
   retrograd_output_test(NAME cli_import_onnx
     COMMAND ${cli} import --model ${torch}/torch_mlp.onnx --output ${torch}/torch_mlp.rg
     EXPECT "FeatureScaling" "Dense" "BatchNorm" "model: ${torch}/torch_mlp.rg")
@@ -72,6 +72,34 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   set_tests_properties(onnx_torch_imported onnx_torch_direct onnx_torch_residual_imported
     onnx_torch_residual_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # The convolution family (Conv, BatchNormalization, MaxPool, a Pad before an AveragePool,
+  # GlobalAveragePool, Flatten) and a residual Add of feature maps.
+  retrograd_output_test(NAME cli_import_onnx_cnn
+    COMMAND ${cli} import --model ${torch}/torch_cnn.onnx --output ${torch}/torch_cnn.rg
+    EXPECT "(None, 1, 28, 28)" "(Conv2D)" "(BatchNorm)" "(MaxPool2D)" "(AvgPool2D)"
+      "(GlobalAvgPool2D)" "max_pool2d_3, conv2d_7" "model: ${torch}/torch_cnn.rg")
+  set_tests_properties(cli_import_onnx_cnn PROPERTIES FIXTURES_REQUIRED onnx_torch
+    FIXTURES_SETUP onnx_imported)
+  add_test(NAME onnx_torch_cnn_imported
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_cnn.rg --dir ${torch} --name torch_cnn)
+  add_test(NAME onnx_torch_cnn_direct
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_cnn.onnx --dir ${torch} --name torch_cnn)
+  set_tests_properties(onnx_torch_cnn_imported onnx_torch_cnn_direct PROPERTIES
+    FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # predict and evaluate take a .rg holding a functional model: the residual MLP (which scales
+  # its own pixels) and the residual CNN imported from PyTorch (images [n, 1, 28, 28]).
+  retrograd_output_test(NAME cli_evaluate_functional
+    COMMAND ${cli} evaluate --model ${models}/residual.rg --data /usr/share/datasets/fashion-mnist
+    EXPECT "test set" "accuracy: 7" "/10000)" "confusion matrix")
+  set_tests_properties(cli_evaluate_functional PROPERTIES FIXTURES_REQUIRED onnx_models)
+  retrograd_output_test(NAME cli_predict_functional_cnn
+    COMMAND ${cli} predict --model ${torch}/torch_cnn.rg --data /usr/share/datasets/fashion-mnist
+      --output predictions.csv
+    EXPECT "predictions: predictions.csv (10000 rows)" EXPECT_FILES predictions.csv)
+  set_tests_properties(cli_predict_functional_cnn PROPERTIES
+    FIXTURES_REQUIRED "onnx_torch;onnx_imported")
   # predict and evaluate read the .onnx file itself.
   retrograd_output_test(NAME cli_evaluate_onnx
     COMMAND ${cli} evaluate --model ${torch}/torch_mlp.onnx

@@ -7,6 +7,7 @@
 #include <retrograd/data/idx.hpp>
 #include <retrograd/data/labels.hpp>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/nn/model.hpp>
 
 #include "commands.hpp"
 
@@ -149,8 +150,30 @@ std::vector<std::string> guess_class_names(const DataArgs& data, bool directory,
   return names;
 }
 
+namespace {
+
+// True when `first` scales its own input: a FeatureScaling, or a functional model whose
+// input only FeatureScaling layers read.
+bool scales_its_input(nn::Module& first) {
+  auto* functional = dynamic_cast<nn::Model*>(&first);
+  if (!functional) return first.type() == "FeatureScaling";
+  const std::vector<nn::Module*> layers = functional->children();
+  bool read = false;
+  for (const nn::ModelStep& s : functional->steps()) {
+    if (std::find(s.inputs.begin(), s.inputs.end(), functional->input_steps().front()) ==
+        s.inputs.end()) {
+      continue;
+    }
+    if (s.kind != "layer" || layers[s.layer]->type() != "FeatureScaling") return false;
+    read = true;
+  }
+  return read;
+}
+
+}  // namespace
+
 void match_model_scaling(nn::Sequential& model, data::Dataset& set) {
-  if (model.size() > 0 && model.layer(0).type() == "FeatureScaling") {
+  if (model.size() > 0 && scales_its_input(model.layer(0))) {
     set.set_scaler(data::FeatureScaler::identity(set.feature_count()));
   }
   // A model that takes images gets each sample in its input shape ([n, 1, 28, 28]).

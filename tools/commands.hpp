@@ -43,7 +43,8 @@ void add_export_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 
 /// The model in `path`: a retrograd model file, or an ONNX file (by its .onnx extension)
-/// imported and compiled as a classifier (cross-entropy, accuracy).
+/// imported and compiled as a classifier (cross-entropy, accuracy). A functional model (one
+/// input, one output) comes as a Sequential of that one layer, compiled as a classifier.
 nn::Sequential load_model_file(const std::string& path);
 
 }  // namespace retrograd::cli

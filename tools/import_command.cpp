@@ -7,6 +7,7 @@
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
+#include <retrograd/nn/model.hpp>
 
 #include "commands.hpp"
 
@@ -19,10 +20,15 @@ namespace {
 // evaluate can score it and the saved file states what it measures.
 void compile_as_classifier(nn::Sequential& model) {
   bool softmax = false;
-  nn::Module& last = model.layer(model.size() - 1);
-  if (const auto* dense = dynamic_cast<const nn::Dense*>(&last)) {
+  nn::Module* last = &model.layer(model.size() - 1);
+  // A functional model ends in the layer its output step calls.
+  if (auto* functional = dynamic_cast<nn::Model*>(last)) {
+    const nn::ModelStep& out = functional->steps()[functional->output_steps().front()];
+    if (out.kind == "layer") last = functional->children()[out.layer];
+  }
+  if (const auto* dense = dynamic_cast<const nn::Dense*>(last)) {
     softmax = dense->activation() == nn::Activation::softmax();
-  } else if (const auto* act = dynamic_cast<const nn::ActivationLayer*>(&last)) {
+  } else if (const auto* act = dynamic_cast<const nn::ActivationLayer*>(last)) {
     softmax = act->activation() == nn::Activation::softmax();
   }
   model.compile(nn::Loss::categorical_cross_entropy(!softmax), nn::SGD(0.01), {"accuracy"});
@@ -59,8 +65,27 @@ void run_import(const ImportArgs& a) {
 }  // namespace
 
 nn::Sequential load_model_file(const std::string& path) {
-  if (!is_onnx(path)) return io::load_model(path);
-  nn::Sequential model = io::import_onnx(path);
+  std::unique_ptr<nn::Module> module =
+      is_onnx(path) ? io::import_onnx_module(path) : io::load_module(path);
+  if (dynamic_cast<nn::Sequential*>(module.get())) {
+    if (!is_onnx(path)) return io::load_model(path);  // with its loss, classes and scaling
+    nn::Sequential model = std::move(dynamic_cast<nn::Sequential&>(*module));
+    compile_as_classifier(model);
+    return model;
+  }
+  // A functional model: a Sequential of that one layer, which the commands read like any.
+  auto* functional = dynamic_cast<nn::Model*>(module.get());
+  if (!functional || functional->input_steps().size() != 1 ||
+      functional->output_steps().size() != 1) {
+    throw UsageError("--model: " + path + " holds a " + module->type() +
+                     (functional ? " of several inputs or outputs" : "") +
+                     "; predict and evaluate take a model of one input and one output");
+  }
+  nn::Sequential model;
+  if (const Shape in = functional->input_shapes().front(); in.size() > 1) {
+    model.set_input_shape(in);
+  }
+  model.add(std::move(module));
   compile_as_classifier(model);
   return model;
 }

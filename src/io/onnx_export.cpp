@@ -48,6 +48,15 @@ struct Node {
   std::vector<Attribute> attributes;
 };
 
+ProtoWriter int64_tensor_proto(const std::string& name, const std::vector<std::int64_t>& v) {
+  ProtoWriter w;
+  w.int64(pb::tensor::dims, static_cast<std::int64_t>(v.size()));
+  w.varint(pb::tensor::data_type, pb::tensor::type_int64);
+  w.string(pb::tensor::name, name);
+  for (std::int64_t x : v) w.int64(pb::tensor::int64_data, x);
+  return w;
+}
+
 ProtoWriter tensor_proto(const std::string& name, const Tensor& t) {
   ProtoWriter w;
   for (std::size_t d : t.shape()) w.int64(pb::tensor::dims, static_cast<std::int64_t>(d));
@@ -90,6 +99,13 @@ class GraphBuilder {
   std::string initializer(const std::string& name, const Tensor& t) {
     if (initializer_names_.insert(name).second) {
       initializers_.message(pb::graph::initializer, tensor_proto(name, t));
+    }
+    return name;
+  }
+  /// Adds the int64 vector `v` as the initializer `name` (once); returns the name.
+  std::string int64_initializer(const std::string& name, const std::vector<std::int64_t>& v) {
+    if (initializer_names_.insert(name).second) {
+      initializers_.message(pb::graph::initializer, int64_tensor_proto(name, v));
     }
     return name;
   }
@@ -259,6 +275,13 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
        [](nn::Module& layer, const std::string& prefix, const std::string& path,
           const std::string& x, GraphBuilder& g) {
          auto& model = as<nn::Model>(layer);
+         if (model.input_steps().size() != 1 || model.output_steps().size() != 1) {
+           throw std::invalid_argument(
+               "ONNX export: model '" + model.name() + "' has " +
+               std::to_string(model.input_steps().size()) + " inputs and " +
+               std::to_string(model.output_steps().size()) +
+               " outputs; export writes models of one input and one output");
+         }
          const std::vector<nn::Module*> layers = model.children();
          std::vector<std::string> values;
          for (std::size_t i = 0; i < model.steps().size(); ++i) {
@@ -279,7 +302,7 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
              values.push_back(g.node("Concat", step, in, {Attribute::integer("axis", 1)}));
            }
          }
-         return values.back();
+         return values[model.output_steps().front()];
        }},
       // NCHW as ONNX; W [out, in, kh, kw] as ONNX's Conv reads it.
       {"Conv2D",
@@ -299,14 +322,24 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
          return g.node("MaxPool", path + "/MaxPool", {x},
                        window_attributes(p.kernel(), p.stride(), p.padding(), std::nullopt));
        }},
-      // Padded zeros count in each mean: count_include_pad = 1.
+      // Padded zeros count in each mean. ONNX says so with count_include_pad = 1, which
+      // OpenCV 4.6 ignores (it divides by the unpadded part of the window); an explicit Pad
+      // of zeros before an unpadded AveragePool means the same to every runtime, and is what
+      // torch.onnx.export writes for PyTorch's AvgPool2d.
       {"AvgPool2D",
-       [](nn::Module& layer, const std::string&, const std::string& path, const std::string& x,
-          GraphBuilder& g) {
+       [](nn::Module& layer, const std::string& prefix, const std::string& path,
+          const std::string& x, GraphBuilder& g) {
          auto& p = as<nn::AvgPool2D>(layer);
-         auto attributes = window_attributes(p.kernel(), p.stride(), p.padding(), std::nullopt);
-         attributes.push_back(Attribute::integer("count_include_pad", 1));
-         return g.node("AveragePool", path + "/AveragePool", {x}, attributes);
+         std::string in = x;
+         if (p.padding().h != 0 || p.padding().w != 0) {
+           const auto h = static_cast<std::int64_t>(p.padding().h);
+           const auto w = static_cast<std::int64_t>(p.padding().w);
+           // [n, c, h, w] begins, then ends
+           in = g.node("Pad", path + "/Pad",
+                       {x, g.int64_initializer(prefix + "pads", {0, 0, h, w, 0, 0, h, w})});
+         }
+         return g.node("AveragePool", path + "/AveragePool", {in},
+                       window_attributes(p.kernel(), p.stride(), 0, std::nullopt));
        }},
       // Ours gives [n, c]; ONNX's [n, c, 1, 1], flattened after.
       {"GlobalAvgPool2D",
@@ -370,7 +403,7 @@ std::vector<std::uint8_t> serialize_onnx(nn::Module& model, const OnnxExportOpti
       seq && !seq->input_shape().empty()) {
     sample = seq->input_shape();
   } else if (const auto* functional = dynamic_cast<const nn::Model*>(&model)) {
-    sample = functional->steps().front().shape;
+    sample = functional->steps()[functional->input_steps().front()].shape;
   } else if (model.input_features() != 0) {
     sample = {model.input_features()};
   } else {

@@ -41,6 +41,7 @@ struct AttributeValue {
   std::int64_t type = 0;
   float f = 0;
   std::int64_t i = 0;
+  std::string s;
   std::vector<std::int64_t> ints;
   std::optional<TensorValue> t;
 };
@@ -277,6 +278,9 @@ class Parser {
         case pb::attribute::i:
           a.i = integer(f, "AttributeProto.i");
           break;
+        case pb::attribute::s:
+          a.s = string(f, "AttributeProto.s");
+          break;
         case pb::attribute::ints:
           integers(f, a.ints, "AttributeProto.ints");
           break;
@@ -408,7 +412,9 @@ class Parser {
   const std::string& source_;
 };
 
-/// Turns a parsed graph into a Sequential: checks it, then walks it from input to output.
+/// Turns a parsed graph into a model: checks the graph, translates each node in order into a
+/// layer call or a merge (tracking the shape of one sample of every value), then assembles a
+/// Sequential for a chain and a functional nn::Model for a graph that branches and merges.
 class Builder {
  public:
   Builder(const GraphValue& g, const std::string& source) : g_(g), source_(source) {}
@@ -416,19 +422,23 @@ class Builder {
   nn::Sequential build() {
     index_values();
     order_nodes();
-    walk();
-    return std::move(model_);
+    if (const auto why = branching()) {
+      fail(*why +
+           "; a Sequential is a chain (io::import_onnx_module reads a branching graph as a "
+           "functional nn::Model)");
+    }
+    translate();
+    return sequential();
   }
 
   /// A Sequential for a chain, a functional Model for a graph that branches and merges.
   std::unique_ptr<nn::Module> build_module() {
     index_values();
     order_nodes();
-    if (!branches()) {
-      walk();
-      return std::make_unique<nn::Sequential>(std::move(model_));
-    }
-    return build_model();
+    const bool chain = !branching();
+    translate();
+    if (chain) return std::make_unique<nn::Sequential>(sequential());
+    return model();
   }
 
  private:
@@ -439,7 +449,7 @@ class Builder {
            node.op_type + ")";
   }
 
-  // Initializers, Constant nodes' tensors and the one real input.
+  // Initializers, Constant nodes' tensors and the one real input with its sample shape.
   void index_values() {
     for (const TensorValue& t : g_.initializers) {
       if (!constants_.emplace(t.name, &t).second) fail("two initializers named '" + t.name + "'");
@@ -466,12 +476,33 @@ class Builder {
       fail("the graph has " + std::to_string(g_.outputs.size()) +
            " outputs; import reads models of one output");
     }
-    if (input_->has_shape && input_->dims.size() != 2) {
-      fail("input '" + input_->name + "' has shape " + Parser::dims_string(input_->dims) +
-           "; import reads [batch, features] inputs");
+    const auto& dims = input_->dims;
+    if (input_->has_shape && dims.size() != 2 && dims.size() != 4) {
+      fail("input '" + input_->name + "' has shape " + Parser::dims_string(dims) +
+           "; import reads [batch, features] and [batch, channels, height, width] inputs");
     }
-    if (input_->has_shape && input_->dims[1] > 0)
-      width_ = static_cast<std::size_t>(input_->dims[1]);
+    for (std::size_t i = 1; i < dims.size(); ++i) {
+      if (dims[i] <= 0) {
+        fail("input '" + input_->name + "' has shape " + Parser::dims_string(dims) +
+             ": import needs every dimension but the batch's");
+      }
+      sample_.push_back(static_cast<std::size_t>(dims[i]));
+    }
+    check_size(sample_, "input '" + input_->name + "'");
+  }
+
+  // The values of a sample are bounded: the shapes come from a few bytes of the file, and a
+  // model built on them allocates per sample.
+  void check_size(const Shape& sample, const std::string& what) const {
+    constexpr std::size_t most = std::size_t(1) << 24;
+    std::size_t count = 1;
+    for (std::size_t d : sample) {
+      if (d > most || count * d > most) {
+        fail(what + " has samples of shape " + shape_string(sample) + "; import reads samples of " +
+             "at most " + std::to_string(most) + " values");
+      }
+      count *= d;
+    }
   }
 
   // Every value read has one producer; nodes sorted so that each comes after its producers
@@ -506,6 +537,8 @@ class Builder {
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
       if (waiting[n] == 0) ready.push_back(n);
     }
+    // Smallest index first, so that independent nodes keep the file's order.
+    std::sort(ready.rbegin(), ready.rend());
     while (!ready.empty()) {
       const std::size_t n = ready.back();
       ready.pop_back();
@@ -537,9 +570,42 @@ class Builder {
     const AttributeValue* a = attribute(n, name);
     return a ? a->f : fallback;
   }
+  std::string string_attribute(std::size_t n, const std::string& name,
+                               const std::string& fallback) const {
+    const AttributeValue* a = attribute(n, name);
+    return a ? a->s : fallback;
+  }
+  // A pair of (height, width) settings given as `name` (ints of two entries), or `fallback`.
+  Size2 pair_attribute(std::size_t n, const std::string& name, std::size_t fallback) const {
+    const AttributeValue* a = attribute(n, name);
+    if (!a) return fallback;
+    if (a->ints.size() != 2 || a->ints[0] < 1 || a->ints[1] < 1 || a->ints[0] > max_dim ||
+        a->ints[1] > max_dim) {
+      fail(describe(n) + ": its " + name + " is " + Parser::dims_string(a->ints) +
+           "; import reads two positive numbers (height, width)");
+    }
+    return Size2(static_cast<std::size_t>(a->ints[0]), static_cast<std::size_t>(a->ints[1]));
+  }
+  // ONNX's pads [top, left, bottom, right] as retrograd's padding, the same at both ends.
+  Size2 pads_attribute(std::size_t n) const {
+    if (const AttributeValue* a = attribute(n, "auto_pad"); a && a->s != "NOTSET") {
+      fail(describe(n) + ": auto_pad " + a->s + " is not read; import reads explicit pads");
+    }
+    const AttributeValue* a = attribute(n, "pads");
+    if (!a) return 0;
+    const auto& p = a->ints;
+    if (p.size() != 4 || p[0] != p[2] || p[1] != p[3] || p[0] < 0 || p[1] < 0 || p[0] > max_dim ||
+        p[1] > max_dim) {
+      fail(describe(n) + ": pads " + Parser::dims_string(p) +
+           "; import reads the same padding at both ends of each axis");
+    }
+    return Size2(static_cast<std::size_t>(p[0]), static_cast<std::size_t>(p[1]));
+  }
 
-  // The constant tensor input `i` of node `n` (a float initializer or Constant).
-  const TensorValue& constant(std::size_t n, std::size_t i, const char* role) const {
+  // The constant tensor input `i` of node `n` (an initializer or Constant) of element type
+  // `type`.
+  const TensorValue& constant(std::size_t n, std::size_t i, const char* role,
+                              std::int64_t type = pb::tensor::type_float) const {
     const NodeValue& node = g_.nodes[n];
     if (i >= node.inputs.size() || node.inputs[i].empty()) {
       fail(describe(n) + " lacks its input " + role);
@@ -549,8 +615,9 @@ class Builder {
       fail(describe(n) + ": its " + role + " '" + node.inputs[i] +
            "' is computed; import reads it only as an initializer");
     }
-    if (c->second->data_type != pb::tensor::type_float) {
-      fail(describe(n) + ": its " + role + " '" + node.inputs[i] + "' is not float32");
+    if (c->second->data_type != type) {
+      fail(describe(n) + ": its " + role + " '" + node.inputs[i] + "' is not " +
+           (type == pb::tensor::type_float ? "float32" : "int64"));
     }
     return *c->second;
   }
@@ -569,52 +636,10 @@ class Builder {
     if (scalar) return std::vector<float>(width, t.floats.data()[0]);
     return std::vector<float>(t.floats.begin(), t.floats.end());
   }
-  std::size_t require_width(std::size_t n) const {
-    if (!width_) fail(describe(n) + ": the width of its input is unknown");
-    return *width_;
-  }
   static Tensor to_tensor(const std::vector<float>& v) {
     Tensor t = Tensor::from_shape({v.size()});
     std::copy(v.begin(), v.end(), t.begin());
     return t;
-  }
-
-  // Layers waiting for what follows them: a Dense takes the activation after it, a
-  // FeatureScaling the Mul after its Sub.
-  struct PendingDense {
-    Tensor W, b;
-    bool has_bias;
-  };
-  struct PendingScaling {
-    std::vector<float> offset, scale;
-    bool has_scale;
-  };
-  void flush(nn::Activation activation = nn::Activation::linear()) {
-    const bool fused = dense_.has_value();
-    if (dense_) {
-      model_.add(nn::Dense(Var(dense_->W, true, "W"), Var(dense_->b, true, "b"), activation));
-      dense_.reset();
-    }
-    if (scaling_) {
-      model_.add(nn::FeatureScaling(scaling_->offset, scaling_->scale));
-      scaling_.reset();
-    }
-    if (!fused && activation.function_name() != "linear") {
-      model_.add(nn::ActivationLayer(activation));
-    }
-  }
-
-  void dense(Tensor W, std::optional<Tensor> b) {
-    flush();
-    const std::size_t out = W.shape()[1];
-    dense_ = PendingDense{std::move(W), b ? *b : Tensor(Tensor::from_shape({out})), b.has_value()};
-    if (!b) dense_->b.fill(0);
-    width_ = out;
-  }
-
-  void gemm(std::size_t n) {
-    auto [W, bias] = gemm_weights(n, require_width(n));
-    dense(std::move(W), std::move(bias));
   }
 
   // W [in, out] and the bias of a Gemm on an input of width `in`.
@@ -647,8 +672,6 @@ class Builder {
     return {std::move(W), std::move(bias)};
   }
 
-  void matmul(std::size_t n) { dense(matmul_weights(n, require_width(n)), std::nullopt); }
-
   const Tensor& matmul_weights(std::size_t n, std::size_t in) const {
     const TensorValue& B = constant(n, 1, "B");
     if (B.dims.size() != 2 || B.dims[0] != std::int64_t(in) || B.dims[1] == 0) {
@@ -659,56 +682,13 @@ class Builder {
     return B.floats;
   }
 
-  // The constant operand of a binary node whose other operand is the chain's value.
+  // The constant operand of a binary node whose other operand is the computed `current`.
   const TensorValue& other_operand(std::size_t n, const std::string& current, bool commutative) {
     const NodeValue& node = g_.nodes[n];
     if (node.inputs.size() != 2) fail(describe(n) + " needs two inputs");
     if (node.inputs[0] == current) return constant(n, 1, "second input");
     if (commutative && node.inputs[1] == current) return constant(n, 0, "first input");
     fail(describe(n) + ": import reads it with the computed value first and a constant second");
-  }
-
-  void add(std::size_t n, const std::string& current) {
-    const TensorValue& c = other_operand(n, current, true);
-    if (!dense_ || dense_->has_bias) {
-      fail(describe(n) +
-           ": in a Sequential an Add is read only as the bias after a MatMul "
-           "(io::import_onnx_module "
-           "reads an Add of two computed values into a functional nn::Model)");
-    }
-    dense_->b = to_tensor(per_feature(n, c, *width_, "bias"));
-    dense_->has_bias = true;
-  }
-
-  void scale(std::size_t n, const std::string& current, const std::string& op) {
-    const std::size_t width = require_width(n);
-    const TensorValue& c = other_operand(n, current, op == "Mul");
-    std::vector<float> v = per_feature(n, c, width, op == "Sub" ? "offset" : "scale");
-    if (op == "Sub") {
-      flush();
-      scaling_ = PendingScaling{std::move(v), std::vector<float>(width, 1.0f), false};
-      return;
-    }
-    if (op == "Div") {
-      for (float& x : v) x = 1.0f / x;
-    }
-    if (!scaling_ || scaling_->has_scale) {
-      flush();
-      scaling_ = PendingScaling{std::vector<float>(width, 0.0f), {}, false};
-    }
-    scaling_->scale = std::move(v);
-    scaling_->has_scale = true;
-    for (std::size_t j = 0; j < width; ++j) {
-      if (!std::isfinite(scaling_->scale[j]) || !std::isfinite(scaling_->offset[j])) {
-        fail(describe(n) + ": feature " + std::to_string(j) + " has a non-finite scale or offset");
-      }
-    }
-  }
-
-  void batch_norm(std::size_t n) {
-    const std::size_t width = require_width(n);
-    flush();
-    model_.add(std::unique_ptr<nn::Module>(make_batch_norm(n, width)));
   }
 
   std::unique_ptr<nn::BatchNorm> make_batch_norm(std::size_t n, std::size_t width) const {
@@ -740,11 +720,6 @@ class Builder {
     return bn;
   }
 
-  void dropout(std::size_t n) {
-    flush();
-    model_.add(nn::Dropout(dropout_rate(n)));
-  }
-
   double dropout_rate(std::size_t n) const {
     double rate = 0.5;
     const NodeValue& node = g_.nodes[n];
@@ -758,52 +733,113 @@ class Builder {
     return rate;
   }
 
-  void walk() {
-    std::map<std::string, std::vector<std::size_t>> readers;
-    for (std::size_t n : order_) {
-      for (const std::string& in : g_.nodes[n].inputs) {
-        if (!in.empty() && !constants_.count(in)) readers[in].push_back(n);
+  // Conv (one group) on a [channels, height, width] sample: a Conv2D with its W and b.
+  std::unique_ptr<nn::Module> conv(std::size_t n, const Shape& in) {
+    if (in.size() != 3) {
+      fail(describe(n) + ": its input has sample shape " + shape_string(in) +
+           "; Conv reads [channels, height, width]");
+    }
+    if (int_attribute(n, "group", 1) != 1) {
+      fail(describe(n) + ": group " + std::to_string(int_attribute(n, "group", 1)) +
+           " is not read; import reads convolutions of one group");
+    }
+    const TensorValue& W = constant(n, 1, "W");
+    if (W.dims.size() != 4 || W.dims[1] != std::int64_t(in[0]) || W.dims[0] == 0 ||
+        W.dims[2] == 0 || W.dims[3] == 0) {
+      fail(describe(n) + ": initializer '" + W.name + "' (W) has shape " +
+           Parser::dims_string(W.dims) + "; for " + std::to_string(in[0]) +
+           " input channels it needs [outputs, " + std::to_string(in[0]) + ", kh, kw]");
+    }
+    const std::size_t out = static_cast<std::size_t>(W.dims[0]);
+    const Size2 kernel(static_cast<std::size_t>(W.dims[2]), static_cast<std::size_t>(W.dims[3]));
+    const Size2 declared = pair_attribute(n, "kernel_shape", 0);
+    if (attribute(n, "kernel_shape") && (declared.h != kernel.h || declared.w != kernel.w)) {
+      fail(describe(n) + ": kernel_shape " + size2_string(declared) + " differs from W's " +
+           size2_string(kernel));
+    }
+    const bool has_bias = g_.nodes[n].inputs.size() > 2 && !g_.nodes[n].inputs[2].empty();
+    const nn::Conv2DOptions options{pair_attribute(n, "strides", 1), pads_attribute(n),
+                                    pair_attribute(n, "dilations", 1), has_bias};
+    fits(n, "conv2d", in, kernel, options.stride, options.padding, options.dilation);
+    auto layer = std::make_unique<nn::Conv2D>(in[0], out, kernel, options);
+    Var w = layer->weight();
+    w.value() = W.floats;
+    if (has_bias) {
+      Var b = layer->bias();
+      b.value() = to_tensor(per_feature(n, constant(n, 2, "B"), out, "B"));
+    }
+    return layer;
+  }
+
+  // MaxPool or AveragePool on a [channels, height, width] sample; `padding` from a Pad
+  // before an AveragePool.
+  std::unique_ptr<nn::Module> pool(std::size_t n, const Shape& in, std::optional<Size2> padding) {
+    const std::string& op = g_.nodes[n].op_type;
+    if (in.size() != 3) {
+      fail(describe(n) + ": its input has sample shape " + shape_string(in) + "; " + op +
+           " reads [channels, height, width]");
+    }
+    if (!attribute(n, "kernel_shape")) fail(describe(n) + " has no kernel_shape");
+    const Size2 kernel = pair_attribute(n, "kernel_shape", 1);
+    const Size2 stride = pair_attribute(n, "strides", 1);
+    const Size2 dilation = pair_attribute(n, "dilations", 1);
+    if (dilation.h != 1 || dilation.w != 1) fail(describe(n) + ": dilations are not read");
+    if (int_attribute(n, "ceil_mode", 0) != 0) fail(describe(n) + ": ceil_mode = 1 is not read");
+    if (int_attribute(n, "storage_order", 0) != 0) {
+      fail(describe(n) + ": storage_order = 1 is not read");
+    }
+    const Size2 pads = pads_attribute(n);
+    const bool padded = pads.h != 0 || pads.w != 0;
+    fits(n, op.c_str(), in, kernel, stride, padding ? *padding : pads, 1);
+    try {
+      if (op == "MaxPool") return std::make_unique<nn::MaxPool2D>(kernel, stride, pads);
+      if (padded && padding) fail(describe(n) + " has pads after a Pad");
+      // AvgPool2D counts padded zeros in each mean: ONNX's count_include_pad = 1.
+      if (padded && int_attribute(n, "count_include_pad", 0) != 1) {
+        fail(describe(n) +
+             ": padding with count_include_pad = 0 (a mean over the unpadded part of each "
+             "window) is not read; AvgPool2D counts the padded zeros (count_include_pad = 1)");
+      }
+      return std::make_unique<nn::AvgPool2D>(kernel, stride, padding ? *padding : pads);
+    } catch (const std::invalid_argument& e) {
+      fail(describe(n) + ": " + e.what());
+    }
+  }
+
+  // Fails unless a window of `kernel` fits the padded [channels, height, width] sample `in`.
+  void fits(std::size_t n, const char* op, const Shape& in, Size2 kernel, Size2 stride,
+            Size2 padding, Size2 dilation) const {
+    try {
+      window_output_extent(op, "height", in[1], kernel.h, stride.h, padding.h, dilation.h);
+      window_output_extent(op, "width", in[2], kernel.w, stride.w, padding.w, dilation.w);
+    } catch (const std::invalid_argument& e) {
+      fail(describe(n) + " on a sample of shape " + shape_string(in) + ": " + e.what());
+    }
+  }
+
+  // The spatial padding of a Pad of zeros ([n, c, h, w]: nothing on n and c, the same at both
+  // ends of h and of w), which import reads only before an AveragePool.
+  Size2 pad_amounts(std::size_t n) const {
+    if (const std::string mode = string_attribute(n, "mode", "constant"); mode != "constant") {
+      fail(describe(n) + ": mode " + mode + " is not read; import reads a Pad of zeros");
+    }
+    const NodeValue& node = g_.nodes[n];
+    if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      const TensorValue& value = constant(n, 2, "constant_value");
+      if (value.floats.size() != 1 || value.floats.data()[0] != 0) {
+        fail(describe(n) + ": import reads a Pad of zeros");
       }
     }
-    std::set<std::size_t> visited;
-    std::string current = input_->name;
-    const std::string& output = g_.outputs[0].name;
-    while (current != output) {
-      const auto r = readers.find(current);
-      if (r == readers.end()) {
-        fail("value '" + current + "' leads nowhere: the graph's output '" + output +
-             "' does not follow from its input '" + input_->name + "'");
-      }
-      std::set<std::size_t> distinct(r->second.begin(), r->second.end());
-      if (distinct.size() != 1) {
-        std::string names;
-        for (std::size_t n : distinct) names += (names.empty() ? "" : ", ") + describe(n);
-        fail("value '" + current + "' feeds " + names +
-             "; a Sequential is a chain (io::import_onnx_module reads a branching graph as a "
-             "functional "
-             "nn::Model)");
-      }
-      const std::size_t n = *distinct.begin();
-      visited.insert(n);
-      node(n, current);
-      const NodeValue& node = g_.nodes[n];
-      if (node.outputs.empty() || node.outputs[0].empty()) fail(describe(n) + " has no output");
-      for (std::size_t k = 1; k < node.outputs.size(); ++k) {
-        if (readers.count(node.outputs[k]) || node.outputs[k] == output) {
-          fail(describe(n) + ": its output '" + node.outputs[k] +
-               "' is used; import reads only the first");
-        }
-      }
-      current = node.outputs[0];
+    if (node.inputs.size() > 3 && !node.inputs[3].empty()) {
+      fail(describe(n) + ": its axes input is not read");
     }
-    flush();
-    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
-      if (!visited.count(n) && g_.nodes[n].op_type != "Constant") {
-        fail(describe(n) + " is not on the path from input '" + input_->name + "' to output '" +
-             output + "'");
-      }
+    const auto& p = constant(n, 1, "pads", pb::tensor::type_int64).ints;
+    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5] || p[2] != p[6] || p[3] != p[7] || p[2] < 0 ||
+        p[3] < 0 || p[2] > max_dim || p[3] > max_dim) {
+      fail(describe(n) + ": pads " + Parser::dims_string(p) +
+           "; import reads padding of height and width, the same at both ends");
     }
-    if (model_.size() == 0) fail("the graph computes nothing: its output is its input");
+    return Size2(static_cast<std::size_t>(p[2]), static_cast<std::size_t>(p[3]));
   }
 
   // The activation an activation node applies, or nothing for another operator.
@@ -849,37 +885,45 @@ class Builder {
     return readers;
   }
 
-  // True when a value feeds two nodes or a node merges two values.
-  bool branches() const {
+  // Why the graph is not a chain (a value feeds two nodes, or a node merges two values), or
+  // nothing for a chain.
+  std::optional<std::string> branching() const {
     for (const auto& [value, nodes] : value_readers()) {
-      if (std::set<std::size_t>(nodes.begin(), nodes.end()).size() > 1) return true;
+      const std::set<std::size_t> distinct(nodes.begin(), nodes.end());
+      if (distinct.size() < 2) continue;
+      std::string names;
+      for (std::size_t n : distinct) names += (names.empty() ? "" : ", ") + describe(n);
+      return "value '" + value + "' feeds " + names;
     }
     for (std::size_t n : order_) {
-      if (computed_inputs(n).size() > 1) return true;
+      if (computed_inputs(n).size() > 1) return describe(n) + " merges computed values";
     }
-    return false;
+    return std::nullopt;
   }
 
-  // Each node in order becomes a layer call or a merge of an nn::Model. A Gemm or MatMul
-  // whose only reader is an activation (or, for MatMul, an Add of a bias) takes it in.
-  std::unique_ptr<nn::Module> build_model() {
-    if (!width_) fail("the width of input '" + input_->name + "' is unknown");
+  /// One translated node: a layer call or a merge of computed values.
+  struct Step {
+    std::string kind;  // "layer", "add", "multiply", "concat"
+    std::unique_ptr<nn::Module> layer;
+    std::vector<std::string> inputs;
+    std::string output;
+  };
+
+  // Each node in order becomes a step. A Gemm or MatMul whose only reader is an activation
+  // (or, for MatMul, an Add of a bias) takes it in; so does a Sub the Mul or Div by a
+  // constant after it, and an AveragePool the Pad before it.
+  void translate() {
     const auto readers = value_readers();
+    const std::string& graph_output = g_.outputs[0].name;
     auto only_reader = [&](const std::string& value) -> std::optional<std::size_t> {
       const auto r = readers.find(value);
-      if (r == readers.end() || r->second.size() != 1 || value == g_.outputs[0].name) {
+      if (r == readers.end() || r->second.size() != 1 || value == graph_output) {
         return std::nullopt;
       }
       return r->second[0];
     };
-    std::map<std::string, nn::Symbol> values;
-    const nn::Symbol input = nn::Input({*width_});
-    values.emplace(input_->name, input);
     std::set<std::size_t> absorbed;
-    auto width_of = [&](std::size_t n, const nn::Symbol& x) {
-      if (x.shape().size() != 1) fail(describe(n) + ": its input is not [batch, features]");
-      return x.shape()[0];
-    };
+    shapes_[input_->name] = sample_;
     for (std::size_t n : order_) {
       const NodeValue& node = g_.nodes[n];
       const std::string& op = node.op_type;
@@ -888,22 +932,45 @@ class Builder {
         fail(describe(n) + " is from the operator domain '" + node.domain +
              "'; import reads the default domain: " + onnx_importable_ops());
       }
-      std::vector<nn::Symbol> in;
+      std::vector<std::string> in;
       for (const std::string& v : computed_inputs(n)) {
-        const auto found = values.find(v);
-        if (found == values.end())
-          fail(describe(n) + " reads '" + v + "', which import did not make");
-        in.push_back(found->second);
+        const std::string value = resolve(v);
+        if (!shapes_.count(value)) {
+          fail(describe(n) + " reads '" + v + "', which does not follow from input '" +
+               input_->name + "'");
+        }
+        in.push_back(value);
       }
       if (in.empty()) fail(describe(n) + " reads no computed value");
       if (node.outputs.empty() || node.outputs[0].empty()) fail(describe(n) + " has no output");
+      for (std::size_t k = 1; k < node.outputs.size(); ++k) {
+        if (readers.count(node.outputs[k]) || node.outputs[k] == graph_output) {
+          fail(describe(n) + ": its output '" + node.outputs[k] +
+               "' is used; import reads only the first");
+        }
+      }
+      const Shape& x = shapes_.at(in[0]);
       std::string output = node.outputs[0];
-      auto call = [&](auto layer) { return nn::Layer(std::move(layer))(in[0]); };
-      std::optional<nn::Symbol> result;
+      auto width_of = [&](const Shape& s) {
+        if (s.size() != 1) {
+          fail(describe(n) + ": its input has sample shape " + shape_string(s) + "; " + op +
+               " reads [batch, features] (Flatten images first)");
+        }
+        return s[0];
+      };
+      auto absorb = [&](std::size_t next) {
+        absorbed.insert(next);
+        output = g_.nodes[next].outputs[0];
+      };
+      std::unique_ptr<nn::Module> layer;
       if (const auto activation = activation_of(n)) {
-        result = call(nn::ActivationLayer(*activation));
+        if (op == "Softmax" && x.size() != 1) {
+          fail(describe(n) + ": softmax of a sample of shape " + shape_string(x) +
+               " is not read; import reads it on [batch, features]");
+        }
+        layer = std::make_unique<nn::ActivationLayer>(*activation);
       } else if (op == "Gemm" || op == "MatMul") {
-        const std::size_t width = width_of(n, in[0]);
+        const std::size_t width = width_of(x);
         Tensor W;
         std::optional<Tensor> bias;
         if (op == "Gemm") {
@@ -918,110 +985,179 @@ class Builder {
           const NodeValue& add = g_.nodes[*next];
           const std::size_t c = add.inputs[0] == output ? 1 : 0;
           bias = to_tensor(per_feature(*next, constant(*next, c, "bias"), out, "bias"));
-          absorbed.insert(*next);
-          output = add.outputs[0];
+          absorb(*next);
         }
         nn::Activation activation = nn::Activation::linear();
         if (const auto next = only_reader(output)) {
           if (const auto a = activation_of(*next)) {
             activation = *a;
-            absorbed.insert(*next);
-            output = g_.nodes[*next].outputs[0];
+            absorb(*next);
           }
         }
         Tensor b = bias ? *bias : Tensor(Tensor::from_shape({out}));
         if (!bias) b.fill(0);
-        result = call(nn::Dense(Var(W, true, "W"), Var(b, true, "b"), activation));
+        layer = std::make_unique<nn::Dense>(Var(W, true, "W"), Var(b, true, "b"), activation);
       } else if ((op == "Add" || op == "Mul") && in.size() == 2) {
-        if (in[0].shape() != in[1].shape()) {
-          fail(describe(n) + ": its inputs have shapes " + shape_string(in[0].shape()) + " and " +
-               shape_string(in[1].shape()));
+        if (x != shapes_.at(in[1])) {
+          fail(describe(n) + ": its inputs have shapes " + shape_string(x) + " and " +
+               shape_string(shapes_.at(in[1])));
         }
-        result = op == "Add" ? nn::add(in[0], in[1]) : nn::multiply(in[0], in[1]);
+        merge(op == "Add" ? "add" : "multiply", in, output, x);
+        continue;
       } else if (op == "Concat") {
         const std::int64_t axis = int_attribute(n, "axis", 1);
         if ((axis != 1 && axis != -1) || in.size() < 2 || in.size() != node.inputs.size()) {
           fail(describe(n) +
                ": import reads a Concat of computed [batch, features] values along axis 1");
         }
-        for (const nn::Symbol& x : in) width_of(n, x);
-        result = nn::concat(in);
+        std::size_t width = 0;
+        for (const std::string& v : in) width += width_of(shapes_.at(v));
+        check_size({width}, describe(n));
+        merge("concat", in, output, {width});
+        continue;
       } else if (op == "Sub" || op == "Mul" || op == "Div") {
-        const std::size_t width = width_of(n, in[0]);
+        const std::size_t width = width_of(x);
         const std::string current = computed_inputs(n)[0];
         std::vector<float> v = per_feature(n, other_operand(n, current, op == "Mul"), width,
                                            op == "Sub" ? "offset" : "scale");
         std::vector<float> offset(width, 0.0f), scale(width, 1.0f);
-        if (op == "Sub") offset = std::move(v);
-        if (op == "Mul") scale = std::move(v);
-        if (op == "Div") {
+        std::size_t scaled_by = n;
+        if (op == "Sub") {
+          offset = std::move(v);
+          if (const auto next = only_reader(output);
+              next && (g_.nodes[*next].op_type == "Mul" || g_.nodes[*next].op_type == "Div") &&
+              computed_inputs(*next).size() == 1) {
+            scaled_by = *next;
+            v = per_feature(*next, other_operand(*next, output, g_.nodes[*next].op_type == "Mul"),
+                            width, "scale");
+            absorb(*next);
+          }
+        }
+        if (g_.nodes[scaled_by].op_type == "Mul") scale = std::move(v);
+        if (g_.nodes[scaled_by].op_type == "Div") {
           for (std::size_t j = 0; j < width; ++j) scale[j] = 1.0f / v[j];
         }
         try {
-          result = call(nn::FeatureScaling(offset, scale));
+          layer = std::make_unique<nn::FeatureScaling>(offset, scale);
         } catch (const std::invalid_argument& e) {
           fail(describe(n) + ": " + e.what());
         }
       } else if (op == "BatchNormalization") {
-        result =
-            nn::Layer(std::shared_ptr<nn::Module>(make_batch_norm(n, width_of(n, in[0]))))(in[0]);
+        if (x.size() != 1 && x.size() != 3) {
+          fail(describe(n) + ": its input has sample shape " + shape_string(x) +
+               "; import reads [features] and [channels, height, width]");
+        }
+        layer = make_batch_norm(n, x[0]);
       } else if (op == "Dropout") {
-        result = call(nn::Dropout(dropout_rate(n)));
-      } else if (op == "Identity" || (op == "Flatten" && int_attribute(n, "axis", 1) == 1 &&
-                                      in[0].shape().size() == 1)) {
-        result = in[0];
+        layer = std::make_unique<nn::Dropout>(dropout_rate(n));
+      } else if (op == "Conv") {
+        layer = conv(n, x);
+      } else if (op == "MaxPool" || op == "AveragePool") {
+        layer = pool(n, x, std::nullopt);
+      } else if (op == "Pad") {
+        const auto next = only_reader(output);
+        if (!next || g_.nodes[*next].op_type != "AveragePool") {
+          fail(describe(n) + ": import reads a Pad only right before an AveragePool");
+        }
+        const Size2 padding = pad_amounts(n);
+        layer = pool(*next, x, padding);
+        absorb(*next);
+      } else if (op == "GlobalAveragePool") {
+        if (x.size() != 3) {
+          fail(describe(n) + ": its input has sample shape " + shape_string(x) +
+               "; GlobalAveragePool reads [channels, height, width]");
+        }
+        // GlobalAvgPool2D gives [n, c] where ONNX gives [n, c, 1, 1]: a Flatten after it
+        // has nothing left to do.
+        layer = std::make_unique<nn::GlobalAvgPool2D>();
+      } else if (op == "Flatten") {
+        if (int_attribute(n, "axis", 1) != 1) {
+          fail(describe(n) + ": Flatten along an axis other than 1 is not read");
+        }
+        if (x.size() == 1) {
+          aliases_[output] = in[0];
+          continue;
+        }
+        layer = std::make_unique<nn::Flatten>();
+      } else if (op == "Identity") {
+        aliases_[output] = in[0];
+        continue;
       } else {
         fail(describe(n) + " is not supported; import reads: " + onnx_importable_ops());
       }
-      values.insert_or_assign(output, *result);
+      const Shape batch = layer->output_shape(with_batch(x));
+      shapes_[output] = Shape(batch.begin() + 1, batch.end());
+      check_size(shapes_[output], describe(n));
+      steps_.push_back(Step{"layer", std::move(layer), {in[0]}, output});
     }
-    const auto out = values.find(g_.outputs[0].name);
-    if (out == values.end()) {
-      fail("the graph's output '" + g_.outputs[0].name + "' is not computed from its input");
-    }
-    try {
-      return std::make_unique<nn::Model>(std::vector<nn::Symbol>{input},
-                                         std::vector<nn::Symbol>{out->second});
-    } catch (const std::invalid_argument& e) {
-      fail(e.what());
+    output_ = resolve(graph_output);
+    if (!shapes_.count(output_)) {
+      fail("the graph's output '" + graph_output + "' is not computed from its input '" +
+           input_->name + "'");
     }
   }
 
-  void node(std::size_t n, const std::string& current) {
-    const NodeValue& node = g_.nodes[n];
-    const std::string& op = node.op_type;
-    if (!node.domain.empty() && node.domain != "ai.onnx") {
-      fail(describe(n) + " is from the operator domain '" + node.domain +
-           "'; import reads the default domain: " + onnx_importable_ops());
+  void merge(const char* kind, const std::vector<std::string>& in, const std::string& output,
+             Shape shape) {
+    shapes_[output] = std::move(shape);
+    steps_.push_back(Step{kind, nullptr, in, output});
+  }
+  std::string resolve(const std::string& value) const {
+    const auto a = aliases_.find(value);
+    return a == aliases_.end() ? value : a->second;
+  }
+  Shape with_batch(const Shape& sample) const {
+    Shape s = {1};
+    s.insert(s.end(), sample.begin(), sample.end());
+    return s;
+  }
+
+  // The steps of a chain, in order, as a Sequential (the shape of its input images set).
+  nn::Sequential sequential() {
+    nn::Sequential model;
+    if (sample_.size() > 1) model.set_input_shape(sample_);
+    std::string current = input_->name;
+    for (Step& s : steps_) {
+      if (s.inputs != std::vector<std::string>{current}) {
+        fail("value '" + s.inputs[0] + "' is not on the path from input '" + input_->name +
+             "' to output '" + g_.outputs[0].name + "'");
+      }
+      model.add(std::move(s.layer));
+      current = s.output;
     }
-    if (op != "Sub" && op != "Mul" && op != "Add" && op != "Div" &&
-        (node.inputs.empty() || node.inputs[0] != current)) {
-      fail(describe(n) + " reads '" + current + "' as an input other than its first");
+    if (current != output_) {
+      fail("value '" + current + "' leads nowhere: the graph's output '" + g_.outputs[0].name +
+           "' does not follow from it");
     }
-    if (const auto activation = activation_of(n)) {
-      flush(*activation);
-    } else if (op == "Gemm") {
-      gemm(n);
-    } else if (op == "MatMul") {
-      matmul(n);
-    } else if (op == "Add") {
-      add(n, current);
-    } else if (op == "Sub" || op == "Mul" || op == "Div") {
-      scale(n, current, op);
-    } else if (op == "BatchNormalization") {
-      batch_norm(n);
-    } else if (op == "Dropout") {
-      dropout(n);
-    } else if (op == "Identity") {
-      // nothing to compute
-    } else if (op == "Flatten") {
-      // [batch, features] is already flat.
-      require_width(n);
-      if (int_attribute(n, "axis", 1) != 1)
-        fail(describe(n) +
-             ": Flatten of a [batch, features] input along an axis other than 1 is not read");
-    } else {
-      fail(describe(n) + " is not supported; import reads: " + onnx_importable_ops());
+    if (model.size() == 0) fail("the graph computes nothing: its output is its input");
+    return model;
+  }
+
+  // The steps as a functional model.
+  std::unique_ptr<nn::Module> model() {
+    std::map<std::string, nn::Symbol> values;
+    const nn::Symbol input = nn::Input(sample_);
+    values.emplace(input_->name, input);
+    try {
+      for (Step& s : steps_) {
+        std::vector<nn::Symbol> in;
+        for (const std::string& v : s.inputs) in.push_back(values.at(v));
+        std::optional<nn::Symbol> y;
+        if (s.kind == "layer") {
+          y = nn::Layer(std::shared_ptr<nn::Module>(std::move(s.layer)))(in[0]);
+        } else if (s.kind == "add") {
+          y = nn::add(in[0], in[1]);
+        } else if (s.kind == "multiply") {
+          y = nn::multiply(in[0], in[1]);
+        } else {
+          y = nn::concat(in);
+        }
+        values.insert_or_assign(s.output, *y);
+      }
+      return std::make_unique<nn::Model>(std::vector<nn::Symbol>{input},
+                                         std::vector<nn::Symbol>{values.at(output_)});
+    } catch (const std::invalid_argument& e) {
+      fail(e.what());
     }
   }
 
@@ -1029,18 +1165,20 @@ class Builder {
   const std::string& source_;
   std::map<std::string, const TensorValue*> constants_;
   const ValueInfo* input_ = nullptr;
-  std::optional<std::size_t> width_;
+  Shape sample_;
   std::vector<std::size_t> order_;
-  std::optional<PendingDense> dense_;
-  std::optional<PendingScaling> scaling_;
-  nn::Sequential model_;
+  std::vector<Step> steps_;
+  std::map<std::string, Shape> shapes_;
+  std::map<std::string, std::string> aliases_;
+  std::string output_;
 };
 
 }  // namespace
 
 std::string onnx_importable_ops() {
-  return "Add, BatchNormalization, Concat, Constant, Div, Dropout, Flatten, Gemm, "
-         "Identity, LeakyRelu, MatMul, Mul, Relu, Sigmoid, Softmax, Sub, Tanh";
+  return "Add, AveragePool, BatchNormalization, Concat, Constant, Conv, Div, Dropout, Flatten, "
+         "Gemm, GlobalAveragePool, Identity, LeakyRelu, MatMul, MaxPool, Mul, Pad (before an "
+         "AveragePool), Relu, Sigmoid, Softmax, Sub, Tanh";
 }
 
 namespace {

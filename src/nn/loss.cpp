@@ -1,5 +1,7 @@
 #include "retrograd/nn/loss.hpp"
 
+#include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -102,6 +104,34 @@ Registry<LossFunction>& loss_registry() {
 
 template <class T>
 BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>& target) const {
+  if (parts_) {
+    std::size_t width = 0, target_width = 0;
+    for (const Part& p : *parts_) {
+      width += p.width;
+      target_width += p.loss.sparse() ? 1 : p.width;
+    }
+    if (pred.shape().size() != 2 || pred.shape()[1] != width || target.shape().size() != 2 ||
+        target.shape()[1] != target_width) {
+      throw std::invalid_argument("loss " + name() + ": predictions " + shape_string(pred.shape()) +
+                                  " and targets " + shape_string(target.shape()) +
+                                  "; it reads [n, " + std::to_string(width) + "] and [n, " +
+                                  std::to_string(target_width) + "]");
+    }
+    // Each output's columns against its target's: the slices route the gradient back.
+    BasicVar<T> total;
+    std::int64_t at = 0, target_at = 0;
+    for (const Part& p : *parts_) {
+      const auto w = static_cast<std::int64_t>(p.width);
+      const std::int64_t tw = p.loss.sparse() ? 1 : w;
+      const BasicVar<T> term =
+          p.loss(slice(pred, 1, at, at + w), slice(target, 1, target_at, target_at + tw)) *
+          static_cast<T>(p.weight);
+      total = total.defined() ? total + term : term;
+      at += w;
+      target_at += tw;
+    }
+    return total;
+  }
   if constexpr (std::is_same_v<T, float>) {
     return function_->apply_float(pred, target, from_logits_);
   } else {
@@ -111,7 +141,43 @@ BasicVar<T> BasicLoss<T>::operator()(const BasicVar<T>& pred, const BasicVar<T>&
 
 template <class T>
 std::string BasicLoss<T>::name() const {
+  if (parts_) {
+    std::ostringstream out;
+    out << "per_output(";
+    for (std::size_t k = 0; k < parts_->size(); ++k) {
+      out << (k ? ", " : "") << (*parts_)[k].loss.name() << " * " << (*parts_)[k].weight;
+    }
+    return out.str() + ")";
+  }
   return from_logits_ ? name_ + "(from_logits)" : name_;
+}
+
+template <class T>
+const LossTraits& BasicLoss<T>::traits() const {
+  static const LossTraits plain;
+  return parts_ ? plain : function_->traits;
+}
+
+template <class T>
+BasicLoss<T> BasicLoss<T>::per_output(std::vector<BasicLoss> losses, std::vector<double> weights,
+                                      std::vector<std::size_t> widths) {
+  if (losses.empty() || losses.size() != weights.size() || losses.size() != widths.size()) {
+    throw std::invalid_argument("Loss::per_output: " + std::to_string(losses.size()) + " losses, " +
+                                std::to_string(weights.size()) + " weights and " +
+                                std::to_string(widths.size()) + " widths");
+  }
+  auto parts = std::make_shared<std::vector<Part>>();
+  for (std::size_t k = 0; k < losses.size(); ++k) {
+    if (!(std::isfinite(weights[k]) && weights[k] >= 0) || widths[k] == 0) {
+      throw std::invalid_argument("Loss::per_output: output " + std::to_string(k) + " (" +
+                                  losses[k].name() + ") has weight " + std::to_string(weights[k]) +
+                                  " and width " + std::to_string(widths[k]));
+    }
+    parts->push_back(Part{losses[k], weights[k], widths[k]});
+  }
+  BasicLoss loss("per_output", nullptr, false);
+  loss.parts_ = std::move(parts);
+  return loss;
 }
 
 template <class T>

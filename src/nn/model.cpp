@@ -1,5 +1,6 @@
 #include "retrograd/nn/model.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -80,12 +81,11 @@ Layer::Layer(std::shared_ptr<Module> module) : module_(std::move(module)) {
 }
 
 Symbol Layer::operator()(const Symbol& x) const {
+  // Features of a row, or channels of an image (a BatchNorm takes either).
   const std::size_t want = module_->input_features();
-  if (want != 0 && (x.shape().size() != 1 || x.shape()[0] != want)) {
+  if (want != 0 && x.shape()[0] != want) {
     throw std::invalid_argument("layer '" + module_->name() + "' (" + module_->type() + ") takes " +
-                                std::to_string(want) +
-                                " features; its input has "
-                                "shape " +
+                                std::to_string(want) + " features; its input has shape " +
                                 shape_string(x.shape()));
   }
   return make("layer", module_, {x.node()}, step_shape("layer", module_.get(), {x.shape()}));
@@ -111,46 +111,66 @@ Symbol concat(const std::vector<Symbol>& parts) {
 }
 
 Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("model") {
-  if (inputs.size() != 1 || outputs.size() != 1) {
+  if (inputs.empty() || outputs.empty()) {
     throw std::invalid_argument("nn::Model: " + std::to_string(inputs.size()) + " inputs and " +
                                 std::to_string(outputs.size()) +
-                                " outputs; this version builds models of one input and one "
-                                "output");
+                                " outputs; a model has at least one of each");
   }
-  const NodePtr& input = inputs[0].node();
-  if (input->kind != "input") throw std::invalid_argument("nn::Model: its input is no nn::Input");
-  // Post-order from the output without recursion: each node after the nodes it reads.
+  std::map<const detail::SymbolNode*, std::size_t> input_index;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].node()->kind != "input") {
+      throw std::invalid_argument("nn::Model: its input " + std::to_string(i) + " is no nn::Input");
+    }
+    if (!input_index.emplace(inputs[i].node().get(), i).second) {
+      throw std::invalid_argument("nn::Model: input " + std::to_string(i) + " is listed twice");
+    }
+  }
+  // Post-order from each output in turn without recursion: each node after the nodes it
+  // reads.
   std::map<const detail::SymbolNode*, std::size_t> index;
-  std::vector<std::pair<NodePtr, std::size_t>> stack = {{outputs[0].node(), 0}};
   std::map<Module*, std::size_t> layer_index;
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (index.count(node.get())) {
+  inputs_.assign(inputs.size(), 0);
+  for (const Symbol& output : outputs) {
+    std::vector<std::pair<NodePtr, std::size_t>> stack = {{output.node(), 0}};
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (index.count(node.get())) {
+        stack.pop_back();
+        continue;
+      }
+      if (next < node->inputs.size()) {
+        const NodePtr child = node->inputs[next++];
+        if (!index.count(child.get())) stack.push_back({child, 0});
+        continue;
+      }
+      ModelStep step{node->kind, 0, {}, node->shape};
+      if (node->kind == "input") {
+        const auto found = input_index.find(node.get());
+        if (found == input_index.end()) {
+          throw std::invalid_argument("nn::Model: an output depends on an nn::Input of shape " +
+                                      shape_string(node->shape) +
+                                      " that is not among the model's inputs");
+        }
+        step.layer = found->second;
+        inputs_[found->second] = steps_.size();
+      }
+      for (const NodePtr& in : node->inputs) step.inputs.push_back(index.at(in.get()));
+      if (node->kind == "layer") {
+        const auto found = layer_index.emplace(node->layer.get(), layers_.size());
+        if (found.second) layers_.push_back(node->layer);
+        step.layer = found.first->second;
+      }
+      index[node.get()] = steps_.size();
+      steps_.push_back(std::move(step));
       stack.pop_back();
-      continue;
     }
-    if (next < node->inputs.size()) {
-      const NodePtr child = node->inputs[next++];
-      if (!index.count(child.get())) stack.push_back({child, 0});
-      continue;
-    }
-    if (node->kind == "input" && node != input) {
-      throw std::invalid_argument("nn::Model: the output depends on an nn::Input of shape " +
-                                  shape_string(node->shape) + " that is not the model's input");
-    }
-    ModelStep step{node->kind, 0, {}, node->shape};
-    for (const NodePtr& in : node->inputs) step.inputs.push_back(index.at(in.get()));
-    if (node->kind == "layer") {
-      const auto found = layer_index.emplace(node->layer.get(), layers_.size());
-      if (found.second) layers_.push_back(node->layer);
-      step.layer = found.first->second;
-    }
-    index[node.get()] = steps_.size();
-    steps_.push_back(std::move(step));
-    stack.pop_back();
+    outputs_.push_back(index.at(output.node().get()));
   }
-  if (!index.count(input.get())) {
-    throw std::invalid_argument("nn::Model: the output does not depend on the input");
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!index.count(inputs[i].node().get())) {
+      throw std::invalid_argument("nn::Model: no output depends on input " + std::to_string(i) +
+                                  " (of shape " + shape_string(inputs[i].shape()) + ")");
+    }
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -164,21 +184,66 @@ Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("
   Model::train(training());
 }
 
-Model::Model(std::vector<ModelStep> steps, std::vector<std::shared_ptr<Module>> layers)
-    : Module("model"), steps_(std::move(steps)), layers_(std::move(layers)) {}
+Model::Model(std::vector<ModelStep> steps, std::vector<std::shared_ptr<Module>> layers,
+             std::vector<std::size_t> inputs, std::vector<std::size_t> outputs)
+    : Module("model"),
+      steps_(std::move(steps)),
+      layers_(std::move(layers)),
+      inputs_(std::move(inputs)),
+      outputs_(std::move(outputs)) {}
+
+namespace {
+
+std::size_t values_of(const Shape& sample) {
+  std::size_t n = 1;
+  for (std::size_t d : sample) n *= d;
+  return n;
+}
+
+}  // namespace
+
+std::vector<Shape> Model::input_shapes() const {
+  std::vector<Shape> out;
+  for (std::size_t k : inputs_) out.push_back(steps_[k].shape);
+  return out;
+}
+
+std::vector<Shape> Model::output_shapes() const {
+  std::vector<Shape> out;
+  for (std::size_t k : outputs_) out.push_back(steps_[k].shape);
+  return out;
+}
+
+Shape Model::packed_input_shape() const {
+  if (inputs_.size() == 1) return steps_[inputs_[0]].shape;
+  std::size_t width = 0;
+  for (const Shape& s : input_shapes()) width += values_of(s);
+  return {width};
+}
 
 Var Model::forward(const Var& x) {
-  const Shape& in = steps_.front().shape;
+  const Shape in = packed_input_shape();
   if (x.shape().size() != in.size() + 1 || per_sample(x.shape()) != in) {
-    throw std::invalid_argument("Model '" + name() + "': input of shape " +
-                                shape_string(x.shape()) + " does not fit; expected [batch, " +
-                                shape_string(in).substr(1));
+    throw std::invalid_argument(
+        "Model '" + name() + "': input of shape " + shape_string(x.shape()) +
+        " does not fit; expected [batch, " + shape_string(in).substr(1) +
+        (inputs_.size() > 1 ? " (its inputs side by side, Model::pack)" : ""));
   }
   std::vector<Var> values(steps_.size());
+  // Several inputs arrive side by side in one row (pack()): each takes its columns back.
+  std::vector<Var> parts = {x};
+  if (inputs_.size() > 1) {
+    std::vector<std::size_t> widths;
+    for (const Shape& s : input_shapes()) widths.push_back(values_of(s));
+    parts = split(x, widths, 1);
+  }
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     const ModelStep& s = steps_[i];
     if (s.kind == "input") {
-      values[i] = x;
+      const Var& part = parts[inputs_.size() > 1 ? s.layer : 0];
+      values[i] = part.shape() == with_batch(x.shape()[0], s.shape)
+                      ? part
+                      : reshape(part, with_batch(x.shape()[0], s.shape));
     } else if (s.kind == "layer") {
       values[i] = layers_[s.layer]->forward(values[s.inputs[0]]);
     } else if (s.kind == "add") {
@@ -201,7 +266,87 @@ Var Model::forward(const Var& x) {
       }
     }
   }
-  return values.back();
+  if (outputs_.size() == 1) return values[outputs_[0]];
+  // Several outputs leave side by side, each as rows of its values.
+  std::vector<Var> rows;
+  for (std::size_t k : outputs_) {
+    const Var& y = values[k];
+    rows.push_back(y.shape().size() == 2 ? y
+                                         : reshape(y, {x.shape()[0], values_of(steps_[k].shape)}));
+  }
+  return concat(rows, 1);
+}
+
+Tensor Model::pack(const std::vector<Tensor>& parts) const {
+  const std::vector<Shape> shapes = input_shapes();
+  if (parts.size() != shapes.size()) {
+    throw std::invalid_argument("Model '" + name() + "': pack of " + std::to_string(parts.size()) +
+                                " tensors for " + std::to_string(shapes.size()) + " inputs");
+  }
+  const std::size_t n = parts[0].shape().empty() ? 0 : parts[0].shape()[0];
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].shape() != with_batch(n, shapes[i])) {
+      throw std::invalid_argument("Model '" + name() + "': input " + std::to_string(i) +
+                                  " has shape " + shape_string(parts[i].shape()) + "; expected " +
+                                  shape_string(with_batch(n, shapes[i])));
+    }
+    width += values_of(shapes[i]);
+  }
+  Tensor out = Tensor::from_shape({n, width});
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::size_t w = values_of(shapes[i]);
+    for (std::size_t r = 0; r < n; ++r) {
+      std::copy(parts[i].data() + r * w, parts[i].data() + (r + 1) * w,
+                out.data() + r * width + at);
+    }
+    at += w;
+  }
+  return out;
+}
+
+std::vector<Tensor> Model::unpack(const Tensor& outputs) const {
+  const std::vector<Shape> shapes = output_shapes();
+  if (shapes.size() == 1) return {outputs};
+  std::size_t width = 0;
+  for (const Shape& s : shapes) width += values_of(s);
+  if (outputs.shape().size() != 2 || outputs.shape()[1] != width) {
+    throw std::invalid_argument("Model '" + name() + "': unpack of shape " +
+                                shape_string(outputs.shape()) + "; expected [batch, " +
+                                std::to_string(width) + "]");
+  }
+  const std::size_t n = outputs.shape()[0];
+  std::vector<Tensor> out;
+  std::size_t at = 0;
+  for (const Shape& s : shapes) {
+    const std::size_t w = values_of(s);
+    Tensor part = Tensor::from_shape(with_batch(n, s));
+    for (std::size_t r = 0; r < n; ++r) {
+      std::copy(outputs.data() + r * width + at, outputs.data() + r * width + at + w,
+                part.data() + r * w);
+    }
+    out.push_back(std::move(part));
+    at += w;
+  }
+  return out;
+}
+
+Loss Model::loss(const std::vector<std::pair<Loss, double>>& per_output) const {
+  const std::vector<Shape> shapes = output_shapes();
+  if (per_output.size() != shapes.size()) {
+    throw std::invalid_argument("Model '" + name() + "': " + std::to_string(per_output.size()) +
+                                " losses for " + std::to_string(shapes.size()) + " outputs");
+  }
+  std::vector<Loss> losses;
+  std::vector<double> weights;
+  std::vector<std::size_t> widths;
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    losses.push_back(per_output[k].first);
+    weights.push_back(per_output[k].second);
+    widths.push_back(values_of(shapes[k]));
+  }
+  return Loss::per_output(std::move(losses), std::move(weights), std::move(widths));
 }
 
 std::vector<Module*> Model::children() {
@@ -216,11 +361,15 @@ void Model::train(bool on) {
 }
 
 Shape Model::output_shape(const Shape& input) const {
-  return with_batch(input.empty() ? 0 : input[0], steps_.back().shape);
+  const std::size_t n = input.empty() ? 0 : input[0];
+  if (outputs_.size() == 1) return with_batch(n, steps_[outputs_[0]].shape);
+  std::size_t width = 0;
+  for (const Shape& s : output_shapes()) width += values_of(s);
+  return {n, width};
 }
 
 std::size_t Model::input_features() const {
-  const Shape& in = steps_.front().shape;
+  const Shape in = packed_input_shape();
   return in.size() == 1 ? in[0] : 0;
 }
 
@@ -246,6 +395,7 @@ void Model::save_config(Record& config) const {
     steps.push_back(std::move(r));
   }
   config.set("steps", std::move(steps));
+  config.set("outputs", std::vector<std::uint64_t>(outputs_.begin(), outputs_.end()));
 }
 
 std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
@@ -276,8 +426,7 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
                                                    : 2;
     if ((s.kind != "input" && s.kind != "layer" && s.kind != "add" && s.kind != "multiply" &&
          s.kind != "concat") ||
-        s.inputs.size() != arity || (s.kind == "concat" && arity < 2) ||
-        (s.kind == "input") != (i == 0)) {
+        s.inputs.size() != arity || (s.kind == "concat" && arity < 2)) {
       config.fail("step " + std::to_string(i) + " ('" + s.kind + "' of " +
                   std::to_string(s.inputs.size()) + " inputs) is not a valid step");
     }
@@ -290,6 +439,10 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
           config.fail("the input's shape has dimension " + std::to_string(d));
         s.shape.push_back(static_cast<std::size_t>(d));
       }
+      const std::int64_t position = r.integer("layer");  // its place among the inputs
+      if (position < 0 || position > std::int64_t(saved.size()))
+        config.fail("step " + std::to_string(i) + " is input " + std::to_string(position));
+      s.layer = static_cast<std::size_t>(position);
     } else if (s.kind == "layer") {
       const std::int64_t l = r.integer("layer");
       if (l < 0 || static_cast<std::size_t>(l) >= layers.size())
@@ -312,7 +465,30 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
   for (std::size_t l = 0; l < used.size(); ++l) {
     if (!used[l]) config.fail("layer " + std::to_string(l) + " is never called");
   }
-  return std::unique_ptr<Model>(new Model(std::move(steps), std::move(layers)));
+  // Version 1 (one input, the first step; one output, the last) lists neither.
+  std::vector<std::size_t> inputs, outputs = {steps.size() - 1};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].kind != "input") continue;
+    if (steps[i].layer >= inputs.size()) inputs.resize(steps[i].layer + 1, steps.size());
+    if (inputs[steps[i].layer] != steps.size())
+      config.fail("two steps are input " + std::to_string(steps[i].layer));
+    inputs[steps[i].layer] = i;
+  }
+  if (inputs.empty() || std::count(inputs.begin(), inputs.end(), steps.size()))
+    config.fail("the model's inputs are not numbered 0 to n - 1");
+  if (record.version >= 2) {
+    outputs.clear();
+    for (std::uint64_t k : config.integers("outputs")) {
+      if (k >= steps.size())
+        config.fail("output step " + std::to_string(k) + " of " + std::to_string(steps.size()));
+      outputs.push_back(static_cast<std::size_t>(k));
+    }
+    if (outputs.empty()) config.fail("the model has no outputs");
+  } else if (inputs.size() != 1 || inputs[0] != 0) {
+    config.fail("a version 1 model has one input, its first step");
+  }
+  return std::unique_ptr<Model>(
+      new Model(std::move(steps), std::move(layers), std::move(inputs), std::move(outputs)));
 }
 
 std::string Model::summary() const {
@@ -342,7 +518,9 @@ std::string Model::summary() const {
         fixed += layer.buffer_count();
       }
     } else {
-      names[i] = s.kind == "input" ? "input" : s.kind + "_" + std::to_string(i);
+      names[i] = s.kind != "input"     ? s.kind + "_" + std::to_string(i)
+                 : inputs_.size() == 1 ? "input"
+                                       : "input_" + std::to_string(s.layer);
       label = names[i] + (s.kind == "input" ? " (Input)" : "");
     }
     std::string shape = "(None";
@@ -354,8 +532,13 @@ std::string Model::summary() const {
                   inputs.c_str());
     out << row;
   }
-  out << double_rule << "\n"
-      << "Total params: " << trainable + fixed << "\n"
+  out << double_rule << "\n";
+  if (outputs_.size() > 1) {
+    std::string list;
+    for (std::size_t k : outputs_) list += (list.empty() ? "" : ", ") + names[k];
+    out << "Outputs (side by side): " << list << "\n";
+  }
+  out << "Total params: " << trainable + fixed << "\n"
       << "Trainable params: " << trainable << "\n"
       << "Non-trainable params: " << fixed << "\n"
       << rule << "\n";

@@ -262,3 +262,50 @@ TEST_CASE("a sharded update keeps Adam's state and clipping, and resumes bit for
   comm.barrier();
   if (comm.rank() == 0) fs::remove_all(dir);
 }
+
+TEST_CASE("DataParallel trains a functional model of two inputs, two outputs and a shared layer",
+          "[distributed][model]") {
+  distributed::Communicator& comm = world();
+  // Inputs of 2 and 2 features (the blobs' 4, packed side by side), a Dense both inputs go
+  // through, the class logits and one regression output, each with its loss and weight.
+  auto make = [](std::uint64_t seed) {
+    nn::manual_seed(seed);
+    auto a = nn::Input({2}), b = nn::Input({2});
+    nn::Layer shared = nn::Dense(2, 8, nn::Activation::tanh());
+    nn::Layer classes = nn::Dense(16, 3);
+    nn::Layer value = nn::Dense(16, 1);
+    auto h = nn::concat({shared(a), shared(b)});
+    return nn::Model({a, b}, {classes(h), value(h)});
+  };
+  const data::Dataset blobs = data::make_blobs(120, 3, 4, 1.5, 13);
+  const Tensor x = blobs.features();
+  Tensor y = Tensor::from_shape({blobs.size(), 4});
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    for (std::size_t k = 0; k < 3; ++k) y(i, k) = blobs.labels()[i] == k ? 1.0f : 0.0f;
+    y(i, 3) = x(i, 0) * x(i, 1);
+  }
+  const nn::TensorBatchSource source(x, y);
+  nn::FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 16;
+  options.seed = 5;
+  options.verbose = 0;
+  auto run = [&](nn::ShardGroup* group, std::uint64_t seed) {
+    nn::Model model = make(seed);
+    const nn::Loss loss =
+        model.loss({{nn::Loss::categorical_cross_entropy(true), 1.0}, {nn::Loss::mse(), 0.25}});
+    nn::Adam adam(0.01);
+    nn::FitOptions o = options;
+    o.shards = group;
+    const nn::History history = nn::Trainer(model, loss, adam, o, true).fit(source);
+    return std::make_pair(weights_of(model), history);
+  };
+  const auto one = run(nullptr, 7);
+  distributed::DataParallel group(comm, {});
+  const auto many = run(&group, comm.rank() == 0 ? 7 : 100 + comm.rank());
+  CHECK(max_difference(many.first, one.first) < 1e-5f);
+  CHECK(spread_over_processes(many.first) == 0.0f);
+  for (std::size_t e = 0; e < 3; ++e) {
+    CHECK(many.second.loss[e] == Approx(one.second.loss[e]).epsilon(1e-5));
+  }
+}

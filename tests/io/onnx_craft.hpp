@@ -53,6 +53,20 @@ inline Msg tensor(const std::string& name, const std::vector<std::int64_t>& dims
   return t.bytes(9, raw);
 }
 
+/// An int64 TensorProto with int64_data.
+inline Msg int64_tensor(const std::string& name, const std::vector<std::int64_t>& values) {
+  Msg t;
+  t.varint(1, values.size()).varint(2, 7).str(8, name);
+  for (std::int64_t v : values) t.varint(7, static_cast<std::uint64_t>(v));
+  return t;
+}
+
+inline Msg ints_attribute(const std::string& name, const std::vector<std::int64_t>& v) {
+  Msg a;
+  a.str(1, name);
+  for (std::int64_t x : v) a.varint(8, static_cast<std::uint64_t>(x));
+  return a.varint(20, 7);
+}
 inline Msg int_attribute(const std::string& name, std::int64_t v) {
   return Msg().str(1, name).varint(3, static_cast<std::uint64_t>(v)).varint(20, 2);
 }

@@ -14,9 +14,11 @@
 #include "retrograd/data/labels.hpp"
 #include "retrograd/io/checkpoint.hpp"
 #include "retrograd/io/model_io.hpp"
+#include "retrograd/io/weights.hpp"
 #include "retrograd/nn/callback.hpp"
 #include "retrograd/nn/dense.hpp"
 #include "retrograd/nn/feature_scaling.hpp"
+#include "retrograd/nn/model.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/schedule.hpp"
 #include "retrograd/nn/trainer.hpp"
@@ -759,4 +761,77 @@ TEST_CASE("hostile model bytes fail with the offset before any large allocation"
   CHECK_THROWS_WITH(io::deserialize_model(bytes, "big.rg"),
                     Catch::Contains("big.rg: corrupt: tensor 'W' claims more values than the") &&
                         Catch::Contains("(at byte offset"));
+}
+
+namespace {
+
+// Two inputs (4 and 2 features, packed side by side), a shared Dense, BatchNorm, Dropout and
+// the registered custom Scale: the functional model of the tests below.
+std::unique_ptr<nn::Model> make_functional() {
+  auto a = nn::Input({4});
+  auto b = nn::Input({2});
+  nn::Layer lift = nn::Dense(2, 4, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), 21);
+  nn::Layer shared = nn::Dense(4, 4, nn::Activation::relu(), nn::Initializer::he_uniform(), 22);
+  nn::Layer norm = nn::BatchNorm(4);
+  nn::Layer drop = nn::Dropout(0.3, 23);
+  nn::Layer scale = Scale(8);
+  nn::Layer head = nn::Dense(8, 3, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 24);
+  auto h = nn::concat({norm(shared(a)), drop(shared(lift(b)))});
+  return std::make_unique<nn::Model>(std::vector<nn::Symbol>{a, b},
+                                     std::vector<nn::Symbol>{head(scale(h))});
+}
+
+}  // namespace
+
+TEST_CASE("a functional model killed and restored from its checkpoints ends bit-identical",
+          "[io][checkpoint][model]") {
+  const Tensor x = rows(40, 6), y = one_hot_rows(40, 3);
+  const nn::TensorBatchSource data(x, y);
+  const nn::Loss loss = nn::Loss::categorical_cross_entropy(true);
+  auto straight = make_functional();
+  nn::Adam straight_adam(0.01);
+  const nn::History full = nn::Trainer(*straight, loss, straight_adam, options(3), true).fit(data);
+
+  const fs::path dir = temp_dir("functional");
+  for (const std::uint64_t kill_at : {4, 10, 0}) {
+    const auto latest = io::latest_checkpoint(dir.string());
+    auto model = make_functional();
+    nn::Adam adam(0.01);
+    io::Checkpoint checkpoints(dir.string(), 2, 2);
+    Kill kill(kill_at);
+    nn::FitOptions run = options(3);
+    run.callbacks = {&checkpoints, &kill};
+    nn::Trainer trainer(*model, loss, adam, run, true);
+    if (latest) io::restore_checkpoint(trainer, *latest);
+    if (kill_at != 0) {
+      REQUIRE_THROWS_WITH(trainer.fit(data), "killed");
+      continue;
+    }
+    const nn::History resumed = trainer.fit(data);
+    CHECK(resumed.loss == full.loss);
+    CHECK(resumed.val_loss == full.val_loss);
+    const auto p = straight->named_parameters(), q = model->named_parameters();
+    REQUIRE(p.size() == q.size());
+    for (std::size_t i = 0; i < p.size(); ++i) CHECK(identical(p[i].var.value(), q[i].var.value()));
+    const auto ba = straight->named_buffers(), bb = model->named_buffers();
+    for (std::size_t i = 0; i < ba.size(); ++i) CHECK(identical(*ba[i].tensor, *bb[i].tensor));
+
+    // The checkpoint is a model file: the graph and the custom layer come back.
+    const std::unique_ptr<nn::Module> loaded = io::load_module(checkpoints.last_path());
+    REQUIRE(loaded->type() == "Model");
+    CHECK(loaded->children().size() == 6);
+    CHECK(identical(loaded->infer_tensor(x), model->infer_tensor(x)));
+  }
+}
+
+TEST_CASE("a functional model's weights go to .npz and back", "[io][weights][model]") {
+  auto model = make_functional();
+  const fs::path dir = temp_dir("functional_npz");
+  const std::string path = (dir / "w.npz").string();
+  io::save_weights(*model, path);
+  auto other = make_functional();
+  for (Var p : other->parameters()) p.value().fill(0.25f);
+  io::load_weights(*other, path);
+  const Tensor x = rows(5, 6);
+  CHECK(identical(other->infer_tensor(x), model->infer_tensor(x)));
 }

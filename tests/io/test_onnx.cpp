@@ -117,9 +117,9 @@ TEST_CASE("onnx: a functional model round-trips as a functional model", "[io][on
   const Tensor input = random_input(9, 6, 1, 9);
   const Tensor expected = model.infer_tensor(input);
   CHECK(max_difference(back->infer_tensor(input), expected) < 1e-5f);
-  // Import does not know the two calls shared a layer: each becomes a layer of its own; in a
-  // functional model the Sub and the Mul of the scaling become two FeatureScaling layers.
-  CHECK(back->children().size() == 5);
+  // Import does not know the two calls shared a layer: each becomes a layer of its own; the
+  // Sub and the Mul of the scaling become one FeatureScaling.
+  CHECK(back->children().size() == 4);
   CHECK_THROWS_WITH(io::deserialize_onnx(bytes), Catch::Contains("io::import_onnx_module"));
   // A chain still comes back as a Sequential.
   nn::Sequential chain = every_layer();
@@ -264,4 +264,42 @@ TEST_CASE("onnx: import reads each operator of its subset", "[io][onnx]") {
                              {}, 2),
                       Catch::Contains("value 'x' feeds node 'r1' (Relu), node 'r2' (Sigmoid)"));
   }
+}
+
+TEST_CASE("onnx: a CNN round-trips as a Sequential of images, its padded AvgPool2D through a Pad",
+          "[io][onnx]") {
+  nn::Engine engine(1);
+  nn::Sequential cnn;
+  cnn.set_input_shape({2, 9, 9});
+  cnn.add(
+      nn::Conv2D(2, 4, 3, nn::Conv2DOptions{1, 1, 1, true}, nn::Initializer::he_uniform(), engine));
+  cnn.add(nn::BatchNorm(4, 0.1, 1e-3));
+  cnn.add(nn::ActivationLayer(nn::Activation::relu()));
+  cnn.add(nn::MaxPool2D(2, 1, 1));
+  cnn.add(nn::AvgPool2D(3, 2, 1));
+  cnn.add(nn::Conv2D(4, 3, {2, 3}, nn::Conv2DOptions{{2, 1}, {0, 1}, 1, false},
+                     nn::Initializer::he_uniform(), engine));
+  cnn.add(nn::GlobalAvgPool2D());
+  cnn.add(nn::Dense(3, 2, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 3));
+  Tensor x = Tensor::from_shape({5, 2, 9, 9});
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(engine);
+  const auto bytes = io::serialize_onnx(cnn);
+  const std::string text(bytes.begin(), bytes.end());
+  CHECK(text.find("avg_pool2d_4/Pad") != std::string::npos);
+
+  nn::Sequential back = io::deserialize_onnx(bytes);
+  CHECK(back.input_shape() == Shape{2, 9, 9});
+  std::vector<std::string> types;
+  for (nn::Module* layer : back.children()) types.push_back(layer->type());
+  CHECK(types == std::vector<std::string>{"Conv2D", "BatchNorm", "Activation", "MaxPool2D",
+                                          "AvgPool2D", "Conv2D", "GlobalAvgPool2D", "Dense"});
+  const auto& pool = dynamic_cast<const nn::AvgPool2D&>(back.layer(4));
+  CHECK(pool.padding().h == 1);
+  CHECK(pool.stride().w == 2);
+  const auto& conv = dynamic_cast<const nn::Conv2D&>(back.layer(5));
+  CHECK(!conv.bias().defined());
+  CHECK(conv.options().stride.h == 2);
+  CHECK(conv.options().padding.w == 1);
+  CHECK(max_difference(back.predict(x), cnn.predict(x)) < 1e-5f);
 }

@@ -83,9 +83,9 @@ TEST_CASE("model: concat and multiply", "[nn][model]") {
   }
   CHECK_THROWS_WITH(nn::add(a(x), x), Catch::Contains("shapes [3] and [2] differ"));
   CHECK_THROWS_WITH(nn::Model({x, nn::Input({2})}, {joined}),
-                    Catch::Contains("2 inputs and 1 outputs"));
+                    Catch::Contains("no output depends on input 1"));
   CHECK_THROWS_WITH(nn::Model({nn::Input({2})}, {joined}),
-                    Catch::Contains("not the model's input"));
+                    Catch::Contains("not among the model's inputs"));
 }
 
 TEST_CASE("model: saves and loads with its graph; summary shows inputs", "[nn][model]") {
@@ -131,4 +131,99 @@ TEST_CASE("model: trains with the Trainer", "[nn][model]") {
   nn::Trainer trainer(model, nn::Loss::mse(), sgd, options);
   const nn::History history = trainer.fit(data);
   CHECK(history.loss.back() < 0.5 * history.loss.front());
+}
+
+TEST_CASE("model: two inputs and two outputs, one loss and one weight per output", "[nn][model]") {
+  auto a = nn::Input({3});
+  auto b = nn::Input({2, 2});  // rows of 4 values once packed
+  nn::Layer da = nn::Dense(3, 4, nn::Activation::tanh(), nn::Initializer::glorot_uniform(), 21);
+  nn::Layer flat = nn::Flatten();
+  nn::Layer classes =
+      nn::Dense(8, 3, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 22);
+  nn::Layer value =
+      nn::Dense(8, 1, nn::Activation::linear(), nn::Initializer::glorot_uniform(), 23);
+  auto h = nn::concat({da(a), flat(b)});
+  nn::Model model({a, b}, {classes(h), value(h)});
+  CHECK(model.input_features() == 7);
+  CHECK(model.output_shape({5, 7}) == Shape{5, 4});
+  const std::string summary = model.summary();
+  CHECK_THAT(summary, Catch::Contains("input_0 (Input)"));
+  CHECK_THAT(summary, Catch::Contains("input_1 (Input)"));
+  CHECK_THAT(summary, Catch::Contains("Outputs (side by side): dense_2, dense_3"));
+
+  const Tensor xa = random_rows(6, 3, 24);
+  Tensor xb = random_rows(6, 4, 25);
+  xb.reshape({6, 2, 2});
+  const Tensor x = model.pack({xa, xb});
+  REQUIRE(x.shape() == Shape{6, 7});
+  CHECK(x(2, 1) == xa(2, 1));
+  CHECK(x(4, 5) == xb(4, 1, 0));
+  CHECK_THROWS_WITH(model.pack({xa}), Catch::Contains("pack of 1 tensors for 2 inputs"));
+
+  // Targets side by side: class ids for the sparse loss (one column), then the value.
+  Tensor y = Tensor::from_shape({6, 2});
+  for (std::size_t r = 0; r < 6; ++r) {
+    y(r, 0) = static_cast<float>(r % 3);
+    y(r, 1) = xa(r, 0) - xb(r, 1, 1);
+  }
+  const nn::Loss sparse = nn::Loss::sparse_categorical_cross_entropy(true);
+  const nn::Loss loss = model.loss({{sparse, 1.0}, {nn::Loss::mse(), 0.5}});
+  CHECK(loss.name() == "per_output(sparse_categorical_cross_entropy(from_logits) * 1, mse * 0.5)");
+
+  // The packed loss and its gradients are those of the two losses on the unpacked outputs.
+  const Var packed = loss(model.forward(Var(x)), Var(y));
+  packed.backward();
+  std::vector<Tensor> grads;
+  for (const Var& p : model.parameters()) grads.push_back(p.grad());
+  model.zero_grad();
+  const Var out = model.forward(Var(x));
+  const std::vector<Tensor> parts = model.unpack(out.value());
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[1].shape() == Shape{6, 1});
+  Tensor ids = Tensor::from_shape({6, 1}), values = Tensor::from_shape({6, 1});
+  for (std::size_t r = 0; r < 6; ++r) {
+    ids(r, 0) = y(r, 0);
+    values(r, 0) = y(r, 1);
+  }
+  const Var by_hand = sparse(slice(out, 1, 0, 3), Var(ids)) +
+                      nn::Loss::mse()(slice(out, 1, 3, 4), Var(values)) * 0.5f;
+  CHECK(packed.value()() == Approx(by_hand.value()()));
+  by_hand.backward();
+  const std::vector<Var> params = model.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    for (std::size_t i = 0; i < grads[k].size(); ++i) {
+      CHECK(params[k].grad().data()[i] == Approx(grads[k].data()[i]).margin(1e-6));
+    }
+  }
+  CHECK_THROWS_WITH(loss(out, Var(values)), Catch::Contains("it reads [n, 4] and [n, 2]"));
+
+  // It trains with the Trainer on the packed rows, and saves and loads its graph.
+  nn::TensorBatchSource data(x, y);
+  nn::Adam adam(0.02);
+  nn::FitOptions options;
+  options.epochs = 40;
+  options.batch_size = 6;
+  options.verbose = 0;
+  const nn::History history = nn::Trainer(model, loss, adam, options).fit(data);
+  CHECK(history.loss.back() < 0.5 * history.loss.front());
+  model.eval();
+  std::unique_ptr<nn::Module> loaded = io::deserialize_module(io::serialize_model(model));
+  auto& back = dynamic_cast<nn::Model&>(*loaded);
+  CHECK(back.input_shapes() == model.input_shapes());
+  CHECK(back.output_shapes() == model.output_shapes());
+  CHECK(back.summary() == model.summary());
+  const Tensor before = model.infer_tensor(x), after = back.infer_tensor(x);
+  CHECK(std::equal(after.begin(), after.end(), before.begin(), before.end()));
+  CHECK_THROWS_WITH(io::serialize_onnx(model),
+                    Catch::Contains("has 2 inputs and 2 outputs; export writes models of one"));
+}
+
+TEST_CASE("model: inputs it cannot take are refused", "[nn][model]") {
+  auto a = nn::Input({3});
+  auto b = nn::Input({3});
+  nn::Layer d = nn::Dense(3, 2);
+  CHECK_THROWS_WITH(nn::Model({a}, {d(b)}), Catch::Contains("not among the model's inputs"));
+  CHECK_THROWS_WITH(nn::Model({a, b}, {d(a)}), Catch::Contains("no output depends on input 1"));
+  CHECK_THROWS_WITH(nn::Model({a, a}, {d(a)}), Catch::Contains("input 1 is listed twice"));
+  CHECK_THROWS_WITH(nn::Model({a}, {}), Catch::Contains("at least one of each"));
 }

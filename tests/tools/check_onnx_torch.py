@@ -3,16 +3,19 @@
 Fashion-MNIST and written by torch.onnx.export, then read by retrograd.
 
   check_onnx_torch.py export --dir DIR --opset N
-      trains an MLP and a residual model (below) on 12,000 training images (one epoch) and
-      writes DIR/torch_mlp.onnx and DIR/torch_residual.onnx, the first 1,000 test images as raw
-      pixels (DIR/test_images.npy) and PyTorch's outputs on them (DIR/<name>_outputs.npy)
+      trains an MLP, a residual model and a residual CNN (below) on 12,000 training images (one
+      epoch) and writes DIR/torch_mlp.onnx, DIR/torch_residual.onnx and DIR/torch_cnn.onnx, the
+      first 1,000 test images as raw pixels (DIR/test_images.npy; the CNN's as [N, 1, 28, 28]
+      scaled to [0, 1], DIR/torch_cnn_inputs.npy) and PyTorch's outputs on them
+      (DIR/<name>_outputs.npy)
   check_onnx_torch.py compare --probe ONNX_PROBE --model MODEL --dir DIR --name NAME [--tolerance T]
       runs `onnx_probe predict MODEL` (MODEL: the imported .rg, or the .onnx itself) on
-      DIR/test_images.npy: every output within T (1e-4) of PyTorch's and the same class for
+      DIR/NAME_inputs.npy if there is one, else DIR/test_images.npy: every output within T (1e-4) of PyTorch's and the same class for
       every image
 """
 import argparse
 import gzip
+import os
 import subprocess
 import sys
 
@@ -60,6 +63,29 @@ def export(args):
             h = h + self.block2(torch.relu(self.block1(h)))
             return self.head(torch.cat([h, torch.tanh(self.branch(h))], dim=1))
 
+    class ResidualCNN(torch.nn.Module):
+        """Every operator of the convolution family as torch.onnx.export writes it: Conv with
+        and without bias, BatchNormalization, MaxPool, a residual Add of feature maps, a
+        padded AvgPool2d (a Pad, then an AveragePool), GlobalAveragePool, Flatten."""
+
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Sequential(
+                torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                torch.nn.MaxPool2d(2))
+            self.block = torch.nn.Sequential(
+                torch.nn.Conv2d(8, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8),
+                torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 3, padding=1))
+            self.tail = torch.nn.Sequential(
+                torch.nn.ReLU(), torch.nn.AvgPool2d(3, stride=2, padding=1),
+                torch.nn.Conv2d(8, 16, 3, stride=1, padding=1), torch.nn.ReLU(),
+                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Dropout(0.1),
+                torch.nn.Linear(16, 10))
+
+        def forward(self, x):
+            h = self.stem(x)
+            return self.tail(h + self.block(h))
+
     models = {
         "torch_mlp": torch.nn.Sequential(
             Scale(),
@@ -69,6 +95,7 @@ def export(args):
             torch.nn.Linear(64, 32), torch.nn.LeakyReLU(0.1),
             torch.nn.Linear(32, 10)),
         "torch_residual": Residual(),
+        "torch_cnn": ResidualCNN(),
     }
     x = torch.tensor(idx("train-images-idx3-ubyte")[:12000].reshape(-1, 784), dtype=torch.float32)
     y = torch.tensor(idx("train-labels-idx1-ubyte")[:12000].astype(np.int64))
@@ -76,22 +103,30 @@ def export(args):
     labels = idx("t10k-labels-idx1-ubyte")[:1000]
     np.save(f"{args.dir}/test_images.npy", images)
     for name, model in models.items():
+        inputs, test = x, images
+        if name == "torch_cnn":  # images [N, 1, 28, 28] scaled to [0, 1]
+            inputs = x.reshape(-1, 1, 28, 28) / 255.0
+            test = images.reshape(-1, 1, 28, 28) / np.float32(255)
+            np.save(f"{args.dir}/{name}_inputs.npy", test)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
         model.train()
         for start in range(0, len(x), 64):
             optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x[start:start + 64]),
+            loss = torch.nn.functional.cross_entropy(model(inputs[start:start + 64]),
                                                      y[start:start + 64])
             loss.backward()
             optimizer.step()
         model.eval()
         with torch.no_grad():
-            outputs = model(torch.from_numpy(images)).numpy()
+            outputs = model(torch.from_numpy(test)).numpy()
         np.save(f"{args.dir}/{name}_outputs.npy", outputs)
-        torch.onnx.export(model, torch.from_numpy(images[:2]), f"{args.dir}/{name}.onnx",
+        torch.onnx.export(model, torch.from_numpy(test[:2]), f"{args.dir}/{name}.onnx",
                           input_names=["pixels"], output_names=["logits"],
                           dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=args.opset)
+                          opset_version=args.opset,
+                          # Keeps BatchNormalization nodes: by default the export folds them
+                          # into the convolution before them (the model is in eval mode).
+                          training=torch.onnx.TrainingMode.PRESERVE)
         accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
         print(f"{name}: PyTorch {torch.__version__}, opset {args.opset}, test accuracy "
               f"{accuracy:.4f} on {len(images)} images")
@@ -99,8 +134,10 @@ def export(args):
 
 def compare(args):
     got_path = f"{args.model}.outputs.npy"
-    subprocess.run([args.probe, "predict", args.model, f"{args.dir}/test_images.npy", got_path],
-                   check=True)
+    images = f"{args.dir}/{args.name}_inputs.npy"
+    if not os.path.exists(images):
+        images = f"{args.dir}/test_images.npy"
+    subprocess.run([args.probe, "predict", args.model, images, got_path], check=True)
     expected = np.load(f"{args.dir}/{args.name}_outputs.npy")
     got = np.load(got_path)
     if got.shape != expected.shape:

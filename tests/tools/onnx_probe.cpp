@@ -117,8 +117,8 @@ void models(const std::string& dir) {
                      engine));
   cnn.add(nn::BatchNorm(16));
   cnn.add(nn::ActivationLayer(nn::Activation::relu()));
-  // Unpadded: OpenCV 4.6 disagrees with a padded AveragePool (docs/io.md, "ONNX").
-  cnn.add(nn::AvgPool2D(2));
+  // Padded: exported as a Pad and an AveragePool (docs/io.md, "ONNX").
+  cnn.add(nn::AvgPool2D(3, 2, 1));
   cnn.add(nn::Dropout(0.1, 5));
   cnn.add(nn::Flatten());
   cnn.add(nn::Dense(16 * 7 * 7, 10, nn::Activation::linear(), nn::Initializer::glorot_uniform(),
@@ -193,7 +193,7 @@ void predict(const std::string& model_path, const std::string& images_path,
              const std::string& out_path) {
   const std::unique_ptr<nn::Module> model = load(model_path);
   const xt::xarray<float> images = xt::load_npy<float>(images_path);
-  Tensor x = Tensor::from_shape({images.shape()[0], images.shape()[1]});
+  Tensor x = Tensor::from_shape(Shape(images.shape().begin(), images.shape().end()));
   std::copy(images.begin(), images.end(), x.begin());
   write_npy(out_path, model->infer_tensor(x));
   std::cout << "predicted " << x.shape()[0] << " rows with " << model_path << "\n";

@@ -14,6 +14,7 @@
 /// The "_with_logits" forms call the fused ops of ops.hpp. Shapes must match exactly (no
 /// broadcasting): a [n] target against [n, 1] predictions throws.
 
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -192,16 +193,23 @@ class BasicLoss {
   /// std::invalid_argument for an unknown name (listing the registered ones) and for
   /// `from_logits` on a loss without a logits form (listing the losses that have one).
   static BasicLoss from_name(const std::string& name, bool from_logits = false);
+  /// The weighted sum of `losses` for a model of several outputs lying side by side along
+  /// axis 1 (nn::Model::loss): loss k reads the next `widths[k]` columns of the prediction and
+  /// as many of the target (one, class ids, for a sparse loss), times `weights[k]`. Throws
+  /// std::invalid_argument for lists of different lengths, no loss, a width of 0 or a weight
+  /// that is negative or not finite.
+  static BasicLoss per_output(std::vector<BasicLoss> losses, std::vector<double> weights,
+                              std::vector<std::size_t> widths);
 
   /// The loss of `pred` against `target` (class ids in `target` for a sparse loss).
   BasicVar<T> operator()(const BasicVar<T>& pred, const BasicVar<T>& target) const;
-  /// True when predictions are logits rather than probabilities.
+  /// True when predictions are logits rather than probabilities (false for per_output()).
   bool from_logits() const { return from_logits_; }
-  /// True when targets are class ids.
-  bool sparse() const { return function_->traits.sparse; }
-  /// What the registered loss expects.
-  const LossTraits& traits() const { return function_->traits; }
-  /// "mse", "categorical_cross_entropy(from_logits)", ...
+  /// True when targets are class ids (false for per_output()).
+  bool sparse() const { return traits().sparse; }
+  /// What the registered loss expects (nothing special for per_output()).
+  const LossTraits& traits() const;
+  /// "mse", "categorical_cross_entropy(from_logits)", ...; "per_output(mse * 1, ...)".
   std::string name() const;
   /// The registered name: "categorical_cross_entropy", without "(from_logits)".
   const std::string& base_name() const { return name_; }
@@ -209,9 +217,19 @@ class BasicLoss {
  private:
   BasicLoss(std::string name, const LossFunction* function, bool from_logits)
       : name_(std::move(name)), function_(function), from_logits_(from_logits) {}
+  struct Part;
   std::string name_;
   const LossFunction* function_;
   bool from_logits_;
+  std::shared_ptr<const std::vector<Part>> parts_;  // per_output() only
+};
+
+/// One output's loss of BasicLoss::per_output().
+template <class T>
+struct BasicLoss<T>::Part {
+  BasicLoss<T> loss;
+  double weight;
+  std::size_t width;
 };
 
 /// Single-precision loss choice.
