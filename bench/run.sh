@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Builds in Release and runs the benchmarks side by side with PyTorch (Debian python3-torch) on
 # the same data, thread count and OPENBLAS_CORETYPE, and the scalar chain beside ADOL-C (Debian
-# libadolc-dev), then prints one table (docs/performance.md).
+# libadolc-dev) and Trilinos Sacado's Sacado::Rad (libtrilinos-sacado-dev), then prints one
+# table (docs/performance.md).
 #   bench/run.sh [epochs=5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-5}
-scripts/install-deps.sh python3-torch libadolc-dev
+scripts/install-deps.sh python3-torch libadolc-dev libtrilinos-sacado-dev
 source scripts/blas-env.sh
 export OMP_WAIT_POLICY=PASSIVE  # torch's OpenMP workers would otherwise spin and starve OpenBLAS
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target bench_mlp bench_gemm_floor bench_chain bench_chain_adolc \
-  bench_inference bench_cnn >/dev/null
+  bench_chain_sacado bench_inference bench_cnn >/dev/null
 python=/usr/bin/python3  # Debian's interpreter, where python3-torch is installed
 results=$(mktemp)
 # OPENBLAS_NUM_THREADS pins both sides: torch.set_num_threads does not reach OpenBLAS's own
@@ -20,6 +21,7 @@ run() { local threads=$1; shift; OPENBLAS_NUM_THREADS=$threads "$@" | tee -a "$r
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(grep -m1 'model name' /proc/cpuinfo)"
 run 1 ./build/bench/bench_chain 100000 7
 run 1 ./build/bench/bench_chain_adolc 100000 7
+run 1 ./build/bench/bench_chain_sacado 100000 7
 run 1 "$python" bench/chain_torch.py 100000 5
 for config in a b c; do
   run 1 ./build/bench/bench_gemm_floor "$config" 1

@@ -19,8 +19,8 @@ std::vector<BackwardObserver<T>*>& observers() {
   return registered;
 }
 
-std::uint64_t next_visit_mark() {
-  static std::atomic<std::uint64_t> counter{0};
+std::uint32_t next_visit_mark() {
+  static std::atomic<std::uint32_t> counter{0};
   return ++counter;
 }
 }  // namespace
@@ -44,7 +44,7 @@ ObserverScope<T>::~ObserverScope() {
 template <class T>
 std::vector<Node<T>*> topological_order(Node<T>& root, bool include_constants) {
   // Depth-first post-order with an explicit stack of (node, next input to visit).
-  const std::uint64_t mark = next_visit_mark();
+  const std::uint32_t mark = next_visit_mark();
   std::vector<Node<T>*> order;
   std::vector<std::pair<Node<T>*, std::size_t>> stack;
   root.visit_mark = mark;
@@ -99,7 +99,7 @@ class BackwardPass {
     std::uint32_t height;
     Node<T>* node;
     // Owns the node while it waits, once the user that reached it has been freed.
-    std::shared_ptr<Node<T>> owner;
+    NodePtr<T> owner;
   };
   struct Lower {
     bool operator()(const Entry& a, const Entry& b) const { return a.height < b.height; }
@@ -168,7 +168,7 @@ class BackwardPass {
     if (!retain_graph_) {
       // Nothing may be destroyed while `order` still points at the nodes: collect the handles
       // first, destroy them after the loop.
-      std::vector<std::shared_ptr<Node<T>>> graveyard;
+      std::vector<NodePtr<T>> graveyard;
       for (Node<T>* node : order) node->release(graveyard);
     }
   }
@@ -182,10 +182,12 @@ class BackwardPass {
       for_each_input_needing_grad(node, reached);
       return;
     }
-    if (node.scalar_rule() && watchers_.empty()) {
-      // Note [scalar nodes]: numbers in, numbers out, no tensor built.
+    if (node.scalar_rule()) {
+      // Note [scalar nodes]: numbers in, numbers out, no tensor built in the graph; observers
+      // see them as 0-d tensors made for the step.
       T grads[ScalarRule<T>::max_inputs];
       node.scalar_rule()->grads(node, node.scalar_grad(), grads);
+      if (!watchers_.empty()) show_scalar_step(node, grads);
       for_each_input_needing_grad(node, [&](std::size_t i) {
         reached(i);
         if (check_anomalies_) check_backward(node, i, grads[i]);
@@ -201,6 +203,16 @@ class BackwardPass {
       if (check_anomalies_) check_backward(node, i, grads[i]);
       node.inputs_[i]->accumulate_grad(std::move(grads[i]), node.op());
     });
+  }
+
+  void show_scalar_step(const Node<T>& node, const T* grads) const {
+    const BasicTensor<T> upstream = scalar_tensor(node.scalar_grad());
+    GradList<T> downstream;
+    for (std::size_t i = 0; i < node.inputs_.size(); ++i) {
+      downstream.push_back(node.input_needs_grad(i) ? scalar_tensor(grads[i])
+                                                    : BasicTensor<T>::from_shape({0}));
+    }
+    for (BackwardObserver<T>* w : watchers_) w->on_step({node, upstream, downstream});
   }
 
   // Note [saved versions]: a node's rule reads its inputs' values as they are at backward,
@@ -248,7 +260,7 @@ class BackwardPass {
   std::vector<std::size_t, BufferAllocator<std::size_t>> fresh_;
   const bool retain_graph_;
   const bool check_anomalies_;
-  const std::uint64_t mark_;
+  const std::uint32_t mark_;
 };
 
 }  // namespace detail

@@ -40,7 +40,7 @@ BasicTensor<T> ones_like(const Node<T>& n) {
 template <class T>
 class GradPass {
  public:
-  using NodePtr = std::shared_ptr<Node<T>>;
+  using NodePtr = retrograd::NodePtr<T>;
 
   GradPass(const std::vector<BasicVar<T>>& outputs, const std::vector<BasicVar<T>>& inputs,
            const GradOptions& options)

@@ -1,16 +1,30 @@
 #include "retrograd/node.hpp"
 
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "buffer_cache.hpp"
 #include "retrograd/var.hpp"
 #include "xtensor_math.hpp"
 
 namespace retrograd {
 
+// Note [node handles] (docs/design.md): nodes live in a per-thread arena of slots; handles count
+// in the node, atomically only for nodes that threads may share.
+template <class T>
+void Node<T>::destroy(Node* node) noexcept {
+  node->~Node();
+  detail::release_node_memory<T>(node);
+}
+
 template <class T>
 Node<T>::~Node() {
+  if (flags_.has_tensors) {
+    storage_.tensors->~Tensors();
+    detail::release_buffer(storage_.tensors, sizeof(Tensors));
+  }
   // Note [iterative destruction]: releasing the last handle of a long chain would otherwise
   // recurse once per node. The outermost destructor keeps a stack of doomed inputs; a node
   // destroyed while it drains them hands its own inputs to that stack instead of recursing.
@@ -30,16 +44,119 @@ Node<T>::~Node() {
   draining = nullptr;
 }
 
+namespace detail {
+namespace {
+struct FreeSlot {
+  FreeSlot* next;
+};
+
+// The free slots of threads that ended, until another thread takes them. Never destroyed:
+// nodes held by static objects are freed after the static destructors have run.
+struct Orphans {
+  std::mutex mutex;
+  FreeSlot* slots = nullptr;
+};
+
+template <class T>
+Orphans& orphans() {
+  static Orphans* instance = new Orphans;
+  return *instance;
+}
+
+template <class T>
+struct NodeArena {
+  static constexpr std::size_t slot_bytes = sizeof(Node<T>);
+  static constexpr std::size_t chunk_slots = (std::size_t(256) << 10) / slot_bytes;
+  FreeSlot* free = nullptr;
+  // The part of the newest chunk not handed out yet.
+  char* next = nullptr;
+  char* end = nullptr;
+  ~NodeArena();
+
+  void* acquire() {
+    if (free) return std::exchange(free, free->next);
+    if (next == end) refill();
+    if (free) return std::exchange(free, free->next);
+    return std::exchange(next, next + slot_bytes);
+  }
+  void release(void* memory) noexcept { free = new (memory) FreeSlot{free}; }
+  void refill() {
+    {
+      Orphans& o = orphans<T>();
+      std::lock_guard<std::mutex> lock(o.mutex);
+      free = std::exchange(o.slots, nullptr);
+    }
+    if (free) return;
+    next = static_cast<char*>(::operator new(chunk_slots* slot_bytes));
+    end = next + chunk_slots * slot_bytes;
+  }
+};
+
+template <class T>
+thread_local NodeArena<T>* this_thread_arena = nullptr;
+template <class T>
+thread_local bool arena_ended = false;
+
+template <class T>
+NodeArena<T>::~NodeArena() {
+  for (; next != end; next += slot_bytes) release(next);
+  this_thread_arena<T> = nullptr;
+  arena_ended<T> = true;
+  if (!free) return;
+  FreeSlot* last = free;
+  while (last->next) last = last->next;
+  Orphans& o = orphans<T>();
+  std::lock_guard<std::mutex> lock(o.mutex);
+  last->next = o.slots;
+  o.slots = free;
+}
+
+// A thread_local with a destructor costs an initialisation check per access; the plain pointer
+// set on first use does not.
+template <class T>
+NodeArena<T>& arena() {
+  if (this_thread_arena<T>) return *this_thread_arena<T>;
+  thread_local NodeArena<T> instance;
+  this_thread_arena<T> = &instance;
+  return instance;
+}
+}  // namespace
+
+template <class T>
+void* acquire_node_memory() {
+  if (!buffer_cache_enabled) return ::operator new(sizeof(Node<T>));
+  return arena<T>().acquire();
+}
+
+template <class T>
+void release_node_memory(void* memory) noexcept {
+  if (!buffer_cache_enabled) return ::operator delete(memory);
+  if (!arena_ended<T>) return arena<T>().release(memory);
+  // This thread's arena has ended (a node freed by a static destructor): the slot goes to the
+  // next thread.
+  Orphans& o = orphans<T>();
+  std::lock_guard<std::mutex> lock(o.mutex);
+  o.slots = new (memory) FreeSlot{o.slots};
+}
+
+template void* acquire_node_memory<float>();
+template void* acquire_node_memory<double>();
+template void release_node_memory<float>(void*) noexcept;
+template void release_node_memory<double>(void*) noexcept;
+}  // namespace detail
+
 template <class T>
 const Shape& Node<T>::shape() const {
   static const Shape scalar_shape{};
-  return tensors_ ? tensors_->value.shape() : scalar_shape;
+  return flags_.has_tensors ? storage_.tensors->value.shape() : scalar_shape;
 }
 
 template <class T>
 void Node<T>::materialize() const {
-  tensors_ = make_tensors(scalar_tensor(scalar_));
-  if (has_grad_) tensors_->grad.emplace(scalar_tensor(scalar_grad_));
+  const typename Storage::Number number = storage_.number;
+  Tensors* tensors = make_tensors(scalar_tensor(number.value));
+  if (flags_.has_grad) tensors->grad.emplace(scalar_tensor(number.grad));
+  set_tensors(tensors);
 }
 
 template <class T>
@@ -78,21 +195,21 @@ void Node<T>::accumulate_grad(BasicTensor<T>&& g, std::string_view op) {
     throw std::invalid_argument(std::string(op) + ": gradient of shape " + shape_string(g.shape()) +
                                 " does not match its input of shape " + shape_string(shape()));
   }
-  if (!tensors_) return add_scalar_grad(g());
-  Tensors& t = *tensors_;
-  if (has_grad_) {
+  if (!flags_.has_tensors) return add_scalar_grad(g());
+  Tensors& t = *storage_.tensors;
+  if (flags_.has_grad) {
     xt::noalias(*t.grad) += g;
   } else if (t.grad) {
     *t.grad = std::move(g);
   } else {
     t.grad.emplace(std::move(g));
   }
-  has_grad_ = true;
+  flags_.has_grad = true;
 }
 
 template <class T>
 void Node<T>::require_unreleased() const {
-  if (released_) {
+  if (flags_.released) {
     throw std::logic_error(std::string(op_) +
                            ": backward through a graph that was already freed; pass "
                            "retain_graph = true to the first backward to run it twice");
@@ -127,20 +244,21 @@ GradList<T> Node<T>::apply_backward(const BasicTensor<T>& upstream) const {
 
 template <class T>
 void Node<T>::release(std::vector<NodePtr>& graveyard) {
-  if (!has_rule_) return;
+  if (!flags_.has_rule) return;
   inputs_.move_to(graveyard);
   release_now();
 }
 
 template <class T>
 void Node<T>::release_now() {
-  if (!has_rule_) return;
+  if (!flags_.has_rule) return;
   inputs_.clear();
   number_slot_ = -1;
-  if (tensors_) tensors_->backward = nullptr;
+  if (flags_.has_tensors) storage_.tensors->backward = nullptr;
   scalar_rule_ = nullptr;
-  has_rule_ = false;
-  released_ = true;
+  // Released first: the node stays confined (Note [node handles]).
+  flags_.released = true;
+  flags_.has_rule = false;
 }
 
 namespace {
@@ -153,12 +271,12 @@ namespace {
 }  // namespace
 
 template <class T>
-VarGrads<T> Rule<T>::vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>&) const {
+VarGrads<T> Rule<T>::vars(const NodePtr<T>& node, const BasicVar<T>&) const {
   throw_not_differentiable(node->op());
 }
 
 template <class T>
-VarGrads<T> ScalarRule<T>::vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>&) const {
+VarGrads<T> ScalarRule<T>::vars(const NodePtr<T>& node, const BasicVar<T>&) const {
   throw_not_differentiable(node->op());
 }
 

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "buffer_cache.hpp"
+
 namespace retrograd {
 
 namespace detail {
@@ -68,18 +70,7 @@ BufferCache::~BufferCache() {
   }
 }
 
-// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang does not and answers
-// __has_feature(address_sanitizer) instead.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RETROGRAD_ADDRESS_SANITIZER 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(RETROGRAD_ADDRESS_SANITIZER)
-constexpr bool use_cache = false;
-#else
-constexpr bool use_cache = true;
-#endif
+constexpr bool use_cache = buffer_cache_enabled;
 }  // namespace
 
 void* acquire_buffer(std::size_t bytes) {

@@ -73,8 +73,7 @@ bool Trace<T>::is_elementwise(const Node<T>& gate) {
 template <class T>
 Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
   if (!root.defined()) throw std::invalid_argument("Trace: empty Var");
-  std::unordered_map<const Node<T>*, std::shared_ptr<Node<T>>> owners = {
-      {root.node().get(), root.node()}};
+  std::unordered_map<const Node<T>*, NodePtr<T>> owners = {{root.node().get(), root.node()}};
   const std::vector<Node<T>*> order = topological_order(*root.node(), /*include_constants=*/true);
   for (Node<T>* node : order) {
     for (const auto& input : node->inputs()) owners.emplace(input.get(), input);
@@ -107,7 +106,7 @@ Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
     expressions_.push_back(node->inputs().empty() ? "" : infix(*node, names));
     value_expressions_.push_back(single_numbers ? infix(*node, values) : "");
   }
-  collected_.assign(nodes_.size(), none<T>());
+  collected_.resize(nodes_.size());
   received_.assign(nodes_.size(), 0);
   paths_.assign(nodes_.size(), 0);
   for (Node<T>* node : topological_order(*root.node())) {
@@ -116,6 +115,13 @@ Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
       if (input->requires_grad()) ++paths_[index(*input)];
     }
   }
+}
+
+template <class T>
+const BasicTensor<T>& Trace<T>::gradient(std::size_t i) const {
+  static const BasicTensor<T> nothing = none<T>();
+  const std::unique_ptr<BasicTensor<T>>& collected = collected_.at(i);
+  return collected ? *collected : nothing;
 }
 
 template <class T>
@@ -168,9 +174,10 @@ void Trace<T>::on_backward_begin(const Node<T>& root) {
   recording_ = &root == root_.node().get();
   if (!recording_) return;
   gates_.clear();
-  collected_.assign(nodes_.size(), none<T>());
+  collected_.clear();
+  collected_.resize(nodes_.size());
   received_.assign(nodes_.size(), 0);
-  collected_.back() = root.grad();
+  collected_.back() = std::make_unique<BasicTensor<T>>(root.grad());
   received_.back() = 1;
 }
 
@@ -196,14 +203,20 @@ void Trace<T>::on_step(const BackwardStep<T>& step) {
               rule(node, slot),
               shown ? local[slot] : none<T>(),
               step.downstream[slot],
-              collected_[i],
+              gradient(i),
               none<T>(),
               ++received_[i]};
     edge.total =
         edge.before.size() == 0 ? edge.downstream : BasicTensor<T>(edge.before + edge.downstream);
     // Streaming keeps a running sum only where one is read again: at a node with several
     // paths (the next sum) and at a leaf (gradients_text).
-    if (!live_ || paths_[i] > 1 || input.is_leaf()) collected_[i] = edge.total;
+    if (!live_ || paths_[i] > 1 || input.is_leaf()) {
+      if (collected_[i]) {
+        *collected_[i] = edge.total;
+      } else {
+        collected_[i] = std::make_unique<BasicTensor<T>>(edge.total);
+      }
+    }
     gate.edges.push_back(std::move(edge));
   }
   if (live_) {
@@ -305,7 +318,7 @@ std::string Trace<T>::gradients_text() const {
     if (!node.is_leaf() || !node.requires_grad() || received_[i] == 0) {
       continue;
     }
-    text += "  " + derivative_name(i) + " = " + tensor_string(collected_[i]);
+    text += "  " + derivative_name(i) + " = " + tensor_string(gradient(i));
     if (received_[i] > 1) text += " (sum of " + std::to_string(received_[i]) + " paths)";
     text += "\n";
   }

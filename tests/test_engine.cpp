@@ -1,5 +1,8 @@
 // The backward engine: ordering, accumulation, graph freeing, grad mode, observers, depth.
 
+#include <cmath>
+#include <thread>
+
 #include "test_helpers.hpp"
 
 using namespace retrograd;
@@ -321,4 +324,27 @@ TEST_CASE(
   const VarD& reader = r;
   CHECK(reader.value()(1) == 2.0);
   CHECK_NOTHROW(s.backward());
+}
+
+TEST_CASE("a graph built on one thread is freed on another, and node slots outlive their thread",
+          "[engine][threads]") {
+  // Note [node handles]: a node's slot goes back to the arena of the thread that frees it, and a
+  // thread that ends hands its free slots to the next thread that needs some.
+  VarD x(0.5, requires_grad, "x");
+  VarD built;
+  std::thread([&] { built = sigmoid(x * 3.0 + 1.0) * x; }).join();
+  built.backward(retain_graph);
+  const double expected = x.grad_item();
+  built = VarD();
+  for (int round = 0; round < 3; ++round) {
+    VarD y;
+    std::thread([&] {
+      x.zero_grad();
+      y = sigmoid(x * 3.0 + 1.0) * x;
+      y.backward(retain_graph);
+    }).join();
+    CHECK(x.grad_item() == expected);
+    CHECK(y.item() == Approx(1.0 / (1.0 + std::exp(-2.5)) * 0.5));
+    y = VarD();  // freed here, on the main thread, after the thread that made it has ended
+  }
 }

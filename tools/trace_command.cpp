@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <retrograd/dot.hpp>
 #include <retrograd/engine.hpp>
 #include <retrograd/grad.hpp>
@@ -33,10 +34,10 @@ struct TraceArgs {
 /// d f / d `name` as a graph of its own (grad with create_graph), named "df/dNAME", whose
 /// backward pass gives the second derivatives d^2 f / dNAME dv.
 VarD derivative_of(const VarD& f, const std::string& name) {
-  std::vector<std::shared_ptr<Node<double>>> todo{f.node()};
-  std::shared_ptr<Node<double>> variable;
+  std::vector<NodePtr<double>> todo{f.node()};
+  NodePtr<double> variable;
   while (!todo.empty() && !variable) {
-    const std::shared_ptr<Node<double>> node = todo.back();
+    const NodePtr<double> node = todo.back();
     todo.pop_back();
     if (node->is_leaf() && node->name() == name) variable = node;
     for (const auto& input : node->inputs()) todo.push_back(input);
@@ -162,10 +163,15 @@ std::string inputs_text(const Node<double>& node, const Trace<double>& trace) {
   return text.empty() ? text : text + ")";
 }
 
+/// Whether a node's value is finite, read without building a scalar node's tensor.
+bool finite_value(const Node<double>& node) {
+  return node.is_scalar() ? std::isfinite(node.scalar()) : finite(node.value());
+}
+
 /// Throws for the first node, inputs before their users, whose value is not finite.
 void check_forward(const VarD& root, const Trace<double>& trace) {
   for (Node<double>* node : topological_order(*root.node(), /*include_constants=*/true)) {
-    if (finite(node->value())) continue;
+    if (finite_value(*node)) continue;
     if (node->is_leaf()) {
       throw UsageError("trace: " + trace.label(*node) + " is " + values_string(node->value()) +
                        ", not a finite number");
@@ -219,32 +225,43 @@ void run_trace(const TraceArgs& args) {
   result.named("f");
   check_literals(args.expression);
   if (!args.derivative.empty()) result = derivative_of(result, args.derivative);
-  const Trace<double> labels(result);
-  check_forward(result, labels);
-  GradientCheck gradients(labels);
-  const Trace<double> trace = [&] {
+  // Without a drawing nothing needs the gates kept: the text is streamed (step_through to
+  // std::cout), once a first pass has checked the gradients, so that an error prints no text.
+  const bool keep_gates = !args.dot_path.empty() || !args.html_path.empty();
+  std::optional<Trace<double>> trace;
+  {
+    const Trace<double> labels(result);
+    check_forward(result, labels);
+    GradientCheck gradients(labels);
     try {
       ObserverScope<double> scope(gradients);
-      return traced_backward(result);
+      if (keep_gates) {
+        trace.emplace(traced_backward(result));
+      } else {
+        for (Node<double>* node : topological_order(*result.node())) node->zero_grad();
+        result.backward(retain_graph);
+      }
     } catch (const std::domain_error& e) {
       throw UsageError(std::string("trace: ") + e.what());
     }
-  }();
-  if (!gradients.problem().empty()) throw UsageError(gradients.problem());
-  for (Node<double>* node : topological_order(*result.node())) {
-    // Finite gradients from two paths can still sum to inf at a leaf used twice.
-    if (node->is_leaf() && node->has_grad() && !finite(node->grad())) {
-      throw UsageError("trace: df/d" + labels.label(*node) + " is " + values_string(node->grad()) +
-                       ", not finite (the sum of its finite gradients overflows)");
+    if (!gradients.problem().empty()) throw UsageError(gradients.problem());
+    for (Node<double>* node : topological_order(*result.node())) {
+      // Finite gradients from two paths can still sum to inf at a leaf used twice.
+      if (node->is_leaf() && node->has_grad() && !finite(node->grad())) {
+        throw UsageError("trace: df/d" + labels.label(*node) + " is " +
+                         values_string(node->grad()) +
+                         ", not finite (the sum of its finite gradients overflows)");
+      }
     }
   }
-  std::cout << trace.forward_text() << trace.backward_text() << trace.gradients_text();
-  if (!args.dot_path.empty()) write_graph(trace, args.dot_path);
+  if (!keep_gates) return step_through(result, std::cout);
+  std::cout << trace->forward_text() << trace->backward_text() << trace->gradients_text();
+  if (!args.dot_path.empty()) write_graph(*trace, args.dot_path);
   if (!args.html_path.empty()) {
     const std::string title = args.derivative.empty()
                                   ? "f = " + args.expression
                                   : "df/d" + args.derivative + " of f = " + args.expression;
-    write_html(trace, args.html_path, title);
+    write_html(*trace, args.html_path, title);
     std::cout << "page: " << args.html_path << "\n";
   }
 }

@@ -65,16 +65,69 @@ class GradList {
   std::vector<BasicTensor<T>> grads_;
 };
 
+namespace detail {
+/// Memory for one node from this thread's node arena (Note [node handles] in src/node.cpp).
+template <class T>
+void* acquire_node_memory();
+/// Returns a node's memory to this thread's node arena.
+template <class T>
+void release_node_memory(void* memory) noexcept;
+}  // namespace detail
+
+/// Shared ownership of a graph node, as a `std::shared_ptr` gives it, with the count kept in
+/// the node (Note [node handles] in src/node.cpp): the count of a node recorded with a backward
+/// rule, which belongs to the thread that records the graph, is a plain integer; every other
+/// node (leaves, parameters, constants), which threads may share, counts atomically.
+template <class T>
+class NodePtr {
+ public:
+  NodePtr() noexcept = default;
+  NodePtr(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): as shared_ptr
+  NodePtr(const NodePtr& other) noexcept : node_(other.node_) {
+    if (node_) node_->add_ref();
+  }
+  NodePtr(NodePtr&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  NodePtr& operator=(const NodePtr& other) noexcept { return *this = NodePtr(other); }
+  NodePtr& operator=(NodePtr&& other) noexcept {
+    std::swap(node_, other.node_);
+    other.reset();
+    return *this;
+  }
+  ~NodePtr() { reset(); }
+
+  /// Takes over a node whose count is already one (make_node).
+  static NodePtr adopt(Node<T>* node) noexcept {
+    NodePtr p;
+    p.node_ = node;
+    return p;
+  }
+  Node<T>* get() const noexcept { return node_; }
+  Node<T>& operator*() const noexcept { return *node_; }
+  Node<T>* operator->() const noexcept { return node_; }
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+  /// Drops the handle (destroying the node if it was the last one).
+  void reset() noexcept {
+    if (node_) Node<T>::drop_ref(std::exchange(node_, nullptr));
+  }
+  friend bool operator==(const NodePtr& a, const NodePtr& b) { return a.node_ == b.node_; }
+  friend bool operator!=(const NodePtr& a, const NodePtr& b) { return a.node_ != b.node_; }
+  friend bool operator==(const NodePtr& a, std::nullptr_t) { return a.node_ == nullptr; }
+  friend bool operator!=(const NodePtr& a, std::nullptr_t) { return a.node_ != nullptr; }
+
+ private:
+  Node<T>* node_ = nullptr;
+};
+
 /// The inputs of a node, in argument order. Up to three live in the node itself (most ops have
-/// one to three); more go to the heap. Iterates as `const std::shared_ptr<Node<T>>&`.
+/// one to three); more go to the heap, in a block whose pointer takes the place of the three.
+/// Iterates as `const NodePtr<T>&`.
 template <class T>
 class InputList {
  public:
-  using NodePtr = std::shared_ptr<Node<T>>;
+  using NodePtr = retrograd::NodePtr<T>;
 
-  InputList() = default;
-  /// `{a.node(), b.node()}`: each handle is copied once, straight into its slot (an
-  /// initializer_list would copy it twice, and every copy of a shared_ptr is an atomic increment).
+  InputList() noexcept : local_{} {}
+  /// `{a.node(), b.node()}`: each handle is copied once, straight into its slot.
   template <class... Inputs,
             class = std::enable_if_t<(sizeof...(Inputs) > 0 && sizeof...(Inputs) <= 3) &&
                                      (std::is_convertible_v<Inputs&&, NodePtr> && ...)>>
@@ -83,16 +136,24 @@ class InputList {
     save_versions();
   }
   explicit InputList(std::vector<NodePtr> inputs)
-      : size_(static_cast<std::uint32_t>(inputs.size())) {
-    if (size_ > local_.size()) {
-      more_ = std::make_unique<NodePtr[]>(size_);
-      more_versions_ = std::make_unique<std::uint32_t[]>(size_);
-      std::move(inputs.begin(), inputs.end(), more_.get());
+      : local_{}, size_(static_cast<std::uint32_t>(inputs.size())) {
+    if (size_ > local_count) {
+      local_.~Local();
+      more_ = new Spill{std::move(inputs), std::vector<std::uint32_t>(size_)};
     } else {
       std::move(inputs.begin(), inputs.end(), local_.begin());
     }
     save_versions();
   }
+  InputList(InputList&& other) noexcept : local_{} { take_from(other); }
+  InputList& operator=(InputList&& other) noexcept {
+    if (this != &other) {
+      clear();
+      take_from(other);
+    }
+    return *this;
+  }
+  ~InputList() { destroy(); }
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -116,32 +177,58 @@ class InputList {
   }
   /// Drops every input.
   void clear() {
-    for (NodePtr& p : local_) p.reset();
-    more_.reset();
-    more_versions_.reset();
+    destroy();
+    new (&local_) Local{};
     size_ = 0;
   }
   /// Input i's version() when the list was made (Note [saved versions] in src/engine.cpp).
   std::uint32_t saved_version(std::size_t i) const {
-    return size_ > local_.size() ? more_versions_[i] : local_versions_[i];
+    return spilled() ? more_->versions[i] : local_versions_[i];
   }
 
  private:
-  const NodePtr* data() const { return size_ > local_.size() ? more_.get() : local_.data(); }
-  NodePtr* data() { return size_ > local_.size() ? more_.get() : local_.data(); }
-  std::uint32_t* versions() {
-    return size_ > local_.size() ? more_versions_.get() : local_versions_.data();
-  }
+  static constexpr std::size_t local_count = 3;
+  using Local = std::array<NodePtr, local_count>;
+  struct Spill {
+    std::vector<NodePtr> nodes;
+    std::vector<std::uint32_t> versions;
+  };
+
+  bool spilled() const { return size_ > local_count; }
+  const NodePtr* data() const { return spilled() ? more_->nodes.data() : local_.data(); }
+  NodePtr* data() { return spilled() ? more_->nodes.data() : local_.data(); }
+  std::uint32_t* versions() { return spilled() ? more_->versions.data() : local_versions_.data(); }
   void save_versions() {
     std::uint32_t* saved = versions();
     const NodePtr* inputs = data();
     for (std::size_t i = 0; i < size_; ++i) saved[i] = inputs[i] ? inputs[i]->version() : 0;
   }
+  void destroy() noexcept {
+    if (spilled()) {
+      delete more_;
+    } else {
+      local_.~Local();
+    }
+  }
+  // Expects this list empty (local_ active, size 0).
+  void take_from(InputList& other) noexcept {
+    if (other.spilled()) {
+      local_.~Local();
+      more_ = std::exchange(other.more_, nullptr);
+      new (&other.local_) Local{};
+    } else {
+      local_ = std::move(other.local_);
+    }
+    local_versions_ = other.local_versions_;
+    size_ = std::exchange(other.size_, 0);
+  }
 
-  std::array<NodePtr, 3> local_{};
-  std::unique_ptr<NodePtr[]> more_;
-  std::unique_ptr<std::uint32_t[]> more_versions_;
-  std::array<std::uint32_t, 3> local_versions_{};
+  // The first three inputs, or (more than three) the block holding all of them.
+  union {
+    Local local_;
+    Spill* more_;
+  };
+  std::array<std::uint32_t, local_count> local_versions_{};
   std::uint32_t size_ = 0;
 };
 
@@ -170,7 +257,7 @@ class Rule {
   virtual bool differentiable() const { return false; }
   /// dL/d(input i) for each input of `node` as Vars in a graph; throws std::logic_error naming
   /// the op unless differentiable().
-  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
+  virtual VarGrads<T> vars(const NodePtr<T>& node, const BasicVar<T>& upstream) const;
   /// Destroys the rule and returns its memory to the buffer cache.
   virtual void destroy() const noexcept = 0;
 
@@ -192,8 +279,7 @@ class PooledRule final : public Rule<T> {
     return body_.tensors(node, upstream);
   }
   bool differentiable() const override { return Body::differentiable; }
-  VarGrads<T> vars(const std::shared_ptr<Node<T>>& node,
-                   const BasicVar<T>& upstream) const override {
+  VarGrads<T> vars(const NodePtr<T>& node, const BasicVar<T>& upstream) const override {
     if constexpr (Body::differentiable) {
       return body_.vars(node, upstream);
     } else {
@@ -280,7 +366,7 @@ class ScalarRule {
   virtual bool differentiable() const { return false; }
   /// dL/d(input i) as Vars in a graph; throws std::logic_error naming the op unless
   /// differentiable().
-  virtual VarGrads<T> vars(const std::shared_ptr<Node<T>>& node, const BasicVar<T>& upstream) const;
+  virtual VarGrads<T> vars(const NodePtr<T>& node, const BasicVar<T>& upstream) const;
 
  protected:
   // Rules are static objects that are never deleted through this base; a trivial destructor
@@ -300,17 +386,18 @@ template <class T>
 class Node {
  public:
   /// Shared ownership: a result keeps its inputs alive.
-  using NodePtr = std::shared_ptr<Node>;
+  using NodePtr = retrograd::NodePtr<T>;
 
   /// A leaf: a value with no inputs.
   Node(BasicTensor<T> value, bool requires_grad, std::string name = {})
-      : tensors_(make_tensors(std::move(value))), requires_grad_(requires_grad) {
+      : flags_{requires_grad, false} {
     set_name(std::move(name));
+    set_tensors(make_tensors(std::move(value)));
   }
 
   /// A leaf holding a single number as a 0-d value, kept inline (Note [scalar nodes]).
   Node(T value, bool requires_grad, std::string name = {})
-      : scalar_(value), requires_grad_(requires_grad) {
+      : storage_{{value, T(0)}}, flags_{requires_grad, false} {
     set_name(std::move(name));
   }
 
@@ -318,37 +405,35 @@ class Node {
   /// gradient, or grad mode was off) it is a constant carrying only the op name. `op` must
   /// outlive the node (a string literal; make_op interns custom names).
   Node(const char* op, BasicTensor<T> value, InputList<T> inputs, BackwardFn<T> backward)
-      : tensors_(make_tensors(std::move(value), std::move(backward))),
+      : height_(height_above(inputs)),
         inputs_(std::move(inputs)),
         op_(op),
-        height_(height_above(inputs_)),
-        requires_grad_(static_cast<bool>(tensors_->backward)),
-        has_rule_(requires_grad_) {}
+        flags_{static_cast<bool>(backward), static_cast<bool>(backward)} {
+    set_tensors(make_tensors(std::move(value), std::move(backward)));
+  }
 
   /// An op result holding a single number as a 0-d value inline, with a scalar rule (null for a
   /// constant). At most ScalarRule<T>::max_inputs inputs.
   Node(const char* op, T value, InputList<T> inputs, const ScalarRule<T>* rule)
-      : scalar_(value),
+      : height_(height_above(inputs)),
         inputs_(std::move(inputs)),
         scalar_rule_(rule),
         op_(op),
-        height_(height_above(inputs_)),
-        requires_grad_(rule != nullptr),
-        has_rule_(requires_grad_) {}
+        storage_{{value, T(0)}},
+        flags_{rule != nullptr, rule != nullptr} {}
 
   /// A scalar node of a two-input op whose input `number_slot` (0 or 1) is the plain number
   /// `number` and whose other input is `input` (Note [numbers in ops]).
   Node(const char* op, T value, const NodePtr& input, int number_slot, T number,
        const ScalarRule<T>* rule)
-      : scalar_(value),
+      : height_(input->height_ + 1),
         inputs_(number_slot == 0 ? InputList<T>(nullptr, input) : InputList<T>(input, nullptr)),
         scalar_rule_(rule),
         op_(op),
+        storage_{{value, T(0)}},
         number_(number),
-        height_(input->height_ + 1),
         number_slot_(static_cast<std::int8_t>(number_slot)),
-        requires_grad_(rule != nullptr),
-        has_rule_(requires_grad_) {}
+        flags_{rule != nullptr, rule != nullptr} {}
 
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -369,36 +454,40 @@ class Node {
   /// The value's shape (without materialising a scalar node's tensor).
   const Shape& shape() const;
   /// The value's number of elements.
-  std::size_t size() const { return tensors_ ? tensors_->value.size() : 1; }
+  std::size_t size() const { return flags_.has_tensors ? storage_.tensors->value.size() : 1; }
   /// True when the value is 0-d: the elementwise ops then compute on plain numbers.
-  bool is_scalar() const { return !tensors_ || tensors_->value.dimension() == 0; }
+  bool is_scalar() const { return !flags_.has_tensors || storage_.tensors->value.dimension() == 0; }
   /// The first (for a one-element value, the only) element of the value.
-  T scalar() const { return tensors_ ? tensors_->value.data()[0] : scalar_; }
+  T scalar() const {
+    return flags_.has_tensors ? storage_.tensors->value.data()[0] : storage_.number.value;
+  }
 
   /// dL/d(this node), summed over every path and (for leaves) every backward call since the
   /// last `zero_grad`. Empty when no gradient has arrived yet.
   const BasicTensor<T>& grad() const;
   /// The gradient of a one-element node as a number; needs has_grad().
-  T scalar_grad() const { return tensors_ ? tensors_->grad->data()[0] : scalar_grad_; }
+  T scalar_grad() const {
+    return flags_.has_tensors ? storage_.tensors->grad->data()[0] : storage_.number.grad;
+  }
   /// True once a gradient has been accumulated (and not cleared since).
-  bool has_grad() const { return has_grad_; }
+  bool has_grad() const { return flags_.has_grad; }
   /// Adds `g` to the gradient. Throws std::invalid_argument naming `op` and both shapes when
   /// `g`'s shape differs from the value's.
   void accumulate_grad(BasicTensor<T>&& g, std::string_view op);
   /// Adds the number `g` to the gradient of a one-element node. `op` is a C string: the
   /// engine calls this for every edge of a scalar graph, and a string_view would measure it.
   void accumulate_grad(T g, const char* op) {
-    if (tensors_) return accumulate_grad(scalar_tensor(g), op);
+    if (flags_.has_tensors) return accumulate_grad(scalar_tensor(g), op);
     add_scalar_grad(g);
   }
   /// Forgets the gradient: has_grad() is false until the next one arrives, which is then moved
   /// in without a copy (PyTorch's zero_grad(set_to_none=True); no memset per step).
-  void zero_grad() { has_grad_ = false; }
+  void zero_grad() { flags_.has_grad = false; }
 
   /// Whether backward computes a gradient for this node.
-  bool requires_grad() const { return requires_grad_; }
+  bool requires_grad() const { return flags_.requires_grad; }
   /// Turns gradient collection on or off (for leaves).
-  void set_requires_grad(bool on) { requires_grad_ = on; }
+  void set_requires_grad(bool on) { flags_.requires_grad = on; }
   /// "leaf" for leaves, otherwise the op's name ("add", "matmul", ...).
   std::string_view op() const { return op_; }
   /// The user's name for the node (empty if none).
@@ -406,9 +495,9 @@ class Node {
   /// Names the node for traces and DOT.
   void set_name(std::string name);
   /// A leaf has no backward rule: gradients stop and accumulate here.
-  bool is_leaf() const { return !has_rule_ && !released_; }
+  bool is_leaf() const { return !flags_.has_rule && !flags_.released; }
   /// True after a backward pass without retain_graph freed this node's inputs and rule.
-  bool released() const { return released_; }
+  bool released() const { return flags_.released; }
   /// Throws std::logic_error naming the op when released(): backward cannot run through it.
   void require_unreleased() const;
 
@@ -423,14 +512,16 @@ class Node {
   T input_scalar(std::size_t i) const { return is_number_slot(i) ? number_ : inputs_[i]->scalar(); }
   /// Whether input i wants a gradient: rules skip the work for inputs that do not.
   bool input_needs_grad(std::size_t i) const {
-    return !is_number_slot(i) && inputs_[i]->requires_grad_;
+    return !is_number_slot(i) && inputs_[i]->flags_.requires_grad;
   }
 
   /// The rule of a scalar node (Note [scalar nodes]); null for every other node. The engine
   /// runs it on numbers; apply_backward wraps it in tensors.
   const ScalarRule<T>* scalar_rule() const { return scalar_rule_; }
   /// The rule of any other node that has one; null for leaves, constants and scalar nodes.
-  const Rule<T>* rule() const { return tensors_ ? tensors_->backward.get() : nullptr; }
+  const Rule<T>* rule() const {
+    return flags_.has_tensors ? storage_.tensors->backward.get() : nullptr;
+  }
   /// Whether the rule can run on Vars (grad with create_graph); false for a node without one.
   bool has_differentiable_rule() const {
     if (scalar_rule_) return scalar_rule_->differentiable();
@@ -444,12 +535,14 @@ class Node {
   /// highest first without sorting it (Note [backward order] in src/engine.cpp).
   std::uint32_t height() const { return height_; }
 
-  /// Scratch mark of the engine's graph walk (avoids a hash set per backward call).
-  std::uint64_t visit_mark = 0;
+  /// Scratch mark of the engine's graph walk (avoids a hash set per backward call). 32 bits:
+  /// a mark could only be mistaken for a new one after 2^32 further walks.
+  std::uint32_t visit_mark = 0;
 
  private:
   friend class detail::BackwardPass<T>;
   friend class detail::GradPass<T>;
+  friend class retrograd::NodePtr<T>;
 
   /// Drops inputs and backward rule after a backward pass without retain_graph; moves the
   /// input handles into `graveyard` so that nothing is destroyed while the engine still walks
@@ -458,6 +551,23 @@ class Node {
   /// Drops inputs and backward rule once the engine has taken the handles it still needs
   /// (InputList::take).
   void release_now();
+
+  // Note [node handles] in src/node.cpp: a node recorded with a rule counts its handles with
+  // plain arithmetic, every other node atomically.
+  bool confined() const { return flags_.has_rule || flags_.released; }
+  void add_ref() const noexcept {
+    if (confined()) {
+      ++refs_;
+    } else {
+      __atomic_add_fetch(&refs_, 1, __ATOMIC_RELAXED);
+    }
+  }
+  static void drop_ref(Node* node) noexcept {
+    const bool last = node->confined() ? --node->refs_ == 0
+                                       : __atomic_sub_fetch(&node->refs_, 1, __ATOMIC_ACQ_REL) == 0;
+    if (last) destroy(node);
+  }
+  static void destroy(Node* node) noexcept;
 
   static std::uint32_t height_above(const InputList<T>& inputs) {
     std::uint32_t height = 0;
@@ -475,60 +585,79 @@ class Node {
     // scalar graphs create by the hundred thousand and should stay small.
     BackwardFn<T> backward;
   };
-  // Tensors come from the buffer cache, like the nodes: a training step makes the same ones
-  // every time, and malloc would cost more than the pop from a free list.
-  struct TensorsDeleter {
-    void operator()(Tensors* t) const noexcept {
-      t->~Tensors();
-      detail::release_buffer(t, sizeof(Tensors));
-    }
-  };
-  static std::unique_ptr<Tensors, TensorsDeleter> make_tensors(BasicTensor<T>&& value,
-                                                               BackwardFn<T>&& backward = {}) {
+  // Tensors come from the buffer cache, like the tensors' data: a training step makes the same
+  // ones every time, and malloc would cost more than the pop from a free list.
+  static Tensors* make_tensors(BasicTensor<T>&& value, BackwardFn<T>&& backward = {}) {
     void* memory = detail::acquire_buffer(sizeof(Tensors));
-    return std::unique_ptr<Tensors, TensorsDeleter>(
-        new (memory) Tensors{std::move(value), std::nullopt, std::move(backward)});
+    return new (memory) Tensors{std::move(value), std::nullopt, std::move(backward)};
+  }
+  void set_tensors(Tensors* tensors) const {
+    storage_.tensors = tensors;
+    flags_.has_tensors = true;
   }
   Tensors& tensors() const {
-    if (!tensors_) materialize();
-    return *tensors_;
+    if (!flags_.has_tensors) materialize();
+    return *storage_.tensors;
   }
   void materialize() const;
   void add_scalar_grad(T g) {
-    scalar_grad_ = has_grad_ ? scalar_grad_ + g : g;
-    has_grad_ = true;
+    storage_.number.grad = flags_.has_grad ? storage_.number.grad + g : g;
+    flags_.has_grad = true;
   }
   bool is_number_slot(std::size_t i) const { return number_slot_ == static_cast<int>(i); }
   // Note [numbers in ops]: the plain number of `x + 0.5` stays in the op's node; the constant
   // node that traces, DOT and observers show for it is made only when one of them asks.
   void materialize_number() const;
 
-  // Null while the node is a scalar node holding its value and gradient inline.
-  mutable std::unique_ptr<Tensors, TensorsDeleter> tensors_;
-  T scalar_ = T(0);
-  T scalar_grad_ = T(0);
+  // A scalar node holds its value and gradient inline; any other node (and a scalar node once
+  // value() or grad() was asked for) holds them in a Tensors block (flags_.has_tensors).
+  union Storage {
+    struct Number {
+      T value;
+      T grad;
+    } number;
+    Tensors* tensors;
+  };
+  struct Flags {
+    Flags(bool wants_grad, bool with_rule)
+        : requires_grad(wants_grad),
+          has_rule(with_rule),
+          has_grad(false),
+          released(false),
+          has_tensors(false) {}
+    bool requires_grad : 1;
+    bool has_rule : 1;
+    bool has_grad : 1;
+    bool released : 1;
+    bool has_tensors : 1;
+  };
+
+  mutable std::uint32_t refs_ = 1;
+  std::uint32_t version_ = 0;
+  std::uint32_t height_ = 0;
   // An input slot holding a number (Note [numbers in ops]) is null until materialize_number.
   mutable InputList<T> inputs_;
   const ScalarRule<T>* scalar_rule_ = nullptr;
   const char* op_ = "leaf";
   // Most nodes have no name: a pointer costs 8 bytes where a std::string costs 32.
   std::unique_ptr<std::string> name_;
+  mutable Storage storage_{};
   T number_ = T(0);
-  std::uint32_t height_ = 0;
-  std::uint32_t version_ = 0;
   mutable std::int8_t number_slot_ = -1;
-  bool requires_grad_ = false;
-  bool has_rule_ = false;
-  bool has_grad_ = false;
-  bool released_ = false;
+  mutable Flags flags_;
 };
 
-/// Allocates a node (and its reference counts) from this thread's buffer cache: a scalar graph
-/// creates and frees nodes by the hundred thousand, and malloc was a quarter of their cost.
+/// Makes a node in this thread's node arena (Note [node handles] in src/node.cpp): a scalar
+/// graph creates and frees nodes by the hundred thousand.
 template <class T, class... Args>
-std::shared_ptr<Node<T>> make_node(Args&&... args) {
-  return std::allocate_shared<Node<T>>(detail::BufferAllocator<Node<T>>(),
-                                       std::forward<Args>(args)...);
+NodePtr<T> make_node(Args&&... args) {
+  void* memory = detail::acquire_node_memory<T>();
+  try {
+    return NodePtr<T>::adopt(new (memory) Node<T>(std::forward<Args>(args)...));
+  } catch (...) {
+    detail::release_node_memory<T>(memory);
+    throw;
+  }
 }
 
 extern template class Rule<float>;

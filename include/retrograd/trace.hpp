@@ -67,7 +67,7 @@ class Trace : public BackwardObserver<T> {
 
   /// Every node of the graph in evaluation order (inputs before the nodes that use them),
   /// constants included; the root is last.
-  const std::vector<std::shared_ptr<Node<T>>>& nodes() const { return nodes_; }
+  const std::vector<NodePtr<T>>& nodes() const { return nodes_; }
   /// The position of a node in nodes(); throws std::out_of_range for a node of another graph.
   std::size_t index(const Node<T>& node) const;
   /// The name of a node in this trace ("?" for a node of another graph).
@@ -108,7 +108,7 @@ class Trace : public BackwardObserver<T> {
   /// "df/dx = -4", with the number of paths summed where there are several.
   std::string gradients_text() const;
   /// d root / d node `i` as collected in the latest pass (size 0 when none arrived).
-  const BasicTensor<T>& gradient(std::size_t i) const { return collected_.at(i); }
+  const BasicTensor<T>& gradient(std::size_t i) const;
   /// How many gradients node `i` received in the latest pass (the root counts its seed).
   std::size_t received(std::size_t i) const { return received_.at(i); }
   /// "df/dx": d(root)/d(node i), written with the trace's names.
@@ -129,7 +129,7 @@ class Trace : public BackwardObserver<T> {
 
  private:
   BasicVar<T> root_;
-  std::vector<std::shared_ptr<Node<T>>> nodes_;
+  std::vector<NodePtr<T>> nodes_;
   std::unordered_map<const Node<T>*, std::size_t> index_;
   std::string rule(const Node<T>& gate, std::size_t slot) const;
   std::string gate_text(const Gate& gate) const;
@@ -145,7 +145,8 @@ class Trace : public BackwardObserver<T> {
   std::vector<std::size_t> paths_;
   std::vector<Gate> gates_;
   // Per node, the gradient collected so far in the pass being recorded, and from how many paths.
-  std::vector<BasicTensor<T>> collected_;
+  // A tensor costs 240 bytes empty, so only the nodes that received a gradient hold one.
+  std::vector<std::unique_ptr<BasicTensor<T>>> collected_;
   std::vector<std::size_t> received_;
   bool recording_ = false;
 };

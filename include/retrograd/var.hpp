@@ -27,7 +27,7 @@ class BasicVar {
   /// The element type.
   using value_type = T;
   /// Shared ownership of a graph node.
-  using NodePtr = std::shared_ptr<Node<T>>;
+  using NodePtr = retrograd::NodePtr<T>;
 
   /// An empty handle; most operations on it throw.
   BasicVar() = default;

@@ -52,8 +52,6 @@
 
 namespace retrograd::detail {
 
-template <class T>
-using NodePtr = std::shared_ptr<Node<T>>;
 /// The upstream gradient as a rule receives it.
 template <class T>
 using Grad = const BasicTensor<T>&;

@@ -169,7 +169,7 @@ BasicVar<T> interior_of(const BasicVar<T>& g, const xt::xstrided_slice_vector&,
 template <class T>
 InputList<T> nodes_of(const char* op, const std::vector<BasicVar<T>>& xs) {
   if (xs.empty()) throw std::invalid_argument(std::string(op) + ": no inputs");
-  std::vector<std::shared_ptr<Node<T>>> nodes;
+  std::vector<NodePtr<T>> nodes;
   for (const BasicVar<T>& x : xs) nodes.push_back(node_of(op, x));
   return InputList<T>(std::move(nodes));
 }
