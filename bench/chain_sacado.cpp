@@ -16,14 +16,14 @@
 #include <retrograd/retrograd.hpp>
 #include <vector>
 
-#include "chain.hpp"
-
 using Clock = std::chrono::steady_clock;
 using ADvar = Sacado::Rad::ADvar<double>;
 
 // The chain's two named ops on Sacado's active numbers, found by build_chain (chain.hpp).
 ADvar maximum(const ADvar& y, double c) { return max(y, c); }
 ADvar sigmoid(const ADvar& y) { return 1.0 / (1.0 + exp(-y)); }
+
+#include "chain.hpp"  // after the two ops: Rad's namespace is not theirs, so lookup must see them
 
 namespace {
 

@@ -8,11 +8,13 @@
 # node, var, engine, broadcast and the op machinery header; the ops themselves are not counted)
 # stays small enough to read in one sitting. Round 3 raised it from 2000 to 2300 for the one rule
 # object per node that runs on tensors or on Vars (Note [one rule, two paths], docs/design.md):
-# gradients of gradients need the Var half of every rule in the machinery.
+# gradients of gradients need the Var half of every rule in the machinery. It then rose to 2600
+# for the scalar tape (Note [node handles], src/node.cpp): node handles that count in the node,
+# plainly or atomically by who may share it, and the per-thread node arena they come from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-budget=2300
+budget=2600
 machinery=(
   include/retrograd/tensor.hpp src/tensor.cpp
   include/retrograd/node.hpp src/node.cpp

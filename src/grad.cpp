@@ -240,10 +240,12 @@ std::vector<VarD> grad(const VarD& output, const std::vector<VarD>& inputs,
 namespace detail {
 namespace {
 /// The gradient graph backward(create_graph) left in a leaf. Kept beside the graph, per thread
-/// (a graph belongs to one thread), keyed by the leaf's node; it holds the leaf only weakly.
+/// (a graph belongs to one thread), keyed by the leaf's node. It holds the leaf, as the gradient
+/// graph itself mostly does (the gradient of x * x is 2 * x), so that the key cannot be reused
+/// by another node; the next backward(create_graph) drops the entries whose gradient is gone.
 template <class T>
 struct GradGraph {
-  std::weak_ptr<Node<T>> leaf;
+  NodePtr<T> leaf;
   BasicVar<T> grad;
 };
 template <class T>
@@ -255,9 +257,9 @@ std::unordered_map<const Node<T>*, GradGraph<T>>& grad_graphs() {
 /// The leaf's gradient graph while it still is the leaf's gradient: not after zero_grad, nor
 /// after a plain backward changed the value (`.grad()` is then not the graph's value).
 template <class T>
-BasicVar<T> current_grad_graph(const std::shared_ptr<Node<T>>& leaf) {
+BasicVar<T> current_grad_graph(const NodePtr<T>& leaf) {
   const auto found = grad_graphs<T>().find(leaf.get());
-  if (found == grad_graphs<T>().end() || found->second.leaf.lock() != leaf) return {};
+  if (found == grad_graphs<T>().end()) return {};
   if (!leaf->has_grad() || leaf->grad() != found->second.grad.value()) return {};
   return found->second.grad;
 }
@@ -290,12 +292,13 @@ void backward(const BasicVar<T>& output, const GradOptions& options) {
   const std::vector<BasicVar<T>> grads = grad<T>({output}, leaves, {true, true, true});
   // entries of leaves that are gone or whose gradient was cleared
   for (auto it = grad_graphs<T>().begin(); it != grad_graphs<T>().end();) {
-    const std::shared_ptr<Node<T>> leaf = it->second.leaf.lock();
-    it = leaf && leaf->has_grad() ? std::next(it) : grad_graphs<T>().erase(it);
+    const NodePtr<T>& leaf = it->second.leaf;
+    it = leaf->has_grad() && leaf->grad() == it->second.grad.value() ? std::next(it)
+                                                                     : grad_graphs<T>().erase(it);
   }
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     if (!grads[i].defined()) continue;
-    const std::shared_ptr<Node<T>>& leaf = leaves[i].node();
+    const NodePtr<T>& leaf = leaves[i].node();
     // gradients add up: onto the earlier graph, or onto an earlier plain gradient as a constant
     const BasicVar<T> before = current_grad_graph(leaf);
     BasicVar<T> total = grads[i];
