@@ -1,5 +1,6 @@
 #include "retrograd/tensor.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <sstream>
@@ -182,12 +183,15 @@ void append_axis(std::ostringstream& out, const BasicTensor<T>& t, std::size_t a
 
 template <class T>
 std::string tensor_string(const BasicTensor<T>& t, std::size_t max_elements, int precision) {
+  if (t.dimension() == 0) {
+    // What an ostream of this precision prints ("%g"), without building one: a trace formats
+    // several numbers per node, and a stream's construction costs more than the number.
+    char text[32];
+    std::snprintf(text, sizeof text, "%.*g", precision, static_cast<double>(t()));
+    return text;
+  }
   std::ostringstream out;
   out.precision(precision);
-  if (t.dimension() == 0) {
-    out << t();
-    return out.str();
-  }
   append_axis(out, t, 0, 0, t.size() > max_elements);
   out << " (";
   for (std::size_t a = 0; a < t.dimension(); ++a) out << (a ? "x" : "") << t.shape()[a];
