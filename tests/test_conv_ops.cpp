@@ -152,6 +152,16 @@ TEST_CASE("max_pool2d: values, argmax gradient, ties and NaN", "[ops][pool]") {
   TensorD with_nan = x;
   with_nan(0, 0, 0, 0) = std::numeric_limits<double>::quiet_NaN();
   CHECK(std::isnan(max_pool2d(VarD(with_nan), 2).value()(0, 0, 0, 0)));
+  // a NaN after the window's largest still wins, and takes the gradient, padded or not
+  TensorD late_nan = x;
+  late_nan(0, 0, 1, 0) = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t padding : {0, 1}) {  // the first window holds 1, 5, NaN, 4 either way
+    VarD w(late_nan, requires_grad);
+    const VarD pooled = max_pool2d(w, 2 + padding, Size2(2), padding);
+    CHECK(std::isnan(pooled.value()(0, 0, 0, 0)));
+    sum(pooled).backward();
+    CHECK(w.grad()(0, 0, 1, 0) == 1.0 + padding);  // padded, a second window holds it
+  }
 
   std::uint64_t seed = 200;
   for (Size2 kernel : {Size2(2), Size2(3, 2)}) {
