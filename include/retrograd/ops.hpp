@@ -387,7 +387,7 @@ std::size_t window_output_extent(const char* op, const char* axis, std::size_t i
 /// 2-d cross-correlation, PyTorch's Conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] (or an
 /// empty Var for none) give y [N, O, OH, OW], y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q]
 /// x[n, c, i stride + p dilation - padding, j stride + q dilation - padding], zeros outside x.
-/// One GEMM per call over the whole batch (im2col); a direct kernel for one input channel.
+/// One GEMM per call over the whole batch (im2col).
 /// Throws std::invalid_argument naming the shapes for a rank other than 4, a channel mismatch,
 /// a stride or dilation of 0, or a kernel larger than the padded input.
 template <class T>

@@ -12,14 +12,12 @@
 // transpose_a)), db = g summed over n, i, j; im2col and col2im are internal ops, each the
 // other's gradient (both linear). avg_pool2d and its adjoint avg_pool2d_backward are such a
 // pair too; max_pool2d sends g back through scatter_add (src/ops/index.cpp); global_avg_pool2d
-// is a broadcast. The tensor path is unchanged (the direct kernel stays for one channel).
+// is a broadcast.
 //
-// Note [direct first layer]: with one input channel (the first layer of an image network)
-// the GEMM's inner dimension is only kh kw (9 for 3x3): BLAS's packing overhead then dominates
-// and im2col writes kh kw copies of the image. The direct kernel instead adds w[o,p,q] times a
-// shifted input row to each output row: the output plane (28 x 28 floats) stays in L1 across
-// the kh kw passes, the inner loop is contiguous for stride 1 and vectorizes, and no patch
-// matrix exists.
+// One input channel (the first layer of an image network) takes the same path: its GEMM's inner
+// dimension is only kh kw (9 for 3x3), yet a direct kernel that added each weight times a shifted
+// input row into the output plane ran `retrograd train --model cnn`'s epoch 12 % slower
+// (bench_cnn, interleaved, 1 thread: 37.3 and 39.8 s against 33.0 and 35.0 s).
 
 #include <cstdint>
 #include <limits>
@@ -141,21 +139,6 @@ inline void along_row(A* __restrict a, B* __restrict b, std::size_t lo, std::siz
   }
 }
 
-/// acc[j] += a[j] b[at + j stride] for j in [lo, hi): along_row with a third row.
-template <class T>
-inline void add_products(T* __restrict acc, const T* __restrict a, const T* __restrict b,
-                         std::size_t lo, std::size_t hi, std::ptrdiff_t at, std::size_t stride) {
-  if (hi <= lo) return;
-  if (stride == 1) {
-    const T* __restrict from = b + (at + static_cast<std::ptrdiff_t>(lo));
-    for (std::size_t j = 0; j < hi - lo; ++j) acc[lo + j] += a[lo + j] * from[j];
-  } else {
-    for (std::size_t j = lo; j < hi; ++j) {
-      acc[j] += a[j] * b[at + static_cast<std::ptrdiff_t>(j * stride)];
-    }
-  }
-}
-
 /// Sum of n values in eight independent lanes (vectorizable, unlike one running total).
 template <class T>
 T lane_sum(const T* p, std::size_t n) {
@@ -225,65 +208,6 @@ void scatter_output(const Geometry& g, const T* product, const T* bias, T* y) {
       T* to = y + (s * g.o + k) * L;
       const T add = bias ? bias[k] : T(0);
       for (std::size_t l = 0; l < L; ++l) to[l] = from[l] + add;
-    }
-  }
-}
-
-/// Note [direct first layer]: y [n, o, oh, ow] for c = 1 without a patch matrix.
-template <class T>
-void direct_forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
-  const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
-  for (std::size_t s = 0; s < g.n; ++s) {
-    const T* plane = x + s * g.plane();
-    for (std::size_t k = 0; k < g.o; ++k) {
-      T* out = y + (s * g.o + k) * L;
-      std::fill(out, out + L, bias ? bias[k] : T(0));
-      for_each_tap(g, [&](std::size_t, std::size_t p, std::size_t q, std::ptrdiff_t dy,
-                          std::ptrdiff_t dx, auto ys, auto xs) {
-        const T wv = w[k * taps + p * g.kw + q];
-        for (std::size_t i = ys.first; i < ys.second; ++i) {
-          T* r = out + i * g.ow;
-          along_row(r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                    [wv](T& to, const T& from) { to += wv * from; });
-        }
-      });
-    }
-  }
-}
-
-/// The backward of direct_forward: dw[o, p, q] correlates the input with g, and dx gets each
-/// weight times g on the pixels its tap read (either may be null when not wanted). `lanes` is
-/// scratch of ow values: each tap's products are summed per output column first, elementwise,
-/// and the columns at the end.
-template <class T>
-void direct_backward(const Geometry& g, const T* x, const T* w, const T* grad, T* dw, T* dx_out,
-                     T* lanes) {
-  const std::size_t L = g.out_plane(), taps = g.kh * g.kw;
-  for (std::size_t s = 0; s < g.n; ++s) {
-    const T* plane = x + s * g.plane();
-    T* dplane = dx_out ? dx_out + s * g.plane() : nullptr;
-    for (std::size_t k = 0; k < g.o; ++k) {
-      const T* up = grad + (s * g.o + k) * L;
-      for_each_tap(g, [&](std::size_t, std::size_t p, std::size_t q, std::ptrdiff_t dy,
-                          std::ptrdiff_t dx, auto ys, auto xs) {
-        const std::size_t tap = k * taps + p * g.kw + q;
-        if (dw) {
-          std::fill(lanes, lanes + g.ow, T(0));
-          for (std::size_t i = ys.first; i < ys.second; ++i) {
-            const T* r = up + i * g.ow;
-            add_products(lanes, r, plane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w);
-          }
-          dw[tap] += lane_sum(lanes, g.ow);
-        }
-        if (dplane) {
-          const T wv = w[tap];
-          for (std::size_t i = ys.first; i < ys.second; ++i) {
-            const T* r = up + i * g.ow;
-            along_row(r, dplane, xs.first, xs.second, row_start(g, i, dy, dx), g.stride.w,
-                      [wv](const T& from, T& to) { to += wv * from; });
-          }
-        }
-      });
     }
   }
 }
@@ -362,26 +286,6 @@ VarGrads<T> conv_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geom
   return grads;
 }
 
-/// Note [direct first layer]: the gradients of direct_forward, on tensors.
-template <class T>
-GradList<T> direct_grads(const TensorSide<T>& side, Grad<T> up, const Geometry& g, bool has_bias) {
-  const Node<T>& n = side.node;
-  BasicTensor<T> dx = none<T>(), dw = none<T>();
-  if (n.input_needs_grad(0)) dx = zeros<T>(n.input(0).shape());
-  if (n.input_needs_grad(1)) dw = zeros<T>(n.input(1).shape());
-  BasicTensor<T> lanes = BasicTensor<T>::from_shape({g.ow});
-  direct_backward(g, n.input(0).data(), n.input(1).data(), up.data(),
-                  dw.size() ? dw.data() : nullptr, dx.size() ? dx.data() : nullptr, lanes.data());
-  GradList<T> grads{std::move(dx), std::move(dw)};
-  if (has_bias) grads.push_back(n.input_needs_grad(2) ? bias_grad(g, up.data()) : none<T>());
-  return grads;
-}
-template <class T>
-VarGrads<T> direct_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geometry& g,
-                         bool has_bias) {
-  return conv_grads(side, up, g, has_bias);
-}
-
 /// Note [one GEMM per batch]: the gradients of the GEMM path, on tensors, from the saved cols.
 template <class T>
 GradList<T> gemm_grads(const TensorSide<T>& side, Grad<T> up, const Geometry& g, bool has_bias,
@@ -444,14 +348,6 @@ BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
   BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.o, g.oh, g.ow});
   InputList<T> inputs =
       has_bias ? InputList<T>{x.node(), w.node(), b.node()} : InputList<T>{x.node(), w.node()};
-
-  if (g.c == 1) {  // Note [direct first layer]
-    direct_forward(g, x.value().data(), w.value().data(), bias, y.data());
-    return record<T>(op, std::move(y), std::move(inputs),
-                     two_paths<T>([g, has_bias](const auto& n, const auto& up) {
-                       return direct_grads(n, up, g, has_bias);
-                     }));
-  }
 
   warn_if_slow_blas();
   // Note [one GEMM per batch]: product [O, N L] = W [O, C kh kw] x cols [C kh kw, N L].
@@ -773,14 +669,13 @@ std::vector<OpRow> detail::conv_rows() {
           {{"3x3, padding 1, two channels (one GEMM)",
             {{2, 2, 4, 4}, {3, 2, 3, 3}, {3}},
             [](In v) { return conv2d(v[0], v[1], v[2], 1, 1); }},
-           {"one channel (direct kernel), stride 2",
+           {"one channel, stride 2",
             {{2, 1, 5, 5}, {2, 1, 3, 3}, {2}},
             [](In v) { return conv2d(v[0], v[1], v[2], 2); }},
            {"dilation 2, no bias",
             {{1, 2, 5, 5}, {2, 2, 2, 2}},
             [](In v) { return conv2d(v[0], v[1], VarD(), 1, 1, 2); }}},
-          "x [N, C, H, W], W [O, C, kh, kw], b [O]; one GEMM per batch (im2col), a direct "
-          "kernel for one input channel"),
+          "x [N, C, H, W], W [O, C, kh, kw], b [O]; one GEMM per batch (im2col)"),
       conv_row("max_pool2d", "max_pool2d(x, kernel, stride = kernel, padding = 0)", 1,
                "largest of each window of {x} (padding counts as -infinity)",
                {"{g} to each window's argmax"},
