@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     model.fit(train, options);
     const auto t1 = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
-    const double accuracy = model.evaluate(test, 1000).at("accuracy");
+    const double accuracy = model.evaluate(test, 100).at("accuracy");
     if (e == 0) accuracy_1 = accuracy;
     accuracy_last = accuracy;
   }
