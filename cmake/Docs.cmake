@@ -9,7 +9,7 @@ if(NOT DOXYGEN_FOUND)
 endif()
 
 set(DOXYGEN_PROJECT_NAME retrograd)
-set(DOXYGEN_PROJECT_BRIEF "Reverse-mode autodiff and MLPs in C++")
+set(DOXYGEN_PROJECT_BRIEF "Reverse-mode autodiff and neural networks in C++")
 set(DOXYGEN_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/docs)
 set(DOXYGEN_USE_MDFILE_AS_MAINPAGE ${CMAKE_SOURCE_DIR}/README.md)
 set(DOXYGEN_STRIP_FROM_PATH ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR})
