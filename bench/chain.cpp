@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   };
   const double peak_before = peak_bytes();
   double graph_bytes = 0;
-  std::vector<double> forward_ns, backward_ns, total_ns;
+  ChainTimes times;
   for (int r = 0; r < runs; ++r) {
     Var x(1.0f, requires_grad);
     const auto t0 = Clock::now();
@@ -38,22 +38,10 @@ int main(int argc, char** argv) {
     if (r == 0) graph_bytes = peak_bytes() - peak_before;
     y.backward();
     y = Var();  // frees the chain: part of the cost of a step
-    const auto t2 = Clock::now();
-    auto per_node = [&](auto a, auto b) {
-      return std::chrono::duration<double, std::nano>(b - a).count() / nodes;
-    };
-    forward_ns.push_back(per_node(t0, t1));
-    backward_ns.push_back(per_node(t1, t2));
-    total_ns.push_back(per_node(t0, t2));
+    times.add(t0, t1, Clock::now(), nodes);
     if (!std::isfinite(x.grad_item())) return 1;
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  std::printf(
-      "impl=retrograd bench=chain nodes=%d runs=%d forward_ns=%.0f backward_ns=%.0f "
-      "total_ns=%.0f graph_bytes_per_node=%.0f\n",
-      nodes, runs, median(forward_ns), median(backward_ns), median(total_ns), graph_bytes / nodes);
+  std::printf("impl=retrograd bench=chain nodes=%d runs=%d %s graph_bytes_per_node=%.0f\n", nodes,
+              runs, times.medians().c_str(), graph_bytes / nodes);
   return 0;
 }
