@@ -206,6 +206,14 @@ void compile_from(nn::Sequential& model, const nn::Record& root, const std::stri
     const nn::Record& training = root.record("training");
     const nn::Loss loss = nn::Loss::from_name(training.text("loss"), training.flag("from_logits"));
     const nn::Record& opt = training.record("optimizer");
+    const std::string& optimizer = opt.text("name");
+    if (!nn::optimizer_registry().contains(optimizer)) {
+      // As for a layer: the file is fine, the loader lacks the class.
+      throw ModelFileError(source, "unknown optimizer '" + optimizer +
+                                       "' (registered: " + nn::optimizer_registry().joined_names() +
+                                       "); the program that loads it must register that "
+                                       "optimizer (RETROGRAD_REGISTER_OPTIMIZER beside its class)");
+    }
     model.compile(loss, nn::build_optimizer(opt),
                   training.flag("accuracy") ? std::vector<std::string>{"accuracy"}
                                             : std::vector<std::string>{});

@@ -430,6 +430,18 @@ std::vector<Case> model_v1_cases() {
                                bytes.at(find(bytes, "Dense") + 1) = 'x';
                                io::deserialize_model(with_crc(bytes), "model.rg");
                              }),
+      expect<ModelFileError>("a file whose optimizer this program has not registered (valid "
+                             "CRC): no corrupt file",
+                             {"model.rg: unknown optimizer 'RMSPrxp' (registered: ",
+                              "the program that loads it must register that optimizer"},
+                             [] {
+                               nn::Sequential m;
+                               m.add(nn::Dense(2, 3));
+                               m.compile(nn::Loss::mse(), nn::RMSProp(0.01));
+                               Bytes bytes = io::serialize_model(m);
+                               bytes.at(find(bytes, "RMSProp") + 5) = 'x';
+                               io::deserialize_model(with_crc(bytes), "model.rg");
+                             }),
   };
 }
 

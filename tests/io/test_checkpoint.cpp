@@ -610,6 +610,19 @@ TEST_CASE("a model with a layer the loading program has not registered is no cor
                     Catch::Contains("m.rg: corrupt: checksum mismatch"));
 }
 
+TEST_CASE("a model with an optimizer the loading program has not registered is no corrupt file",
+          "[io][registry]") {
+  nn::Sequential model;
+  model.add(nn::Dense(2, 3));
+  model.compile(nn::Loss::mse(), nn::Adagrad(0.1));
+  std::vector<std::uint8_t> bytes = io::serialize_model(model);
+  rewrite_and_reseal(bytes, "Adagrad", "Adagrax");
+  CHECK_THROWS_WITH(io::deserialize_model(bytes, "m.rg"),
+                    Catch::StartsWith("m.rg: unknown optimizer 'Adagrax' (registered: ") &&
+                        Catch::Contains("Adagrad") &&
+                        Catch::Contains("the program that loads it must register that optimizer"));
+}
+
 TEST_CASE("a model that scales its own input predicts from raw features after loading",
           "[io][registry]") {
   nn::Sequential model;
