@@ -225,7 +225,9 @@ namespace {
 // mask (or the condition itself) on Vars, for math::where.
 template <class T>
 auto within(const BasicTensor<T>& x, T lo, T hi) {
-  return x >= lo && x <= hi;
+  // The bounds as prvalues: the lazy expression then holds copies, not references to these
+  // parameters, which are gone when it is evaluated (ASan saw clamp's gradient read them).
+  return x >= T(lo) && x <= T(hi);
 }
 template <class T>
 BasicVar<T> within(const BasicVar<T>& x, T lo, T hi) {
