@@ -6,6 +6,7 @@
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
+#include <sstream>
 
 using namespace retrograd;
 
@@ -20,6 +21,26 @@ Tensor random_rows(std::size_t rows, std::size_t cols, std::uint64_t seed) {
 }
 
 }  // namespace
+
+TEST_CASE("model: summary columns stay apart for 4-d shapes and long names", "[nn][model]") {
+  auto x = nn::Input({1, 28, 28});
+  nn::Layer conv = nn::Conv2D(1, 16, 3, nn::Conv2DOptions{1, 1, 1, true});
+  nn::Layer wide = nn::Conv2D(16, 1000, 1);
+  auto y = nn::add(conv(x), conv(x));
+  nn::Model model({x}, {wide(y)});
+  const std::string summary = model.summary();
+  // each column's text is followed by at least two spaces, whatever its length
+  CHECK_THAT(summary, !Catch::Contains("(None, 16, 28, 28)160"));
+  CHECK_THAT(summary, Catch::Contains("(None, 1000, 28, 28)  17000"));
+  CHECK_THAT(summary, Catch::Contains("conv2d_0#2 (Conv2D)  "));
+  std::istringstream lines(summary);
+  std::string line, rule;
+  std::getline(lines, line);
+  std::getline(lines, rule);
+  std::size_t longest = 0;
+  while (std::getline(lines, line)) longest = std::max(longest, line.size());
+  CHECK(rule.size() >= longest);  // the rules span the widest row
+}
 
 TEST_CASE("model: a residual block computes relu(x W1 + b1) W2 + b2 + x", "[nn][model]") {
   auto x = nn::Input({4});
