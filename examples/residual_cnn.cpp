@@ -10,9 +10,11 @@
 //     --train, --test: the first N images of each set (all by default)
 //     --min-accuracy: exit 1 unless the residual network's test accuracy reaches A
 //
-// Both networks start from the same seed, see the same batches and train with Adam; each prints
-// its test accuracy after every epoch.
+// Both networks start from the same seed, see the same batches and train with Adam, its rate
+// falling to 1/16 by the last epoch as `retrograd train`'s does; each prints its test accuracy
+// after every epoch.
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <retrograd/data/mnist.hpp>
@@ -103,7 +105,11 @@ int main(int argc, char** argv) {
     nn::Model model = network(residual, 17);
     if (residual) std::printf("%s", model.summary().c_str());
     nn::Adam adam(lr);
+    // The command line's default schedule: the rate falls to 1/16 of lr by the last epoch.
+    nn::ExponentialLR schedule(
+        adam, epochs > 1 ? std::pow(1.0 / 16, 1.0 / static_cast<double>(epochs - 1)) : 1.0);
     nn::FitOptions options;
+    options.callbacks.push_back(&schedule);
     options.epochs = epochs;
     options.batch_size = batch_size;
     options.seed = 3;
