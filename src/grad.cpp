@@ -3,7 +3,6 @@
 #include "retrograd/grad.hpp"
 
 #include <iterator>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -240,9 +239,9 @@ std::vector<VarD> grad(const VarD& output, const std::vector<VarD>& inputs,
 namespace detail {
 namespace {
 /// The gradient graph backward(create_graph) left in a leaf. Kept beside the graph, per thread
-/// (a graph belongs to one thread), keyed by the leaf's node. It holds the leaf, as the gradient
-/// graph itself mostly does (the gradient of x * x is 2 * x), so that the key cannot be reused
-/// by another node; the next backward(create_graph) drops the entries whose gradient is gone.
+/// (a graph belongs to one thread), keyed by the leaf's node. It holds the leaf, so that the key
+/// cannot be reused by another node; the next backward(create_graph) drops the entries whose
+/// gradient is gone and those whose leaf nothing else holds.
 template <class T>
 struct GradGraph {
   NodePtr<T> leaf;
@@ -290,11 +289,17 @@ void backward(const BasicVar<T>& output, const GradOptions& options) {
     }
   }
   const std::vector<BasicVar<T>> grads = grad<T>({output}, leaves, {true, true, true});
-  // entries of leaves that are gone or whose gradient was cleared
-  for (auto it = grad_graphs<T>().begin(); it != grad_graphs<T>().end();) {
-    const NodePtr<T>& leaf = it->second.leaf;
-    it = leaf->has_grad() && leaf->grad() == it->second.grad.value() ? std::next(it)
-                                                                     : grad_graphs<T>().erase(it);
+  // entries of leaves held by nothing else, or whose gradient was cleared or replaced; until
+  // none is left, as dropping one graph can leave another entry's leaf held by nothing else
+  for (bool dropped = true; dropped;) {
+    dropped = false;
+    for (auto it = grad_graphs<T>().begin(); it != grad_graphs<T>().end();) {
+      const NodePtr<T>& leaf = it->second.leaf;
+      const bool current =
+          !leaf.unique() && leaf->has_grad() && leaf->grad() == it->second.grad.value();
+      dropped |= !current;
+      it = current ? std::next(it) : grad_graphs<T>().erase(it);
+    }
   }
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     if (!grads[i].defined()) continue;

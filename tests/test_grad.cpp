@@ -199,6 +199,21 @@ TEST_CASE("backward with create_graph leaves a gradient graph in each leaf", "[g
   CHECK_THROWS_WITH(grad_var(x), Contains("'x'") && Contains("create_graph"));
 }
 
+TEST_CASE("backward with create_graph keeps no gradient graph of a leaf nothing else holds",
+          "[grad]") {
+  VarD p(TensorD{2.0, 3.0}, requires_grad, "p");
+  {
+    const VarD x(TensorD{1.0, 1.0}, requires_grad, "x");
+    backward(sum(x * p), {/*create_graph=*/true});
+    CHECK(!p.node().unique());  // x's gradient graph, g p, reads it
+  }
+  p.zero_grad();  // p's own gradient graph, g x, goes with its gradient
+  // x is gone: the next backward with create_graph drops its gradient graph, which held p
+  const VarD y(TensorD{1.0}, requires_grad, "y");
+  backward(sum(y * y), {true});
+  CHECK(p.node().unique());
+}
+
 TEST_CASE("a make_op rule on tensors refuses create_graph, naming the op", "[grad]") {
   const VarD x(TensorD{1.0, 2.0}, requires_grad, "x");
   const VarD y = make_op<double>("my_square", TensorD(x.value() * x.value()), {x},

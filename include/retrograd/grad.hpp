@@ -48,7 +48,11 @@ std::vector<VarD> grad(const VarD& output, const std::vector<VarD>& inputs,
 /// that requires a gradient, as Var::backward does. With `options.create_graph` each leaf's
 /// gradient is also a Var of a graph (read it with grad_var), which can be differentiated
 /// again; the graph is then kept, as the new one reads it. Without it, this is
-/// `output.backward(options.retain_graph)`. Throws what grad() throws.
+/// `output.backward(options.retain_graph)`. Throws what grad() throws. As with PyTorch's
+/// backward(create_graph=True), a leaf whose gradient graph uses the leaf itself (d(x x)/dx =
+/// 2 x) and that graph hold each other until zero_grad() or a plain backward replaces the
+/// gradient (a later backward with create_graph then drops both): in a loop over fresh leaves,
+/// prefer grad() with create_graph, which keeps nothing.
 void backward(const Var& output, const GradOptions& options);
 /// backward() in double precision.
 void backward(const VarD& output, const GradOptions& options);

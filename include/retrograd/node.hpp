@@ -105,6 +105,10 @@ class NodePtr {
   Node<T>& operator*() const noexcept { return *node_; }
   Node<T>* operator->() const noexcept { return node_; }
   explicit operator bool() const noexcept { return node_ != nullptr; }
+  /// Whether this is the node's only handle (shared_ptr's use_count() == 1).
+  bool unique() const noexcept {
+    return node_ && __atomic_load_n(&node_->refs_, __ATOMIC_ACQUIRE) == 1;
+  }
   /// Drops the handle (destroying the node if it was the last one).
   void reset() noexcept {
     if (node_) Node<T>::drop_ref(std::exchange(node_, nullptr));
