@@ -431,7 +431,7 @@ void take_larger(const T* __restrict in, const std::uint32_t* __restrict corner,
 template <class T>
 void max_pool_unpadded(const Geometry& g, const T* x, T* y, std::uint32_t* argmax) {
   const std::size_t L = g.out_plane();
-  std::vector<std::uint32_t, BufferAllocator<std::uint32_t>> corner(L);  // each window's top left
+  Indices corner(L);  // each window's top left
   for (std::size_t i = 0; i < g.oh; ++i) {
     for (std::size_t j = 0; j < g.ow; ++j) {
       corner[i * g.ow + j] = static_cast<std::uint32_t>(i * g.stride.h * g.w + j * g.stride.w);
@@ -681,7 +681,7 @@ std::vector<OpRow> detail::conv_rows() {
                 {"3x3, stride 2, padding 1",
                  {{1, 2, 5, 5}},
                  [](In v) { return max_pool2d(v[0], 3, Size2(2), 1); }}},
-               "the first largest on a tie; a NaN wins"),
+               "the first largest on a tie; a NaN wins (the last one, as in PyTorch)"),
       conv_row("avg_pool2d", "avg_pool2d(x, kernel, stride = kernel, padding = 0)", 1,
                "sum of each window of {x} / (kh kw)",
                {"{g} / (kh kw) to every element of the window"},
