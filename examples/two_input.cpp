@@ -40,7 +40,7 @@ Split make_data(std::size_t n, std::uint64_t seed) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int, char** argv) {
   ensure_fast_blas(argv);
   nn::manual_seed(5);
   auto a = nn::Input({4});

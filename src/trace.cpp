@@ -12,7 +12,7 @@ namespace retrograd {
 namespace {
 /// "No tensor here": the size-0 tensor that the gradient lists use for the same purpose.
 template <class T>
-BasicTensor<T> none() {
+BasicTensor<T> no_tensor() {
   return BasicTensor<T>::from_shape({0});
 }
 
@@ -119,7 +119,7 @@ Trace<T>::Trace(const BasicVar<T>& root) : root_(root) {
 
 template <class T>
 const BasicTensor<T>& Trace<T>::gradient(std::size_t i) const {
-  static const BasicTensor<T> nothing = none<T>();
+  static const BasicTensor<T> nothing = no_tensor<T>();
   const std::unique_ptr<BasicTensor<T>>& collected = collected_.at(i);
   return collected ? *collected : nothing;
 }
@@ -201,10 +201,10 @@ void Trace<T>::on_step(const BackwardStep<T>& step) {
     Edge edge{i,
               slot,
               rule(node, slot),
-              shown ? local[slot] : none<T>(),
+              shown ? local[slot] : no_tensor<T>(),
               step.downstream[slot],
               gradient(i),
-              none<T>(),
+              no_tensor<T>(),
               ++received_[i]};
     edge.total =
         edge.before.size() == 0 ? edge.downstream : BasicTensor<T>(edge.before + edge.downstream);

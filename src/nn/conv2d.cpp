@@ -2,21 +2,9 @@
 
 #include <stdexcept>
 
+#include "image_settings.hpp"
+
 namespace retrograd::nn {
-
-namespace {
-// Settings a model file may hold: larger ones are corrupt (and would ask for huge outputs).
-constexpr std::uint64_t max_setting = 1 << 16;
-
-Size2 read_pair(const Record& config, const char* key) {
-  const std::vector<std::uint64_t>& v = config.integers(key);
-  if (v.size() != 2 || v[0] > max_setting || v[1] > max_setting) {
-    config.fail(std::string(key) + " must be two integers in [0, " + std::to_string(max_setting) +
-                "]");
-  }
-  return {v[0], v[1]};
-}
-}  // namespace
 
 template <class T>
 BasicConv2D<T>::BasicConv2D(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
@@ -105,9 +93,9 @@ std::unique_ptr<BasicConv2D<T>> BasicConv2D<T>::from_record(const LayerRecord& r
     record.tensors.fail("W of shape " + shape_string(w) + " is not [out, in, kh, kw]");
   }
   Conv2DOptions options;
-  options.stride = read_pair(record.config, "stride");
-  options.padding = read_pair(record.config, "padding");
-  options.dilation = read_pair(record.config, "dilation");
+  options.stride = detail::read_size2(record.config, "stride");
+  options.padding = detail::read_size2(record.config, "padding");
+  options.dilation = detail::read_size2(record.config, "dilation");
   options.bias = record.config.flag("bias");
   Engine unused(0);
   return std::make_unique<BasicConv2D>(w[1], w[0], Size2{w[2], w[3]}, options, Initializer::zeros(),

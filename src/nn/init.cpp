@@ -66,11 +66,11 @@ namespace {
 // implementation-defined, so they would give other weights with another standard library.
 struct U {
   double low, high;
-  double operator()(Engine& e) const { return detail::uniform(e, low, high); }
+  double operator()(Engine& e) const { return retrograd::detail::uniform(e, low, high); }
 };
 struct N {
   double mean, stddev;
-  double operator()(Engine& e) const { return mean + stddev * detail::normal(e); }
+  double operator()(Engine& e) const { return mean + stddev * retrograd::detail::normal(e); }
 };
 
 template <class T, class Dist>

@@ -2,21 +2,11 @@
 
 #include <stdexcept>
 
+#include "image_settings.hpp"
+
 namespace retrograd::nn {
 
 namespace {
-// Settings a model file may hold: larger ones are corrupt.
-constexpr std::uint64_t max_setting = 1 << 16;
-
-Size2 read_pair(const Record& config, const char* key) {
-  const std::vector<std::uint64_t>& v = config.integers(key);
-  if (v.size() != 2 || v[0] > max_setting || v[1] > max_setting) {
-    config.fail(std::string(key) + " must be two integers in [0, " + std::to_string(max_setting) +
-                "]");
-  }
-  return {v[0], v[1]};
-}
-
 std::vector<std::uint64_t> pair(Size2 s) { return {s.h, s.w}; }
 
 std::string require_images(const std::string& layer, const Shape& s) {
@@ -75,8 +65,8 @@ void BasicWindowPool<T>::save_config(Record& config) const {
 
 template <class T>
 typename BasicWindowPool<T>::Settings BasicWindowPool<T>::read_settings(const LayerRecord& record) {
-  return {read_pair(record.config, "kernel"), read_pair(record.config, "stride"),
-          read_pair(record.config, "padding")};
+  return {detail::read_size2(record.config, "kernel"), detail::read_size2(record.config, "stride"),
+          detail::read_size2(record.config, "padding")};
 }
 
 template <class T>

@@ -124,7 +124,6 @@ std::string schedule_spec(const Schedule& schedule) {
 }
 
 namespace {
-std::int64_t as_integer(std::size_t v) { return static_cast<std::int64_t>(v); }
 std::size_t as_size(const Record& r, const char* key) {
   return static_cast<std::size_t>(r.count(key, std::numeric_limits<std::int64_t>::max()));
 }
@@ -211,7 +210,7 @@ void ReduceLROnPlateau::on_epoch_end(Trainer&, std::size_t, const Logs& logs) {
 
 void StepLR::save_state(Record& state) const {
   state.set("initial_lr", initial_);
-  state.set("epochs", as_integer(epochs_));
+  state.set_count("epochs", epochs_);
 }
 
 void StepLR::load_state(const Record& state) {
@@ -221,7 +220,7 @@ void StepLR::load_state(const Record& state) {
 
 void ExponentialLR::save_state(Record& state) const {
   state.set("initial_lr", initial_);
-  state.set("epochs", as_integer(epochs_));
+  state.set_count("epochs", epochs_);
 }
 
 void ExponentialLR::load_state(const Record& state) {
@@ -231,8 +230,8 @@ void ExponentialLR::load_state(const Record& state) {
 
 void ReduceLROnPlateau::save_state(Record& state) const {
   state.set("best", best_);
-  state.set("wait", as_integer(wait_));
-  state.set("cooldown_left", as_integer(cooldown_left_));
+  state.set_count("wait", wait_);
+  state.set_count("cooldown_left", cooldown_left_);
 }
 
 void ReduceLROnPlateau::load_state(const Record& state) {
@@ -242,7 +241,7 @@ void ReduceLROnPlateau::load_state(const Record& state) {
 }
 
 void StepLR::save_config(Record& config) const {
-  config.set("step_size", as_integer(step_size_));
+  config.set_count("step_size", step_size_);
   config.set("gamma", gamma_);
 }
 
@@ -261,10 +260,10 @@ std::unique_ptr<ExponentialLR> ExponentialLR::from_config(OptimizerBase& optimiz
 void ReduceLROnPlateau::save_config(Record& config) const {
   config.set("monitor", monitor_);
   config.set("factor", factor_);
-  config.set("patience", as_integer(patience_));
+  config.set_count("patience", patience_);
   config.set("min_lr", min_lr_);
   config.set("min_delta", min_delta_);
-  config.set("cooldown", as_integer(cooldown_));
+  config.set_count("cooldown", cooldown_);
 }
 
 std::unique_ptr<ReduceLROnPlateau> ReduceLROnPlateau::from_config(OptimizerBase& optimizer,

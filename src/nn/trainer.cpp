@@ -58,8 +58,6 @@ Alone alone;
 
 constexpr auto max_count = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
-std::int64_t as_integer(std::size_t v) { return static_cast<std::int64_t>(v); }
-
 std::string engine_text(const std::mt19937_64& engine) {
   // The standard fixes mt19937_64's textual state: it restores on any library.
   std::ostringstream out;
@@ -93,19 +91,19 @@ History History::load(const Record& record) {
 }
 
 void TrainState::save(Record& record) const {
-  record.set("epochs", as_integer(epochs));
-  record.set("batch_size", as_integer(batch_size));
+  record.set_count("epochs", epochs);
+  record.set_count("batch_size", batch_size);
   record.set("validation_split", validation_split);
   record.set("shuffle", std::int64_t{shuffle});
   record.set("seed", std::to_string(seed));
-  record.set("epoch", as_integer(epoch));
-  record.set("batch", as_integer(batch));
+  record.set_count("epoch", epoch);
+  record.set_count("batch", batch);
   record.set("step", std::to_string(step));
   record.set("order", std::vector<std::uint64_t>(order.begin(), order.end()));
   record.set("shuffle_engine", engine_text(shuffle_engine));
   record.set("loss_sum", loss_sum);
-  record.set("correct", as_integer(correct));
-  record.set("seen", as_integer(seen));
+  record.set_count("correct", correct);
+  record.set_count("seen", seen);
   Record h("history");
   history.save(h);
   record.set("history", nested(std::move(h)));

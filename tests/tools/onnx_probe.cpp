@@ -23,8 +23,8 @@
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
+#include <retrograd/nn/metrics.hpp>
 #include <xtensor/xnpy.hpp>
-#include <xtensor/xview.hpp>
 
 using namespace retrograd;
 
@@ -61,6 +61,7 @@ void models(const std::string& dir) {
   xt::xarray<std::int64_t> labels = xt::zeros<std::int64_t>({test.size()});
   for (std::size_t i = 0; i < test.size(); ++i) labels(i) = test.labels()[i];
   xt::dump_npy(dir + "/test_labels.npy", labels);
+  const Tensor classes = xt::cast<float>(labels);
 
   const data::FeatureScaler pixels_to_unit = data::FeatureScaler::divide_by(pixels, 255);
   nn::Engine engine(7);
@@ -141,18 +142,12 @@ void models(const std::string& dir) {
     cnn.fit(as_images(train), y, cnn_options);
     const Tensor x = as_images(test);
     const Tensor outputs = cnn.predict(x);
-    std::size_t right = 0;
-    for (std::size_t i = 0; i < test.size(); ++i) {
-      const auto row = xt::view(outputs, i);
-      right += static_cast<std::size_t>(std::distance(
-                   row.begin(), std::max_element(row.begin(), row.end()))) == test.labels()[i];
-    }
     io::save_model(cnn, dir + "/cnn.rg");
     io::export_onnx(cnn, dir + "/cnn.onnx");
     write_npy(dir + "/cnn_inputs.npy", x);
     write_npy(dir + "/cnn_outputs.npy", outputs);
-    std::cout << "cnn: test accuracy " << double(right) / double(test.size()) << " on "
-              << test.size() << " images\n";
+    std::cout << "cnn: test accuracy " << nn::accuracy(outputs, classes) << " on " << test.size()
+              << " images\n";
   }
 
   nn::FitOptions options;
@@ -166,16 +161,10 @@ void models(const std::string& dir) {
     nn::Trainer(residual, nn::Loss::categorical_cross_entropy(true), adam, options, true)
         .fit(train_source);
     const Tensor outputs = residual.infer_tensor(images);
-    std::size_t right = 0;
-    for (std::size_t i = 0; i < test.size(); ++i) {
-      const auto row = xt::view(outputs, i);
-      right += static_cast<std::size_t>(std::distance(
-                   row.begin(), std::max_element(row.begin(), row.end()))) == test.labels()[i];
-    }
     io::save_model(residual, dir + "/residual.rg");
     io::export_onnx(residual, dir + "/residual.onnx");
     write_npy(dir + "/residual_outputs.npy", outputs);
-    std::cout << "residual: test accuracy " << double(right) / double(test.size()) << " on "
+    std::cout << "residual: test accuracy " << nn::accuracy(outputs, classes) << " on "
               << test.size() << " images\n";
   }
   for (auto [name, model] :

@@ -44,6 +44,10 @@ class Record {
 
   /// Sets `key` (replacing a field of that name).
   Record& set(const std::string& key, Value value);
+  /// Sets `key` to a size or counter (stored as an integer field; count() reads it back).
+  Record& set_count(const std::string& key, std::size_t value) {
+    return set(key, static_cast<std::int64_t>(value));
+  }
   /// True when the record has `key`.
   bool has(const std::string& key) const;
   /// The fields in the order they were set.
