@@ -2,12 +2,14 @@
 // and without the two skip connections, built as functional models (nn/model.hpp).
 //
 //   stem    conv 3x3 (1 -> 16), BatchNorm, relu, max-pool 2          [16, 14, 14]
-//   block   conv 3x3, BatchNorm, relu, conv 3x3, BatchNorm, + input, relu   (twice)
+//   block   conv 3x3, BatchNorm, relu, conv 3x3, BatchNorm, + input, relu   (twice; the
+//           residual block's last BatchNorm starts with scale 0)
 //   head    max-pool 2, flatten, dense 784 -> 10                      [10]
 //
 //   residual_cnn [--data DIR] [--train N] [--test N] [--epochs N] [--batch-size N] [--lr X]
-//                [--min-accuracy A]
+//                [--seed S] [--min-accuracy A]
 //     --train, --test: the first N images of each set (all by default)
+//     --seed: the initial weights' seed (17 by default), the same for both networks
 //     --min-accuracy: exit 1 unless the residual network's test accuracy reaches A
 //
 // Both networks start from the same seed, see the same batches and train with Adam, its rate
@@ -15,12 +17,14 @@
 // after every epoch.
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/io/dataset_source.hpp>
 #include <retrograd/retrograd.hpp>
 #include <string>
+#include <utility>
 
 using namespace retrograd;
 
@@ -33,11 +37,18 @@ nn::Layer conv3x3(std::size_t in) {
 }
 
 /// Two convolutions, each with BatchNorm; with `skip`, the block's input is added before the
-/// last relu.
+/// last relu, and the block starts as the identity: its last BatchNorm's scale starts at 0
+/// (torchvision's zero_init_residual), so early training sees the stem's features unchanged.
+/// The plain block keeps the scale at 1: at 0 it would pass nothing on.
 nn::Symbol block(const nn::Symbol& x, bool skip) {
   nn::Layer relu = nn::ActivationLayer(nn::Activation::relu());
   nn::Layer relu_out = nn::ActivationLayer(nn::Activation::relu());
-  nn::Layer bn1 = nn::BatchNorm(channels), bn2 = nn::BatchNorm(channels);
+  nn::BatchNorm last(channels);
+  if (skip) {
+    Var scale = last.gamma();
+    scale.value().fill(0);
+  }
+  nn::Layer bn1 = nn::BatchNorm(channels), bn2 = std::move(last);
   const nn::Symbol h = bn2(conv3x3(channels)(relu(bn1(conv3x3(channels)(x)))));
   return relu_out(skip ? nn::add(h, x) : h);
 }
@@ -67,6 +78,7 @@ int main(int argc, char** argv) {
   ensure_fast_blas(argv);
   std::string dir = data::fashion_mnist_dir;
   std::size_t train_n = 60000, test_n = 10000, epochs = 5, batch_size = 64;
+  std::uint64_t seed = 17;
   double lr = 0.002, min_accuracy = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -87,6 +99,8 @@ int main(int argc, char** argv) {
       batch_size = std::stoul(value);
     } else if (flag == "--lr") {
       lr = std::stod(value);
+    } else if (flag == "--seed") {
+      seed = std::stoull(value);
     } else if (flag == "--min-accuracy") {
       min_accuracy = std::stod(value);
     } else {
@@ -102,7 +116,7 @@ int main(int argc, char** argv) {
 
   double accuracy[2] = {0, 0};
   for (const bool residual : {false, true}) {
-    nn::Model model = network(residual, 17);
+    nn::Model model = network(residual, seed);
     if (residual) std::printf("%s", model.summary().c_str());
     nn::Adam adam(lr);
     // The command line's default schedule: the rate falls to 1/16 of lr by the last epoch.
