@@ -401,7 +401,7 @@ if(RETROGRAD_BUILD_TOOLS)
   retrograd_output_test(NAME cli_train_missing_data FAILS COMMAND ${cli} train --data no/such/dir
     EXPECT "--data: no/such/dir does not exist")
   retrograd_output_test(NAME cli_train_empty_dir FAILS COMMAND ${cli} train --data .
-    EXPECT "-idx1-ubyte in this directory")
+    EXPECT "no train-images-idx3-ubyte.gz or train-images-idx3-ubyte in this directory")
   retrograd_output_test(NAME cli_train_bad_layers FAILS
     COMMAND ${cli} train --data ${csv} --layers 2-16-4
     EXPECT "--layers: 2-16-4 ends with 4 outputs but the data has 3 classes")

@@ -52,11 +52,16 @@ std::string find_mnist_file(const std::string& dir, const std::string& name) {
 }
 
 Mnist load_mnist(const std::string& dir) {
+  // One file after the other (a call's arguments have no order): a directory missing several
+  // is reported by its first, whichever compiler built this.
+  const auto load = [&dir](const std::string& set) {
+    const std::string images = find_mnist_file(dir, set + "-images-idx3-ubyte");
+    const std::string labels = find_mnist_file(dir, set + "-labels-idx1-ubyte");
+    return load_idx_dataset(images, labels, 10);
+  };
   Mnist m;
-  m.train = load_idx_dataset(find_mnist_file(dir, "train-images-idx3-ubyte"),
-                             find_mnist_file(dir, "train-labels-idx1-ubyte"), 10);
-  m.test = load_idx_dataset(find_mnist_file(dir, "t10k-images-idx3-ubyte"),
-                            find_mnist_file(dir, "t10k-labels-idx1-ubyte"), 10);
+  m.train = load("train");
+  m.test = load("t10k");
   return m;
 }
 
