@@ -58,6 +58,26 @@ double allreduce_seconds(const distributed::Communicator& comm, std::size_t coun
   return median(times);
 }
 
+/// Microseconds of a one-float round trip between ranks 0 and 1: how far apart the cores the
+/// two processes run on are (the same L3 or not), which sets what every large message costs.
+double round_trip_us(const distributed::Communicator& comm) {
+  float value = 0;
+  const int trips = 2000;
+  comm.barrier();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < trips; ++i) {
+    if (comm.rank() == 0) {
+      MPI_Send(&value, 1, MPI_FLOAT, 1, 0, comm.native());
+      MPI_Recv(&value, 1, MPI_FLOAT, 1, 0, comm.native(), MPI_STATUS_IGNORE);
+    } else if (comm.rank() == 1) {
+      MPI_Recv(&value, 1, MPI_FLOAT, 0, 0, comm.native(), MPI_STATUS_IGNORE);
+      MPI_Send(&value, 1, MPI_FLOAT, 0, 0, comm.native());
+    }
+  }
+  return 1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
+         trips;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +125,7 @@ int main(int argc, char** argv) {
   std::size_t parameters = 0;
   for (const Var& p : model.parameters()) parameters += p.size();
   const double allreduce_s = comm.size() > 1 ? allreduce_seconds(comm, parameters) : 0;
+  const double round_trip = comm.size() > 1 ? round_trip_us(comm) : 0;
   // The whole optimizer update alone, on the last gradients (a sharded group does 1/P of it).
   std::vector<double> updates;
   for (int i = 0; i < 50; ++i) {
@@ -117,14 +138,14 @@ int main(int argc, char** argv) {
         "impl=retrograd-dp config=c batch=%zu processes=%d threads=%d overlap=%d bucket_bytes=%zu "
         "shard_update=%d messages=%zu gradient_bytes=%zu epochs=%zu median_s=%.4f "
         "samples_per_s=%.0f step_ms=%.3f after_backward_ms=%.3f group_step_ms=%.3f "
-        "started_in_backward=%zu allreduce_ms=%.3f update_ms=%.3f loss=%.4f acc=%.4f blas=%s\n",
+        "started_in_backward=%zu allreduce_ms=%.3f round_trip_us=%.2f update_ms=%.3f loss=%.4f acc=%.4f blas=%s\n",
         batch, comm.size(), threads, group_options.overlap ? 1 : 0, group_options.bucket_bytes,
         group_options.shard_update ? 1 : 0, group ? group->messages_per_step() : 0,
         parameters * sizeof(float), epochs, epoch_s, mnist.train.size() / epoch_s,
         1e3 * epoch_s / steps,
         group ? 1e3 * group->stats().seconds_after_backward / group->stats().steps : 0.0,
         group ? 1e3 * group->stats().seconds_in_step / group->stats().steps : 0.0,
-        group ? group->stats().messages_during_backward : 0, 1e3 * allreduce_s,
+        group ? group->stats().messages_during_backward : 0, 1e3 * allreduce_s, round_trip,
         1e3 * median(updates), last.loss.back(), last.accuracy.back(), blas_core_name().c_str());
   }
   return 0;
