@@ -74,8 +74,7 @@ double round_trip_us(const distributed::Communicator& comm) {
       MPI_Send(&value, 1, MPI_FLOAT, 0, 0, comm.native());
     }
   }
-  return 1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-         trips;
+  return 1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / trips;
 }
 
 }  // namespace
@@ -138,7 +137,8 @@ int main(int argc, char** argv) {
         "impl=retrograd-dp config=c batch=%zu processes=%d threads=%d overlap=%d bucket_bytes=%zu "
         "shard_update=%d messages=%zu gradient_bytes=%zu epochs=%zu median_s=%.4f "
         "samples_per_s=%.0f step_ms=%.3f after_backward_ms=%.3f group_step_ms=%.3f "
-        "started_in_backward=%zu allreduce_ms=%.3f round_trip_us=%.2f update_ms=%.3f loss=%.4f acc=%.4f blas=%s\n",
+        "started_in_backward=%zu allreduce_ms=%.3f round_trip_us=%.2f update_ms=%.3f loss=%.4f "
+        "acc=%.4f blas=%s\n",
         batch, comm.size(), threads, group_options.overlap ? 1 : 0, group_options.bucket_bytes,
         group_options.shard_update ? 1 : 0, group ? group->messages_per_step() : 0,
         parameters * sizeof(float), epochs, epoch_s, mnist.train.size() / epoch_s,

@@ -23,7 +23,7 @@ namespace retrograd::distributed {
 /// (MPI needs the same order of collectives everywhere), each as soon as it and the buckets
 /// before it are complete.
 ///
-/// With overlap, every bucket but the last starts a non-blocking collective. The last one holds
+/// With overlap, every bucket but the last starts its sum during backward. The last one holds
 /// the first layer's gradients, which backward completes with its very last node: nothing is
 /// left to overlap it with, and Open MPI's blocking collectives are faster than its
 /// non-blocking ones (docs/distributed.md). Without overlap, all are blocking, after backward.
@@ -45,13 +45,17 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     std::vector<float> buffer;
     /// Members whose gradient is not complete yet in this step.
     std::size_t waiting = 0;
-    MPI_Request request = MPI_REQUEST_NULL;
+    /// A non-blocking bucket's messages in flight: its allreduce, or its exchange with each
+    /// peer (sharded).
+    std::vector<MPI_Request> requests;
     /// Summed by a blocking collective after backward.
     bool blocking = true;
     /// Sharded: each process's elements of the bucket, and where they start.
     std::vector<int> counts, starts;
     /// Sharded: the sum of this process's elements.
     std::vector<float> shard;
+    /// Sharded, non-blocking: the peers' values of this process's elements, peer after peer.
+    std::vector<float> received;
     /// Sharded: this process's elements, as the optimizer's slices of its parameters.
     std::vector<nn::Optimizer::Slice> slices;
 
@@ -129,6 +133,7 @@ struct DataParallel::Reducer : BackwardObserver<float> {
       const std::size_t own_first = b.starts[rank];
       const std::size_t own_last = own_first + b.counts[rank];
       b.shard.resize(b.counts[rank]);
+      if (!b.blocking) b.received.resize((size - 1) * b.shard.size());
       b.slices.clear();
       for (const std::size_t i : b.members) {
         const auto found = in_optimizer.find(params[i].node().get());
@@ -147,7 +152,7 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     std::fill(complete.begin(), complete.end(), false);
     for (Bucket& b : buckets) {
       b.waiting = b.members.size();
-      b.request = MPI_REQUEST_NULL;
+      b.requests.clear();
     }
     next = 0;
   }
@@ -156,9 +161,15 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     // Open MPI moves a non-blocking collective only inside MPI calls: test the oldest one
     // between backward's nodes so that the started buckets travel while backward computes.
     for (std::size_t i = 0; i < next; ++i) {
-      if (buckets[i].request == MPI_REQUEST_NULL) continue;
+      std::vector<MPI_Request>& requests = buckets[i].requests;
+      if (std::all_of(requests.begin(), requests.end(),
+                      [](MPI_Request r) { return r == MPI_REQUEST_NULL; })) {
+        continue;
+      }
       int done = 0;
-      check_mpi(MPI_Test(&buckets[i].request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      check_mpi(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done,
+                            MPI_STATUSES_IGNORE),
+                "MPI_Testall");
       break;
     }
   }
@@ -184,16 +195,51 @@ struct DataParallel::Reducer : BackwardObserver<float> {
 
   void start(Bucket& b) {
     if (sharded) {
-      check_mpi(MPI_Ireduce_scatter(b.gradients(params), b.shard.data(), b.counts.data(), MPI_FLOAT,
-                                    MPI_SUM, comm.native(), &b.request),
-                "MPI_Ireduce_scatter");
+      exchange(b);
     } else {
+      b.requests.assign(1, MPI_REQUEST_NULL);
       check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.gradients(params), static_cast<int>(b.elements),
-                               MPI_FLOAT, MPI_SUM, comm.native(), &b.request),
+                               MPI_FLOAT, MPI_SUM, comm.native(), &b.requests[0]),
                 "MPI_Iallreduce");
     }
     ++stats.messages;
     if (watching) ++stats.messages_during_backward;
+  }
+
+  /// Sharded, non-blocking: a reduce-scatter of point-to-point messages. Each process sends
+  /// every peer the elements that peer owns and receives the peers' values of its own, summed
+  /// by sum_received() once they arrive. Open MPI's MPI_Ireduce_scatter (libnbc) has no
+  /// algorithm to choose and ran training at 0.51x the ceiling against 0.65-0.76x for the
+  /// blocking one after backward (docs/performance.md, "Data-parallel training"); these
+  /// messages move the same bytes as an optimal reduce-scatter, (P - 1) / P of the bucket.
+  void exchange(Bucket& b) {
+    const int rank = comm.rank();
+    const int tag = static_cast<int>(&b - buckets.data());
+    const float* gradients = b.gradients(params);
+    const std::size_t own = b.shard.size();
+    b.requests.assign(2 * static_cast<std::size_t>(comm.size() - 1), MPI_REQUEST_NULL);
+    std::size_t slot = 0;
+    for (int peer = 0; peer < comm.size(); ++peer) {
+      if (peer == rank) continue;
+      check_mpi(MPI_Irecv(b.received.data() + slot * own, static_cast<int>(own), MPI_FLOAT, peer,
+                          tag, comm.native(), &b.requests[2 * slot]),
+                "MPI_Irecv");
+      check_mpi(MPI_Isend(gradients + b.starts[peer], b.counts[peer], MPI_FLOAT, peer, tag,
+                          comm.native(), &b.requests[2 * slot + 1]),
+                "MPI_Isend");
+      ++slot;
+    }
+  }
+
+  /// Sharded, non-blocking, once its messages arrived: this process's elements summed, its own
+  /// values first and then each peer's in rank order.
+  void sum_received(Bucket& b) {
+    const float* own = b.gradients(params) + b.starts[comm.rank()];
+    std::copy(own, own + b.shard.size(), b.shard.begin());
+    for (std::size_t start = 0; start < b.received.size(); start += b.shard.size()) {
+      const float* peer = b.received.data() + start;
+      for (std::size_t j = 0; j < b.shard.size(); ++j) b.shard[j] += peer[j];
+    }
   }
 
   void reduce_blocking(Bucket& b) {
@@ -221,7 +267,10 @@ struct DataParallel::Reducer : BackwardObserver<float> {
     }
     for (; next < buckets.size(); ++next) reduce_blocking(buckets[next]);
     for (Bucket& b : buckets) {
-      check_mpi(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait");
+      check_mpi(
+          MPI_Waitall(static_cast<int>(b.requests.size()), b.requests.data(), MPI_STATUSES_IGNORE),
+          "MPI_Waitall");
+      if (sharded && !b.blocking) sum_received(b);
       if (sharded || !b.fused()) continue;
       for (const std::size_t i : b.members) {
         Tensor& g = params[i].grad();

@@ -281,7 +281,8 @@ TEST_CASE("DataParallel trains a functional model of two inputs, two outputs and
   const Tensor x = blobs.features();
   Tensor y = Tensor::from_shape({blobs.size(), 4});
   for (std::size_t i = 0; i < blobs.size(); ++i) {
-    for (std::size_t k = 0; k < 3; ++k) y(i, k) = blobs.labels()[i] == k ? 1.0f : 0.0f;
+    for (std::size_t k = 0; k < 3; ++k)
+      y(i, k) = static_cast<std::size_t>(blobs.labels()[i]) == k ? 1.0f : 0.0f;
     y(i, 3) = x(i, 0) * x(i, 1);
   }
   const nn::TensorBatchSource source(x, y);
