@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -132,12 +131,10 @@ std::string Sequential::summary() const {
     for (std::size_t d = 1; d < s.size(); ++d) out += ", " + (s[d] ? std::to_string(s[d]) : "?");
     return out + ")";
   };
-  std::ostringstream out;
-  const std::string rule(65, '_'), double_rule(65, '=');
-  char row[128];
-  out << "Model: \"" << name() << "\"\n" << rule << "\n";
-  std::snprintf(row, sizeof row, " %-28s%-26s%s\n", "Layer (type)", "Output Shape", "Param #");
-  out << row << double_rule << "\n";
+  struct Row {
+    std::string label, shape, params;
+  };
+  std::vector<Row> rows;
   Shape shape = {0, input_features()};
   if (!input_shape_.empty()) {
     shape.resize(input_shape_.size() + 1);
@@ -149,11 +146,29 @@ std::string Sequential::summary() const {
     const std::size_t params = layer->parameter_count();
     trainable += params;
     fixed += layer->buffer_count();
-    const std::string label = layer->name() + " (" + layer->type() + ")";
-    std::snprintf(row, sizeof row, " %-28s%-26s%zu\n", label.c_str(), shape_text(shape).c_str(),
-                  params);
-    out << row;
+    rows.push_back(
+        {layer->name() + " (" + layer->type() + ")", shape_text(shape), std::to_string(params)});
   }
+  // Keras's column widths, widened to the longest entry: a long layer name or a 4-d shape must
+  // not run into the next column.
+  std::size_t label_width = 28, shape_width = 26;
+  for (const Row& r : rows) {
+    label_width = std::max(label_width, r.label.size() + 2);
+    shape_width = std::max(shape_width, r.shape.size() + 2);
+  }
+  const auto line = [&](const Row& r) {
+    const auto padded = [](const std::string& text, std::size_t width) {
+      return text + std::string(width - std::min(width, text.size()), ' ');
+    };
+    return " " + padded(r.label, label_width) + padded(r.shape, shape_width) + r.params + "\n";
+  };
+  const std::size_t width = label_width + shape_width + 11;
+  const std::string rule(width, '_'), double_rule(width, '=');
+  std::ostringstream out;
+  out << "Model: \"" << name() << "\"\n"
+      << rule << "\n"
+      << line({"Layer (type)", "Output Shape", "Param #"}) << double_rule << "\n";
+  for (const Row& r : rows) out << line(r);
   out << double_rule << "\n"
       << "Total params: " << trainable + fixed << "\n"
       << "Trainable params: " << trainable << "\n"

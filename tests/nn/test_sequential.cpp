@@ -11,6 +11,7 @@
 #include "retrograd/engine.hpp"
 #include "retrograd/nn/callback.hpp"
 #include "retrograd/nn/dense.hpp"
+#include "retrograd/nn/feature_scaling.hpp"
 #include "retrograd/nn/regularization.hpp"
 #include "retrograd/nn/sequential.hpp"
 #include "retrograd/ops.hpp"
@@ -287,6 +288,26 @@ TEST_CASE("summary lists layers, output shapes and parameter counts", "[nn][sequ
   CHECK(names.front().name == "dense_0.W");
   CHECK(names.back().name == "dense_3.b");
   CHECK(model.named_buffers().front().name == "batch_norm_1.running_mean");
+}
+
+TEST_CASE("summary columns are as wide as their longest entry", "[nn][sequential][summary]") {
+  Sequential model;
+  model.add(FeatureScaling(std::vector<float>(3, 0.0f), std::vector<float>(3, 1.0f)));
+  model.add(Dense(3, 2));
+  const std::string s = model.summary();
+  INFO(s);
+  // The label is 34 characters: Keras's 28-character column would run it into the shape.
+  CHECK_THAT(s, Catch::Contains("feature_scaling_0 (FeatureScaling)  (None, 3)"));
+  std::istringstream lines(s);
+  std::string line;
+  std::size_t shape_column = 0;
+  while (std::getline(lines, line)) {
+    const std::size_t at = line.find("(None");
+    if (at == std::string::npos) continue;
+    if (shape_column == 0) shape_column = at;
+    CHECK(at == shape_column);
+  }
+  CHECK(shape_column > 0);
 }
 
 TEST_CASE("predict and evaluate run in eval mode without a graph", "[nn][sequential]") {
