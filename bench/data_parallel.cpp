@@ -67,11 +67,13 @@ double round_trip_us(const distributed::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < trips; ++i) {
     if (comm.rank() == 0) {
-      MPI_Send(&value, 1, MPI_FLOAT, 1, 0, comm.native());
-      MPI_Recv(&value, 1, MPI_FLOAT, 1, 0, comm.native(), MPI_STATUS_IGNORE);
+      distributed::check_mpi(MPI_Send(&value, 1, MPI_FLOAT, 1, 0, comm.native()), "MPI_Send");
+      distributed::check_mpi(MPI_Recv(&value, 1, MPI_FLOAT, 1, 0, comm.native(), MPI_STATUS_IGNORE),
+                             "MPI_Recv");
     } else if (comm.rank() == 1) {
-      MPI_Recv(&value, 1, MPI_FLOAT, 0, 0, comm.native(), MPI_STATUS_IGNORE);
-      MPI_Send(&value, 1, MPI_FLOAT, 0, 0, comm.native());
+      distributed::check_mpi(MPI_Recv(&value, 1, MPI_FLOAT, 0, 0, comm.native(), MPI_STATUS_IGNORE),
+                             "MPI_Recv");
+      distributed::check_mpi(MPI_Send(&value, 1, MPI_FLOAT, 0, 0, comm.native()), "MPI_Send");
     }
   }
   return 1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / trips;

@@ -1,13 +1,13 @@
 #include "retrograd/nn/model.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "retrograd/ops.hpp"
+#include "summary_table.hpp"
 
 namespace retrograd::nn {
 
@@ -492,25 +492,21 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
 }
 
 std::string Model::summary() const {
-  // Columns as wide as their longest entry (at least the header's width): long layer names and
-  // 4-d shapes must not run into the next column.
-  struct Row {
-    std::string label, shape, params, inputs;
-  };
-  std::vector<Row> rows;
+  // label, output shape, parameter count, inputs
+  std::vector<std::vector<std::string>> rows;
   std::vector<std::string> names(steps_.size());
   std::map<std::string, int> counts;
   std::set<std::size_t> counted;
   std::size_t trainable = 0, fixed = 0;
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     const ModelStep& s = steps_[i];
-    Row row;
+    std::string label;
     std::size_t params = 0;
     if (s.kind == "layer") {
       Module& layer = *layers_[s.layer];
       const int call = ++counts[layer.name()];
       names[i] = layer.name() + (call > 1 ? "#" + std::to_string(call) : "");
-      row.label = names[i] + " (" + layer.type() + ")";
+      label = names[i] + " (" + layer.type() + ")";
       params = layer.parameter_count();
       if (counted.insert(s.layer).second) {
         trainable += params;
@@ -520,35 +516,24 @@ std::string Model::summary() const {
       names[i] = s.kind != "input"     ? s.kind + "_" + std::to_string(i)
                  : inputs_.size() == 1 ? "input"
                                        : "input_" + std::to_string(s.layer);
-      row.label = names[i] + (s.kind == "input" ? " (Input)" : "");
+      label = names[i] + (s.kind == "input" ? " (Input)" : "");
     }
-    row.shape = "(None";
-    for (std::size_t d : s.shape) row.shape += ", " + std::to_string(d);
-    row.shape += ")";
-    row.params = std::to_string(params);
-    for (std::size_t k : s.inputs) row.inputs += (row.inputs.empty() ? "" : ", ") + names[k];
-    rows.push_back(std::move(row));
+    std::string shape = "(None";
+    for (std::size_t d : s.shape) shape += ", " + std::to_string(d);
+    shape += ")";
+    std::string inputs;
+    for (std::size_t k : s.inputs) inputs += (inputs.empty() ? "" : ", ") + names[k];
+    rows.push_back({label, shape, std::to_string(params), inputs});
   }
-  const Row header{"Layer (type)", "Output Shape", "Param #", "Inputs"};
-  std::size_t label_width = 36, shape_width = 18, params_width = 10, inputs_width = 32;
-  for (const Row& r : rows) {
-    label_width = std::max(label_width, r.label.size() + 2);
-    shape_width = std::max(shape_width, r.shape.size() + 2);
-    params_width = std::max(params_width, r.params.size() + 2);
-    inputs_width = std::max(inputs_width, r.inputs.size());
-  }
-  const auto line = [&](const Row& r) {
-    const auto padded = [](const std::string& text, std::size_t width) {
-      return text + std::string(width - std::min(width, text.size()), ' ');
-    };
-    return " " + padded(r.label, label_width) + padded(r.shape, shape_width) +
-           padded(r.params, params_width) + r.inputs + "\n";
-  };
-  const std::size_t width = 1 + label_width + shape_width + params_width + inputs_width;
+  const std::vector<std::string> header{"Layer (type)", "Output Shape", "Param #", "Inputs"};
+  const detail::SummaryTable table(rows, {36, 18, 10, 32});
+  const std::size_t width = table.width();
   const std::string rule(width, '_'), double_rule(width, '=');
   std::ostringstream out;
-  out << "Model: \"" << name() << "\"\n" << rule << "\n" << line(header) << double_rule << "\n";
-  for (const Row& r : rows) out << line(r);
+  out << "Model: \"" << name() << "\"\n"
+      << rule << "\n"
+      << table.line(header) << double_rule << "\n";
+  for (const auto& row : rows) out << table.line(row);
   out << double_rule << "\n";
   if (outputs_.size() > 1) {
     std::string list;

@@ -10,6 +10,7 @@
 #include "random.hpp"
 #include "retrograd/engine.hpp"
 #include "retrograd/ops.hpp"
+#include "summary_table.hpp"
 
 namespace retrograd::nn {
 
@@ -131,10 +132,8 @@ std::string Sequential::summary() const {
     for (std::size_t d = 1; d < s.size(); ++d) out += ", " + (s[d] ? std::to_string(s[d]) : "?");
     return out + ")";
   };
-  struct Row {
-    std::string label, shape, params;
-  };
-  std::vector<Row> rows;
+  // label, output shape, parameter count
+  std::vector<std::vector<std::string>> rows;
   Shape shape = {0, input_features()};
   if (!input_shape_.empty()) {
     shape.resize(input_shape_.size() + 1);
@@ -149,26 +148,14 @@ std::string Sequential::summary() const {
     rows.push_back(
         {layer->name() + " (" + layer->type() + ")", shape_text(shape), std::to_string(params)});
   }
-  // Keras's column widths, widened to the longest entry: a long layer name or a 4-d shape must
-  // not run into the next column.
-  std::size_t label_width = 28, shape_width = 26;
-  for (const Row& r : rows) {
-    label_width = std::max(label_width, r.label.size() + 2);
-    shape_width = std::max(shape_width, r.shape.size() + 2);
-  }
-  const auto line = [&](const Row& r) {
-    const auto padded = [](const std::string& text, std::size_t width) {
-      return text + std::string(width - std::min(width, text.size()), ' ');
-    };
-    return " " + padded(r.label, label_width) + padded(r.shape, shape_width) + r.params + "\n";
-  };
-  const std::size_t width = label_width + shape_width + 11;
-  const std::string rule(width, '_'), double_rule(width, '=');
+  // Keras's column widths, at least.
+  const detail::SummaryTable table(rows, {28, 26, 10});
+  const std::string rule(table.width(), '_'), double_rule(table.width(), '=');
   std::ostringstream out;
   out << "Model: \"" << name() << "\"\n"
       << rule << "\n"
-      << line({"Layer (type)", "Output Shape", "Param #"}) << double_rule << "\n";
-  for (const Row& r : rows) out << line(r);
+      << table.line({"Layer (type)", "Output Shape", "Param #"}) << double_rule << "\n";
+  for (const auto& row : rows) out << table.line(row);
   out << double_rule << "\n"
       << "Total params: " << trainable + fixed << "\n"
       << "Trainable params: " << trainable << "\n"
