@@ -90,7 +90,7 @@ def main():
             make_blobs(data)
         run(*train, "--data", data, "--layers", "20-64-64-3", "--epochs", "5")
         x = np.loadtxt(data, delimiter=",", skiprows=1, dtype=np.float32)[:, :-1]
-    print(run(args.retrograd, "export", "--model", model, "--output", npz), end="")
+    print(run(args.retrograd, "export", "--model", model, "--output", npz, "--overwrite"), end="")
 
     net, weights = torch_sequential(npz)
     with torch.no_grad():

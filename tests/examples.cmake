@@ -359,6 +359,28 @@ if(RETROGRAD_BUILD_TOOLS)
   set_tests_properties(cli_train_without_gnuplot cli_train_writes_only_what_asked
     cli_train_creates_directories cli_train_refuses_overwrite cli_train_overwrite PROPERTIES
     FIXTURES_REQUIRED cli_data)
+  # predict's and export's --output likewise.
+  retrograd_output_test(NAME cli_predict_refuses_overwrite FAILS
+    COMMAND sh -c "echo precious > p.csv && $0 predict --model ${csv_model} --data ${csv} \
+      --output p.csv || cat p.csv && false" ${cli}
+    EXPECT "--output: p.csv already exists; give --overwrite to replace it, or another path"
+      "precious")
+  retrograd_output_test(NAME cli_predict_overwrite
+    COMMAND sh -c "echo precious > p.csv && $0 predict --model ${csv_model} --data ${csv} \
+      --output p.csv --overwrite && head -n 2 p.csv" ${cli}
+    EXPECT "predictions: p.csv (150 rows)" "row,prediction\n0,")
+  retrograd_output_test(NAME cli_export_refuses_overwrite FAILS
+    COMMAND sh -c "echo precious > w.npz && $0 export --model ${csv_model} --output w.npz \
+      || cat w.npz && false" ${cli}
+    EXPECT "--output: w.npz already exists; give --overwrite to replace it, or another path"
+      "precious")
+  retrograd_output_test(NAME cli_export_overwrite
+    COMMAND sh -c "echo precious > w.npz && $0 export --model ${csv_model} --output w.npz \
+      --overwrite" ${cli}
+    EXPECT "weights: w.npz (4 float32 arrays")
+  set_tests_properties(cli_predict_refuses_overwrite cli_predict_overwrite
+    cli_export_refuses_overwrite cli_export_overwrite PROPERTIES
+    FIXTURES_REQUIRED "cli_data;cli_model_csv")
   # Issue 21: a convolutional spec on IDX images ([N, 1, 6, 6]) trains, evaluates, predicts
   # and exports; CSV rows take --input-shape; --optimizer takes any registered optimizer with
   # settings, --early-stopping the callback.

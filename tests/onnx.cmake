@@ -47,9 +47,17 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     PASS_REGULAR_EXPRESSION "torch_cnn: PyTorch")
   retrograd_output_test(NAME cli_import_onnx
     COMMAND ${cli} import --model ${torch}/torch_mlp.onnx --output ${torch}/torch_mlp.rg
+      --overwrite
     EXPECT "FeatureScaling" "Dense" "BatchNorm" "model: ${torch}/torch_mlp.rg")
   set_tests_properties(cli_import_onnx PROPERTIES FIXTURES_REQUIRED onnx_torch
     FIXTURES_SETUP onnx_imported)
+  # Like train's files: an existing --output is replaced only with --overwrite.
+  retrograd_output_test(NAME cli_import_refuses_overwrite FAILS
+    COMMAND sh -c "echo precious > m.rg && $0 import --model ${torch}/torch_mlp.onnx \
+      --output m.rg || cat m.rg && false" ${cli}
+    EXPECT "--output: m.rg already exists; give --overwrite to replace it, or another path"
+      "precious")
+  set_tests_properties(cli_import_refuses_overwrite PROPERTIES FIXTURES_REQUIRED onnx_torch)
   add_test(NAME onnx_torch_imported
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
       --probe ${probe} --model ${torch}/torch_mlp.rg --dir ${torch})
@@ -59,7 +67,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   # The residual model (Add, Concat) becomes a functional nn::Model.
   retrograd_output_test(NAME cli_import_onnx_residual
     COMMAND ${cli} import --model ${torch}/torch_residual.onnx
-      --output ${torch}/torch_residual.rg
+      --output ${torch}/torch_residual.rg --overwrite
     EXPECT "(Input)" "add_" "concat_" "model: ${torch}/torch_residual.rg")
   set_tests_properties(cli_import_onnx_residual PROPERTIES FIXTURES_REQUIRED onnx_torch
     FIXTURES_SETUP onnx_imported)
@@ -76,6 +84,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   # GlobalAveragePool, Flatten) and a residual Add of feature maps.
   retrograd_output_test(NAME cli_import_onnx_cnn
     COMMAND ${cli} import --model ${torch}/torch_cnn.onnx --output ${torch}/torch_cnn.rg
+      --overwrite
     EXPECT "(None, 1, 28, 28)" "(Conv2D)" "(BatchNorm)" "(MaxPool2D)" "(AvgPool2D)"
       "(GlobalAvgPool2D)" "max_pool2d_3, conv2d_7" "model: ${torch}/torch_cnn.rg")
   set_tests_properties(cli_import_onnx_cnn PROPERTIES FIXTURES_REQUIRED onnx_torch

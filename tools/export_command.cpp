@@ -3,12 +3,12 @@
 
 #include <iomanip>
 #include <iostream>
-#include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/io/weights.hpp>
 
 #include "commands.hpp"
+#include "output_path.hpp"
 
 namespace retrograd::cli {
 
@@ -18,6 +18,7 @@ struct ExportArgs {
   std::string model = "model.rg";
   std::string output;
   std::int64_t opset = io::onnx_max_opset;
+  bool overwrite = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -40,11 +41,7 @@ void run_export_onnx(const ExportArgs& a, nn::Sequential& model) {
 }
 
 void run_export(const ExportArgs& a) {
-  try {
-    io::check_writable(a.output, "--output");
-  } catch (const io::FileWriteError& e) {
-    throw UsageError(e.what());
-  }
+  check_output_path("--output", a.output, a.overwrite);
   const bool onnx = ends_with(a.output, ".onnx");
   if (!onnx && !ends_with(a.output, ".npz")) {
     throw UsageError("--output: " + a.output + ": the extension names the format: .onnx or .npz");
@@ -89,6 +86,7 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--opset", a->opset, "ONNX operator set version of an .onnx output")
       ->check(CLI::Range(io::onnx_min_opset, io::onnx_max_opset))
       ->capture_default_str();
+  cmd->add_flag("--overwrite", a->overwrite, "Replace --output if it exists");
   cmd->callback([a] { run_export(*a); });
 }
 

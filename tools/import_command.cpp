@@ -3,13 +3,13 @@
 // loading of predict and evaluate, which read .onnx files directly.
 
 #include <iostream>
-#include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/model.hpp>
 
 #include "commands.hpp"
+#include "output_path.hpp"
 
 namespace retrograd::cli {
 
@@ -41,14 +41,11 @@ bool is_onnx(const std::string& path) {
 struct ImportArgs {
   std::string model;
   std::string output = "model.rg";
+  bool overwrite = false;
 };
 
 void run_import(const ImportArgs& a) {
-  try {
-    io::check_writable(a.output, "--output");
-  } catch (const io::FileWriteError& e) {
-    throw UsageError(e.what());
-  }
+  check_output_path("--output", a.output, a.overwrite);
   // A chain is a Sequential (compiled as a classifier); a graph that branches a functional
   // Model.
   std::unique_ptr<nn::Module> module = io::import_onnx_module(a.model);
@@ -98,6 +95,7 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--model", a->model, "The .onnx file to read")->required();
   cmd->add_option("--output", a->output, "The retrograd model file to write")
       ->capture_default_str();
+  cmd->add_flag("--overwrite", a->overwrite, "Replace --output if it exists");
   cmd->callback([a] { run_import(*a); });
 }
 

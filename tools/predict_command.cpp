@@ -2,15 +2,17 @@
 // probabilities and the top k classes when asked (columns: docs/cli.md, "predict").
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/io/atomic_file.hpp>
 #include <retrograd/io/model_io.hpp>
+#include <sstream>
 
 #include "cli_checks.hpp"
 #include "cli_data.hpp"
 #include "commands.hpp"
+#include "output_path.hpp"
 
 namespace retrograd::cli {
 
@@ -23,6 +25,7 @@ struct PredictArgs {
   std::size_t batch_size = 256;
   bool probabilities = false;
   std::size_t top_k = 0;
+  bool overwrite = false;
 };
 
 /// What a model's outputs mean for the columns predict writes.
@@ -100,6 +103,7 @@ std::string header(const PredictArgs& a, const OutputKind& kind) {
 }
 
 void run_predict(const PredictArgs& a) {
+  check_output_path("--output", a.output, a.overwrite);
   nn::Sequential model = load_model_file(a.model);
   const OutputKind kind = output_kind(model);
   check_probability_flags(a, model, kind);
@@ -113,11 +117,8 @@ void run_predict(const PredictArgs& a) {
     throw UsageError("--data: " + a.data.path + " has " + std::to_string(set.feature_count()) +
                      " features, the model " + a.model + " takes " + std::to_string(inputs));
   }
-  std::ofstream file;
-  if (!a.output.empty()) {
-    file.open(a.output);
-    if (!file) throw std::runtime_error(a.output + ": cannot create");
-  }
+  // A file gets the whole table at once, replaced atomically like every save.
+  std::ostringstream file;
   std::ostream& out = a.output.empty() ? std::cout : file;
   out << header(a, kind) << "\n";
   const bool proba_columns = a.probabilities || a.top_k > 0;
@@ -158,8 +159,8 @@ void run_predict(const PredictArgs& a) {
     }
   }
   if (!a.output.empty()) {
-    file.close();
-    if (!file) throw std::runtime_error(a.output + ": write failed");
+    const std::string text = std::move(file).str();
+    io::write_file_atomically(a.output, text.data(), text.size());
     std::cout << "predictions: " << a.output << " (" << row << " rows)\n";
   }
 }
@@ -180,6 +181,7 @@ void add_predict_command(CLI::App& app) {
                    "file ('auto' label column: dropped when the file is one column wider than "
                    "the model's input)");
   cmd->add_option("--output", a->output, "Write the predictions to this CSV file, not stdout");
+  cmd->add_flag("--overwrite", a->overwrite, "Replace --output if it exists");
   cmd->add_option("--batch-size", a->batch_size, "Rows per forward pass")
       ->capture_default_str()
       ->check(whole_number(1, max_batch_size));

@@ -31,6 +31,7 @@
 #include "launch.hpp"
 #include "model_spec.hpp"
 #include "optimizer_spec.hpp"
+#include "output_path.hpp"
 #include "plot.hpp"
 #include "suggest.hpp"
 #include "train_args.hpp"
@@ -52,37 +53,6 @@ constexpr std::size_t default_hidden = 256;
 constexpr double default_adam_lr = 0.002;
 /// With the default --lr-decay the learning rate falls to this fraction of --lr by the last epoch.
 constexpr double default_final_lr_fraction = 1.0 / 16;
-
-/// Fails now, before any training, when `path` could not be written later or names a file
-/// that exists and `replace` does not allow replacing. Missing directories on the way are
-/// created (a checkpoint directory too).
-void check_output_path(const char* flag, const std::string& path, bool replace,
-                       bool directory = false) {
-  namespace fs = std::filesystem;
-  if (path.empty()) return;
-  std::error_code ec;
-  const fs::path parent = directory ? fs::path(path) : fs::path(path).parent_path();
-  if (!parent.empty() && !fs::is_directory(parent, ec)) {
-    if (fs::exists(parent, ec)) {
-      throw UsageError(std::string(flag) + ": " + parent.string() +
-                       " exists and is not a directory");
-    }
-    fs::create_directories(parent, ec);
-    if (ec) {
-      throw UsageError(std::string(flag) + ": cannot create " + parent.string() + ": " +
-                       ec.message());
-    }
-  }
-  if (!directory && !replace && fs::exists(fs::symlink_status(path, ec))) {
-    throw UsageError(std::string(flag) + ": " + path +
-                     " already exists; give --overwrite to replace it, or another path");
-  }
-  try {
-    io::check_writable(directory ? (fs::path(path) / "checkpoint-0.rg").string() : path, flag);
-  } catch (const io::FileWriteError& e) {
-    throw UsageError(e.what());
-  }
-}
 
 /// The widths of --layers, each from 1 to max_layer_width, with at most max_parameters weights
 /// and biases in all: a typo cannot ask for gigabytes.

@@ -11,8 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
 "$cli" train --data "$data" --model cnn --epochs 1 --validation-split "$split" \
   --save "$work/cnn.rg" --overwrite --history '' --plot '' --verbose 0
-"$cli" export --model "$work/cnn.rg" --output "$work/cnn.npz" >/dev/null
-"$cli" predict --model "$work/cnn.rg" --data "$data" --output "$work/retrograd.csv" >/dev/null
+"$cli" export --model "$work/cnn.rg" --output "$work/cnn.npz" --overwrite >/dev/null
+"$cli" predict --model "$work/cnn.rg" --data "$data" --output "$work/retrograd.csv" --overwrite \
+  >/dev/null
 OPENBLAS_NUM_THREADS=1 "$python" "$here/../../bench/cnn_torch.py" 0 1 "$data" \
   --npz "$work/cnn.npz" >"$work/torch.txt"
 "$python" - "$work/retrograd.csv" "$work/torch.txt" <<'PY'

@@ -195,7 +195,8 @@ def main():
         if content is not None:
             with open(path, "wb") as f:
                 f.write(content)
-        result = subprocess.run([args.retrograd, "export", "--model", "m.rg", "--output", "w.npz"],
+        result = subprocess.run([args.retrograd, "export", "--model", "m.rg", "--output", "w.npz",
+                                 "--overwrite"],
                                 cwd=directory, capture_output=True, text=True)
         printed = result.stderr.strip().removeprefix("retrograd: error: ")
         if result.returncode == 0 or not pattern(rows[name]).match(printed):

@@ -92,7 +92,7 @@ def main():
     code = snippet(args.doc, args.kind)
     os.makedirs(args.workdir, exist_ok=True)
     npz = os.path.join(args.workdir, "weights.npz")
-    subprocess.run([args.retrograd, "export", "--model", args.model, "--output", npz],
+    subprocess.run([args.retrograd, "export", "--model", args.model, "--output", npz, "--overwrite"],
                    check=True, capture_output=True)
     with np.load(npz) as w:
         if not any(key.startswith("feature_scaling_") for key in w):

@@ -33,7 +33,7 @@ for seed in 1 2; do
   "$cli" train "${common[@]}" --seed $seed --save ref$seed.rg > /dev/null
   elapsed=$(($(now_ms) - start))
   [ -z "$max_delay" ] || [ "$elapsed" -lt "$max_delay" ] && max_delay=$elapsed
-  "$cli" export --model ref$seed.rg --output ref$seed.npz > /dev/null
+  "$cli" export --model ref$seed.rg --output ref$seed.npz --overwrite > /dev/null
 done
 if cmp -s ref1.rg ref2.rg; then
   echo "the two seeds gave the same model file"
@@ -88,7 +88,7 @@ while [ "$killed" -lt "$kills" ]; do
     exit 1
   fi
   [ "$found" = "$held" ] && kept_old=$((kept_old + 1)) || got_new=$((got_new + 1))
-  if ! "$cli" export --model M.rg --output now.npz > export.log 2>&1 ||
+  if ! "$cli" export --model M.rg --output now.npz --overwrite > export.log 2>&1 ||
     ! cmp -s now.npz ref$found.npz; then
     echo "run $runs: M.rg does not load as the model of seed $found:"
     cat export.log
