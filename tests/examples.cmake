@@ -504,20 +504,25 @@ if(RETROGRAD_BUILD_TOOLS)
     FIXTURES_SETUP cli_checkpoint)
   set(checkpoints ${CMAKE_CURRENT_BINARY_DIR}/cli_train_checkpoint/ckpt)
   # On a copy of the checkpoints (the fixture's stay at 2 epochs for the tests below), with the
-  # model saved here instead of where the run was told (an output may change on resume).
+  # model saved here instead of where the run was told (an output may change on resume), and
+  # --checkpoint-dir naming the --resume directory another way.
   retrograd_output_test(NAME cli_resume_more_epochs
     COMMAND sh -c "cp -r ${checkpoints} ckpt && $0 train --resume ckpt --epochs 3 --verbose 2 \
-      --save model.rg" ${cli}
+      --save model.rg --checkpoint-dir ./ckpt" ${cli}
     EXPECT "resuming from ckpt/checkpoint-34.rg (2 of 3 epochs done)" "Epoch 3/3"
       "model: model.rg"
     EXPECT_FILES model.rg)
   retrograd_output_test(NAME cli_resume_contradiction FAILS
     COMMAND ${cli} train --resume ${checkpoints} --lr 0.5
     EXPECT "--lr 0.5 contradicts the run being resumed, which has --lr 0.01")
+  retrograd_output_test(NAME cli_resume_other_checkpoint_dir FAILS
+    COMMAND ${cli} train --resume ${checkpoints} --epochs 3 --checkpoint-dir elsewhere
+    EXPECT "--checkpoint-dir elsewhere: a resumed run writes its checkpoints where it reads them (--resume ${checkpoints}); leave --checkpoint-dir out")
   retrograd_output_test(NAME cli_resume_epochs_done FAILS
     COMMAND ${cli} train --resume ${checkpoints} --epochs 2
     EXPECT "--epochs 2: the run being resumed has already trained 2 epochs (${checkpoints}/checkpoint-34.rg); give more than 2 to train further")
   set_tests_properties(cli_resume_more_epochs cli_resume_contradiction cli_resume_epochs_done
+    cli_resume_other_checkpoint_dir
     PROPERTIES FIXTURES_REQUIRED "cli_data;cli_checkpoint")
   # Issue 25: a run started in run/ with relative paths resumes from another directory, writes
   # its model where it was told (run/model.rg, recorded absolute), takes the real default --lr

@@ -197,6 +197,12 @@ TrainArgs resumed_args(const TrainArgs& given, const CLI::App& cmd, const nn::Re
     if (f.kind == Kind::setting || !given_now) f.set(a, f.get(run));
   }
   if (cmd.count("--epochs") == 0) a.epochs = std::stoull(info.text("--epochs"));
+  if (cmd.count("--checkpoint-dir") > 0 &&
+      resolved_path(given.checkpoint_dir) != resolved_path(given.resume)) {
+    throw UsageError("--checkpoint-dir " + given.checkpoint_dir +
+                     ": a resumed run writes its checkpoints where it reads them (--resume " +
+                     given.resume + "); leave --checkpoint-dir out");
+  }
   a.checkpoint_dir = given.resume;
   return a;
 }
