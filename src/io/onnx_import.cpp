@@ -1005,15 +1005,25 @@ class Builder {
         merge(op == "Add" ? "add" : "multiply", in, output, x);
         continue;
       } else if (op == "Concat") {
+        // Along axis 1: the features of [batch, features] rows, the channels of feature maps.
+        const auto rank = static_cast<std::int64_t>(x.size()) + 1;
         const std::int64_t axis = int_attribute(n, "axis", 1);
-        if ((axis != 1 && axis != -1) || in.size() < 2 || in.size() != node.inputs.size()) {
+        if ((axis != 1 && axis != 1 - rank) || in.size() < 2 || in.size() != node.inputs.size()) {
           fail(describe(n) +
-               ": import reads a Concat of computed [batch, features] values along axis 1");
+               ": import reads a Concat of computed values along axis 1 (features "
+               "or channels)");
         }
-        std::size_t width = 0;
-        for (const std::string& v : in) width += width_of(shapes_.at(v));
-        check_size({width}, describe(n));
-        merge("concat", in, output, {width});
+        Shape joined = x;
+        for (std::size_t k = 1; k < in.size(); ++k) {
+          const Shape& part = shapes_.at(in[k]);
+          if (part.size() != x.size() || !std::equal(part.begin() + 1, part.end(), x.begin() + 1)) {
+            fail(describe(n) + ": joins samples of shapes " + shape_string(x) + " and " +
+                 shape_string(part) + ", which differ on an axis other than 1");
+          }
+          joined[0] += part[0];
+        }
+        check_size(joined, describe(n));
+        merge("concat", in, output, std::move(joined));
         continue;
       } else if (op == "Sub" || op == "Mul" || op == "Div") {
         const std::size_t width = width_of(x);

@@ -42,6 +42,20 @@ Shape with_batch(std::size_t n, const Shape& sample) {
   return s;
 }
 
+/// The sample shape of concat's parts joined along their first axis; empty when they do not
+/// fit (ranks, or another axis, differ).
+Shape joined_shape(const std::vector<Shape>& parts) {
+  Shape joined = parts.front();
+  for (std::size_t p = 1; p < parts.size(); ++p) {
+    const Shape& s = parts[p];
+    if (s.size() != joined.size() || !std::equal(s.begin() + 1, s.end(), joined.begin() + 1)) {
+      return {};
+    }
+    joined[0] += s[0];
+  }
+  return joined;
+}
+
 Symbol elementwise(const char* what, const Symbol& a, const Symbol& b) {
   if (a.shape() != b.shape()) {
     throw std::invalid_argument(std::string("nn::") + what + ": shapes " + shape_string(a.shape()) +
@@ -53,11 +67,7 @@ Symbol elementwise(const char* what, const Symbol& a, const Symbol& b) {
 // The shape a step makes from its inputs' shapes.
 Shape step_shape(const std::string& kind, Module* layer, const std::vector<Shape>& in) {
   if (kind == "layer") return per_sample(layer->output_shape(with_batch(1, in[0])));
-  if (kind == "concat") {
-    std::size_t width = 0;
-    for (const Shape& s : in) width += s[0];
-    return {width};
-  }
+  if (kind == "concat") return joined_shape(in);
   return in[0];
 }
 
@@ -100,14 +110,18 @@ Symbol concat(const std::vector<Symbol>& parts) {
   std::vector<NodePtr> nodes;
   std::vector<Shape> shapes;
   for (const Symbol& p : parts) {
-    if (p.shape().size() != 1) {
-      throw std::invalid_argument("nn::concat: a part of shape " + shape_string(p.shape()) +
-                                  "; concat joins rows of features (rank-1 samples)");
-    }
     nodes.push_back(p.node());
     shapes.push_back(p.shape());
   }
-  return make("concat", nullptr, std::move(nodes), step_shape("concat", nullptr, shapes));
+  Shape joined = joined_shape(shapes);
+  if (joined.empty()) {
+    std::string listed;
+    for (const Shape& s : shapes) listed += (listed.empty() ? "" : ", ") + shape_string(s);
+    throw std::invalid_argument("nn::concat: parts of shapes " + listed +
+                                "; concat joins samples along their first axis, so the parts "
+                                "must agree on every other axis");
+  }
+  return make("concat", nullptr, std::move(nodes), std::move(joined));
 }
 
 Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("model") {
@@ -251,19 +265,9 @@ Var Model::forward(const Var& x) {
     } else if (s.kind == "multiply") {
       values[i] = values[s.inputs[0]] * values[s.inputs[1]];
     } else {
-      // concat as a sum of products with constant 0/1 placement matrices: composed from
-      // matmul, so its gradient routes each part's share back without an op of its own.
-      std::size_t at = 0;
-      const std::size_t width = s.shape[0];
-      for (std::size_t k : s.inputs) {
-        const std::size_t w = steps_[k].shape[0];
-        Tensor place = Tensor::from_shape({w, width});
-        place.fill(0);
-        for (std::size_t j = 0; j < w; ++j) place(j, at + j) = 1;
-        const Var part = matmul(values[k], Var(std::move(place)));
-        values[i] = at == 0 ? part : values[i] + part;
-        at += w;
-      }
+      std::vector<Var> parts;
+      for (std::size_t k : s.inputs) parts.push_back(values[k]);
+      values[i] = concat(parts, 1);
     }
   }
   if (outputs_.size() == 1) return values[outputs_[0]];
@@ -452,12 +456,14 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
       used[s.layer] = true;
       s.shape = step_shape("layer", layers[s.layer].get(), in);
     } else {
-      for (const Shape& sh : in) {
-        if (s.kind == "concat" ? sh.size() != 1 : sh != in[0])
-          config.fail("step " + std::to_string(i) + " (" + s.kind +
-                      ") joins values of shapes that do not fit");
-      }
       s.shape = step_shape(s.kind, nullptr, in);
+      const bool fits =
+          s.kind == "concat"
+              ? !s.shape.empty()
+              : std::all_of(in.begin(), in.end(), [&](const Shape& sh) { return sh == in[0]; });
+      if (!fits)
+        config.fail("step " + std::to_string(i) + " (" + s.kind +
+                    ") joins values of shapes that do not fit");
     }
     steps.push_back(std::move(s));
   }

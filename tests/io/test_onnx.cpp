@@ -304,3 +304,44 @@ TEST_CASE("onnx: a CNN round-trips as a Sequential of images, its padded AvgPool
   CHECK(conv.options().padding.w == 1);
   CHECK(max_difference(back.predict(x), cnn.predict(x)) < 1e-5f);
 }
+
+TEST_CASE("onnx: import joins feature maps along their channels, and only those", "[io][onnx]") {
+  using craft::node;
+  using craft::tensor;
+  // x [N, 2, 4, 4]; a = Conv 1x1 to 3 channels; b = MaxPool 2x2 or x itself; y = Concat(a, b)
+  const std::vector<float> w = {1, 0, 0, 1, 1, 1};
+  auto import = [&](const std::string& b_op, std::int64_t axis) {
+    std::vector<craft::Msg> nodes = {node("Conv", {"x", "W"}, {"a"}, "conv")};
+    nodes.push_back(b_op == "MaxPool" ? node("MaxPool", {"x"}, {"b"}, "pool",
+                                             {craft::ints_attribute("kernel_shape", {2, 2}),
+                                              craft::ints_attribute("strides", {2, 2})})
+                                      : node("Relu", {"x"}, {"b"}, "relu"));
+    nodes.push_back(
+        node("Concat", {"a", "b"}, {"y"}, "join", {craft::int_attribute("axis", axis)}));
+    return io::deserialize_onnx_module(craft::model(craft::graph(
+        std::move(nodes), {tensor("W", {3, 2, 1, 1}, w)}, {craft::value_info("x", {-1, 2, 4, 4})},
+        {craft::value_info("y", {-1, 5, 4, 4})})));
+  };
+  Tensor x = Tensor::from_shape({1, 2, 4, 4});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i % 7) - 3;
+
+  for (const std::int64_t axis : {1, -3}) {
+    std::unique_ptr<nn::Module> m = import("Relu", axis);
+    const Tensor y = m->forward(Var(x)).value();
+    REQUIRE(y.shape() == Shape{1, 5, 4, 4});
+    for (std::size_t p = 0; p < 16; ++p) {
+      const float c0 = x.data()[p], c1 = x.data()[16 + p];
+      CHECK(y.data()[p] == c0);                       // W row (1, 0)
+      CHECK(y.data()[16 + p] == c1);                  // W row (0, 1)
+      CHECK(y.data()[32 + p] == c0 + c1);             // W row (1, 1)
+      CHECK(y.data()[48 + p] == std::max(c0, 0.0f));  // relu(x), channel 0
+      CHECK(y.data()[64 + p] == std::max(c1, 0.0f));  // relu(x), channel 1
+    }
+  }
+  CHECK_THROWS_WITH(import("MaxPool", 1),
+                    Catch::Contains("node 'join' (Concat): joins samples of shapes [3, 4, 4] and "
+                                    "[2, 2, 2], which differ on an axis other than 1"));
+  CHECK_THROWS_WITH(import("Relu", 2),
+                    Catch::Contains("node 'join' (Concat): import reads a Concat of computed "
+                                    "values along axis 1 (features or channels)"));
+}

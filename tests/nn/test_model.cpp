@@ -109,6 +109,60 @@ TEST_CASE("model: concat and multiply", "[nn][model]") {
                     Catch::Contains("not among the model's inputs"));
 }
 
+TEST_CASE("model: concat joins feature maps along their channels", "[nn][model]") {
+  auto x = nn::Input({2, 5, 5});
+  nn::Layer wide = nn::Conv2D(2, 3, 3, nn::Conv2DOptions{1, 1, 1, true});
+  nn::Layer narrow = nn::Conv2D(2, 1, 1);
+  nn::Layer head = nn::Conv2D(4, 2, 3);
+  auto joined = nn::concat({wide(x), narrow(x)});
+  CHECK(joined.shape() == Shape{4, 5, 5});
+  nn::Model model({x}, {head(joined)});
+  CHECK(model.output_shape({6, 2, 5, 5}) == Shape{6, 2, 3, 3});
+
+  const Tensor rows = random_rows(6, 50, 12);
+  Tensor images = Tensor::from_shape({6, 2, 5, 5});
+  std::copy(rows.begin(), rows.end(), images.begin());
+  const Var in(images);
+  // the same network by hand: channels 0-2 from `wide`, channel 3 from `narrow`
+  const Var by_hand = head.module().forward(
+      concat(std::vector<Var>{wide.module().forward(in), narrow.module().forward(in)}, 1));
+  const Var out = model.forward(in);
+  REQUIRE(out.shape() == by_hand.shape());
+  for (std::size_t i = 0; i < out.value().size(); ++i) {
+    CHECK(out.value().data()[i] == Approx(by_hand.value().data()[i]).margin(1e-6));
+  }
+  // each part's gradient is its channels' share: narrow's weights get one
+  sum(out * out).backward();
+  const auto& narrow_conv = dynamic_cast<nn::Conv2D&>(narrow.module());
+  REQUIRE(narrow_conv.weight().has_grad());
+  const Tensor model_grad = narrow_conv.weight().grad();
+  model.zero_grad();
+  sum(by_hand * by_hand).backward();
+  for (std::size_t i = 0; i < model_grad.size(); ++i) {
+    CHECK(model_grad.data()[i] == Approx(narrow_conv.weight().grad().data()[i]).margin(1e-5));
+  }
+
+  // saved and loaded, and through ONNX (Concat on axis 1) and back
+  const auto bytes = io::serialize_model(model);
+  std::unique_ptr<nn::Module> loaded = io::deserialize_module(bytes);
+  const Tensor reloaded = loaded->forward(in).value();
+  CHECK(std::equal(reloaded.begin(), reloaded.end(), out.value().begin(), out.value().end()));
+  std::unique_ptr<nn::Module> imported = io::deserialize_onnx_module(io::serialize_onnx(model));
+  const Tensor from_onnx = imported->forward(in).value();
+  REQUIRE(from_onnx.shape() == out.shape());
+  for (std::size_t i = 0; i < from_onnx.size(); ++i) {
+    CHECK(from_onnx.data()[i] == Approx(out.value().data()[i]).margin(1e-6));
+  }
+
+  nn::Layer pool = nn::MaxPool2D(5);
+  CHECK_THROWS_WITH(nn::concat({wide(x), pool(x)}),
+                    Catch::Contains("nn::concat: parts of shapes [3, 5, 5], [2, 1, 1]; concat "
+                                    "joins samples along their first axis, so the parts must "
+                                    "agree on every other axis"));
+  CHECK_THROWS_WITH(nn::concat({wide(x), nn::Input({3})}),
+                    Catch::Contains("parts of shapes [3, 5, 5], [3]"));
+}
+
 TEST_CASE("model: saves and loads with its graph; summary shows inputs", "[nn][model]") {
   auto x = nn::Input({5});
   nn::Layer d1 = nn::Dense(5, 5, nn::Activation::relu(), nn::Initializer::he_uniform(), 9);

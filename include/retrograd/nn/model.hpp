@@ -84,8 +84,10 @@ class Layer {
 Symbol add(const Symbol& a, const Symbol& b);
 /// a * b, elementwise. Throws std::invalid_argument for different shapes.
 Symbol multiply(const Symbol& a, const Symbol& b);
-/// The parts side by side along the feature axis (rank-1 samples). Throws
-/// std::invalid_argument for fewer than two parts or parts that are not rank 1.
+/// The parts joined along the first axis of a sample: the features of rows, the channels of
+/// feature maps ([c1, h, w] and [c2, h, w] make [c1 + c2, h, w], as DenseNet's and Inception's
+/// blocks join theirs). Throws std::invalid_argument for fewer than two parts, or parts whose
+/// ranks or other axes differ.
 Symbol concat(const std::vector<Symbol>& parts);
 
 /// One step of a Model: an input, a layer call or a merge.
