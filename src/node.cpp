@@ -131,6 +131,7 @@ void* acquire_node_memory() {
 template <class T>
 void release_node_memory(void* memory) noexcept {
   if (!buffer_cache_enabled) return ::operator delete(memory);
+  if (NodeArena<T>* mine = this_thread_arena<T>) return mine->release(memory);
   if (!arena_ended<T>) return arena<T>().release(memory);
   // This thread's arena has ended (a node freed by a static destructor): the slot goes to the
   // next thread.

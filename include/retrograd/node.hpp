@@ -182,7 +182,6 @@ class InputList {
   /// Drops every input.
   void clear() {
     destroy();
-    new (&local_) Local{};
     size_ = 0;
   }
   /// Input i's version() when the list was made (Note [saved versions] in src/engine.cpp).
@@ -207,11 +206,14 @@ class InputList {
     const NodePtr* inputs = data();
     for (std::size_t i = 0; i < size_; ++i) saved[i] = inputs[i] ? inputs[i]->version() : 0;
   }
+  // Drops the handles and leaves local_ active with every slot empty. Slots from size_ on are
+  // always empty: only the used ones are visited.
   void destroy() noexcept {
     if (spilled()) {
       delete more_;
+      new (&local_) Local{};
     } else {
-      local_.~Local();
+      for (std::uint32_t i = 0; i < size_; ++i) local_[i].reset();
     }
   }
   // Expects this list empty (local_ active, size 0).
