@@ -11,9 +11,10 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
   set(models ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
   retrograd_output_test(NAME onnx_models COMMAND ${probe} models .
     EXPECT "mlp: test accuracy" "mlp_softmax: test accuracy" "residual: test accuracy"
-      "cnn: test accuracy"
+      "cnn: test accuracy" "cnn_concat: test accuracy"
     EXPECT_FILES mlp.rg mlp_softmax.rg residual.rg residual.onnx cnn.rg cnn.onnx test_images.npy
-      mlp_outputs.npy mlp_softmax_outputs.npy residual_outputs.npy cnn_inputs.npy cnn_outputs.npy)
+      mlp_outputs.npy mlp_softmax_outputs.npy residual_outputs.npy cnn_inputs.npy cnn_outputs.npy
+      cnn_concat.rg cnn_concat.onnx cnn_concat_inputs.npy cnn_concat_outputs.npy)
   set_tests_properties(onnx_models PROPERTIES FIXTURES_SETUP onnx_models)
   retrograd_output_test(NAME cli_export_onnx
     COMMAND ${cli} export --model ${models}/mlp.rg --output ${models}/mlp.onnx
@@ -27,7 +28,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     FIXTURES_REQUIRED onnx_models FIXTURES_SETUP onnx_exported)
   add_test(NAME onnx_opencv
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_opencv.py
-      --dir ${models} mlp mlp_softmax residual cnn)
+      --dir ${models} mlp mlp_softmax residual cnn cnn_concat)
   set_tests_properties(onnx_opencv PROPERTIES FIXTURES_REQUIRED "onnx_models;onnx_exported"
     PASS_REGULAR_EXPRESSION "onnx opencv check passed")
   retrograd_output_test(NAME cli_export_bad_extension FAILS

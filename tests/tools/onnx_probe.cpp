@@ -150,6 +150,46 @@ void models(const std::string& dir) {
               << " images\n";
   }
 
+  // A functional CNN whose two branches (3x3 and 1x1 convolutions) join along the channels, as
+  // Inception's blocks do: ONNX Concat on axis 1 of feature maps.
+  {
+    auto image = nn::Input({1, 28, 28});
+    nn::Layer wide = nn::Conv2D(1, 4, 3, nn::Conv2DOptions{1, 1, 1, true},
+                                nn::Initializer::he_uniform(), engine);
+    nn::Layer narrow = nn::Conv2D(1, 4, 1, {}, nn::Initializer::he_uniform(), engine);
+    nn::Layer relu = nn::ActivationLayer(nn::Activation::relu());
+    nn::Layer pool = nn::MaxPool2D(4);
+    nn::Layer flatten = nn::Flatten();
+    nn::Layer out = nn::Dense(8 * 7 * 7, 10, nn::Activation::linear(),
+                              nn::Initializer::glorot_uniform(), engine);
+    auto joined = nn::concat({relu(wide(image)), relu(narrow(image))});
+    nn::Model cnn_concat({image}, {out(flatten(pool(joined)))});
+    Tensor x = train.features();
+    x /= 255.0f;
+    x.reshape({train.size(), 1, 28, 28});
+    Tensor y = Tensor::from_shape({train.size(), 10});
+    y.fill(0);
+    for (std::size_t i = 0; i < train.size(); ++i) y(i, train.labels()[i]) = 1;
+    const nn::TensorBatchSource source(x, y);
+    nn::FitOptions concat_options;
+    concat_options.batch_size = 32;
+    concat_options.seed = 11;
+    concat_options.verbose = 0;
+    nn::Adam adam(0.002);
+    nn::Trainer(cnn_concat, nn::Loss::categorical_cross_entropy(true), adam, concat_options, true)
+        .fit(source);
+    Tensor test_images = test.features();
+    test_images /= 255.0f;
+    test_images.reshape({test.size(), 1, 28, 28});
+    const Tensor outputs = cnn_concat.infer_tensor(test_images);
+    io::save_model(cnn_concat, dir + "/cnn_concat.rg");
+    io::export_onnx(cnn_concat, dir + "/cnn_concat.onnx");
+    write_npy(dir + "/cnn_concat_inputs.npy", test_images);
+    write_npy(dir + "/cnn_concat_outputs.npy", outputs);
+    std::cout << "cnn_concat: test accuracy " << nn::accuracy(outputs, classes) << " on "
+              << test.size() << " images\n";
+  }
+
   nn::FitOptions options;
   options.epochs = 1;
   options.batch_size = 32;
