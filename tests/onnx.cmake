@@ -45,7 +45,7 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py export
       --dir ${torch} --opset 13)
   set_tests_properties(onnx_torch_export PROPERTIES FIXTURES_SETUP onnx_torch
-    PASS_REGULAR_EXPRESSION "torch_cnn: PyTorch")
+    PASS_REGULAR_EXPRESSION "torch_branch_cnn: PyTorch")
   retrograd_output_test(NAME cli_import_onnx
     COMMAND ${cli} import --model ${torch}/torch_mlp.onnx --output ${torch}/torch_mlp.rg
       --overwrite
@@ -97,6 +97,23 @@ if(RETROGRAD_BUILD_TOOLS AND EXISTS /usr/share/datasets/fashion-mnist/train-imag
     COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
       --probe ${probe} --model ${torch}/torch_cnn.onnx --dir ${torch} --name torch_cnn)
   set_tests_properties(onnx_torch_cnn_imported onnx_torch_cnn_direct PROPERTIES
+    FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
+  # Two branches joined along the channels (Concat on axis 1 of feature maps).
+  retrograd_output_test(NAME cli_import_onnx_branch_cnn
+    COMMAND ${cli} import --model ${torch}/torch_branch_cnn.onnx
+      --output ${torch}/torch_branch_cnn.rg --overwrite
+    EXPECT "(None, 8, 28, 28)" "concat_" "model: ${torch}/torch_branch_cnn.rg")
+  set_tests_properties(cli_import_onnx_branch_cnn PROPERTIES FIXTURES_REQUIRED onnx_torch
+    FIXTURES_SETUP onnx_imported)
+  add_test(NAME onnx_torch_branch_cnn_imported
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_branch_cnn.rg --dir ${torch}
+      --name torch_branch_cnn)
+  add_test(NAME onnx_torch_branch_cnn_direct
+    COMMAND ${RETROGRAD_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_onnx_torch.py compare
+      --probe ${probe} --model ${torch}/torch_branch_cnn.onnx --dir ${torch}
+      --name torch_branch_cnn)
+  set_tests_properties(onnx_torch_branch_cnn_imported onnx_torch_branch_cnn_direct PROPERTIES
     FIXTURES_REQUIRED "onnx_torch;onnx_imported" PASS_REGULAR_EXPRESSION "onnx torch check passed")
   # predict and evaluate take a .rg holding a functional model: the residual MLP (which scales
   # its own pixels) and the residual CNN imported from PyTorch (images [n, 1, 28, 28]).

@@ -86,6 +86,21 @@ def export(args):
             h = self.stem(x)
             return self.tail(h + self.block(h))
 
+    class BranchCNN(torch.nn.Module):
+        """Two branches (3x3 and 1x1 convolutions) joined along the channels, as Inception's
+        blocks join theirs: Concat on axis 1 of feature maps."""
+
+        def __init__(self):
+            super().__init__()
+            self.wide = torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.narrow = torch.nn.Conv2d(1, 4, 1)
+            self.tail = torch.nn.Sequential(
+                torch.nn.MaxPool2d(4), torch.nn.Flatten(), torch.nn.Linear(8 * 7 * 7, 10))
+
+        def forward(self, x):
+            joined = torch.cat([torch.relu(self.wide(x)), torch.relu(self.narrow(x))], dim=1)
+            return self.tail(joined)
+
     models = {
         "torch_mlp": torch.nn.Sequential(
             Scale(),
@@ -96,6 +111,7 @@ def export(args):
             torch.nn.Linear(32, 10)),
         "torch_residual": Residual(),
         "torch_cnn": ResidualCNN(),
+        "torch_branch_cnn": BranchCNN(),
     }
     x = torch.tensor(idx("train-images-idx3-ubyte")[:12000].reshape(-1, 784), dtype=torch.float32)
     y = torch.tensor(idx("train-labels-idx1-ubyte")[:12000].astype(np.int64))
@@ -104,7 +120,7 @@ def export(args):
     np.save(f"{args.dir}/test_images.npy", images)
     for name, model in models.items():
         inputs, test = x, images
-        if name == "torch_cnn":  # images [N, 1, 28, 28] scaled to [0, 1]
+        if name.endswith("_cnn"):  # images [N, 1, 28, 28] scaled to [0, 1]
             inputs = x.reshape(-1, 1, 28, 28) / 255.0
             test = images.reshape(-1, 1, 28, 28) / np.float32(255)
             np.save(f"{args.dir}/{name}_inputs.npy", test)
