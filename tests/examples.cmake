@@ -394,6 +394,16 @@ if(RETROGRAD_BUILD_TOOLS)
       "model: cnn.rg" "accuracy: " "predictions: p.csv (60 rows)"
       "conv2d_1.W                 [4, 1, 3, 3]  parameter"
     EXPECT_FILES cnn.rg p.csv cnn.npz)
+  # A depthwise convolution (groups = channels): W [4, 1, 3, 3] over 4 channels.
+  retrograd_output_test(NAME cli_train_depthwise
+    COMMAND sh -c "$0 train --data ${idx} --model 'conv2d(4,3,padding=1) relu \
+      conv2d(4,3,padding=1,groups=4) relu maxpool2d(2) flatten dense(10)' --epochs 1 \
+      --batch-size 16 --verbose 2 --save dw.rg && $0 evaluate --model dw.rg --data ${idx} && \
+      $0 export --model dw.rg --output dw.npz" ${cli}
+    EXPECT "conv2d_3 (Conv2D)                   (None, 4, 6, 6)           40\n" "model: dw.rg"
+      "accuracy: " "conv2d_3.W                [4, 1, 3, 3]  parameter"
+    EXPECT_FILES dw.rg dw.npz)
+  set_tests_properties(cli_train_depthwise PROPERTIES FIXTURES_REQUIRED cli_data)
   retrograd_output_test(NAME cli_train_input_shape
     COMMAND sh -c "$0 train --data ${csv} --input-shape 1x1x2 --model 'conv2d(3,1) relu \
       flatten dense(3)' --epochs 2 --verbose 2 --save m.rg && \
@@ -413,7 +423,7 @@ if(RETROGRAD_BUILD_TOOLS)
     EXPECT "--data" "--layers" "--activation" "--loss" "--optimizer" "--lr" "--schedule" "--epochs"
       "--batch-size" "--seed" "--validation-split" "--save" "--history" "--plot"
       "--label-column" "--detect-anomaly" "--model" "--input-shape" "--early-stopping"
-      "conv2d(filters,kernel,stride,padding,dilation,bias)" "maxpool2d(kernel,stride,padding)"
+      "conv2d(filters,kernel,stride,padding,dilation,bias,groups)" "maxpool2d(kernel,stride,padding)"
       "activations: leaky_relu, linear, relu" "adamw(beta1=0.9" "rmsprop(" "adagrad(")
   retrograd_output_test(NAME cli_train_bad_flag FAILS COMMAND ${cli} train --epochz 3 --lr-decy 0.5
     EXPECT "retrograd: unknown flag --epochz for retrograd train; did you mean '--epochs'?\n"

@@ -91,6 +91,49 @@ TEST_CASE("conv2d: values equal the definition, with and without bias", "[ops][c
   }
 }
 
+TEST_CASE("conv2d: groups convolve each group of channels on its own", "[ops][conv]") {
+  // Each group's output channels are the ungrouped convolution of its input channels alone.
+  struct GroupCase {
+    const char* name;
+    Shape x, w;
+    std::size_t groups;
+  };
+  const GroupCase cases[] = {
+      {"2 groups of 2 channels, 3 outputs each", {2, 4, 5, 5}, {6, 2, 3, 3}, 2},
+      {"depthwise, 3 channels", {2, 3, 6, 6}, {3, 1, 3, 3}, 3},
+      {"depthwise with 2 outputs per channel", {1, 2, 5, 5}, {4, 1, 2, 2}, 2}};
+  std::uint64_t seed = 40;
+  for (const GroupCase& c : cases) {
+    INFO(c.name);
+    const TensorD x = random_tensor(c.x, ++seed);
+    const TensorD w = random_tensor(c.w, ++seed);
+    const TensorD b = random_tensor({c.w[0]}, ++seed);
+    const TensorD y = conv2d(VarD(x), VarD(w), VarD(b), 1, 1, 1, c.groups).value();
+    const std::size_t cg = c.x[1] / c.groups, og = c.w[0] / c.groups;
+    // axis 1's entries [first, first + count) of t [n, m, ...] (axis 0's of a [m, ...] one)
+    const auto channels = [](const TensorD& t, std::size_t first, std::size_t count, bool axis0) {
+      Shape shape = t.shape();
+      const std::size_t outer = axis0 ? 1 : shape[0], axis = axis0 ? 0 : 1;
+      const std::size_t inner = t.size() / outer / shape[axis];
+      shape[axis] = count;
+      TensorD part = TensorD::from_shape(shape);
+      for (std::size_t s = 0; s < outer; ++s) {
+        const double* from = t.data() + (s * t.shape()[axis] + first) * inner;
+        std::copy(from, from + count * inner, part.data() + s * count * inner);
+      }
+      return part;
+    };
+    for (std::size_t k = 0; k < c.groups; ++k) {
+      const TensorD bk = channels(b, k * og, og, true);
+      require_close(channels(y, k * og, og, false),
+                    reference_conv(channels(x, k * cg, cg, false), channels(w, k * og, og, true),
+                                   &bk, 1, 1, 1));
+    }
+    require_gradcheck([&](const Inputs& v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, c.groups); },
+                      {x, w, b});
+  }
+}
+
 TEST_CASE("conv2d: a 4x4 image and one 3x3 filter by hand", "[ops][conv]") {
   const TensorD x = shaped<double>({1, 2, 3, 0, 0, 1, 2, 3, 3, 0, 1, 2, 2, 3, 0, 1}, {1, 1, 4, 4});
   const TensorD w = shaped<double>({2, 0, 1, 0, 1, 2, 1, 0, 2}, {1, 1, 3, 3});
@@ -206,6 +249,13 @@ TEST_CASE("image ops: bad shapes and settings name the op and the shapes", "[ops
   CHECK_THROWS_WITH(conv2d(x, VarD(random_tensor({4, 2, 3, 3}, 4)), VarD()),
                     Contains("input of shape [2, 3, 5, 5] has 3 channels but the weight of shape "
                              "[4, 2, 3, 3] expects 2"));
+  CHECK_THROWS_WITH(conv2d(x, VarD(random_tensor({4, 1, 3, 3}, 4)), VarD(), 1, 0, 1, 2),
+                    Contains("conv2d: 2 groups must divide the input's 3 channels and the "
+                             "weight's 4 output channels"));
+  CHECK_THROWS_WITH(conv2d(x, VarD(random_tensor({3, 3, 3, 3}, 4)), VarD(), 1, 0, 1, 3),
+                    Contains("has 3 channels but the weight of shape [3, 3, 3, 3] expects 9 (3 "
+                             "in each of 3 groups)"));
+  CHECK_THROWS_WITH(conv2d(x, w, VarD(), 1, 0, 1, 0), Contains("conv2d: 0 groups must divide"));
   CHECK_THROWS_WITH(conv2d(x, w, VarD(random_tensor({3}, 5))),
                     Contains("bias of shape [3] does not fit the weight of shape [4, 3, 3, 3]"));
   CHECK_THROWS_WITH(conv2d(x, w, VarD(), 0),

@@ -233,9 +233,9 @@ const std::map<std::string, SpecLayer>& spec_layers() {
                                              nn::Initializer::he_uniform());
         }}},
       {"conv2d",
-       {{"filters", "kernel", "stride", "padding", "dilation", "bias"},
+       {{"filters", "kernel", "stride", "padding", "dilation", "bias", "groups"},
         "Conv2D: filters output channels, kernel KxK or HxW, stride, padding, dilation (1), "
-        "bias (1 or 0)",
+        "bias (1 or 0), groups (1; the input's channels: depthwise)",
         [](const Settings& s, const Shape& in) -> std::unique_ptr<nn::Module> {
           require_images(s, in);
           const std::uint64_t filters = s.whole("filters", 1, max_layer_width);
@@ -245,8 +245,14 @@ const std::map<std::string, SpecLayer>& spec_layers() {
           o.padding = s.size2("padding", 0, Size2(0));
           o.dilation = s.size2("dilation", 1, Size2(1));
           o.bias = s.whole("bias", 0, 1, 1) == 1;
+          o.groups = s.whole("groups", 1, max_layer_width, 1);
+          if (in[1] % o.groups != 0 || filters % o.groups != 0) {
+            s.fail("groups " + std::to_string(o.groups) + " must divide the input's " +
+                   std::to_string(in[1]) + " channels and the " + std::to_string(filters) +
+                   " filters");
+          }
           require_window(s, in, kernel, o.stride, o.padding, o.dilation);
-          if (filters * in[1] * kernel.h * kernel.w > max_parameters) {
+          if (filters * (in[1] / o.groups) * kernel.h * kernel.w > max_parameters) {
             s.fail("more weights than the limit of " + std::to_string(max_parameters));
           }
           return std::make_unique<nn::Conv2D>(in[1], filters, kernel, o);

@@ -387,12 +387,15 @@ std::size_t window_output_extent(const char* op, const char* axis, std::size_t i
 /// 2-d cross-correlation, PyTorch's Conv2d: x [N, C, H, W], w [O, C, kh, kw], b [O] (or an
 /// empty Var for none) give y [N, O, OH, OW], y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q]
 /// x[n, c, i stride + p dilation - padding, j stride + q dilation - padding], zeros outside x.
-/// One GEMM per call over the whole batch (im2col).
+/// With `groups` G the channels split into G groups, output group k reading input group k
+/// only: w is [O, C / G, kh, kw] (G = C with O a multiple of C is a depthwise convolution).
+/// One GEMM per group over the whole batch (im2col).
 /// Throws std::invalid_argument naming the shapes for a rank other than 4, a channel mismatch,
-/// a stride or dilation of 0, or a kernel larger than the padded input.
+/// a group count that does not divide both channel counts, a stride or dilation of 0, or a
+/// kernel larger than the padded input.
 template <class T>
 BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b,
-                   Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1);
+                   Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1, std::size_t groups = 1);
 /// Largest value of each kernel window of x [N, C, H, W] (padding counts as -infinity), stride
 /// defaulting to the kernel. The node saves each window's argmax; the gradient goes to it (the
 /// first largest on ties). Throws like conv2d.

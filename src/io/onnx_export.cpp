@@ -312,7 +312,12 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
          const nn::Conv2DOptions& o = c.options();
          std::vector<std::string> inputs = {x, g.initializer(prefix + "W", c.weight().value())};
          if (c.bias().defined()) inputs.push_back(g.initializer(prefix + "b", c.bias().value()));
-         return g.node("Conv", path + "/Conv", inputs, window_attributes(c.kernel(), o.stride, o.padding, o.dilation));
+         std::vector<Attribute> attributes =
+             window_attributes(c.kernel(), o.stride, o.padding, o.dilation);
+         if (o.groups > 1) {
+           attributes.push_back(Attribute::integer("group", static_cast<std::int64_t>(o.groups)));
+         }
+         return g.node("Conv", path + "/Conv", inputs, attributes);
        }},
       // Padding counts as -infinity, as ONNX's MaxPool pads.
       {"MaxPool2D",

@@ -733,22 +733,27 @@ class Builder {
     return rate;
   }
 
-  // Conv (one group) on a [channels, height, width] sample: a Conv2D with its W and b.
+  // Conv on a [channels, height, width] sample: a Conv2D with its W and b (and its groups).
   std::unique_ptr<nn::Module> conv(std::size_t n, const Shape& in) {
     if (in.size() != 3) {
       fail(describe(n) + ": its input has sample shape " + shape_string(in) +
            "; Conv reads [channels, height, width]");
     }
-    if (int_attribute(n, "group", 1) != 1) {
-      fail(describe(n) + ": group " + std::to_string(int_attribute(n, "group", 1)) +
-           " is not read; import reads convolutions of one group");
+    const std::int64_t group = int_attribute(n, "group", 1);
+    if (group < 1 || in[0] % static_cast<std::uint64_t>(group) != 0) {
+      fail(describe(n) + ": group " + std::to_string(group) + " does not divide its input's " +
+           std::to_string(in[0]) + " channels");
     }
+    const auto groups = static_cast<std::size_t>(group);
+    const std::int64_t per_group = static_cast<std::int64_t>(in[0] / groups);
     const TensorValue& W = constant(n, 1, "W");
-    if (W.dims.size() != 4 || W.dims[1] != std::int64_t(in[0]) || W.dims[0] == 0 ||
+    if (W.dims.size() != 4 || W.dims[1] != per_group || W.dims[0] == 0 || W.dims[0] % group != 0 ||
         W.dims[2] == 0 || W.dims[3] == 0) {
       fail(describe(n) + ": initializer '" + W.name + "' (W) has shape " +
-           Parser::dims_string(W.dims) + "; for " + std::to_string(in[0]) +
-           " input channels it needs [outputs, " + std::to_string(in[0]) + ", kh, kw]");
+           Parser::dims_string(W.dims) + "; for " + std::to_string(in[0]) + " input channels" +
+           (groups > 1 ? " in " + std::to_string(groups) + " groups" : std::string()) +
+           " it needs [outputs" + (groups > 1 ? " (a multiple of the groups)" : "") + ", " +
+           std::to_string(per_group) + ", kh, kw]");
     }
     const std::size_t out = static_cast<std::size_t>(W.dims[0]);
     const Size2 kernel(static_cast<std::size_t>(W.dims[2]), static_cast<std::size_t>(W.dims[3]));
@@ -759,7 +764,7 @@ class Builder {
     }
     const bool has_bias = g_.nodes[n].inputs.size() > 2 && !g_.nodes[n].inputs[2].empty();
     const nn::Conv2DOptions options{pair_attribute(n, "strides", 1), pads_attribute(n),
-                                    pair_attribute(n, "dilations", 1), has_bias};
+                                    pair_attribute(n, "dilations", 1), has_bias, groups};
     fits(n, "conv2d", in, kernel, options.stride, options.padding, options.dilation);
     auto layer = std::make_unique<nn::Conv2D>(in[0], out, kernel, options);
     Var w = layer->weight();
@@ -959,8 +964,11 @@ class Builder {
         return s[0];
       };
       auto absorb = [&](std::size_t next) {
+        const NodeValue& taken = g_.nodes[next];
+        if (taken.outputs.empty() || taken.outputs[0].empty())
+          fail(describe(next) + " has no output");
         absorbed.insert(next);
-        output = g_.nodes[next].outputs[0];
+        output = taken.outputs[0];
       };
       std::unique_ptr<nn::Module> layer;
       if (const auto activation = activation_of(n)) {

@@ -64,9 +64,14 @@ namespace {
 struct Geometry {
   std::size_t n, c, h, w, o, kh, kw, oh, ow;
   Size2 stride, padding, dilation;
+  std::size_t groups = 1;
   std::size_t plane() const { return h * w; }
   std::size_t out_plane() const { return oh * ow; }
+  /// Rows of the whole batch's cols: every input channel's taps.
   std::size_t patch() const { return c * kh * kw; }
+  /// A group's rows of cols (its input channels' taps) and its output channels.
+  std::size_t group_patch() const { return patch() / groups; }
+  std::size_t group_outputs() const { return o / groups; }
 };
 
 void require_images(const char* op, const char* what, const Shape& s) {
@@ -273,14 +278,37 @@ BasicVar<T> unpatches(const BasicVar<T>& cols, const Geometry& g) {
 template <class T>
 VarGrads<T> conv_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geometry& g,
                        bool has_bias) {
-  const std::size_t L = g.out_plane(), K = g.patch(), NL = g.n * L;
+  const std::size_t L = g.out_plane(), Kg = g.group_patch(), Og = g.group_outputs();
+  const std::size_t NL = g.n * L;
   const BasicVar<T> gt = reshape(permute(reshape(up, {g.n, g.o, L}), {1, 0, 2}), {g.o, NL});
+  // Group k: rows [k Og, (k + 1) Og) of G and W, rows [k Kg, (k + 1) Kg) of cols.
+  const auto rows = [](const BasicVar<T>& m, std::size_t k, std::size_t count) {
+    const auto first = static_cast<std::int64_t>(k * count);
+    return slice(m, 0, first, first + static_cast<std::int64_t>(count));
+  };
+  const auto per_group = [&](auto product) {
+    if (g.groups == 1) return product(std::size_t(0));
+    std::vector<BasicVar<T>> parts;
+    for (std::size_t k = 0; k < g.groups; ++k) parts.push_back(product(k));
+    return concat(parts, 0);
+  };
+  const auto group_rows = [&](const BasicVar<T>& m, std::size_t k, std::size_t count) {
+    return g.groups == 1 ? m : rows(m, k, count);
+  };
   VarGrads<T> grads(has_bias ? 3 : 2);
   if (side.input_needs_grad(0)) {
-    grads[0] = folded(matmul(reshape(side.input(1), {g.o, K}), gt, true, false), g);
+    const BasicVar<T> w = reshape(side.input(1), {g.o, Kg});
+    grads[0] = folded(per_group([&](std::size_t k) {
+                        return matmul(group_rows(w, k, Og), group_rows(gt, k, Og), true, false);
+                      }),
+                      g);
   }
   if (side.input_needs_grad(1)) {
-    grads[1] = reshape(matmul(gt, unfolded(side.input(0), g), false, true), side.input(1).shape());
+    const BasicVar<T> cols = unfolded(side.input(0), g);
+    grads[1] = reshape(per_group([&](std::size_t k) {
+                         return matmul(group_rows(gt, k, Og), group_rows(cols, k, Kg), false, true);
+                       }),
+                       side.input(1).shape());
   }
   if (has_bias && side.input_needs_grad(2)) grads[2] = sum(sum(sum(up, 3), 2), 0);
   return grads;
@@ -301,14 +329,22 @@ GradList<T> gemm_grads(const TensorSide<T>& side, Grad<T> up, const Geometry& g,
       std::copy(from, from + L, gt.data() + (k * g.n + s) * L);
     }
   }
+  // Group k: rows [k Og, (k + 1) Og) of G and W, rows [k Kg, (k + 1) Kg) of cols and dcols.
+  const std::size_t Kg = g.group_patch(), Og = g.group_outputs();
   BasicTensor<T> dx = none<T>(), dw = none<T>();
   if (n.input_needs_grad(1)) {
     dw = BasicTensor<T>::from_shape(n.input(1).shape());
-    gemm<T>(false, true, g.o, K, NL, T(1), gt.data(), cols.data(), T(0), dw.data());
+    for (std::size_t k = 0; k < g.groups; ++k) {
+      gemm<T>(false, true, Og, Kg, NL, T(1), gt.data() + k * Og * NL, cols.data() + k * Kg * NL,
+              T(0), dw.data() + k * Og * Kg);
+    }
   }
   if (n.input_needs_grad(0)) {
     BasicTensor<T> dcols = BasicTensor<T>::from_shape({K, NL});
-    gemm<T>(true, false, K, NL, g.o, T(1), n.input(1).data(), gt.data(), T(0), dcols.data());
+    for (std::size_t k = 0; k < g.groups; ++k) {
+      gemm<T>(true, false, Kg, NL, Og, T(1), n.input(1).data() + k * Og * Kg,
+              gt.data() + k * Og * NL, T(0), dcols.data() + k * Kg * NL);
+    }
     dx = zeros<T>(n.input(0).shape());
     col2im(g, dcols.data(), dx.data());
   }
@@ -326,16 +362,25 @@ VarGrads<T> gemm_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geom
 
 template <class T>
 BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>& b, Size2 stride,
-                   Size2 padding, Size2 dilation) {
+                   Size2 padding, Size2 dilation, std::size_t groups) {
   const char* op = "conv2d";
   require_images(op, "input", node_of(op, x)->shape());
   require_images(op, "weight", node_of(op, w)->shape());
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
-  if (ws[1] != xs[1]) {
+  if (groups == 0 || xs[1] % groups != 0 || ws[0] % groups != 0) {
+    throw std::invalid_argument("conv2d: " + std::to_string(groups) +
+                                " groups must divide the input's " + std::to_string(xs[1]) +
+                                " channels and the weight's " + std::to_string(ws[0]) +
+                                " output channels (weight of shape " + shape_string(ws) + ")");
+  }
+  if (ws[1] * groups != xs[1]) {
     throw std::invalid_argument("conv2d: input of shape " + shape_string(xs) + " has " +
                                 std::to_string(xs[1]) + " channels but the weight of shape " +
-                                shape_string(ws) + " expects " + std::to_string(ws[1]));
+                                shape_string(ws) + " expects " + std::to_string(ws[1] * groups) +
+                                (groups > 1 ? " (" + std::to_string(ws[1]) + " in each of " +
+                                                  std::to_string(groups) + " groups)"
+                                            : std::string()));
   }
   const bool has_bias = b.defined();
   if (has_bias && b.shape() != Shape{ws[0]}) {
@@ -343,20 +388,26 @@ BasicVar<T> conv2d(const BasicVar<T>& x, const BasicVar<T>& w, const BasicVar<T>
                                 " does not fit the weight of shape " + shape_string(ws) +
                                 "; expected [" + std::to_string(ws[0]) + "]");
   }
-  const Geometry g = window_geometry(op, xs, ws[0], {ws[2], ws[3]}, stride, padding, dilation);
+  Geometry g = window_geometry(op, xs, ws[0], {ws[2], ws[3]}, stride, padding, dilation);
+  g.groups = groups;
   const T* bias = has_bias ? b.value().data() : nullptr;
   BasicTensor<T> y = BasicTensor<T>::from_shape({g.n, g.o, g.oh, g.ow});
   InputList<T> inputs =
       has_bias ? InputList<T>{x.node(), w.node(), b.node()} : InputList<T>{x.node(), w.node()};
 
   warn_if_slow_blas();
-  // Note [one GEMM per batch]: product [O, N L] = W [O, C kh kw] x cols [C kh kw, N L].
+  // Note [one GEMM per batch]: product [O, N L] = W [O, C kh kw] x cols [C kh kw, N L]; with
+  // groups, group k's rows of the product are its rows of W times its rows of cols.
   const std::size_t K = g.patch(), NL = g.n * g.out_plane();
+  const std::size_t Kg = g.group_patch(), Og = g.group_outputs();
   BasicTensor<T> cols = BasicTensor<T>::from_shape({K, NL});
   im2col(g, x.value().data(), cols.data());
   {
     BasicTensor<T> product = BasicTensor<T>::from_shape({g.o, NL});
-    gemm<T>(false, false, g.o, NL, K, T(1), w.value().data(), cols.data(), T(0), product.data());
+    for (std::size_t k = 0; k < groups; ++k) {
+      gemm<T>(false, false, Og, NL, Kg, T(1), w.value().data() + k * Og * Kg,
+              cols.data() + k * Kg * NL, T(0), product.data() + k * Og * NL);
+    }
     scatter_output(g, product.data(), bias, y.data());
   }
   if (!grad_enabled()) cols = none<T>();  // no node will read it
@@ -635,7 +686,7 @@ BasicVar<T> global_avg_pool2d(const BasicVar<T>& x) {
 
 #define RETROGRAD_INSTANTIATE_CONV(T)                                                            \
   template BasicVar<T> conv2d(const BasicVar<T>&, const BasicVar<T>&, const BasicVar<T>&, Size2, \
-                              Size2, Size2);                                                     \
+                              Size2, Size2, std::size_t);                                        \
   template BasicVar<T> max_pool2d(const BasicVar<T>&, Size2, std::optional<Size2>, Size2);       \
   template BasicVar<T> avg_pool2d(const BasicVar<T>&, Size2, std::optional<Size2>, Size2);       \
   template BasicVar<T> global_avg_pool2d(const BasicVar<T>&);
@@ -659,9 +710,9 @@ std::vector<OpRow> detail::conv_rows() {
   const Geometry g = internal_geometry();
   return {
       conv_row(
-          "conv2d", "conv2d(x, W, b, stride = 1, padding = 0, dilation = 1)", 3,
+          "conv2d", "conv2d(x, W, b, stride = 1, padding = 0, dilation = 1, groups = 1)", 3,
           "y[n,o,i,j] = {c}[o] + sum_{c,p,q} {b}[o,c,p,q] x[n, c, i s + p d - pad, j s + q d - "
-          "pad] (0 outside {a}); b may be an empty Var",
+          "pad] (0 outside {a}; with groups, c runs over o's group); b may be an empty Var",
           {"full convolution of {g} with W flipped: col2im(W^T . G)",
            "{g} correlated with the input: G . im2col({a})^T", "{g} summed over n, i, j"},
           {{"3x3, padding 1, two channels (one GEMM)",
@@ -672,8 +723,15 @@ std::vector<OpRow> detail::conv_rows() {
             [](In v) { return conv2d(v[0], v[1], v[2], 2); }},
            {"dilation 2, no bias",
             {{1, 2, 5, 5}, {2, 2, 2, 2}},
-            [](In v) { return conv2d(v[0], v[1], VarD(), 1, 1, 2); }}},
-          "x [N, C, H, W], W [O, C, kh, kw], b [O]; one GEMM per batch (im2col)"),
+            [](In v) { return conv2d(v[0], v[1], VarD(), 1, 1, 2); }},
+           {"2 groups of 2 channels, 3 outputs each",
+            {{2, 4, 4, 4}, {6, 2, 3, 3}, {6}},
+            [](In v) { return conv2d(v[0], v[1], v[2], 1, 1, 1, 2); }},
+           {"depthwise: 3 groups of one channel, stride 2",
+            {{1, 3, 5, 5}, {3, 1, 3, 3}, {3}},
+            [](In v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, 3); }}},
+          "x [N, C, H, W], W [O, C / groups, kh, kw], b [O]; one GEMM per group over the batch "
+          "(im2col)"),
       conv_row("max_pool2d", "max_pool2d(x, kernel, stride = kernel, padding = 0)", 1,
                "largest of each window of {x} (padding counts as -infinity)",
                {"{g} to each window's argmax"},

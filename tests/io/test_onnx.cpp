@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <retrograd/io/atomic_file.hpp>
+#include <retrograd/io/model_io.hpp>
 #include <retrograd/io/onnx.hpp>
 #include <retrograd/nn/layers.hpp>
 
@@ -344,4 +345,47 @@ TEST_CASE("onnx: import joins feature maps along their channels, and only those"
   CHECK_THROWS_WITH(import("Relu", 2),
                     Catch::Contains("node 'join' (Concat): import reads a Concat of computed "
                                     "values along axis 1 (features or channels)"));
+}
+
+TEST_CASE("onnx: grouped and depthwise convolutions export, import and save with their groups",
+          "[io][onnx]") {
+  nn::Sequential model;
+  model.set_input_shape({4, 6, 6});
+  nn::Conv2DOptions grouped;
+  grouped.padding = 1;
+  grouped.groups = 2;
+  nn::Engine engine(1);
+  model.add(nn::Conv2D(4, 6, 3, grouped, nn::Initializer::he_uniform(), engine));
+  nn::Conv2DOptions depthwise;
+  depthwise.groups = 6;
+  model.add(nn::Conv2D(6, 6, 3, depthwise, nn::Initializer::he_uniform(), engine));
+  Tensor x = Tensor::from_shape({3, 4, 6, 6});
+  const Tensor rows = random_input(3, 4 * 6 * 6, 1, 3);
+  std::copy(rows.begin(), rows.end(), x.begin());
+  const Tensor expected = model.predict(x);
+
+  nn::Sequential back = io::deserialize_onnx(io::serialize_onnx(model));
+  const auto& first = dynamic_cast<const nn::Conv2D&>(back.layer(0));
+  const auto& second = dynamic_cast<const nn::Conv2D&>(back.layer(1));
+  CHECK(first.options().groups == 2);
+  CHECK(first.weight().shape() == Shape{6, 2, 3, 3});
+  CHECK(second.options().groups == 6);
+  CHECK(max_difference(back.predict(x), expected) < 1e-6f);
+
+  nn::Sequential loaded = io::deserialize_model(io::serialize_model(model));
+  CHECK(dynamic_cast<const nn::Conv2D&>(loaded.layer(1)).options().groups == 6);
+  const Tensor reloaded = loaded.predict(x);
+  CHECK(std::equal(reloaded.begin(), reloaded.end(), expected.begin(), expected.end()));
+}
+
+TEST_CASE("onnx: a node the importer would fold into a layer must have an output", "[io][onnx]") {
+  using craft::node;
+  // Gemm then a Relu with no output: the fuzzer's finding (it read past the Relu's outputs).
+  const craft::Msg g =
+      craft::graph({node("Gemm", {"x", "B", "C"}, {"h"}, "gemm"), node("Relu", {"h"}, {}, "relu")},
+                   {craft::tensor("B", {4, 3}, std::vector<float>(12, 0.5f)),
+                    craft::tensor("C", {3}, {0, 0, 0})},
+                   {craft::value_info("x", {-1, 4})}, {craft::value_info("h", {-1, 3})});
+  CHECK_THROWS_WITH(io::deserialize_onnx_module(craft::model(g)),
+                    Catch::Contains("node 'relu' (Relu) has no output"));
 }

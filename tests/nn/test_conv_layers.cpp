@@ -54,6 +54,41 @@ TEST_CASE("Conv2D computes the conv2d op and its gradients", "[nn][conv2d]") {
   require_gradcheck(first, random_tensor({2, 1, 5, 4}, 3));
 }
 
+TEST_CASE("Conv2D with groups: W [out, in / groups, kh, kw], the grouped op, its gradients",
+          "[nn][conv2d]") {
+  Conv2DOptions o;
+  o.padding = 1;
+  o.groups = 2;
+  Engine engine(6);
+  Conv2DD layer(4, 6, 3, o, Initializer::he_uniform(), engine);
+  CHECK(layer.weight().shape() == Shape{6, 2, 3, 3});
+  CHECK(layer.parameter_count() == 6 * 2 * 3 * 3 + 6);
+  // fan-in in / groups kh kw = 18, as PyTorch's
+  double largest = 0;
+  for (double w : layer.weight().value()) largest = std::max(largest, std::abs(w));
+  CHECK(largest < std::sqrt(6.0 / 18));
+  const TensorD x = random_tensor({2, 4, 5, 5}, 7);
+  const VarD expected =
+      conv2d(VarD(x), layer.weight(), layer.bias(), o.stride, o.padding, o.dilation, 2);
+  CHECK((layer(VarD(x)).value() == expected.value()));
+  require_gradcheck(layer, x);
+  Conv2DOptions depthwise;
+  depthwise.groups = 3;
+  Conv2DD per_channel(3, 3, 3, depthwise, Initializer::he_normal(), engine);
+  require_gradcheck(per_channel, random_tensor({2, 3, 4, 4}, 8));
+
+  Conv2DOptions bad;
+  bad.groups = 4;
+  CHECK_THROWS_WITH(Conv2D(6, 8, 3, bad),
+                    Catch::Contains("Conv2D(6 -> 8, groups 4): the groups must divide both channel "
+                                    "counts"));
+  bad.groups = 0;
+  CHECK_THROWS_WITH(Conv2D(6, 8, 3, bad), Catch::Contains("groups must be positive"));
+  Conv2D grouped(4, 6, 3, o);
+  CHECK_THROWS_WITH(grouped(Var(Tensor::from_shape({1, 3, 5, 5}))),
+                    Catch::Contains("Conv2D 'conv2d' (4 -> 6 channels, kernel 3x3, 2 groups)"));
+}
+
 TEST_CASE("Conv2D names the layer and the shapes on bad input", "[nn][conv2d]") {
   Conv2D layer(3, 8, 3);
   REQUIRE_THROWS_WITH(layer(Var(Tensor::from_shape({4, 27}))),

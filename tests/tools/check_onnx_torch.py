@@ -88,13 +88,15 @@ def export(args):
 
     class BranchCNN(torch.nn.Module):
         """Two branches (3x3 and 1x1 convolutions) joined along the channels, as Inception's
-        blocks join theirs: Concat on axis 1 of feature maps."""
+        blocks join theirs (Concat on axis 1 of feature maps), then a depthwise convolution
+        (Conv with group = channels)."""
 
         def __init__(self):
             super().__init__()
             self.wide = torch.nn.Conv2d(1, 4, 3, padding=1)
             self.narrow = torch.nn.Conv2d(1, 4, 1)
             self.tail = torch.nn.Sequential(
+                torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.nn.ReLU(),
                 torch.nn.MaxPool2d(4), torch.nn.Flatten(), torch.nn.Linear(8 * 7 * 7, 10))
 
         def forward(self, x):

@@ -151,19 +151,23 @@ void models(const std::string& dir) {
   }
 
   // A functional CNN whose two branches (3x3 and 1x1 convolutions) join along the channels, as
-  // Inception's blocks do: ONNX Concat on axis 1 of feature maps.
+  // Inception's blocks do (ONNX Concat on axis 1 of feature maps), then a depthwise convolution
+  // (Conv with group = channels).
   {
     auto image = nn::Input({1, 28, 28});
     nn::Layer wide = nn::Conv2D(1, 4, 3, nn::Conv2DOptions{1, 1, 1, true},
                                 nn::Initializer::he_uniform(), engine);
     nn::Layer narrow = nn::Conv2D(1, 4, 1, {}, nn::Initializer::he_uniform(), engine);
     nn::Layer relu = nn::ActivationLayer(nn::Activation::relu());
+    nn::Conv2DOptions depthwise{1, 1, 1, true};
+    depthwise.groups = 8;
+    nn::Layer per_channel = nn::Conv2D(8, 8, 3, depthwise, nn::Initializer::he_uniform(), engine);
     nn::Layer pool = nn::MaxPool2D(4);
     nn::Layer flatten = nn::Flatten();
     nn::Layer out = nn::Dense(8 * 7 * 7, 10, nn::Activation::linear(),
                               nn::Initializer::glorot_uniform(), engine);
     auto joined = nn::concat({relu(wide(image)), relu(narrow(image))});
-    nn::Model cnn_concat({image}, {out(flatten(pool(joined)))});
+    nn::Model cnn_concat({image}, {out(flatten(pool(relu(per_channel(joined)))))});
     Tensor x = train.features();
     x /= 255.0f;
     x.reshape({train.size(), 1, 28, 28});

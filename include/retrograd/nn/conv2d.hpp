@@ -21,16 +21,20 @@ struct Conv2DOptions {
   Size2 dilation = 1;
   /// Whether the layer adds a bias per output channel.
   bool bias = true;
+  /// Channel groups: output group k reads input group k only (in_channels groups: depthwise).
+  /// It must divide both channel counts.
+  std::size_t groups = 1;
 };
 
-/// y = conv2d(x, W, b): x [n, in_channels, h, w], W [out_channels, in_channels, kh, kw] (OIHW,
-/// PyTorch's layout), b [out_channels]. One conv2d node (src/ops/conv.cpp).
+/// y = conv2d(x, W, b): x [n, in_channels, h, w], W [out_channels, in_channels / groups, kh, kw]
+/// (OIHW, PyTorch's layout), b [out_channels]. One conv2d node (src/ops/conv.cpp).
 template <class T>
 class BasicConv2D : public BasicModule<T> {
  public:
-  /// W filled by `weights` with fan-in in_channels kh kw and fan-out out_channels kh kw, drawing
-  /// from `engine` (default_engine() unless given); b zeros. Throws std::invalid_argument for a
-  /// channel count, kernel, stride or dilation of 0.
+  /// W filled by `weights` with fan-in in_channels / groups kh kw and fan-out out_channels kh kw
+  /// (PyTorch's), drawing from `engine` (default_engine() unless given); b zeros. Throws
+  /// std::invalid_argument for a channel count, kernel, stride, dilation or group count of 0,
+  /// or groups that do not divide both channel counts.
   BasicConv2D(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
               Conv2DOptions options = {}, Initializer weights = Initializer::he_uniform(),
               Engine& engine = default_engine());
@@ -45,14 +49,14 @@ class BasicConv2D : public BasicModule<T> {
   /// [n, out_channels, oh, ow] for [n, in_channels, h, w]; the input's shape for one it cannot
   /// take (forward() says why).
   Shape output_shape(const Shape& input) const override;
-  /// Stride, padding, dilation and bias (the sizes come from the saved W).
+  /// Stride, padding, dilation, bias and, above 1, groups (the sizes come from the saved W).
   void save_config(Record& config) const override;
   /// A layer of the saved W's shape with the saved settings.
   static std::unique_ptr<BasicConv2D> from_record(const LayerRecord& record);
   /// Refills W by `weights` from `engine` and zeroes b.
   void reset_parameters(const Initializer& weights, Engine& engine);
 
-  /// Weights, [out_channels, in_channels, kh, kw].
+  /// Weights, [out_channels, in_channels / groups, kh, kw].
   const BasicVar<T>& weight() const { return W_; }
   /// Bias, [out_channels] (an empty Var without one).
   const BasicVar<T>& bias() const { return b_; }
@@ -62,7 +66,7 @@ class BasicConv2D : public BasicModule<T> {
   std::size_t out_channels() const { return out_; }
   /// Kernel height and width.
   Size2 kernel() const { return kernel_; }
-  /// Stride, padding, dilation, bias.
+  /// Stride, padding, dilation, bias, groups.
   const Conv2DOptions& options() const { return options_; }
 
  private:
