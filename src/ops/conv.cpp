@@ -281,8 +281,10 @@ VarGrads<T> conv_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geom
   const std::size_t L = g.out_plane(), Kg = g.group_patch(), Og = g.group_outputs();
   const std::size_t NL = g.n * L;
   const BasicVar<T> gt = reshape(permute(reshape(up, {g.n, g.o, L}), {1, 0, 2}), {g.o, NL});
-  // Group k: rows [k Og, (k + 1) Og) of G and W, rows [k Kg, (k + 1) Kg) of cols.
-  const auto rows = [](const BasicVar<T>& m, std::size_t k, std::size_t count) {
+  // Group k: rows [k Og, (k + 1) Og) of G and W, rows [k Kg, (k + 1) Kg) of cols; the groups'
+  // products stacked in order.
+  const auto group_rows = [&](const BasicVar<T>& m, std::size_t k, std::size_t count) {
+    if (g.groups == 1) return m;
     const auto first = static_cast<std::int64_t>(k * count);
     return slice(m, 0, first, first + static_cast<std::int64_t>(count));
   };
@@ -291,9 +293,6 @@ VarGrads<T> conv_grads(const VarSide<T>& side, const BasicVar<T>& up, const Geom
     std::vector<BasicVar<T>> parts;
     for (std::size_t k = 0; k < g.groups; ++k) parts.push_back(product(k));
     return concat(parts, 0);
-  };
-  const auto group_rows = [&](const BasicVar<T>& m, std::size_t k, std::size_t count) {
-    return g.groups == 1 ? m : rows(m, k, count);
   };
   VarGrads<T> grads(has_bias ? 3 : 2);
   if (side.input_needs_grad(0)) {
