@@ -61,10 +61,10 @@ void export_onnx(nn::Module& model, const std::string& path, const OnnxExportOpt
 /// a Dense that takes the activation that follows it; Sub and Mul by constants become a
 /// FeatureScaling; BatchNormalization a BatchNorm; Dropout a Dropout; Identity disappears. On
 /// [N, channels, height, width] inputs (the Sequential's input_shape() set): Conv becomes a
-/// Conv2D (its group attribute the layer's groups), MaxPool a MaxPool2D, AveragePool (padded zeros counted, or after a Pad of zeros)
-/// an AvgPool2D, GlobalAveragePool a GlobalAvgPool2D, Flatten a Flatten.
-/// Every length and size in the file is checked against the bytes present before anything is
-/// allocated. Throws OnnxFileError for malformed bytes (naming the offset), an operator set
+/// Conv2D (its group attribute the layer's groups), MaxPool a MaxPool2D, AveragePool (padded zeros
+/// counted, or after a Pad of zeros) an AvgPool2D, GlobalAveragePool a GlobalAvgPool2D, Flatten a
+/// Flatten. Every length and size in the file is checked against the bytes present before anything
+/// is allocated. Throws OnnxFileError for malformed bytes (naming the offset), an operator set
 /// outside [onnx_min_opset, onnx_max_opset], an operator outside the subset (naming it and
 /// listing the subset), a node that reads a value nothing produces, a cycle, a weight whose
 /// shape does not fit its node, or a window that does not fit its padded image.
