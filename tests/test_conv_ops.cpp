@@ -18,9 +18,9 @@ namespace {
 
 /// conv2d straight from its definition, one output element at a time.
 TensorD reference_conv(const TensorD& x, const TensorD& w, const TensorD* b, Size2 stride,
-                       Size2 padding, Size2 dilation) {
-  const std::size_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], wd = x.shape()[3];
-  const std::size_t o = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3];
+                       Size2 padding, Size2 dilation, std::size_t groups = 1) {
+  const std::size_t n = x.shape()[0], h = x.shape()[2], wd = x.shape()[3];
+  const std::size_t o = w.shape()[0], c = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
   const std::size_t oh = (h + 2 * padding.h - dilation.h * (kh - 1) - 1) / stride.h + 1;
   const std::size_t ow = (wd + 2 * padding.w - dilation.w * (kw - 1) - 1) / stride.w + 1;
   TensorD y = zeros<double>({n, o, oh, ow});
@@ -35,7 +35,9 @@ TensorD reference_conv(const TensorD& x, const TensorD& w, const TensorD* b, Siz
                 const long r = long(i * stride.h + p * dilation.h) - long(padding.h);
                 const long col = long(j * stride.w + q * dilation.w) - long(padding.w);
                 if (r < 0 || col < 0 || r >= long(h) || col >= long(wd)) continue;
-                total += w(k, ci, p, q) * x(s, ci, std::size_t(r), std::size_t(col));
+                // output k reads its group's c channels
+                const std::size_t channel = k / (o / groups) * c + ci;
+                total += w(k, ci, p, q) * x(s, channel, std::size_t(r), std::size_t(col));
               }
           y(s, k, i, j) = total;
         }
@@ -54,6 +56,7 @@ struct ConvCase {
   const char* name;
   Shape x, w;
   Size2 stride, padding, dilation;
+  std::size_t groups = 1;
 };
 
 // Odd sizes everywhere; the first two take the direct one-channel kernel, the rest im2col.
@@ -73,6 +76,9 @@ const ConvCase conv_cases[] = {
      {0, 2},
      {2, 3}},
     {"kernel as large as the padded input", {1, 2, 3, 3}, {2, 2, 5, 5}, 1, 1, 1},
+    {"2 groups of 2 channels, 3 outputs each", {2, 4, 5, 5}, {6, 2, 3, 3}, 1, 1, 1, 2},
+    {"depthwise, stride 2", {2, 3, 6, 6}, {3, 1, 3, 3}, 2, 1, 1, 3},
+    {"depthwise with 2 outputs per channel", {1, 2, 5, 5}, {4, 1, 2, 2}, 1, 0, 1, 2},
 };
 
 }  // namespace
@@ -84,53 +90,12 @@ TEST_CASE("conv2d: values equal the definition, with and without bias", "[ops][c
     const TensorD x = random_tensor(c.x, ++seed);
     const TensorD w = random_tensor(c.w, ++seed);
     const TensorD b = random_tensor({c.w[0]}, ++seed);
-    require_close(conv2d(VarD(x), VarD(w), VarD(b), c.stride, c.padding, c.dilation).value(),
-                  reference_conv(x, w, &b, c.stride, c.padding, c.dilation));
-    require_close(conv2d(VarD(x), VarD(w), VarD(), c.stride, c.padding, c.dilation).value(),
-                  reference_conv(x, w, nullptr, c.stride, c.padding, c.dilation));
-  }
-}
-
-TEST_CASE("conv2d: groups convolve each group of channels on its own", "[ops][conv]") {
-  // Each group's output channels are the ungrouped convolution of its input channels alone.
-  struct GroupCase {
-    const char* name;
-    Shape x, w;
-    std::size_t groups;
-  };
-  const GroupCase cases[] = {
-      {"2 groups of 2 channels, 3 outputs each", {2, 4, 5, 5}, {6, 2, 3, 3}, 2},
-      {"depthwise, 3 channels", {2, 3, 6, 6}, {3, 1, 3, 3}, 3},
-      {"depthwise with 2 outputs per channel", {1, 2, 5, 5}, {4, 1, 2, 2}, 2}};
-  std::uint64_t seed = 40;
-  for (const GroupCase& c : cases) {
-    INFO(c.name);
-    const TensorD x = random_tensor(c.x, ++seed);
-    const TensorD w = random_tensor(c.w, ++seed);
-    const TensorD b = random_tensor({c.w[0]}, ++seed);
-    const TensorD y = conv2d(VarD(x), VarD(w), VarD(b), 1, 1, 1, c.groups).value();
-    const std::size_t cg = c.x[1] / c.groups, og = c.w[0] / c.groups;
-    // axis 1's entries [first, first + count) of t [n, m, ...] (axis 0's of a [m, ...] one)
-    const auto channels = [](const TensorD& t, std::size_t first, std::size_t count, bool axis0) {
-      Shape shape = t.shape();
-      const std::size_t outer = axis0 ? 1 : shape[0], axis = axis0 ? 0 : 1;
-      const std::size_t inner = t.size() / outer / shape[axis];
-      shape[axis] = count;
-      TensorD part = TensorD::from_shape(shape);
-      for (std::size_t s = 0; s < outer; ++s) {
-        const double* from = t.data() + (s * t.shape()[axis] + first) * inner;
-        std::copy(from, from + count * inner, part.data() + s * count * inner);
-      }
-      return part;
-    };
-    for (std::size_t k = 0; k < c.groups; ++k) {
-      const TensorD bk = channels(b, k * og, og, true);
-      require_close(channels(y, k * og, og, false),
-                    reference_conv(channels(x, k * cg, cg, false), channels(w, k * og, og, true),
-                                   &bk, 1, 1, 1));
-    }
-    require_gradcheck([&](const Inputs& v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, c.groups); },
-                      {x, w, b});
+    require_close(
+        conv2d(VarD(x), VarD(w), VarD(b), c.stride, c.padding, c.dilation, c.groups).value(),
+        reference_conv(x, w, &b, c.stride, c.padding, c.dilation, c.groups));
+    require_close(
+        conv2d(VarD(x), VarD(w), VarD(), c.stride, c.padding, c.dilation, c.groups).value(),
+        reference_conv(x, w, nullptr, c.stride, c.padding, c.dilation, c.groups));
   }
 }
 
@@ -150,11 +115,13 @@ TEST_CASE("conv2d: gradients of input, weight and bias", "[ops][conv][gradcheck]
     const TensorD w = random_tensor(c.w, ++seed);
     const TensorD b = random_tensor({c.w[0]}, ++seed);
     require_gradcheck(
-        [&](const Inputs& v) { return conv2d(v[0], v[1], v[2], c.stride, c.padding, c.dilation); },
+        [&](const Inputs& v) {
+          return conv2d(v[0], v[1], v[2], c.stride, c.padding, c.dilation, c.groups);
+        },
         {x, w, b});
     require_gradcheck(
         [&](const Inputs& v) {
-          return conv2d(v[0], v[1], VarD(), c.stride, c.padding, c.dilation);
+          return conv2d(v[0], v[1], VarD(), c.stride, c.padding, c.dilation, c.groups);
         },
         {x, w});
   }
@@ -164,9 +131,11 @@ TEST_CASE("conv2d: float agrees with double on both paths", "[ops][conv]") {
   for (const ConvCase& c : conv_cases) {
     INFO(c.name);
     const TensorD x = random_tensor(c.x, 7), w = random_tensor(c.w, 8);
-    const TensorD yd = conv2d(VarD(x), VarD(w), VarD(), c.stride, c.padding, c.dilation).value();
+    const TensorD yd =
+        conv2d(VarD(x), VarD(w), VarD(), c.stride, c.padding, c.dilation, c.groups).value();
     const Tensor yf =
-        conv2d(Var(Tensor(x)), Var(Tensor(w)), Var(), c.stride, c.padding, c.dilation).value();
+        conv2d(Var(Tensor(x)), Var(Tensor(w)), Var(), c.stride, c.padding, c.dilation, c.groups)
+            .value();
     REQUIRE(yf.shape() == yd.shape());
     for (std::size_t i = 0; i < yd.size(); ++i)
       REQUIRE(yf.data()[i] == Approx(yd.data()[i]).margin(1e-4));

@@ -246,16 +246,15 @@ const std::map<std::string, SpecLayer>& spec_layers() {
           o.dilation = s.size2("dilation", 1, Size2(1));
           o.bias = s.whole("bias", 0, 1, 1) == 1;
           o.groups = s.whole("groups", 1, max_layer_width, 1);
-          if (in[1] % o.groups != 0 || filters % o.groups != 0) {
-            s.fail("groups " + std::to_string(o.groups) + " must divide the input's " +
-                   std::to_string(in[1]) + " channels and the " + std::to_string(filters) +
-                   " filters");
-          }
           require_window(s, in, kernel, o.stride, o.padding, o.dilation);
           if (filters * (in[1] / o.groups) * kernel.h * kernel.w > max_parameters) {
             s.fail("more weights than the limit of " + std::to_string(max_parameters));
           }
-          return std::make_unique<nn::Conv2D>(in[1], filters, kernel, o);
+          try {
+            return std::make_unique<nn::Conv2D>(in[1], filters, kernel, o);
+          } catch (const std::invalid_argument& e) {  // groups that do not divide the channels
+            s.fail(e.what());
+          }
         }}},
       {"maxpool2d",
        {{"kernel", "stride", "padding"},

@@ -1021,14 +1021,13 @@ class Builder {
                ": import reads a Concat of computed values along axis 1 (features "
                "or channels)");
         }
-        Shape joined = x;
-        for (std::size_t k = 1; k < in.size(); ++k) {
-          const Shape& part = shapes_.at(in[k]);
-          if (part.size() != x.size() || !std::equal(part.begin() + 1, part.end(), x.begin() + 1)) {
-            fail(describe(n) + ": joins samples of shapes " + shape_string(x) + " and " +
-                 shape_string(part) + ", which differ on an axis other than 1");
-          }
-          joined[0] += part[0];
+        std::vector<Shape> parts;
+        for (const std::string& v : in) parts.push_back(shapes_.at(v));
+        Shape joined;
+        try {
+          joined = nn::concat_shape(parts);
+        } catch (const std::invalid_argument& e) {
+          fail(describe(n) + ": " + e.what());
         }
         check_size(joined, describe(n));
         merge("concat", in, output, std::move(joined));

@@ -42,20 +42,6 @@ Shape with_batch(std::size_t n, const Shape& sample) {
   return s;
 }
 
-/// The sample shape of concat's parts joined along their first axis; empty when they do not
-/// fit (ranks, or another axis, differ).
-Shape joined_shape(const std::vector<Shape>& parts) {
-  Shape joined = parts.front();
-  for (std::size_t p = 1; p < parts.size(); ++p) {
-    const Shape& s = parts[p];
-    if (s.size() != joined.size() || !std::equal(s.begin() + 1, s.end(), joined.begin() + 1)) {
-      return {};
-    }
-    joined[0] += s[0];
-  }
-  return joined;
-}
-
 Symbol elementwise(const char* what, const Symbol& a, const Symbol& b) {
   if (a.shape() != b.shape()) {
     throw std::invalid_argument(std::string("nn::") + what + ": shapes " + shape_string(a.shape()) +
@@ -64,11 +50,9 @@ Symbol elementwise(const char* what, const Symbol& a, const Symbol& b) {
   return make(what, nullptr, {a.node(), b.node()}, a.shape());
 }
 
-// The shape a step makes from its inputs' shapes.
-Shape step_shape(const std::string& kind, Module* layer, const std::vector<Shape>& in) {
-  if (kind == "layer") return per_sample(layer->output_shape(with_batch(1, in[0])));
-  if (kind == "concat") return joined_shape(in);
-  return in[0];
+// The sample shape a layer makes of an input sample's.
+Shape layer_shape(Module* layer, const Shape& in) {
+  return per_sample(layer->output_shape(with_batch(1, in)));
 }
 
 }  // namespace
@@ -98,30 +82,42 @@ Symbol Layer::operator()(const Symbol& x) const {
                                 std::to_string(want) + " features; its input has shape " +
                                 shape_string(x.shape()));
   }
-  return make("layer", module_, {x.node()}, step_shape("layer", module_.get(), {x.shape()}));
+  return make("layer", module_, {x.node()}, layer_shape(module_.get(), x.shape()));
 }
 
 Symbol add(const Symbol& a, const Symbol& b) { return elementwise("add", a, b); }
 
 Symbol multiply(const Symbol& a, const Symbol& b) { return elementwise("multiply", a, b); }
 
+Shape concat_shape(const std::vector<Shape>& parts) {
+  if (parts.size() < 2) throw std::invalid_argument("needs at least two parts");
+  Shape joined = parts.front();
+  for (std::size_t p = 1; p < parts.size(); ++p) {
+    const Shape& s = parts[p];
+    if (s.size() != joined.size() || !std::equal(s.begin() + 1, s.end(), joined.begin() + 1)) {
+      std::string listed;
+      for (const Shape& part : parts) listed += (listed.empty() ? "" : ", ") + shape_string(part);
+      throw std::invalid_argument("parts of shapes " + listed +
+                                  ": concat joins samples along their first axis, so the parts "
+                                  "must agree on every other axis");
+    }
+    joined[0] += s[0];
+  }
+  return joined;
+}
+
 Symbol concat(const std::vector<Symbol>& parts) {
-  if (parts.size() < 2) throw std::invalid_argument("nn::concat: needs at least two parts");
   std::vector<NodePtr> nodes;
   std::vector<Shape> shapes;
   for (const Symbol& p : parts) {
     nodes.push_back(p.node());
     shapes.push_back(p.shape());
   }
-  Shape joined = joined_shape(shapes);
-  if (joined.empty()) {
-    std::string listed;
-    for (const Shape& s : shapes) listed += (listed.empty() ? "" : ", ") + shape_string(s);
-    throw std::invalid_argument("nn::concat: parts of shapes " + listed +
-                                "; concat joins samples along their first axis, so the parts "
-                                "must agree on every other axis");
+  try {
+    return make("concat", nullptr, std::move(nodes), concat_shape(shapes));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("nn::concat: ") + e.what());
   }
-  return make("concat", nullptr, std::move(nodes), std::move(joined));
 }
 
 Model::Model(std::vector<Symbol> inputs, std::vector<Symbol> outputs) : Module("model") {
@@ -454,16 +450,20 @@ std::unique_ptr<Model> Model::from_record(const LayerRecord& record) {
                     std::to_string(layers.size()));
       s.layer = static_cast<std::size_t>(l);
       used[s.layer] = true;
-      s.shape = step_shape("layer", layers[s.layer].get(), in);
+      s.shape = layer_shape(layers[s.layer].get(), in[0]);
     } else {
-      s.shape = step_shape(s.kind, nullptr, in);
-      const bool fits =
-          s.kind == "concat"
-              ? !s.shape.empty()
-              : std::all_of(in.begin(), in.end(), [&](const Shape& sh) { return sh == in[0]; });
-      if (!fits)
-        config.fail("step " + std::to_string(i) + " (" + s.kind +
-                    ") joins values of shapes that do not fit");
+      const std::string step = "step " + std::to_string(i) + " (" + s.kind + ")";
+      if (s.kind == "concat") {
+        try {
+          s.shape = concat_shape(in);
+        } catch (const std::invalid_argument& e) {
+          config.fail(step + " joins " + e.what());
+        }
+      } else if (in[1] != in[0]) {
+        config.fail(step + " joins values of shapes that do not fit");
+      } else {
+        s.shape = in[0];
+      }
     }
     steps.push_back(std::move(s));
   }

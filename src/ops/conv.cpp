@@ -1,10 +1,11 @@
 // Images, NCHW: convolution and pooling. Note [one GEMM per batch]: conv2d lays the whole
 // batch's patches out as one [C kh kw, N OH OW] matrix (im2col), so the layer is one GEMM
-// W [O, C kh kw] x cols, whatever the batch size; the product comes out as [O, N, OH OW] and is
-// scattered into [N, O, OH, OW] while the bias is added, a pass the bias needs anyway. The
-// backward reuses the forward's cols for dW = G cols^T and folds dcols = W^T G back onto the
-// input (col2im); both products pass transposes to BLAS as flags. Scratch comes from the tensor
-// buffer cache, so a training step's scratch is a free-list pop, not an allocation.
+// W [O, C kh kw] x cols (one per group of channels, on that group's rows), whatever the batch
+// size; the product comes out as [O, N, OH OW] and is scattered into [N, O, OH, OW] while the
+// bias is added, a pass the bias needs anyway. The backward reuses the forward's cols for
+// dW = G cols^T and folds dcols = W^T G back onto the input (col2im); both products pass
+// transposes to BLAS as flags. Scratch comes from the tensor buffer cache, so a training step's
+// scratch is a free-list pop, not an allocation.
 //
 // Note [conv gradients as ops]: for create_graph the gradients are built from ops whose own
 // gradients are ops again. conv2d's are the GEMM path's formula on Vars: G = g gathered per

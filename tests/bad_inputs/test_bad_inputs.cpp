@@ -1127,7 +1127,7 @@ std::vector<CliCase> cli_flag_cases() {
              "dense(2)"}),
        Exit::usage,
        {"--model: layer 2 'conv2d(4,1,groups=2)'",
-        "groups 2 must divide the input's 3 channels and the 4 filters"}},
+        "Conv2D(3 -> 4, groups 2): the groups must divide both channel counts"}},
       {"unknown layer",
        with({"--model", "dense(4) convolution(4) dense(2)"}),
        Exit::usage,

@@ -156,7 +156,7 @@ TEST_CASE("model: concat joins feature maps along their channels", "[nn][model]"
 
   nn::Layer pool = nn::MaxPool2D(5);
   CHECK_THROWS_WITH(nn::concat({wide(x), pool(x)}),
-                    Catch::Contains("nn::concat: parts of shapes [3, 5, 5], [2, 1, 1]; concat "
+                    Catch::Contains("nn::concat: parts of shapes [3, 5, 5], [2, 1, 1]: concat "
                                     "joins samples along their first axis, so the parts must "
                                     "agree on every other axis"));
   CHECK_THROWS_WITH(nn::concat({wide(x), nn::Input({3})}),

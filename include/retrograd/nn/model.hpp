@@ -89,6 +89,10 @@ Symbol multiply(const Symbol& a, const Symbol& b);
 /// blocks join theirs). Throws std::invalid_argument for fewer than two parts, or parts whose
 /// ranks or other axes differ.
 Symbol concat(const std::vector<Symbol>& parts);
+/// The sample shape concat() gives for parts of these sample shapes (model files and ONNX
+/// import check theirs with it). Throws std::invalid_argument, listing the shapes, for fewer
+/// than two parts or parts that do not fit.
+Shape concat_shape(const std::vector<Shape>& parts);
 
 /// One step of a Model: an input, a layer call or a merge.
 struct ModelStep {
